@@ -1,0 +1,74 @@
+import type { App, RespondArguments } from '@slack/bolt';
+import type { CommandContext, CommandRequest } from '../../app/command-requests.ts';
+import { ReleaseError } from '../../app/release-error.ts';
+import type { CommandName } from '../../config/greenlight-schema.ts';
+import type { AppLogger } from '../../logger.ts';
+import type { SlackMessage } from './blocks/block-kit.ts';
+import { apologyAnswer, helpAnswer, refusalAnswer, usageAnswer } from './blocks/private-answers.ts';
+import { parseCommand } from './command-args.ts';
+
+export const COMMANDS: readonly CommandName[] = ['bump', 'release', 'sync', 'rollback'];
+
+/** Runs one use case for a parsed request and returns the private answer to show. */
+export type CommandDispatcher = (
+  request: CommandRequest,
+  context: CommandContext,
+) => Promise<SlackMessage>;
+
+export interface CommandListenerDeps {
+  readonly services: readonly string[];
+  readonly dispatch: CommandDispatcher;
+  readonly logger: AppLogger;
+  /** Counts commands by name and outcome; the composition root points it at /metrics. */
+  readonly onCommand?: (command: CommandName, outcome: 'answered' | 'refused' | 'failed') => void;
+}
+
+const ephemeral = (message: SlackMessage): RespondArguments => ({
+  response_type: 'ephemeral',
+  text: message.text,
+  blocks: message.blocks,
+});
+
+/**
+ * Registers the four slash commands. Each listener parses, acks within Slack's 3 seconds
+ * (with the answer itself when it needs no I/O), then runs one use case and answers privately.
+ */
+export function registerCommandListeners(app: App, deps: CommandListenerDeps): void {
+  for (const name of COMMANDS) {
+    app.command(`/${name}`, async ({ command, ack, respond }) => {
+      const parsed = parseCommand(name, command.text ?? '', deps.services);
+      if (!parsed.ok) {
+        deps.onCommand?.(name, 'refused');
+        await ack(ephemeral(usageAnswer(name, parsed.problem, deps.services)));
+        return;
+      }
+      if (parsed.request.kind === 'release-help') {
+        deps.onCommand?.(name, 'answered');
+        await ack(ephemeral(helpAnswer(deps.services)));
+        return;
+      }
+      await ack();
+      const context: CommandContext = {
+        command: name,
+        userId: command.user_id,
+        channelId: command.channel_id,
+        text: command.text ?? '',
+      };
+      let answer: SlackMessage;
+      try {
+        answer = await deps.dispatch(parsed.request, context);
+        deps.onCommand?.(name, 'answered');
+      } catch (error) {
+        if (error instanceof ReleaseError) {
+          deps.onCommand?.(name, 'refused');
+          answer = refusalAnswer(error.message, error.hint);
+        } else {
+          deps.onCommand?.(name, 'failed');
+          deps.logger.error({ err: error, command: name, user: command.user_id }, 'command failed');
+          answer = apologyAnswer(parsed.request);
+        }
+      }
+      await respond(ephemeral(answer));
+    });
+  }
+}

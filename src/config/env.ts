@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { ConfigError, problemsFromZod } from './config-error.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const ROLES = ['all', 'web', 'worker'] as const;
+export type ProcessRole = (typeof ROLES)[number];
+
+/** Variables whose values must never be echoed back, even in a validation error. */
+const SECRET_VARS = new Set([
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'REDIS_URL',
+]);
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalString = (schema: z.ZodString) => z.preprocess(blankToUndefined, schema.optional());
+
+const envSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z
+      .string({ error: 'required: the bot token (xoxb-...) from your Slack app' })
+      .startsWith('xoxb-', { error: 'expected a bot token starting with xoxb-' }),
+    SLACK_SIGNING_SECRET: optionalString(
+      z.string().min(8, { error: 'expected the signing secret' }),
+    ),
+    SLACK_APP_TOKEN: optionalString(
+      z.string().startsWith('xapp-', { error: 'expected an app-level token starting with xapp-' }),
+    ),
+    SLACK_API_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+        .default('https://slack.com/api/')
+        .transform((url) => (url.endsWith('/') ? url : `${url}/`)),
+    ),
+    REDIS_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+        .default('redis://127.0.0.1:6379'),
+    ),
+    PORT: z.preprocess(
+      blankToUndefined,
+      z.coerce
+        .number({ error: 'expected a port number' })
+        .int()
+        .min(0)
+        .max(65535, { error: 'expected a port number from 0 to 65535' })
+        .default(3000),
+    ),
+    GREENLIGHT_CONFIG: z.preprocess(blankToUndefined, z.string().default('./greenlight.yml')),
+    GREENLIGHT_ROLE: z.preprocess(
+      blankToUndefined,
+      z.enum(ROLES, { error: 'expected one of all, web, worker' }).default('all'),
+    ),
+    LOG_LEVEL: z.preprocess(
+      blankToUndefined,
+      z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    ),
+    /**
+     * Namespace of every Redis key and queue. Wrapped in braces (a Cluster hash tag) so a
+     * release's state and its queues live in one slot and Lua scripts can touch them together.
+     */
+    GREENLIGHT_KEY_PREFIX: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected letters, digits, _ . or -' })
+        .default('greenlight'),
+    ),
+    /** Upper bound for a graceful stop; past it the process exits anyway. */
+    GREENLIGHT_SHUTDOWN_TIMEOUT_MS: z.preprocess(
+      blankToUndefined,
+      z.coerce.number().int().min(100).max(120_000).default(8000),
+    ),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message: 'required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)',
+      });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;
+
+/** Validates the process environment once, before any connection opens. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      'environment',
+      problemsFromZod(result.error.issues, env, (path) => SECRET_VARS.has(path)),
+    );
+  }
+  return result.data;
+}
+
+/** Socket Mode when an app-level token is present, as Bolt apps conventionally do. */
+export function usesSocketMode(env: Env): boolean {
+  return env.SLACK_APP_TOKEN !== undefined;
+}

@@ -1,0 +1,257 @@
+import semver from 'semver';
+import { z } from 'zod';
+
+/** Slack ids a role may list: users (`U…`, `W…` on Enterprise Grid) and user groups (`S…`). */
+const slackPrincipal = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, {
+  error: 'expected a Slack user id (U…/W…) or user group id (S…)',
+});
+const channelId = z
+  .string()
+  .regex(/^[CGD][A-Z0-9]{2,}$/, { error: 'expected a Slack channel id (C…), not a #name' });
+const httpUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected an http(s) URL' },
+);
+const version = z
+  .string()
+  .refine((v) => semver.valid(v) !== null, { error: 'expected a semantic version like 2.4.0' });
+const isoInstant = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time' });
+const positiveInt = z.number().int().positive();
+
+export const SLOTS = ['blue', 'green'] as const;
+export type Slot = (typeof SLOTS)[number];
+export const RELEASE_TYPES = ['hotfix', 'patch', 'minor', 'major'] as const;
+export type ReleaseType = (typeof RELEASE_TYPES)[number];
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** Words the commands use as subcommands (`/release status`), so no service may take them. */
+export const RESERVED_SERVICE_NAMES = ['status', 'help', 'history', 'unmark'] as const;
+
+const slotSchema = z.strictObject({
+  /** Where the slot answers directly (health and version probes, links in Slack). */
+  url: httpUrl,
+});
+
+const healthSchema = z.strictObject({
+  path: z.string().startsWith('/').default('/healthz'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  timeoutMs: positiveInt.max(60_000).default(2000),
+  /** Consecutive passing probes needed before a slot counts as healthy. */
+  successes: positiveInt.max(20).default(2),
+  intervalMs: positiveInt.max(60_000).default(1000),
+});
+
+const deploySchema = z.union([
+  z.strictObject({
+    /** argv, run without a shell; GREENLIGHT_* variables describe the deploy. */
+    command: z.array(z.string().min(1)).min(1, { error: 'expected at least the program to run' }),
+    timeoutSeconds: positiveInt.max(24 * 3600).default(600),
+  }),
+  z.strictObject({
+    webhook: z.strictObject({
+      url: httpUrl,
+      /** Name of the env var holding the HMAC secret; the secret itself never sits in YAML. */
+      secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
+    }),
+    timeoutSeconds: positiveInt.max(24 * 3600).default(600),
+  }),
+]);
+
+const runtimeApiAddress = z
+  .string()
+  .refine((value) => value.startsWith('/') || /^[^\s:]+:\d{1,5}$/.test(value), {
+    error: 'expected host:port or an absolute unix socket path',
+  });
+
+const trafficSchema = z.union([
+  z.strictObject({
+    haproxy: z.strictObject({
+      runtimeApi: runtimeApiAddress,
+      backend: z.string().min(1),
+      servers: z.strictObject({ blue: z.string().min(1), green: z.string().min(1) }),
+      timeoutMs: positiveInt.max(60_000).default(3000),
+    }),
+  }),
+  z.strictObject({
+    command: z.strictObject({
+      /** argv; `{slot}` and `{weight}` arguments are replaced, nothing is passed to a shell. */
+      switch: z.array(z.string().min(1)).min(1),
+      timeoutSeconds: positiveInt.max(3600).default(60),
+    }),
+  }),
+]);
+
+const releaseTypeSchema = z.strictObject({
+  /** Roles that must each approve, each by a different person. */
+  approvals: z.array(z.string().min(1)),
+  rollbackWindowMinutes: positiveInt,
+});
+
+const canarySchema = z.strictObject({
+  steps: z
+    .array(z.number().int().min(1).max(100))
+    .min(1)
+    .refine((steps) => steps.every((s, i) => i === 0 || s > (steps[i - 1] ?? 0)), {
+      error: 'expected increasing percentages',
+    })
+    .refine((steps) => steps.at(-1) === 100, { error: 'expected the last step to be 100' })
+    .default([5, 20, 50, 100]),
+  holdMinutes: z.number().positive().default(10),
+  autoPromote: z.boolean().default(false),
+});
+
+const analysisSchema = z.strictObject({
+  source: z
+    .union([
+      z.literal('haproxy'),
+      z.strictObject({
+        prometheus: z.strictObject({
+          url: httpUrl,
+          errorRateQuery: z.string().min(1),
+          p99Query: z.string().min(1),
+        }),
+      }),
+    ])
+    .default('haproxy'),
+  maxErrorRatePercent: z.number().min(0).max(100).default(0.5),
+  maxP99Ms: positiveInt.default(800),
+  minRequests: z.number().int().min(0).default(50),
+  intervalSeconds: positiveInt.default(60),
+  consecutiveBreaches: positiveInt.default(2),
+});
+
+const gateSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    name: z.string().min(1),
+    type: z.literal('http'),
+    url: httpUrl,
+    expectStatus: z.number().int().default(200),
+    blocking: z.boolean().default(true),
+  }),
+  z.strictObject({
+    name: z.string().min(1),
+    type: z.literal('command'),
+    command: z.array(z.string().min(1)).min(1),
+    timeoutSeconds: positiveInt.default(120),
+    blocking: z.boolean().default(true),
+  }),
+  z.strictObject({
+    name: z.string().min(1),
+    type: z.literal('env'),
+    variables: z.array(z.string().min(1)).min(1),
+    blocking: z.boolean().default(true),
+  }),
+]);
+
+const COMMANDS = ['bump', 'release', 'sync', 'rollback'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+const operatorsSchema = z.union([
+  z.array(slackPrincipal),
+  z.strictObject(
+    Object.fromEntries(COMMANDS.map((c) => [c, z.array(slackPrincipal).optional()])) as Record<
+      CommandName,
+      z.ZodOptional<z.ZodArray<typeof slackPrincipal>>
+    >,
+  ),
+]);
+
+const serviceSchema = z.strictObject({
+  channel: channelId,
+  strategy: z.enum(['bluegreen', 'canary']).default('bluegreen'),
+  /** Used only while Redis knows nothing about the service yet. */
+  bootstrap: z.strictObject({ production: z.enum(SLOTS), version }),
+  slots: z.strictObject({ blue: slotSchema, green: slotSchema }),
+  health: healthSchema.default(healthSchema.parse({})),
+  versionPath: z.string().startsWith('/').default('/version'),
+  deploy: deploySchema,
+  traffic: trafficSchema,
+  releaseTypes: z.partialRecord(z.enum(RELEASE_TYPES), releaseTypeSchema).optional(),
+  canary: canarySchema.optional(),
+  analysis: analysisSchema.optional(),
+  gates: z.array(gateSchema).default([]),
+  operators: operatorsSchema.optional(),
+  progressIntervalMinutes: z.number().positive().default(15),
+  stabilityWindowMinutes: z.number().min(0).default(30),
+  runbookUrl: httpUrl.optional(),
+  dashboardUrl: httpUrl.optional(),
+});
+
+const freezeSchema = z
+  .strictObject({ from: isoInstant, to: isoInstant, reason: z.string().min(1) })
+  .refine((f) => Date.parse(f.from) < Date.parse(f.to), {
+    error: 'expected "from" to be before "to"',
+    path: ['to'],
+  });
+
+const timezone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected an IANA time zone such as Europe/Berlin' },
+);
+
+const serviceName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, { error: 'expected lowercase letters, digits and -' })
+  .refine((name) => !(RESERVED_SERVICE_NAMES as readonly string[]).includes(name), {
+    error: `is reserved by the commands (${RESERVED_SERVICE_NAMES.join(', ')})`,
+  });
+
+export const greenlightConfigSchema = z
+  .strictObject({
+    timezone: timezone.default('UTC'),
+    alertsChannel: channelId,
+    roles: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/), z.array(slackPrincipal).min(1)),
+    freeze: z.array(freezeSchema).default([]),
+    blockedDays: z.array(z.enum(WEEKDAYS)).default([]),
+    /** Role whose approval lets a hotfix through a freeze or a blocked day. */
+    freezeException: z.string().optional(),
+    services: z
+      .record(serviceName, serviceSchema)
+      .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one service' }),
+  })
+  .superRefine((config, ctx) => {
+    const known = new Set(Object.keys(config.roles));
+    const requireRole = (role: string, path: (string | number)[]) => {
+      if (!known.has(role)) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `unknown role "${role}"; define it under roles (known: ${[...known].join(', ') || 'none'})`,
+        });
+      }
+    };
+    if (config.freezeException !== undefined) {
+      requireRole(config.freezeException, ['freezeException']);
+    }
+    for (const [name, service] of Object.entries(config.services)) {
+      for (const [type, rule] of Object.entries(service.releaseTypes ?? {})) {
+        rule.approvals.forEach((role, i) => {
+          requireRole(role, ['services', name, 'releaseTypes', type, 'approvals', i]);
+        });
+      }
+      if (service.slots.blue.url === service.slots.green.url) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', name, 'slots', 'green', 'url'],
+          message: 'expected blue and green to be different slots (same URL)',
+        });
+      }
+    }
+  });
+
+export type GreenlightConfig = z.output<typeof greenlightConfigSchema>;
+export type ServiceConfig = GreenlightConfig['services'][string];

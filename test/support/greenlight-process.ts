@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface RunningGreenlight {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Every line the process printed (stdout and stderr). */
+  readonly output: string[];
+  /** JSON log lines, parsed. */
+  logs(): Record<string, unknown>[];
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function writeConfig(yaml: string): Promise<string> {
+  const path = join(
+    tmpdir(),
+    `greenlight-test-${process.pid}-${Math.random().toString(16).slice(2)}.yml`,
+  );
+  await writeFile(path, yaml);
+  return path;
+}
+
+/** Runs `node src/main.ts` (the same entry point as `npm start`) with the given environment. */
+export function spawnGreenlight(
+  env: Record<string, string>,
+): Omit<RunningGreenlight, 'url' | 'port'> {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const collect = (chunk: Buffer) =>
+    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output,
+    exited,
+    logs: () =>
+      output.flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Starts Greenlight and waits until `/healthz` answers, or fails with what it printed. */
+export async function startGreenlight(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<RunningGreenlight> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const proc = spawnGreenlight({ ...env, PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void proc.exited.then((code) => {
+    exitCode = code;
+  });
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      throw new Error(
+        `Greenlight exited with ${exitCode} before it was up:\n${proc.output.join('\n')}`,
+      );
+    }
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return { ...proc, url, port };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await proc.stop('SIGKILL');
+  throw new Error(
+    `Greenlight did not answer /healthz within ${timeoutMs} ms:\n${proc.output.join('\n')}`,
+  );
+}
