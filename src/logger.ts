@@ -3,7 +3,7 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 
 /** Slack tokens and anything shaped like a credential in a URL, scrubbed from every log line. */
 const TOKEN_PATTERN = /\b(xox[abposr]|xapp)-[A-Za-z0-9-]+/g;
-const URL_CREDENTIALS = /\/\/([^/\s:@]+):([^/\s@]+)@/g;
+const URL_CREDENTIALS = /\/\/([^/\s:@]*):([^/\s@]+)@/g;
 
 export function scrubSecrets(text: string): string {
   return text.replace(TOKEN_PATTERN, '$1-[REDACTED]').replace(URL_CREDENTIALS, '//$1:[REDACTED]@');

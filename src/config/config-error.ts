@@ -51,8 +51,14 @@ export function problemsFromZod(
 ): ConfigProblem[] {
   return issues.map((issue) => {
     const path = issue.path.map(String).join('.') || '(root)';
+    // A bad record key (a service name): say what is wrong with the name, not with its body.
+    if (issue.code === 'invalid_key') {
+      const reasons = issue.issues.map((inner) => inner.message).join('; ');
+      return { path, message: `${reasons}, got ${show(issue.path.at(-1))}` };
+    }
     const at = valueAt(input, issue.path);
-    const mentionsValue = /\b(got|received)\b/.test(issue.message);
+    const quoted = at.found && issue.message.includes(show(at.value));
+    const mentionsValue = quoted || /\b(got|received)\b/.test(issue.message);
     const suffix =
       at.found && at.value !== undefined && !mentionsValue && !redact(path)
         ? `, got ${show(at.value)}`

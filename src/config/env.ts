@@ -77,15 +77,19 @@ const envSchema = z
       z.coerce.number().int().min(100).max(120_000).default(8000),
     ),
   })
-  .superRefine((env, ctx) => {
-    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SLACK_SIGNING_SECRET'],
-        message: 'required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)',
-      });
-    }
-  });
+  .superRefine(
+    (env, ctx) => {
+      if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SLACK_SIGNING_SECRET'],
+          message: 'required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)',
+        });
+      }
+    },
+    // Reported alongside other problems, so one edit of the environment fixes them all.
+    { when: () => true },
+  );
 
 export type Env = z.output<typeof envSchema>;
 
@@ -105,3 +109,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
 export function usesSocketMode(env: Env): boolean {
   return env.SLACK_APP_TOKEN !== undefined;
 }
+
+/** Every variable Greenlight reads; `.env.example` documents each one. */
+export const ENV_VARS: readonly string[] = Object.keys(envSchema.shape);

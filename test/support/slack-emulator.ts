@@ -393,7 +393,7 @@ export class SlackEmulator {
         });
       }
       case 'views.open': {
-        if (str('trigger_id') === undefined) return error('invalid_trigger_id');
+        if (!str('trigger_id')) return error('invalid_trigger_id');
         if (typeof args.view !== 'object' || args.view === null) return error('invalid_arguments');
         this.viewCounter += 1;
         return ok({

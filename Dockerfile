@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# Build stage: compile TypeScript, then keep only production dependencies.
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# Runtime stage: compiled code and production node_modules, run as the unprivileged `node` user.
+FROM node:24-slim
+ENV NODE_ENV=production \
+    PORT=3000 \
+    GREENLIGHT_CONFIG=/etc/greenlight/greenlight.yml
+WORKDIR /app
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --chown=node:node package.json greenlight.example.yml ./
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Mount greenlight.yml at /etc/greenlight/greenlight.yml; SIGTERM stops it cleanly (exit 0).
+CMD ["node", "dist/src/main.js"]

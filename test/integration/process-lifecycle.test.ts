@@ -1,0 +1,177 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnGreenlight, startGreenlight, writeConfig } from '../support/greenlight-process.ts';
+import { freePort } from '../support/ports.ts';
+import { startPrivateRedis } from '../support/private-redis.ts';
+import { type RedisFixture, redisFixture } from '../support/redis-fixture.ts';
+import { SlackEmulator } from '../support/slack-emulator.ts';
+import { slashCommandBody } from '../support/slack-payloads.ts';
+import { signedHeaders } from '../support/slack-signing.ts';
+
+const SIGNING_SECRET = 'lifecycle-signing-secret';
+
+describe('the Greenlight process: start-up, roles and stopping', () => {
+  let slack: SlackEmulator;
+  let redis: RedisFixture;
+  let configPath: string;
+  let baseEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    slack = await SlackEmulator.start();
+    redis = await redisFixture('lifecycle');
+    configPath = await writeConfig(
+      await readFile(new URL('../support/fixtures/greenlight.test.yml', import.meta.url), 'utf8'),
+    );
+    baseEnv = {
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      REDIS_URL: redis.url,
+      GREENLIGHT_KEY_PREFIX: redis.keyPrefix,
+      GREENLIGHT_CONFIG: configPath,
+    };
+  });
+
+  afterAll(async () => {
+    await slack?.close();
+    await redis?.cleanup();
+  });
+
+  it('refuses to start on an invalid greenlight.yml, listing every error with its path, exit 1', async () => {
+    const broken = (await readFile(configPath, 'utf8'))
+      .replace('"http://127.0.0.1:3002"', '"localhost:3002"')
+      .replace('version: 2.4.0', 'version: latest')
+      .replace('alertsChannel: C0ALERTS', 'alertsChannel: alerts');
+    const proc = spawnGreenlight({
+      ...baseEnv,
+      GREENLIGHT_CONFIG: await writeConfig(broken),
+      PORT: String(await freePort()),
+    });
+    expect(await proc.exited).toBe(1);
+    const printed = proc.output.join('\n');
+    expect(printed).toContain(
+      'services.api.slots.green.url: expected an http(s) URL, got "localhost:3002"',
+    );
+    expect(printed).toContain(
+      'services.api.bootstrap.version: expected a semantic version like 2.4.0, got "latest"',
+    );
+    expect(printed).toContain(
+      'alertsChannel: expected a Slack channel id (C…), not a #name, got "alerts"',
+    );
+    // Validation happens before any connection opens: Slack was never called by this process.
+  });
+
+  it('refuses to start on an invalid environment, naming each variable, exit 1', async () => {
+    const proc = spawnGreenlight({
+      ...baseEnv,
+      SLACK_BOT_TOKEN: 'token',
+      GREENLIGHT_ROLE: 'both',
+      PORT: 'http',
+    });
+    expect(await proc.exited).toBe(1);
+    const printed = proc.output.join('\n');
+    expect(printed).toContain('SLACK_BOT_TOKEN: expected a bot token starting with xoxb-');
+    expect(printed).toContain('GREENLIGHT_ROLE: expected one of all, web, worker, got "both"');
+    expect(printed).toContain('PORT: expected a port number');
+  });
+
+  it('says which Redis it cannot reach, without its password, and exits 1', async () => {
+    const port = await freePort();
+    const proc = spawnGreenlight({
+      ...baseEnv,
+      REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`,
+      PORT: String(await freePort()),
+    });
+    expect(await proc.exited).toBe(1);
+    const printed = proc.output.join('\n');
+    expect(printed).toContain(`cannot reach Redis at redis://:***@127.0.0.1:${port}`);
+    expect(printed).not.toContain('hunter2');
+  });
+
+  it('stops on SIGTERM with exit 0', async () => {
+    const app = await startGreenlight(baseEnv);
+    expect(await app.stop('SIGTERM')).toBe(0);
+    expect(app.logs().map((l) => l.msg)).toEqual(expect.arrayContaining(['stopping', 'stopped']));
+  });
+
+  it('stops on SIGINT with exit 0', async () => {
+    const app = await startGreenlight(baseEnv);
+    expect(await app.stop('SIGINT')).toBe(0);
+  });
+
+  it('as a worker, serves health and metrics but takes no Slack requests', async () => {
+    const app = await startGreenlight({ ...baseEnv, GREENLIGHT_ROLE: 'worker' });
+    try {
+      expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${app.url}/metrics`)).text()).toContain(
+        'greenlight_info{version="0.1.0",role="worker"} 1',
+      );
+      const body = slashCommandBody({ command: '/bump', response_url: slack.newResponseUrl() });
+      const res = await fetch(`${app.url}/slack/events`, {
+        method: 'POST',
+        headers: signedHeaders(SIGNING_SECRET, body),
+        body,
+      });
+      expect(res.status).toBe(404);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  });
+
+  it('as web only, answers Slack commands', async () => {
+    const app = await startGreenlight({ ...baseEnv, GREENLIGHT_ROLE: 'web' });
+    try {
+      const body = slashCommandBody({ command: '/bump', response_url: slack.newResponseUrl() });
+      const res = await fetch(`${app.url}/slack/events`, {
+        method: 'POST',
+        headers: signedHeaders(SIGNING_SECRET, body),
+        body,
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { response_type: string }).response_type).toBe('ephemeral');
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  });
+
+  it('warns at start-up when Redis may evict keys (maxmemory-policy is not noeviction)', async () => {
+    const evicting = await startPrivateRedis(['--maxmemory-policy', 'allkeys-lru']);
+    try {
+      const app = await startGreenlight({ ...baseEnv, REDIS_URL: evicting.url });
+      await app.stop();
+      const warning = app.logs().find((l) => l.maxmemoryPolicy !== undefined);
+      expect(warning).toMatchObject({ level: 40, maxmemoryPolicy: 'allkeys-lru' });
+      expect(String(warning?.msg)).toContain('noeviction');
+    } finally {
+      await evicting.stop();
+    }
+  });
+
+  it('does not warn when Redis is set to noeviction', async () => {
+    const safe = await startPrivateRedis(['--maxmemory-policy', 'noeviction']);
+    try {
+      const app = await startGreenlight({ ...baseEnv, REDIS_URL: safe.url });
+      await app.stop();
+      expect(app.logs().some((l) => l.maxmemoryPolicy !== undefined)).toBe(false);
+    } finally {
+      await safe.stop();
+    }
+  });
+
+  it('reports not ready on /readyz when Slack rejects its token', async () => {
+    const app = await startGreenlight(baseEnv);
+    try {
+      slack.failNext('auth.test', 'token_revoked');
+      const res = await fetch(`${app.url}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({
+        status: 'not ready',
+        checks: { redis: 'ok', slack: expect.stringContaining('token_revoked') },
+      });
+      // Once Slack answers again, so does readiness.
+      expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    } finally {
+      await app.stop();
+    }
+  });
+});

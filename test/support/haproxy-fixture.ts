@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+
+/**
+ * Debian's `haproxy`, started by a test on free loopback ports: one frontend per backend, each
+ * backend with a `blue` and a `green` server, and an admin Runtime API on both TCP and a unix
+ * socket. Health checks are fast so state changes show within a second.
+ */
+export interface HaproxyBackendSpec {
+  blue: number;
+  green: number;
+  /** Initial weights; default 100 for blue and 0 for green (blue is production). */
+  weights?: { blue: number; green: number };
+}
+
+export interface HaproxyFixture {
+  /** `127.0.0.1:port` of the admin Runtime API (what `traffic.haproxy.runtimeApi` takes). */
+  readonly runtimeApi: string;
+  readonly socketPath: string;
+  frontendUrl(backend: string): string;
+  /** Sends one Runtime API command line and returns HAProxy's reply. */
+  command(line: string): Promise<string>;
+  /** Server name -> { state, weight } as `show servers state` reports them. */
+  serverStates(
+    backend: string,
+  ): Promise<Record<string, { operational: number; admin: number; weight: number }>>;
+  readonly output: string[];
+  stop(): Promise<void>;
+}
+
+export function runtimeCommand(address: string, line: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = address.startsWith('/')
+      ? connect(address)
+      : connect(Number(address.split(':')[1]), address.split(':')[0]);
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`HAProxy Runtime API timed out on "${line}"`)),
+    );
+    socket.on('connect', () => socket.end(`${line}\n`));
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+function configFor(
+  runtimePort: number,
+  socketPath: string,
+  frontends: Record<string, number>,
+  backends: Record<string, HaproxyBackendSpec>,
+): string {
+  const lines = [
+    'global',
+    `  stats socket 127.0.0.1:${runtimePort} level admin`,
+    `  stats socket ${socketPath} mode 600 level admin`,
+    '  maxconn 2000',
+    '',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  option redispatch',
+    '  retries 2',
+    '',
+  ];
+  for (const [name, spec] of Object.entries(backends)) {
+    const weights = spec.weights ?? { blue: 100, green: 0 };
+    lines.push(
+      `frontend fe_${name}`,
+      `  bind 127.0.0.1:${frontends[name]}`,
+      `  default_backend ${name}`,
+      '',
+      `backend ${name}`,
+      '  balance roundrobin',
+      '  option httpchk GET /healthz',
+      '  http-check expect status 200',
+      '  default-server inter 300ms fall 2 rise 1',
+      `  server blue 127.0.0.1:${spec.blue} check weight ${weights.blue}`,
+      `  server green 127.0.0.1:${spec.green} check weight ${weights.green}`,
+      '',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function startHaproxy(
+  backends: Record<string, HaproxyBackendSpec>,
+): Promise<HaproxyFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'greenlight-haproxy-'));
+  const socketPath = join(dir, 'admin.sock');
+  const runtimePort = await freePort();
+  const frontends: Record<string, number> = {};
+  for (const name of Object.keys(backends)) frontends[name] = await freePort();
+  const configPath = join(dir, 'haproxy.cfg');
+  await writeFile(configPath, configFor(runtimePort, socketPath, frontends, backends));
+
+  const output: string[] = [];
+  const child: ChildProcess = spawn('haproxy', ['-db', '-f', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.on('error', (error) =>
+      reject(new Error(`cannot start haproxy (apt-get install haproxy): ${error.message}`)),
+    ),
+  );
+
+  const runtimeApi = `127.0.0.1:${runtimePort}`;
+  const ready = (async () => {
+    for (let i = 0; i < 100; i += 1) {
+      if (child.exitCode !== null) throw new Error(`haproxy exited:\n${output.join('')}`);
+      try {
+        if ((await runtimeCommand(runtimeApi, 'show info')).includes('Name: HAProxy')) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`haproxy did not answer on its Runtime API:\n${output.join('')}`);
+  })();
+  await Promise.race([ready, spawnError]);
+
+  const fixture: HaproxyFixture = {
+    runtimeApi,
+    socketPath,
+    output,
+    frontendUrl: (backend) => `http://127.0.0.1:${frontends[backend]}`,
+    command: (line) => runtimeCommand(runtimeApi, line),
+    async serverStates(backend) {
+      const text = await runtimeCommand(runtimeApi, `show servers state ${backend}`);
+      // Format (version 1): be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state
+      // srv_uweight srv_iweight ...
+      const states: Record<string, { operational: number; admin: number; weight: number }> = {};
+      for (const line of text.split('\n')) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 8 || f[0]?.startsWith('#') || f[1] !== backend) continue;
+        states[f[3] ?? ''] = {
+          operational: Number(f[5]),
+          admin: Number(f[6]),
+          weight: Number(f[7]),
+        };
+      }
+      return states;
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
