@@ -1,16 +1,37 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { Agent } from 'undici';
+import { ConfiguredDeployer } from './adapters/deploy/configured-deployer.ts';
+import { HaproxyRuntimeApi } from './adapters/haproxy/haproxy-runtime-api.ts';
+import {
+  type HaproxyServiceTraffic,
+  HaproxyTrafficSwitcher,
+} from './adapters/haproxy/haproxy-traffic-switcher.ts';
 import { cachedCheck, opsRoutes, type ReadinessCheck } from './adapters/http/ops-routes.ts';
 import { createOpsServer } from './adapters/http/ops-server.ts';
+import { UndiciSlotProbe } from './adapters/http/undici-slot-probe.ts';
+import { BullmqStepScheduler } from './adapters/queue/bullmq-step-scheduler.ts';
 import { type JobHandlers, routeJobs } from './adapters/queue/job-router.ts';
 import { QUEUE_NAMES, queuePrefix } from './adapters/queue/queue-names.ts';
+import { RECONCILE_JOB, stepHandlers } from './adapters/queue/step-handlers.ts';
 import { readMaxmemoryPolicy, redisIsReachable } from './adapters/redis/redis-checks.ts';
-import { refusalAnswer } from './adapters/slack/blocks/private-answers.ts';
+import { RedisLocks } from './adapters/redis/redis-locks.ts';
+import { RedisStateStore } from './adapters/redis/redis-state-store.ts';
+import { registerActionListeners } from './adapters/slack/action-listeners.ts';
 import { registerCommandListeners } from './adapters/slack/command-listeners.ts';
-import { notYetAvailable } from './app/pending-workflow.ts';
+import { outboxHandler } from './adapters/slack/outbox-worker.ts';
+import { SlackDirectory } from './adapters/slack/slack-directory.ts';
+import { SlackNotifier } from './adapters/slack/slack-notifier.ts';
+import type { AppDeps } from './app/app-deps.ts';
+import { dispatchCommand } from './app/dispatch-command.ts';
+import { approveRelease, rejectRelease } from './app/use-cases/decide-release.ts';
+import { reconcileTraffic } from './app/use-cases/reconcile-traffic.ts';
+import { requestRollback } from './app/use-cases/rollback.ts';
+import { ConfigError } from './config/config-error.ts';
 import { type Env, usesSocketMode } from './config/env.ts';
 import type { GreenlightConfig } from './config/greenlight-schema.ts';
 import { type AppLogger, boltLoggerFrom } from './logger.ts';
@@ -30,6 +51,10 @@ export interface ComposeOptions {
   readonly config: GreenlightConfig;
   readonly logger: AppLogger;
   readonly now?: () => number;
+  /** The environment deploy commands inherit (Greenlight's own secrets removed). */
+  readonly processEnv?: NodeJS.ProcessEnv;
+  /** Where relative deploy commands resolve: the directory of greenlight.yml. */
+  readonly cwd?: string;
 }
 
 /** Resolves after `ms` with `onTimeout()`'s value, so a hung close cannot hold the process. */
@@ -47,8 +72,41 @@ function redactedRedisUrl(url: string): string {
   return parsed.toString();
 }
 
+/** Deploy commands get Greenlight's environment minus its own credentials. */
+function deployEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_URL'])
+    delete copy[name];
+  return copy;
+}
+
+function trafficTargets(config: GreenlightConfig): Map<string, HaproxyServiceTraffic> {
+  const targets = new Map<string, HaproxyServiceTraffic>();
+  const problems: { path: string; message: string }[] = [];
+  for (const [name, service] of Object.entries(config.services)) {
+    if ('haproxy' in service.traffic) {
+      const { runtimeApi, backend, servers, timeoutMs } = service.traffic.haproxy;
+      targets.set(name, { api: new HaproxyRuntimeApi(runtimeApi, timeoutMs), backend, servers });
+    } else {
+      problems.push({
+        path: `services.${name}.traffic.command`,
+        message: 'the command traffic driver is not available in this version; use traffic.haproxy',
+      });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('greenlight.yml', problems);
+  return targets;
+}
+
 /** The one composition root: the only place that constructs Bolt, BullMQ, ioredis and clients. */
-export function compose({ env, config, logger, now = Date.now }: ComposeOptions): Greenlight {
+export function compose({
+  env,
+  config,
+  logger,
+  now = Date.now,
+  processEnv = process.env,
+  cwd = process.cwd(),
+}: ComposeOptions): Greenlight {
   const role = env.GREENLIGHT_ROLE;
   const runsWeb = role === 'all' || role === 'web';
   const runsWorkers = role === 'all' || role === 'worker';
@@ -56,6 +114,7 @@ export function compose({ env, config, logger, now = Date.now }: ComposeOptions)
   const metrics = createMetrics();
   metrics.info.set({ version: VERSION, role }, 1);
   const boltLogger = boltLoggerFrom(logger);
+  const traffic = new HaproxyTrafficSwitcher(trafficTargets(config));
 
   // Producers fail fast: a command must answer "Redis is down" rather than hang past 3 s.
   const redis = new Redis(env.REDIS_URL, {
@@ -67,12 +126,33 @@ export function compose({ env, config, logger, now = Date.now }: ComposeOptions)
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const prefix = queuePrefix(env.GREENLIGHT_KEY_PREFIX);
   // Created once Redis is connected: BullMQ would otherwise start connecting on its own.
-  let queues: Queue[] = [];
+  let stepsQueue: Queue | undefined;
+  let outboxQueue: Queue | undefined;
 
   const client = new WebClient(env.SLACK_BOT_TOKEN, {
     slackApiUrl: env.SLACK_API_URL,
     logger: boltLogger,
   });
+  // The outbox retries through its queue (in order, surviving restarts), so its client must not
+  // retry or wait out rate limits on its own.
+  const outboxClient = new WebClient(env.SLACK_BOT_TOKEN, {
+    slackApiUrl: env.SLACK_API_URL,
+    logger: boltLogger,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
+  const http = new Agent({ connections: 32, keepAliveTimeout: 10_000 });
+  const store = new RedisStateStore(redis, prefix);
+  const directory = new SlackDirectory(client, {
+    onError: (group, error) =>
+      logger.warn({ group, err: error }, 'could not resolve a user group; it grants nothing'),
+  });
+
+  let deps: AppDeps | undefined;
+  const appDeps = (): AppDeps => {
+    if (deps === undefined) throw new Error('Greenlight is not started yet');
+    return deps;
+  };
 
   const checks: ReadinessCheck[] = [
     {
@@ -125,21 +205,53 @@ export function compose({ env, config, logger, now = Date.now }: ComposeOptions)
     registerCommandListeners(app, {
       services,
       logger,
-      dispatch: async (request) => {
-        const { message, hint } = notYetAvailable(request);
-        return refusalAnswer(message, hint);
-      },
+      dispatch: (request, context) => dispatchCommand(appDeps(), request, context),
       onCommand: (command, outcome) => metrics.commands.inc({ command, outcome }),
+    });
+    registerActionListeners(app, {
+      logger,
+      dispatch: async (button, releaseId, user) => {
+        const d = appDeps();
+        if (button === 'approve') return approveRelease(d, { releaseId, user });
+        if (button === 'reject') return rejectRelease(d, { releaseId, user });
+        const release = await d.store.getRelease(releaseId);
+        if (release === null) return { message: 'This release no longer exists.' };
+        return requestRollback(d, {
+          service: release.service,
+          by: user,
+          reason: 'Rollback button in Slack',
+        });
+      },
     });
     app.error(async (error) => {
       logger.error({ err: error }, 'unhandled error in a Slack listener');
     });
   }
 
-  const handlers: JobHandlers = {};
   const workers: Worker[] = [];
   const workerConnections: Redis[] = [];
   let opsServer: Server | undefined;
+
+  const startWorker = (name: string, handlers: JobHandlers, concurrency: number): Worker => {
+    // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
+    const connection = new Redis(env.REDIS_URL, {
+      maxRetriesPerRequest: null,
+      connectionName: `greenlight-worker-${name}`,
+    });
+    workerConnections.push(connection);
+    const worker = new Worker(name, routeJobs(handlers), {
+      connection,
+      prefix,
+      concurrency,
+      autorun: true,
+    });
+    worker.on('failed', (job, error) =>
+      logger.warn({ queue: name, job: job?.id, err: error }, 'job failed'),
+    );
+    worker.on('error', (error) => logger.error({ queue: name, err: error }, 'worker error'));
+    workers.push(worker);
+    return worker;
+  };
 
   return {
     metrics,
@@ -151,9 +263,8 @@ export function compose({ env, config, logger, now = Date.now }: ComposeOptions)
           `cannot reach Redis at ${redactedRedisUrl(env.REDIS_URL)}: ${(error as Error).message}`,
         );
       }
-      queues = Object.values(QUEUE_NAMES).map(
-        (name) => new Queue(name, { connection: redis, prefix }),
-      );
+      stepsQueue = new Queue(QUEUE_NAMES.steps, { connection: redis, prefix });
+      outboxQueue = new Queue(QUEUE_NAMES.outbox, { connection: redis, prefix });
       const policy = await readMaxmemoryPolicy(redis).catch(() => undefined);
       if (policy !== 'noeviction') {
         logger.warn(
@@ -161,25 +272,49 @@ export function compose({ env, config, logger, now = Date.now }: ComposeOptions)
           'Redis maxmemory-policy is not noeviction: under memory pressure Redis may evict queued jobs and release state. Set maxmemory-policy noeviction (and appendonly yes).',
         );
       }
+      deps = {
+        config,
+        store,
+        scheduler: new BullmqStepScheduler(stepsQueue),
+        notifier: new SlackNotifier(outboxQueue, config),
+        traffic,
+        probe: new UndiciSlotProbe(config.services, http),
+        deployer: new ConfiguredDeployer(config.services, deployEnvironment(processEnv), cwd, http),
+        directory,
+        locks: new RedisLocks(redis, prefix),
+        clock: { now: () => new Date(now()) },
+        ids: { next: (kind) => `${kind}-${now().toString(36)}-${randomBytes(3).toString('hex')}` },
+        log: logger,
+      };
       if (runsWorkers) {
-        for (const name of Object.values(QUEUE_NAMES)) {
-          // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
-          const connection = new Redis(env.REDIS_URL, {
-            maxRetriesPerRequest: null,
-            connectionName: `greenlight-worker-${name}`,
-          });
-          workerConnections.push(connection);
-          const worker = new Worker(name, routeJobs(handlers), {
-            connection,
-            prefix,
-            autorun: true,
-          });
-          worker.on('failed', (job, error) =>
-            logger.warn({ queue: name, job: job?.id, err: error }, 'job failed'),
-          );
-          worker.on('error', (error) => logger.error({ queue: name, err: error }, 'worker error'));
-          workers.push(worker);
+        // One Slack message at a time across every worker process: order within a thread holds.
+        await outboxQueue.setGlobalConcurrency(1);
+        let outboxWorker: Worker | undefined;
+        const outbox = outboxHandler({
+          client: outboxClient,
+          redis,
+          prefix,
+          pause: async (ms) => outboxWorker?.rateLimit(ms),
+        });
+        outboxWorker = startWorker(
+          QUEUE_NAMES.outbox,
+          { 'slack-message': outbox as JobHandlers[string] },
+          1,
+        );
+        startWorker(QUEUE_NAMES.steps, stepHandlers(deps), 8);
+        for (const service of services) {
+          const outcome = await reconcileTraffic(deps, service).catch((error: unknown) => ({
+            service,
+            result: 'error' as const,
+            detail: (error as Error).message,
+          }));
+          logger.info({ ...outcome }, 'traffic reconciled at start-up');
         }
+        await stepsQueue.upsertJobScheduler(
+          RECONCILE_JOB,
+          { every: 60_000 },
+          { name: RECONCILE_JOB, data: { v: 1 } },
+        );
       }
       if (app !== undefined) {
         await app.init();
@@ -223,7 +358,10 @@ export function compose({ env, config, logger, now = Date.now }: ComposeOptions)
           () => false,
         );
       }
-      await Promise.all(queues.map((q) => within(q.close(), bound / 8, () => undefined)));
+      for (const queue of [stepsQueue, outboxQueue]) {
+        if (queue !== undefined) await within(queue.close(), bound / 8, () => undefined);
+      }
+      await http.close().catch(() => undefined);
       for (const connection of [...workerConnections, redis]) {
         await connection.quit().catch(() => connection.disconnect());
       }

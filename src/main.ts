@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { compose } from './compose.ts';
 import { ConfigError } from './config/config-error.ts';
 import { readEnv } from './config/env.ts';
@@ -10,10 +11,14 @@ import { createLogger } from './logger.ts';
  */
 async function main(): Promise<number> {
   let env: ReturnType<typeof readEnv>;
-  let config: Awaited<ReturnType<typeof loadConfig>>;
+  let logger: ReturnType<typeof createLogger>;
+  let greenlight: ReturnType<typeof compose>;
   try {
     env = readEnv(process.env);
-    config = await loadConfig(env.GREENLIGHT_CONFIG);
+    const config = await loadConfig(env.GREENLIGHT_CONFIG);
+    logger = createLogger(env.LOG_LEVEL);
+    // Relative deploy commands resolve from the config file's folder, as users write them there.
+    greenlight = compose({ env, config, logger, cwd: dirname(resolve(env.GREENLIGHT_CONFIG)) });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`greenlight: ${error.message}\n`);
@@ -21,9 +26,6 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-
-  const logger = createLogger(env.LOG_LEVEL);
-  const greenlight = compose({ env, config, logger });
 
   let stopping: Promise<number> | undefined;
   const stop = (signal: string): Promise<number> => {

@@ -1,14 +1,15 @@
 import type { CommandName } from '../config/greenlight-schema.ts';
 
-export const BUMP_LEVELS = ['patch', 'minor', 'major', 'hotfix'] as const;
-export type BumpLevel = (typeof BUMP_LEVELS)[number];
+import type { BumpTarget } from '../domain/version.ts';
+
+export { BUMP_LEVELS, type BumpLevel } from '../domain/version.ts';
 
 /** What the user asked for, parsed and checked against the configured services. */
 export type CommandRequest =
   | {
       kind: 'bump';
       service: string;
-      target: { level: BumpLevel } | { version: string };
+      target: BumpTarget;
       dryRun: boolean;
     }
   | { kind: 'release'; service: string; dryRun: boolean }

@@ -1,5 +1,8 @@
 import semver from 'semver';
 import { z } from 'zod';
+import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
+import { SLOTS } from '../domain/slots.ts';
+import { RELEASE_TYPES } from '../domain/version.ts';
 
 /** Slack ids a role may list: users (`U…`, `W…` on Enterprise Grid) and user groups (`S…`). */
 const slackPrincipal = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, {
@@ -25,10 +28,8 @@ const version = z
 const isoInstant = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time' });
 const positiveInt = z.number().int().positive();
 
-export const SLOTS = ['blue', 'green'] as const;
-export type Slot = (typeof SLOTS)[number];
-export const RELEASE_TYPES = ['hotfix', 'patch', 'minor', 'major'] as const;
-export type ReleaseType = (typeof RELEASE_TYPES)[number];
+export { SLOTS, type Slot } from '../domain/slots.ts';
+export { RELEASE_TYPES, type ReleaseType } from '../domain/version.ts';
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** Words the commands use as subcommands (`/release status`), so no service may take them. */
@@ -46,6 +47,8 @@ const healthSchema = z.strictObject({
   /** Consecutive passing probes needed before a slot counts as healthy. */
   successes: positiveInt.max(20).default(2),
   intervalMs: positiveInt.max(60_000).default(1000),
+  /** How long a deployed slot may take to pass `successes` probes and report its version. */
+  readyTimeoutSeconds: positiveInt.max(3600).default(120),
 });
 
 const deploySchema = z.union([
@@ -238,10 +241,22 @@ export const greenlightConfigSchema = z
       requireRole(config.freezeException, ['freezeException']);
     }
     for (const [name, service] of Object.entries(config.services)) {
-      for (const [type, rule] of Object.entries(service.releaseTypes ?? {})) {
-        rule.approvals.forEach((role, i) => {
-          requireRole(role, ['services', name, 'releaseTypes', type, 'approvals', i]);
-        });
+      for (const type of RELEASE_TYPES) {
+        const override = service.releaseTypes?.[type];
+        if (override !== undefined) {
+          override.approvals.forEach((role, i) => {
+            requireRole(role, ['services', name, 'releaseTypes', type, 'approvals', i]);
+          });
+          continue;
+        }
+        const missing = DEFAULT_RELEASE_TYPES[type].approvals.filter((role) => !known.has(role));
+        if (missing.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', name, 'releaseTypes', type],
+            message: `${type} releases need approval from ${missing.join(' and ')} by default; define ${missing.map((r) => `roles.${r}`).join(' and ')} or set releaseTypes.${type}.approvals`,
+          });
+        }
       }
       if (service.slots.blue.url === service.slots.green.url) {
         ctx.addIssue({

@@ -107,15 +107,13 @@ describe('Greenlight as a process, against the Slack emulator and real Redis', (
 
   it('acks a well-formed command at once and answers privately through response_url', async () => {
     const responseUrl = slack.newResponseUrl();
-    const reply = await sender.slashCommand({
-      command: '/bump',
-      text: 'api minor',
-      response_url: responseUrl,
-    });
+    const reply = await sender.slashCommand({ command: '/release', text: 'status web', response_url: responseUrl });
     expect(reply.status).toBe(200);
+    expect(reply.body).toBe('');
     const answer = await slack.waitForResponse(responseUrl);
     expect(answer.body.response_type).toBe('ephemeral');
-    expect(String(answer.body.text)).toContain('Nothing was changed');
+    expect(String(answer.body.text)).toContain('PRODUCTION: green 1.0.0');
+    expect(String(answer.body.text)).toContain('HAProxy: unreachable');
   });
 
   it('rejects a forged signature with 401 and does not run the command', async () => {

@@ -33,3 +33,11 @@ export function routeJobs(handlers: JobHandlers): (job: Job) => Promise<unknown>
     return handler.run(parsed.data, job);
   };
 }
+
+/** A typed handler: `run` receives the schema's output. */
+export function jobHandler<S extends z.ZodType>(
+  schema: S,
+  run: (data: z.output<S>, job: Job) => Promise<unknown>,
+): JobHandler {
+  return { schema, run: run as JobHandler['run'] };
+}

@@ -1,10 +1,17 @@
 import type { App, RespondArguments } from '@slack/bolt';
+import type { Answer } from '../../app/answer.ts';
 import type { CommandContext, CommandRequest } from '../../app/command-requests.ts';
 import { ReleaseError } from '../../app/release-error.ts';
 import type { CommandName } from '../../config/greenlight-schema.ts';
 import type { AppLogger } from '../../logger.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
-import { apologyAnswer, helpAnswer, refusalAnswer, usageAnswer } from './blocks/private-answers.ts';
+import {
+  answerMessage,
+  apologyAnswer,
+  helpAnswer,
+  refusalAnswer,
+  usageAnswer,
+} from './blocks/private-answers.ts';
 import { parseCommand } from './command-args.ts';
 
 export const COMMANDS: readonly CommandName[] = ['bump', 'release', 'sync', 'rollback'];
@@ -13,7 +20,7 @@ export const COMMANDS: readonly CommandName[] = ['bump', 'release', 'sync', 'rol
 export type CommandDispatcher = (
   request: CommandRequest,
   context: CommandContext,
-) => Promise<SlackMessage>;
+) => Promise<Answer>;
 
 export interface CommandListenerDeps {
   readonly services: readonly string[];
@@ -23,7 +30,7 @@ export interface CommandListenerDeps {
   readonly onCommand?: (command: CommandName, outcome: 'answered' | 'refused' | 'failed') => void;
 }
 
-const ephemeral = (message: SlackMessage): RespondArguments => ({
+export const ephemeral = (message: SlackMessage): RespondArguments => ({
   response_type: 'ephemeral',
   text: message.text,
   blocks: message.blocks,
@@ -56,7 +63,7 @@ export function registerCommandListeners(app: App, deps: CommandListenerDeps): v
       };
       let answer: SlackMessage;
       try {
-        answer = await deps.dispatch(parsed.request, context);
+        answer = answerMessage(await deps.dispatch(parsed.request, context));
         deps.onCommand?.(name, 'answered');
       } catch (error) {
         if (error instanceof ReleaseError) {

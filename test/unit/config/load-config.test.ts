@@ -30,7 +30,7 @@ describe('greenlight.yml', () => {
   it('fills the documented defaults for optional keys', () => {
     const config = parseConfig(`
 alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD] }
+roles: { lead: [U0LEAD], security: [S0SEC], team: [U0DEV1], cto: [U0CTO] }
 services:
   api:
     channel: C0RELEASES
@@ -48,6 +48,7 @@ services:
       timeoutMs: 2000,
       successes: 2,
       intervalMs: 1000,
+      readyTimeoutSeconds: 120,
     });
     expect(api?.versionPath).toBe('/version');
     expect(api?.deploy).toEqual({ command: ['./deploy.sh'], timeoutSeconds: 600 });
@@ -84,6 +85,14 @@ services:
   it('refuses approval rules that name a role nobody defined', () => {
     expect(problemsOf(example.replace('approvals: [lead]', 'approvals: [leed]'))).toEqual([
       'services.api.releaseTypes.patch.approvals.0: unknown role "leed"; define it under roles (known: lead, security, team, cto)',
+    ]);
+  });
+
+  it('refuses default approval rules whose roles are not defined, saying how to fix it', () => {
+    const found = problemsOf(example.replace('  cto: [U0CTO]\n', ''));
+    expect(found).toEqual([
+      'freezeException: unknown role "cto"; define it under roles (known: lead, security, team)',
+      'services.api.releaseTypes.major: major releases need approval from cto by default; define roles.cto or set releaseTypes.major.approvals',
     ]);
   });
 

@@ -1,10 +1,8 @@
+import type { Answer } from '../../../app/answer.ts';
 import { BUMP_LEVELS, type CommandRequest } from '../../../app/command-requests.ts';
 import type { CommandName } from '../../../config/greenlight-schema.ts';
 import type { ParseProblem } from '../command-args.ts';
-import { context, escapeText, type SlackMessage, section } from './block-kit.ts';
-
-/** The plain-text fallback: what notifications and screen readers get, without mrkdwn marks. */
-const plain = (text: string) => text.replace(/[`*]/g, '');
+import { context, escapeText, plain, type SlackMessage, section } from './block-kit.ts';
 
 const USAGE: Record<CommandName, string> = {
   bump: '`/bump <service> [patch|minor|major|hotfix|X.Y.Z] [--dry-run]`: deploy the next version to STANDBY',
@@ -110,5 +108,17 @@ export function apologyAnswer(request: CommandRequest): SlackMessage {
         'Try again; if it keeps failing, the Greenlight operators can find the details in its logs.',
       ),
     ],
+  };
+}
+
+/** A use case's answer, privately: what happened, details, then what to do next. */
+export function answerMessage(answer: Answer): SlackMessage {
+  const blocks = [section(answer.message), ...(answer.details ?? []).map((d) => section(d))];
+  if (answer.hint) blocks.push(context(answer.hint));
+  return {
+    text: plain(
+      [answer.message, ...(answer.details ?? []), answer.hint ?? ''].join(' ').trim(),
+    ).slice(0, 3000),
+    blocks: blocks.slice(0, 50),
   };
 }

@@ -1,0 +1,91 @@
+import type { TrafficState, TrafficSwitcher } from '../../app/ports.ts';
+import { otherSlot, SLOTS, type Slot } from '../../domain/slots.ts';
+import {
+  HaproxyError,
+  type HaproxyRuntimeApi,
+  type HaproxyServerState,
+  isRunning,
+  takesTraffic,
+} from './haproxy-runtime-api.ts';
+
+export interface HaproxyServiceTraffic {
+  readonly api: HaproxyRuntimeApi;
+  readonly backend: string;
+  readonly servers: Readonly<Record<Slot, string>>;
+}
+
+/** Weight a slot gets when it takes all traffic (HAProxy's scale is 0–256). */
+const FULL_WEIGHT = 100;
+
+/**
+ * Blue/green through HAProxy: the new slot is made ready first, and the old one is drained only
+ * once HAProxy sees the new one running, so no request finds no server. The old slot keeps its
+ * checks and open connections (drain, not maintenance) and stays warm for an instant rollback.
+ */
+export class HaproxyTrafficSwitcher implements TrafficSwitcher {
+  private readonly services: ReadonlyMap<string, HaproxyServiceTraffic>;
+  private readonly upTimeoutMs: number;
+
+  constructor(services: ReadonlyMap<string, HaproxyServiceTraffic>, upTimeoutMs = 10_000) {
+    this.services = services;
+    this.upTimeoutMs = upTimeoutMs;
+  }
+
+  private target(service: string): HaproxyServiceTraffic {
+    const target = this.services.get(service);
+    if (target === undefined)
+      throw new HaproxyError(`no HAProxy traffic configured for ${service}`);
+    return target;
+  }
+
+  private async states(target: HaproxyServiceTraffic): Promise<Record<Slot, HaproxyServerState>> {
+    const servers = await target.api.serverStates(target.backend);
+    const find = (slot: Slot) => {
+      const name = target.servers[slot];
+      const found = servers.find((s) => s.name === name);
+      if (found === undefined) {
+        throw new HaproxyError(
+          `HAProxy backend ${target.backend} has no server "${name}" (the ${slot} slot)`,
+        );
+      }
+      return found;
+    };
+    return { blue: find('blue'), green: find('green') };
+  }
+
+  async inspect(service: string): Promise<TrafficState> {
+    const states = await this.states(this.target(service));
+    return {
+      serving: SLOTS.filter((slot) => takesTraffic(states[slot])),
+      up: SLOTS.filter((slot) => isRunning(states[slot])),
+    };
+  }
+
+  async switchTo(service: string, slot: Slot): Promise<{ changed: boolean }> {
+    const target = this.target(service);
+    const be = target.backend;
+    const next = target.servers[slot];
+    const previous = target.servers[otherSlot(slot)];
+    const before = await this.states(target);
+    if (takesTraffic(before[slot]) && !takesTraffic(before[otherSlot(slot)]))
+      return { changed: false };
+
+    await target.api.apply([
+      `set server ${be}/${next} state ready`,
+      `set weight ${be}/${next} ${FULL_WEIGHT}`,
+    ]);
+    const deadline = Date.now() + this.upTimeoutMs;
+    while (!isRunning((await this.states(target))[slot])) {
+      if (Date.now() > deadline) {
+        // Never drain production towards a slot HAProxy considers down: undo and say why.
+        await target.api.apply([`set server ${be}/${next} state drain`]).catch(() => undefined);
+        throw new HaproxyError(
+          `HAProxy does not see ${slot} (${be}/${next}) as up: its health check is failing`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await target.api.apply([`set server ${be}/${previous} state drain`]);
+    return { changed: true };
+  }
+}

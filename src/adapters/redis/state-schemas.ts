@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { RELEASE_STATES } from '../../domain/release.ts';
+import { SLOTS } from '../../domain/slots.ts';
+import { RELEASE_TYPES } from '../../domain/version.ts';
+
+/** State read back from Redis is checked like any other input: a bad record fails loudly. */
+const slotState = z.object({
+  version: z.string().nullable(),
+  health: z.enum(['healthy', 'unhealthy', 'deploying', 'failed', 'unknown']),
+  note: z.string().optional(),
+  releaseType: z.enum(RELEASE_TYPES).optional(),
+  updatedAt: z.string(),
+});
+
+export const serviceStateSchema = z.object({
+  service: z.string(),
+  production: z.enum(SLOTS),
+  slots: z.object({ blue: slotState, green: slotState }),
+  operation: z
+    .object({
+      id: z.string(),
+      kind: z.enum(['bump', 'sync', 'release', 'rollback']),
+      by: z.string(),
+      startedAt: z.string(),
+      version: z.string().optional(),
+      releaseId: z.string().optional(),
+    })
+    .nullable(),
+  lastReleaseId: z.string().nullable(),
+  revision: z.number().int(),
+});
+
+export const releaseSchema = z.object({
+  id: z.string(),
+  service: z.string(),
+  version: z.string(),
+  fromVersion: z.string(),
+  type: z.enum(RELEASE_TYPES),
+  strategy: z.enum(['bluegreen', 'canary']),
+  requester: z.string(),
+  requiredRoles: z.array(z.string()),
+  approvals: z.array(z.object({ role: z.string(), user: z.string(), at: z.string() })),
+  state: z.enum(RELEASE_STATES),
+  fromSlot: z.enum(SLOTS),
+  toSlot: z.enum(SLOTS),
+  decidedBy: z.string().optional(),
+  rejectReason: z.string().optional(),
+  failure: z.string().optional(),
+  rollback: z
+    .object({
+      by: z.string(),
+      reason: z.string(),
+      at: z.string(),
+      path: z.enum(['switch', 'redeploy']).optional(),
+    })
+    .optional(),
+  timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  revision: z.number().int(),
+});

@@ -1,0 +1,244 @@
+import type { DeployNotice } from '../../../app/ports.ts';
+import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
+import { missingRoles, type Release } from '../../../domain/release.ts';
+import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
+import {
+  type Block,
+  button,
+  context,
+  escapeText,
+  fields,
+  header,
+  plain,
+  type SlackMessage,
+  section,
+} from './block-kit.ts';
+
+/** action_ids of the release buttons; the value is always the release id. */
+export const ACTIONS = {
+  approve: 'release_approve',
+  reject: 'release_reject',
+  rollback: 'release_rollback',
+} as const;
+
+/** Replaced by the outbox with a link to the release's thread once its parent is posted. */
+export const THREAD_LINK = '{{thread_link}}';
+
+const STATUS: Record<Release['state'], string> = {
+  awaiting_approval: ':hourglass_flowing_sand: Waiting for approval',
+  switching: ':arrows_counterclockwise: Switching',
+  released: ':white_check_mark: Released',
+  rejected: ':no_entry_sign: Rejected',
+  cancelled: ':no_entry_sign: Cancelled',
+  failed: ':x: Failed, PRODUCTION restored',
+  rolling_back: ':rotating_light: Rolling back',
+  rolled_back: ':leftwards_arrow_with_hook: Rolled back',
+};
+
+function slotLine(config: ServiceConfig, state: ServiceState, slot: 'blue' | 'green'): string {
+  const s = state.slots[slot];
+  return `${slot} · ${s.version ?? 'no version'} · ${s.health}\n${config.slots[slot].url}`;
+}
+
+function approvalsText(release: Release): string {
+  const given = release.approvals.map((a) => `:white_check_mark: ${a.role}: <@${a.user}>`);
+  const missing =
+    release.state === 'awaiting_approval'
+      ? missingRoles(release).map((r) => `:hourglass: ${r}: missing`)
+      : [];
+  return [...given, ...missing].join('\n') || 'none needed';
+}
+
+/** The parent message of a release, edited in place at every state change. */
+export function releaseParentMessage(
+  release: Release,
+  state: ServiceState,
+  config: ServiceConfig,
+): SlackMessage {
+  const title = `${release.service} ${release.fromVersion} → ${release.version} (${release.type})`;
+  let status = STATUS[release.state];
+  if (release.state === 'rejected' && release.decidedBy) {
+    status += ` by <@${release.decidedBy}>${release.rejectReason ? `: ${escapeText(release.rejectReason)}` : ''}`;
+  }
+  if (release.state === 'failed' && release.failure) status += `\n${escapeText(release.failure)}`;
+  if (
+    release.rollback &&
+    (release.state === 'rolling_back' ||
+      release.state === 'rolled_back' ||
+      release.state === 'cancelled')
+  ) {
+    status += ` by <@${release.rollback.by}>: ${escapeText(release.rollback.reason)}`;
+  }
+  const blocks: Block[] = [
+    header(title),
+    section(`*${status}*`),
+    fields(
+      `*Requester*\n<@${release.requester}>`,
+      `*Approvals*\n${approvalsText(release)}`,
+      `*PRODUCTION*\n${slotLine(config, state, state.production)}`,
+      `*STANDBY*\n${slotLine(config, state, standbyOf(state))}`,
+    ),
+  ];
+  if (release.state === 'awaiting_approval') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'release_decision',
+      elements: [
+        button(ACTIONS.approve, 'Approve', release.id, {
+          style: 'primary',
+          confirm: {
+            title: 'Approve this release?',
+            text: `Traffic for ${release.service} moves to ${release.toSlot} (${release.version}) once every role has approved.`,
+            ok: 'Approve',
+          },
+        }),
+        button(ACTIONS.reject, 'Reject', release.id, {
+          style: 'danger',
+          confirm: {
+            title: 'Reject this release?',
+            text: `${release.service} stays on ${release.fromVersion}.`,
+            ok: 'Reject',
+          },
+        }),
+      ],
+    });
+  } else if (release.state === 'released') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'release_live',
+      elements: [
+        button(ACTIONS.rollback, 'Rollback', release.id, {
+          style: 'danger',
+          confirm: {
+            title: 'Roll back?',
+            text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}) at once.`,
+            ok: 'Roll back',
+          },
+        }),
+      ],
+    });
+  }
+  blocks.push(
+    context(
+      `Release ${release.id} · updated ${release.updatedAt.slice(0, 16).replace('T', ' ')} UTC`,
+    ),
+  );
+  return { text: plain(`${title}: ${STATUS[release.state].replace(/:[a-z_]+: /, '')}`), blocks };
+}
+
+/** A thread reply for one timeline entry: who did what. */
+export function timelineReply(release: Release): SlackMessage | undefined {
+  const entry = release.timeline.at(-1);
+  if (entry === undefined) return undefined;
+  const who = entry.who === 'greenlight' ? 'Greenlight' : `<@${entry.who}>`;
+  const text = `${who} ${escapeText(entry.what)}`;
+  return { text: plain(text), blocks: [section(text)] };
+}
+
+/** The completion report in the thread, in the seeds' own shape. */
+export function completionReport(
+  release: Release,
+  state: ServiceState,
+  config: ServiceConfig,
+): SlackMessage {
+  const newProd = state.production;
+  const newStandby = standbyOf(state);
+  const lines = [
+    `:white_check_mark: Verify STANDBY ready: v${release.version} (${release.toSlot})`,
+    `:white_check_mark: Verify PRODUCTION: v${release.fromVersion} (${release.fromSlot})`,
+    `:white_check_mark: Switch HAProxy traffic: ${release.fromSlot} → ${release.toSlot}`,
+    ':white_check_mark: Confirm switch successful',
+  ];
+  const summary = [
+    `*New PRODUCTION:* ${newProd} (${config.slots[newProd].url}) - v${state.slots[newProd].version}`,
+    `*New STANDBY:* ${newStandby} (${config.slots[newStandby].url}) - v${state.slots[newStandby].version}`,
+    `*Next:* \`/sync ${release.service}\``,
+  ];
+  return {
+    text: plain(`${release.service} ${release.version} released. ${summary.join(' ')}`),
+    blocks: [section(lines.join('\n')), section(summary.join('\n'))],
+  };
+}
+
+/** The rollback alert (seed 002 template), posted in the alerts channel and updated in place. */
+export function rollbackAlert(
+  release: Release,
+  config: ServiceConfig,
+  status: 'in_progress' | 'done' | 'failed',
+): SlackMessage {
+  const headline =
+    status === 'done'
+      ? ':white_check_mark: [ROLLBACK] Production rolled back'
+      : status === 'failed'
+        ? ':x: [ROLLBACK] Production rollback FAILED'
+        : ':rotating_light: [ROLLBACK] Production rollback in progress';
+  const rollback = release.rollback;
+  const who =
+    rollback === undefined
+      ? 'unknown'
+      : rollback.by === 'greenlight'
+        ? 'automatic'
+        : `<@${rollback.by}>`;
+  const path =
+    rollback?.path === 'redeploy'
+      ? `redeployed ${release.fromVersion} to ${release.fromSlot}, then switched`
+      : 'switched straight back to the warm previous slot';
+  const statusText =
+    status === 'done'
+      ? `Complete: ${path}`
+      : status === 'failed'
+        ? `Failed: ${escapeText(release.failure ?? 'unknown error')}. Run /rollback ${release.service} again or act on HAProxy by hand.`
+        : 'Switching traffic back';
+  const links = [`<${THREAD_LINK}|Release thread>`];
+  if (config.runbookUrl) links.push(`<${config.runbookUrl}|Runbook>`);
+  if (config.dashboardUrl) links.push(`<${config.dashboardUrl}|Dashboard>`);
+  const facts = [
+    `*Service:* ${release.service}`,
+    `*Rolled back to:* ${release.fromVersion} (${release.fromSlot})`,
+    `*Failed version:* ${release.version} (stays on STANDBY ${release.toSlot})`,
+    `*Reason:* ${escapeText(rollback?.reason ?? 'none given')}`,
+    `*Who:* ${who}`,
+    `*Status:* ${statusText}`,
+    `*Links:* ${links.join(' · ')}`,
+  ];
+  return {
+    text: plain(
+      `${headline.replace(/^:[a-z_]+: /, '')}: ${release.service} back to ${release.fromVersion} (${release.fromSlot}). Reason: ${rollback?.reason ?? 'none given'}`,
+    ),
+    blocks: [section(`*${headline}*`), section(facts.join('\n'))],
+  };
+}
+
+/** A /bump or /sync in the service channel: posted when it starts, edited with the result. */
+export function deployMessage(
+  notice: DeployNotice,
+  outcome?: { ok: true } | { ok: false; reason: string; outputTail?: string },
+): SlackMessage {
+  const what = notice.kind === 'bump' ? `/bump by <@${notice.by}>` : `/sync by <@${notice.by}>`;
+  if (outcome === undefined) {
+    const text = `:hourglass_flowing_sand: Deploying ${notice.service} ${notice.version} to STANDBY (${notice.slot}) · ${what}`;
+    return { text: plain(text), blocks: [section(text)] };
+  }
+  if (outcome.ok) {
+    const text =
+      notice.kind === 'bump'
+        ? `:white_check_mark: ${notice.service} ${notice.version} is on STANDBY (${notice.slot}), healthy: test it at ${notice.slotUrl}, then \`/release ${notice.service}\``
+        : `:white_check_mark: STANDBY (${notice.slot}) of ${notice.service} is in sync with PRODUCTION: ${notice.version}, healthy`;
+    return { text: plain(text), blocks: [section(text), context(what)] };
+  }
+  const text = `:x: Deploy of ${notice.service} ${notice.version} to STANDBY (${notice.slot}) failed: ${escapeText(outcome.reason)}. PRODUCTION (${notice.productionVersion ?? 'unknown'}) is untouched.`;
+  const blocks: Block[] = [section(text)];
+  if (outcome.outputTail)
+    blocks.push(section(`\`\`\`${escapeText(outcome.outputTail).slice(-2800)}\`\`\``));
+  blocks.push(context(`${what} · fix the cause, then \`/bump ${notice.service}\` again`));
+  return { text: plain(text), blocks };
+}
+
+export function driftMessage(detail: string): SlackMessage {
+  const text = `:warning: Traffic drift: ${escapeText(detail)}`;
+  return { text: plain(text), blocks: [section(text)] };
+}
+
+export function noteMessage(text: string): SlackMessage {
+  return { text: plain(text), blocks: [section(escapeText(text))] };
+}

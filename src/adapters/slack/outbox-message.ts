@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/**
+ * One Slack message waiting in the outbox queue. `key` names the message for good: a `post`
+ * happens once per key, an `upsert` edits the message posted under its key, and `threadKey`
+ * makes it a reply in the thread of another key's message.
+ */
+export const outboxMessageSchema = z.object({
+  v: z.literal(1),
+  mode: z.enum(['post', 'upsert']),
+  key: z.string().min(1).max(200),
+  channel: z.string().regex(/^[CGD][A-Z0-9]+$/),
+  threadKey: z.string().optional(),
+  /** Key of a message whose thread link replaces `{{thread_link}}` in text and blocks. */
+  linkKey: z.string().optional(),
+  text: z.string(),
+  blocks: z.array(z.record(z.string(), z.unknown())),
+});
+
+export type OutboxMessage = z.output<typeof outboxMessageSchema>;

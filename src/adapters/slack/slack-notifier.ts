@@ -1,0 +1,151 @@
+import type { Queue } from 'bullmq';
+import type { DeployNotice, Notifier } from '../../app/ports.ts';
+import type { GreenlightConfig } from '../../config/greenlight-schema.ts';
+import type { Release } from '../../domain/release.ts';
+import type { ServiceState } from '../../domain/service-state.ts';
+import type { SlackMessage } from './blocks/block-kit.ts';
+import {
+  completionReport,
+  deployMessage,
+  driftMessage,
+  noteMessage,
+  releaseParentMessage,
+  rollbackAlert,
+  timelineReply,
+} from './blocks/release-messages.ts';
+import type { OutboxMessage } from './outbox-message.ts';
+
+/** Keeps finished outbox jobs long enough that a re-run step re-enqueueing one is a no-op. */
+const KEEP = {
+  removeOnComplete: { age: 24 * 3600, count: 50_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/**
+ * The Notifier behind the outbox: renders Block Kit and enqueues it, so a Slack outage delays
+ * messages and loses none. Job ids derive from what the message says about (release revision,
+ * timeline entry), so a step that runs twice does not post twice.
+ */
+export class SlackNotifier implements Notifier {
+  private readonly queue: Queue;
+  private readonly config: GreenlightConfig;
+
+  constructor(queue: Queue, config: GreenlightConfig) {
+    this.queue = queue;
+    this.config = config;
+  }
+
+  private async send(
+    jobId: string,
+    message: Omit<OutboxMessage, 'v' | 'text' | 'blocks'>,
+    body: SlackMessage,
+  ): Promise<void> {
+    const data: OutboxMessage = {
+      v: 1,
+      ...message,
+      text: body.text,
+      blocks: body.blocks as unknown as Record<string, unknown>[],
+    };
+    await this.queue.add('slack-message', data, { jobId, ...KEEP });
+  }
+
+  private service(name: string) {
+    const config = this.config.services[name];
+    if (config === undefined) throw new Error(`unknown service ${name}`);
+    return config;
+  }
+
+  async deployStarted(notice: DeployNotice): Promise<void> {
+    const channel = this.service(notice.service).channel;
+    await this.send(
+      `${notice.operationId}-start`,
+      { mode: 'upsert', key: notice.operationId, channel },
+      deployMessage(notice),
+    );
+  }
+
+  async deployFinished(
+    notice: DeployNotice,
+    outcome: { ok: true } | { ok: false; reason: string; outputTail?: string },
+  ): Promise<void> {
+    const channel = this.service(notice.service).channel;
+    await this.send(
+      `${notice.operationId}-done`,
+      { mode: 'upsert', key: notice.operationId, channel },
+      deployMessage(notice, outcome),
+    );
+  }
+
+  async releaseChanged(release: Release, service: ServiceState): Promise<void> {
+    const config = this.service(release.service);
+    const parentKey = `${release.id}-parent`;
+    await this.send(
+      `${parentKey}-r${release.revision}`,
+      { mode: 'upsert', key: parentKey, channel: config.channel },
+      releaseParentMessage(release, service, config),
+    );
+    const reply = timelineReply(release);
+    if (reply !== undefined) {
+      const key = `${release.id}-t${release.timeline.length}`;
+      await this.send(
+        key,
+        { mode: 'post', key, channel: config.channel, threadKey: parentKey },
+        reply,
+      );
+    }
+  }
+
+  async releaseNote(release: Release, key: string, text: string): Promise<void> {
+    const config = this.service(release.service);
+    const id = `${release.id}-note-${key}`;
+    await this.send(
+      id,
+      { mode: 'post', key: id, channel: config.channel, threadKey: `${release.id}-parent` },
+      noteMessage(text),
+    );
+  }
+
+  async releaseReport(release: Release, service: ServiceState): Promise<void> {
+    const config = this.service(release.service);
+    const key = `${release.id}-report`;
+    await this.send(
+      key,
+      { mode: 'post', key, channel: config.channel, threadKey: `${release.id}-parent` },
+      completionReport(release, service, config),
+    );
+  }
+
+  async rollbackAlert(
+    release: Release,
+    _service: ServiceState,
+    status: 'in_progress' | 'done' | 'failed',
+  ): Promise<void> {
+    const config = this.service(release.service);
+    const message = rollbackAlert(release, config, status);
+    const parentKey = `${release.id}-parent`;
+    const alertKey = `${release.id}-alert`;
+    const suffix = `${status}-r${release.revision}`;
+    await this.send(
+      `${alertKey}-${suffix}`,
+      { mode: 'upsert', key: alertKey, channel: this.config.alertsChannel, linkKey: parentKey },
+      message,
+    );
+    const threadKey = `${release.id}-alert-thread`;
+    await this.send(
+      `${threadKey}-${suffix}`,
+      {
+        mode: 'upsert',
+        key: threadKey,
+        channel: config.channel,
+        threadKey: parentKey,
+        linkKey: parentKey,
+      },
+      message,
+    );
+  }
+
+  async drift(service: string, channel: string, detail: string): Promise<void> {
+    const key = `drift-${service}-${Date.now()}`;
+    await this.send(key, { mode: 'post', key, channel }, driftMessage(detail));
+  }
+}

@@ -1,0 +1,47 @@
+import type { GreenlightConfig, ServiceConfig } from '../config/greenlight-schema.ts';
+import type {
+  Clock,
+  Deployer,
+  Directory,
+  IdGenerator,
+  Locks,
+  Notifier,
+  SlotProbe,
+  StateStore,
+  StepScheduler,
+  TrafficSwitcher,
+} from './ports.ts';
+
+export interface AppLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** Everything the use cases need, built once by the composition root. */
+export interface AppDeps {
+  readonly config: GreenlightConfig;
+  readonly store: StateStore;
+  readonly scheduler: StepScheduler;
+  readonly notifier: Notifier;
+  readonly traffic: TrafficSwitcher;
+  readonly probe: SlotProbe;
+  readonly deployer: Deployer;
+  readonly directory: Directory;
+  readonly locks: Locks;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly log: AppLog;
+  /** How long to wait for a deployed slot to be healthy and report its version. */
+  readonly readyTimeoutMs?: number;
+  /** Pause between probe rounds; tests shorten it. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export function serviceConfig(deps: AppDeps, service: string): ServiceConfig {
+  const config = deps.config.services[service];
+  if (config === undefined) throw new Error(`unknown service ${service}`);
+  return config;
+}
+
+export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

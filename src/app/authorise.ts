@@ -1,0 +1,27 @@
+import type { CommandName } from '../config/greenlight-schema.ts';
+import type { AppDeps } from './app-deps.ts';
+import { ReleaseError } from './release-error.ts';
+
+/**
+ * Checks `operators` of greenlight.yml: a list (every command) or one list per command. A service
+ * without `operators` lets anyone in its channel run its commands.
+ */
+export async function authoriseCommand(
+  deps: AppDeps,
+  service: string,
+  command: CommandName,
+  user: string,
+): Promise<void> {
+  const operators = deps.config.services[service]?.operators;
+  if (operators === undefined) return;
+  const principals = Array.isArray(operators) ? operators : operators[command];
+  if (principals === undefined) return;
+  const members = await deps.directory.members(principals);
+  if (!members.includes(user)) {
+    throw new ReleaseError(
+      'not_allowed',
+      `You are not allowed to run /${command} on ${service}.`,
+      `Ask one of its operators (${principals.map((p) => (p.startsWith('S') ? `<!subteam^${p}>` : `<@${p}>`)).join(', ')}) to run it.`,
+    );
+  }
+}

@@ -1,0 +1,129 @@
+import type { Release } from '../domain/release.ts';
+import type { ServiceState } from '../domain/service-state.ts';
+import type { Slot } from '../domain/slots.ts';
+
+/**
+ * State in Redis. Every write is a compare-and-set on the stored revision: it succeeds only if
+ * nobody wrote since `expected` was read (0 = the key does not exist yet), so a stale worker can
+ * never overwrite a newer decision.
+ */
+export interface StateStore {
+  getService(service: string): Promise<ServiceState | null>;
+  getRelease(id: string): Promise<Release | null>;
+  /** Most recent first. */
+  listReleases(service: string, limit: number): Promise<Release[]>;
+  /** Writes all or nothing; false when any revision moved on. */
+  commit(writes: StateWrites): Promise<boolean>;
+}
+
+export interface StateWrites {
+  readonly service?: { readonly next: ServiceState; readonly expected: number };
+  readonly release?: { readonly next: Release; readonly expected: number };
+}
+
+/** Work that runs in a worker, possibly on another machine, possibly twice. */
+export type StepJob =
+  | { readonly step: 'deploy'; readonly service: string; readonly operationId: string }
+  | { readonly step: 'switch'; readonly releaseId: string }
+  | { readonly step: 'rollback'; readonly releaseId: string; readonly attempt: number };
+
+export interface StepScheduler {
+  /** Enqueues a step under a deterministic id, so the same step enqueued twice runs once. */
+  enqueue(job: StepJob): Promise<void>;
+}
+
+/** A mutual exclusion across processes, with an owner and an expiry. */
+export interface Locks {
+  withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
+}
+
+export interface TrafficState {
+  /** Slots that take new requests now (admin ready, weight above 0). */
+  readonly serving: readonly Slot[];
+  /** Slots HAProxy's own health checks see as up. */
+  readonly up: readonly Slot[];
+}
+
+/** The traffic switch (HAProxy's Runtime API, or a command). */
+export interface TrafficSwitcher {
+  inspect(service: string): Promise<TrafficState>;
+  /**
+   * Moves all new traffic to `slot` with zero downtime and keeps the other slot warm. Idempotent:
+   * checks the proxy's state first and changes nothing when traffic is already there.
+   */
+  switchTo(service: string, slot: Slot): Promise<{ changed: boolean }>;
+}
+
+export type ProbeResult = { ok: true } | { ok: false; reason: string };
+
+export interface SlotProbe {
+  /** One health probe of a slot, against its configured path and status. */
+  health(service: string, slot: Slot): Promise<ProbeResult>;
+  /** The version the slot reports, or a reason it could not be read. */
+  version(
+    service: string,
+    slot: Slot,
+  ): Promise<{ ok: true; version: string } | { ok: false; reason: string }>;
+}
+
+export interface DeployRequest {
+  readonly service: string;
+  readonly version: string;
+  readonly slot: Slot;
+  /** Release or operation id, passed to the deploy step as GREENLIGHT_RELEASE_ID. */
+  readonly releaseId: string;
+}
+
+export type DeployOutcome = { ok: true } | { ok: false; reason: string; outputTail: string };
+
+export interface Deployer {
+  deploy(request: DeployRequest): Promise<DeployOutcome>;
+}
+
+/** Resolves role members: user ids as they are, user groups (S…) through Slack. */
+export interface Directory {
+  /** Never grants on failure: a group that cannot be resolved contributes nobody. */
+  members(principals: readonly string[]): Promise<string[]>;
+}
+
+export type DeployKind = 'bump' | 'sync';
+
+/** A deploy as people see it in the channel. */
+export interface DeployNotice {
+  readonly operationId: string;
+  readonly kind: DeployKind;
+  readonly service: string;
+  readonly version: string;
+  readonly slot: Slot;
+  readonly slotUrl: string;
+  readonly by: string;
+  readonly productionVersion: string | null;
+}
+
+/** What Greenlight tells people, as facts; the Slack adapter decides how it looks. */
+export interface Notifier {
+  deployStarted(notice: DeployNotice): Promise<void>;
+  deployFinished(
+    notice: DeployNotice,
+    outcome: { ok: true } | { ok: false; reason: string; outputTail?: string },
+  ): Promise<void>;
+  /** The release's parent message (created or edited in place) and its latest timeline entry. */
+  releaseChanged(release: Release, service: ServiceState): Promise<void>;
+  /** A free-form reply in the release's thread. */
+  releaseNote(release: Release, key: string, text: string): Promise<void>;
+  releaseReport(release: Release, service: ServiceState): Promise<void>;
+  rollbackAlert(
+    release: Release,
+    service: ServiceState,
+    status: 'in_progress' | 'done' | 'failed',
+  ): Promise<void>;
+  drift(service: string, channel: string, detail: string): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  next(prefix: string): string;
+}

@@ -1,0 +1,66 @@
+import type { Release } from '../domain/release.ts';
+import {
+  type ReleaseEffect,
+  type ReleaseEvent,
+  TransitionRefused,
+  transition,
+} from '../domain/release-machine.ts';
+import type { ServiceState } from '../domain/service-state.ts';
+import type { AppDeps } from './app-deps.ts';
+import { ReleaseError } from './release-error.ts';
+import { currentState } from './service-access.ts';
+
+export interface AppliedEvent {
+  readonly release: Release;
+  readonly state: ServiceState;
+  readonly effects: readonly ReleaseEffect[];
+}
+
+/**
+ * Reads a release, runs the state machine and writes the result with compare-and-set, together
+ * with what the effects change on the service (freeing it, or the new PRODUCTION slot). A lost
+ * race is retried from fresh state, so concurrent clicks resolve to one outcome each.
+ */
+export async function applyReleaseEvent(
+  deps: AppDeps,
+  releaseId: string,
+  event: ReleaseEvent,
+  serviceChange: (state: ServiceState, release: Release) => ServiceState = (s) => s,
+): Promise<AppliedEvent> {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    const release = await deps.store.getRelease(releaseId);
+    if (release === null) {
+      throw new ReleaseError(
+        'not_available',
+        'This release no longer exists.',
+        'See /release status for what is live.',
+      );
+    }
+    let result: ReturnType<typeof transition>;
+    try {
+      result = transition(release, event, deps.clock.now());
+    } catch (error) {
+      if (error instanceof TransitionRefused) {
+        throw new ReleaseError(
+          error.code === 'not_allowed' ? 'not_allowed' : 'not_available',
+          error.message,
+          `See /release status ${release.service}.`,
+        );
+      }
+      throw error;
+    }
+    const state = await currentState(deps, release.service);
+    let nextState = serviceChange(state, result.release);
+    const frees = result.effects.some((e) => e.type === 'free_service');
+    if (frees && nextState.operation?.releaseId === release.id)
+      nextState = { ...nextState, operation: null };
+    const serviceChanged = nextState !== state;
+    if (serviceChanged) nextState = { ...nextState, revision: state.revision + 1 };
+    const committed = await deps.store.commit({
+      release: { next: result.release, expected: release.revision },
+      ...(serviceChanged ? { service: { next: nextState, expected: state.revision } } : {}),
+    });
+    if (committed) return { release: result.release, state: nextState, effects: result.effects };
+  }
+  throw new Error(`release ${releaseId} kept changing; "${event.type}" was not applied`);
+}

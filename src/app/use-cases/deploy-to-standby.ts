@@ -1,0 +1,171 @@
+import { type ServiceState, standbyOf, withSlot } from '../../domain/service-state.ts';
+import { type BumpTarget, nextVersion } from '../../domain/version.ts';
+import type { Answer } from '../answer.ts';
+import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import type { DeployKind, DeployNotice } from '../ports.ts';
+import { ReleaseError } from '../release-error.ts';
+import { busyError, commitService, currentState } from '../service-access.ts';
+import { waitUntilReady } from './slot-readiness.ts';
+
+function notice(
+  deps: AppDeps,
+  state: ServiceState,
+  kind: DeployKind,
+  version: string,
+  by: string,
+  id: string,
+): DeployNotice {
+  const slot = standbyOf(state);
+  return {
+    operationId: id,
+    kind,
+    service: state.service,
+    version,
+    slot,
+    slotUrl: serviceConfig(deps, state.service).slots[slot].url,
+    by,
+    productionVersion: state.slots[state.production].version,
+  };
+}
+
+async function startDeploy(
+  deps: AppDeps,
+  state: ServiceState,
+  kind: DeployKind,
+  version: string,
+  by: string,
+  releaseType: ServiceState['slots']['blue']['releaseType'],
+): Promise<DeployNotice> {
+  if (state.operation !== null) throw busyError(state.service, state.operation);
+  const now = deps.clock.now();
+  const id = deps.ids.next(kind);
+  const slot = standbyOf(state);
+  const next: ServiceState = {
+    ...withSlot(
+      state,
+      slot,
+      {
+        version: state.slots[slot].version,
+        health: 'deploying',
+        ...(releaseType ? { releaseType } : {}),
+      },
+      now,
+    ),
+    operation: { id, kind, by, startedAt: now.toISOString(), version },
+    revision: state.revision + 1,
+  };
+  await commitService(deps, state, next);
+  await deps.scheduler.enqueue({ step: 'deploy', service: state.service, operationId: id });
+  const started = notice(deps, state, kind, version, by, id);
+  await deps.notifier.deployStarted(started);
+  return started;
+}
+
+/** `/bump`: the next version from PRODUCTION's, deployed to STANDBY by a worker. */
+export async function requestBump(
+  deps: AppDeps,
+  request: { service: string; target: BumpTarget; by: string },
+): Promise<Answer> {
+  const state = await currentState(deps, request.service);
+  if (state.operation !== null) throw busyError(request.service, state.operation);
+  const production = state.slots[state.production].version ?? '0.0.0';
+  const next = nextVersion(production, request.target);
+  if (!next.ok) {
+    throw new ReleaseError(
+      'bad_version',
+      `${next.given} is not newer than PRODUCTION's ${production}.`,
+      `Give a version above ${production}, or a level: /bump ${request.service} patch`,
+    );
+  }
+  const started = await startDeploy(deps, state, 'bump', next.version, request.by, next.type);
+  const channel = serviceConfig(deps, request.service).channel;
+  return {
+    message: `Deploying ${request.service} ${next.version} (${next.type}) to STANDBY (${started.slot}).`,
+    hint: `The result appears in <#${channel}>; then test ${started.slotUrl} and /release ${request.service}.`,
+  };
+}
+
+/** `/sync`: PRODUCTION's version deployed onto STANDBY, so both slots match again. */
+export async function requestSync(
+  deps: AppDeps,
+  request: { service: string; by: string },
+): Promise<Answer> {
+  const state = await currentState(deps, request.service);
+  if (state.operation !== null) throw busyError(request.service, state.operation);
+  const production = state.slots[state.production].version;
+  const standby = state.slots[standbyOf(state)];
+  if (production === null) throw new Error(`production version of ${request.service} is unknown`);
+  if (standby.version === production && standby.health === 'healthy') {
+    throw new ReleaseError(
+      'nothing_to_release',
+      `STANDBY (${standbyOf(state)}) already runs ${production}, like PRODUCTION, and is healthy.`,
+      `Nothing to sync. Next: /bump ${request.service} to deploy a new version.`,
+    );
+  }
+  const started = await startDeploy(deps, state, 'sync', production, request.by, undefined);
+  return {
+    message: `Syncing STANDBY (${started.slot}) of ${request.service} to PRODUCTION's ${production}.`,
+    hint: `The result appears in <#${serviceConfig(deps, request.service).channel}>.`,
+  };
+}
+
+/**
+ * The worker step behind /bump and /sync. Safe to run twice: it acts only while the service's
+ * operation is still this one, and a deploy of the same version to the same slot is idempotent.
+ */
+export async function runDeployStep(
+  deps: AppDeps,
+  job: { service: string; operationId: string },
+): Promise<void> {
+  const state = await currentState(deps, job.service);
+  const op = state.operation;
+  if (
+    op === null ||
+    op.id !== job.operationId ||
+    op.version === undefined ||
+    (op.kind !== 'bump' && op.kind !== 'sync')
+  ) {
+    deps.log.info({ ...job }, 'deploy step has nothing to do (already finished or superseded)');
+    return;
+  }
+  const slot = standbyOf(state);
+  const version = op.version;
+  const details = notice(deps, state, op.kind, version, op.by, op.id);
+  const deployed = await deps.deployer.deploy({
+    service: job.service,
+    version,
+    slot,
+    releaseId: op.id,
+  });
+  const ready = deployed.ok ? await waitUntilReady(deps, job.service, slot, version) : undefined;
+  const outcome: { ok: true } | { ok: false; reason: string; outputTail?: string } = !deployed.ok
+    ? { ok: false, reason: deployed.reason, outputTail: deployed.outputTail }
+    : ready?.ok
+      ? { ok: true }
+      : { ok: false, reason: ready?.reason ?? 'not healthy' };
+
+  // Record the outcome; retry on a lost race as long as the operation is still ours.
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const latest = await currentState(deps, job.service);
+    if (latest.operation?.id !== op.id) return;
+    const now = deps.clock.now();
+    const previous = latest.slots[slot];
+    const slotState = outcome.ok
+      ? {
+          version,
+          health: 'healthy' as const,
+          ...(previous.releaseType ? { releaseType: previous.releaseType } : {}),
+        }
+      : { version: null, health: 'failed' as const, note: outcome.reason };
+    const next: ServiceState = {
+      ...withSlot(latest, slot, slotState, now),
+      operation: null,
+      revision: latest.revision + 1,
+    };
+    if (await deps.store.commit({ service: { next, expected: latest.revision } })) {
+      await deps.notifier.deployFinished(details, outcome);
+      return;
+    }
+  }
+  throw new Error(`could not record the deploy of ${job.service} ${version}: state kept changing`);
+}

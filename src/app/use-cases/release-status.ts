@@ -1,0 +1,79 @@
+import { missingRoles } from '../../domain/release.ts';
+import { standbyOf } from '../../domain/service-state.ts';
+import type { Slot } from '../../domain/slots.ts';
+import type { Answer } from '../answer.ts';
+import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { currentState } from '../service-access.ts';
+
+async function slotLine(
+  deps: AppDeps,
+  service: string,
+  slot: Slot,
+  role: string,
+  recorded: string,
+): Promise<string> {
+  const health = await deps.probe.health(service, slot);
+  const url = serviceConfig(deps, service).slots[slot].url;
+  return `${role}: ${slot} ${recorded} · ${health.ok ? 'healthy' : `unhealthy (${health.reason})`} · ${url}`;
+}
+
+async function serviceLines(deps: AppDeps, service: string): Promise<string[]> {
+  const state = await currentState(deps, service);
+  const standby = standbyOf(state);
+  const lines = [`*${service}*`];
+  const production = state.slots[state.production];
+  const stand = state.slots[standby];
+  lines.push(
+    await slotLine(
+      deps,
+      service,
+      state.production,
+      'PRODUCTION',
+      production.version ?? 'unknown version',
+    ),
+  );
+  const standbyRecorded =
+    stand.health === 'failed'
+      ? `last deploy failed (${stand.note ?? 'no detail'})`
+      : stand.health === 'deploying'
+        ? `deploying (was ${stand.version ?? 'unknown'})`
+        : (stand.version ?? 'no version yet');
+  lines.push(await slotLine(deps, service, standby, 'STANDBY', standbyRecorded));
+  try {
+    const traffic = await deps.traffic.inspect(service);
+    const drift = traffic.serving.length !== 1 || traffic.serving[0] !== state.production;
+    lines.push(
+      `HAProxy: traffic to ${traffic.serving.join(' + ') || 'no slot'}; up: ${traffic.up.join(', ') || 'none'}${drift ? ` (drift: PRODUCTION is ${state.production})` : ''}`,
+    );
+  } catch (error) {
+    lines.push(`HAProxy: unreachable (${(error as Error).message})`);
+  }
+  if (state.operation !== null) {
+    lines.push(
+      `Running: ${state.operation.kind} ${state.operation.version ?? ''} by <@${state.operation.by}> since ${state.operation.startedAt.slice(11, 16)} UTC`,
+    );
+  }
+  const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
+  if (release !== null) {
+    const waiting =
+      release.state === 'awaiting_approval'
+        ? `, waiting for ${missingRoles(release).join(' and ')}`
+        : '';
+    lines.push(
+      `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
+    );
+  }
+  return lines;
+}
+
+/** `/release status [service]`: both slots with live health, HAProxy's view, what is running. */
+export async function releaseStatus(deps: AppDeps, request: { service?: string }): Promise<Answer> {
+  const services = request.service ? [request.service] : Object.keys(deps.config.services).sort();
+  const blocks = await Promise.all(services.map((service) => serviceLines(deps, service)));
+  return {
+    message: request.service
+      ? `Status of ${request.service}`
+      : `Status of ${services.length} services`,
+    details: blocks.map((lines) => lines.join('\n')),
+  };
+}

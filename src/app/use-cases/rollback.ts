@@ -1,0 +1,149 @@
+import type { Release } from '../../domain/release.ts';
+import { type ServiceState, withSlot } from '../../domain/service-state.ts';
+import type { Answer } from '../answer.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { ReleaseError } from '../release-error.ts';
+import { applyReleaseEvent } from '../release-events.ts';
+import { busyError, currentState } from '../service-access.ts';
+import { waitUntilReady } from './slot-readiness.ts';
+import { switchAndVerify, TRAFFIC_LOCK_TTL_MS, trafficLock } from './switch-traffic.ts';
+
+const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
+  rejected: 'was rejected, so traffic never moved',
+  cancelled: 'was cancelled before traffic moved',
+  failed: 'failed and PRODUCTION was restored',
+  rolled_back: 'was already rolled back',
+};
+
+/**
+ * `/rollback`: traffic straight back to the previous PRODUCTION. It preempts a release still in
+ * progress (a pending approval is cancelled; a switch under way is undone by the rollback step).
+ */
+export async function requestRollback(
+  deps: AppDeps,
+  request: { service: string; by: string; reason?: string },
+): Promise<Answer> {
+  const state = await currentState(deps, request.service);
+  const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
+  if (release === null) {
+    throw new ReleaseError(
+      'not_available',
+      `${request.service} has no release to roll back.`,
+      `See /release status ${request.service}.`,
+    );
+  }
+  if (state.operation !== null && state.operation.releaseId !== release.id)
+    throw busyError(request.service, state.operation);
+  const ended = ENDED_MESSAGES[release.state];
+  if (ended !== undefined) {
+    throw new ReleaseError(
+      'not_available',
+      `The last release of ${request.service} (${release.version}) ${ended}: PRODUCTION is ${state.production} (${state.slots[state.production].version}).`,
+      `Nothing to roll back. See /release status ${request.service}.`,
+    );
+  }
+  const reason = request.reason ?? 'no reason given';
+  const attempt =
+    release.timeline.filter((t) => t.what.startsWith('rollback requested')).length + 1;
+  const applied = await applyReleaseEvent(
+    deps,
+    release.id,
+    { type: 'rollback', user: request.by, reason },
+    (s, r) =>
+      r.state === 'rolling_back'
+        ? {
+            ...s,
+            operation: {
+              id: r.id,
+              kind: 'rollback',
+              by: request.by,
+              startedAt: deps.clock.now().toISOString(),
+              version: r.version,
+              releaseId: r.id,
+            },
+          }
+        : s,
+  );
+  await deps.notifier.releaseChanged(applied.release, applied.state);
+  const r = applied.release;
+  if (r.state === 'cancelled') {
+    return {
+      message: `Cancelled the pending release of ${r.service} ${r.version}: no traffic had moved.`,
+      hint: `PRODUCTION stays on ${r.fromSlot} (${r.fromVersion}).`,
+    };
+  }
+  await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt });
+  await deps.notifier.rollbackAlert(r, applied.state, 'in_progress');
+  return {
+    message: `Rolling ${r.service} back to ${r.fromVersion} on ${r.fromSlot}.`,
+    hint: `The alert is in <#${deps.config.alertsChannel}>; ${r.version} stays on STANDBY (${r.toSlot}) for investigation.`,
+  };
+}
+
+/**
+ * The worker step of a rollback. If old PRODUCTION still runs the previous version (it stays warm)
+ * traffic flips back at once; if /sync replaced it, the last good version is deployed there first.
+ */
+export async function runRollbackStep(deps: AppDeps, job: { releaseId: string }): Promise<void> {
+  const first = await deps.store.getRelease(job.releaseId);
+  if (first === null) return;
+  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async () => {
+    const release = await deps.store.getRelease(job.releaseId);
+    if (release === null || release.state !== 'rolling_back') return;
+    const service = release.service;
+    const target = release.fromSlot;
+    try {
+      let state = await currentState(deps, service);
+      let path: 'switch' | 'redeploy' = 'switch';
+      if (state.slots[target].version !== release.fromVersion) {
+        path = 'redeploy';
+        await deps.notifier.releaseNote(
+          release,
+          `redeploy-${release.revision}`,
+          `${target} no longer runs ${release.fromVersion}: deploying it there before switching back.`,
+        );
+        const deployed = await deps.deployer.deploy({
+          service,
+          version: release.fromVersion,
+          slot: target,
+          releaseId: release.id,
+        });
+        if (!deployed.ok)
+          throw new Error(
+            `redeploying ${release.fromVersion} to ${target} failed: ${deployed.reason}`,
+          );
+        const ready = await waitUntilReady(deps, service, target, release.fromVersion);
+        if (!ready.ok) throw new Error(`${release.fromVersion} on ${target} is ${ready.reason}`);
+        state = await currentState(deps, service);
+        const next: ServiceState = {
+          ...withSlot(
+            state,
+            target,
+            { version: release.fromVersion, health: 'healthy' },
+            deps.clock.now(),
+          ),
+          revision: state.revision + 1,
+        };
+        await deps.store.commit({ service: { next, expected: state.revision } });
+      }
+      await switchAndVerify(deps, service, target);
+      const done = await applyReleaseEvent(
+        deps,
+        release.id,
+        { type: 'rolled_back', path },
+        (s) => ({
+          ...s,
+          production: target,
+        }),
+      );
+      await deps.notifier.releaseChanged(done.release, done.state);
+      await deps.notifier.rollbackAlert(done.release, done.state, 'done');
+    } catch (error) {
+      const reason = (error as Error).message;
+      deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
+      const failed = await applyReleaseEvent(deps, release.id, { type: 'rollback_failed', reason });
+      await deps.notifier.releaseChanged(failed.release, failed.state);
+      await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
+    }
+  });
+}

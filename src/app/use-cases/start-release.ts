@@ -1,0 +1,143 @@
+import type { Release } from '../../domain/release.ts';
+import { releaseTypeRule } from '../../domain/release-policy.ts';
+import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
+import { isNewer, releaseTypeOf } from '../../domain/version.ts';
+import type { Answer } from '../answer.ts';
+import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { ReleaseError } from '../release-error.ts';
+import { busyError, currentState } from '../service-access.ts';
+
+/** The checks before anything is asked of anyone: refusals leave every state untouched. */
+async function checkReleasable(
+  deps: AppDeps,
+  state: ServiceState,
+): Promise<{ version: string; production: string }> {
+  const service = state.service;
+  const standby = standbyOf(state);
+  const production = state.slots[state.production].version ?? '0.0.0';
+  const slot = state.slots[standby];
+  if (slot.version === null || slot.health === 'failed') {
+    throw new ReleaseError(
+      'nothing_to_release',
+      slot.health === 'failed'
+        ? `STANDBY (${standby}) failed its last deploy: ${slot.note ?? 'unknown reason'}.`
+        : `STANDBY (${standby}) runs no version Greenlight knows.`,
+      `Deploy a new version first: /bump ${service}`,
+    );
+  }
+  if (slot.version === production) {
+    throw new ReleaseError(
+      'nothing_to_release',
+      `Nothing to release: STANDBY (${standby}) runs ${slot.version}, the same as PRODUCTION (${state.production}).`,
+      `Deploy a new version first: /bump ${service}`,
+    );
+  }
+  if (!isNewer(slot.version, production)) {
+    throw new ReleaseError(
+      'nothing_to_release',
+      `STANDBY (${standby}) runs ${slot.version}, older than PRODUCTION's ${production}.`,
+      `Deploy a newer version: /bump ${service}`,
+    );
+  }
+  const health = await deps.probe.health(service, standby);
+  if (!health.ok) {
+    throw new ReleaseError(
+      'not_available',
+      `STANDBY (${standby}) is unhealthy: ${health.reason}.`,
+      `Fix it or redeploy with /bump ${service}, then /release ${service} again.`,
+    );
+  }
+  const reported = await deps.probe.version(service, standby);
+  if (!reported.ok || reported.version !== slot.version) {
+    throw new ReleaseError(
+      'not_available',
+      `STANDBY (${standby}) should run ${slot.version} but ${reported.ok ? `reports ${reported.version}` : reported.reason}.`,
+      `Redeploy it with /bump ${service} ${slot.version}, or /sync ${service}.`,
+    );
+  }
+  let traffic: Awaited<ReturnType<AppDeps['traffic']['inspect']>>;
+  try {
+    traffic = await deps.traffic.inspect(service);
+  } catch (error) {
+    throw new ReleaseError(
+      'not_available',
+      `The traffic switch for ${service} cannot be used: ${(error as Error).message}.`,
+      'Check HAProxy and its Runtime API address in greenlight.yml, then try again.',
+    );
+  }
+  if (traffic.serving.length !== 1 || traffic.serving[0] !== state.production) {
+    throw new ReleaseError(
+      'not_available',
+      `HAProxy sends ${service} traffic to ${traffic.serving.join(' and ') || 'no slot'}, but PRODUCTION is ${state.production}.`,
+      'Greenlight corrects this drift when it starts; check HAProxy, restart a Greenlight worker, then try again.',
+    );
+  }
+  return { version: slot.version, production };
+}
+
+/** `/release`: checks, then the release and its approval request, with the service held for it. */
+export async function requestRelease(
+  deps: AppDeps,
+  request: { service: string; by: string },
+): Promise<Answer> {
+  const state = await currentState(deps, request.service);
+  if (state.operation !== null) throw busyError(request.service, state.operation);
+  const { version, production } = await checkReleasable(deps, state);
+  const config = serviceConfig(deps, request.service);
+  const standby = standbyOf(state);
+  const type = state.slots[standby].releaseType ?? releaseTypeOf(production, version);
+  const rule = releaseTypeRule(type, config.releaseTypes);
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const release: Release = {
+    id: deps.ids.next('rel'),
+    service: request.service,
+    version,
+    fromVersion: production,
+    type,
+    strategy: config.strategy,
+    requester: request.by,
+    requiredRoles: rule.approvals,
+    approvals: [],
+    state: 'awaiting_approval',
+    fromSlot: state.production,
+    toSlot: standby,
+    timeline: [
+      { at, who: request.by, what: `requested ${type} release ${production} → ${version}` },
+    ],
+    createdAt: at,
+    updatedAt: at,
+    revision: 1,
+  };
+  const next: ServiceState = {
+    ...state,
+    operation: {
+      id: release.id,
+      kind: 'release',
+      by: request.by,
+      startedAt: at,
+      version,
+      releaseId: release.id,
+    },
+    lastReleaseId: release.id,
+    revision: state.revision + 1,
+  };
+  const committed = await deps.store.commit({
+    service: { next, expected: state.revision },
+    release: { next: release, expected: 0 },
+  });
+  if (!committed) {
+    const latest = await currentState(deps, request.service);
+    if (latest.operation !== null) throw busyError(request.service, latest.operation);
+    throw new ReleaseError(
+      'release_in_progress',
+      `${request.service} changed while Greenlight was checking it.`,
+      'Run /release again.',
+    );
+  }
+  await deps.notifier.releaseChanged(release, next);
+  return {
+    message: `Release of ${request.service} ${production} → ${version} (${type}) requested.`,
+    hint: `It needs approval from ${rule.approvals.join(' and ')}: they click Approve in <#${config.channel}>.`,
+  };
+}

@@ -1,0 +1,203 @@
+import { missingRoles, type Release, type ReleaseState } from './release.ts';
+
+/** Something that happened to a release: a click, a command, or a step's outcome. */
+export type ReleaseEvent =
+  | { type: 'approve'; user: string; roles: readonly string[] }
+  | { type: 'reject'; user: string; reason?: string }
+  | { type: 'switched' }
+  | { type: 'switch_failed'; reason: string }
+  | { type: 'rollback'; user: string; reason: string }
+  | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
+  | { type: 'rollback_failed'; reason: string };
+
+/** What the use case must do after a transition; the machine decides, it never acts. */
+export type ReleaseEffect =
+  | { type: 'switch_traffic' }
+  | { type: 'restore_traffic' }
+  | { type: 'free_service' }
+  | { type: 'report_released' }
+  | { type: 'report_rolled_back' };
+
+export type RefusalCode =
+  | 'not_allowed'
+  | 'already_approved'
+  | 'release_ended'
+  | 'illegal_transition';
+
+/** An event the release cannot take in its state; `message` is fit for the person who caused it. */
+export class TransitionRefused extends Error {
+  readonly code: RefusalCode;
+  constructor(code: RefusalCode, message: string) {
+    super(message);
+    this.name = 'TransitionRefused';
+    this.code = code;
+  }
+}
+
+const ENDED: readonly ReleaseState[] = [
+  'released',
+  'rejected',
+  'cancelled',
+  'failed',
+  'rolled_back',
+];
+
+function describeState(state: ReleaseState): string {
+  switch (state) {
+    case 'awaiting_approval':
+      return 'is waiting for approval';
+    case 'switching':
+      return 'is switching traffic';
+    case 'released':
+      return 'was released';
+    case 'rejected':
+      return 'was rejected';
+    case 'cancelled':
+      return 'was cancelled';
+    case 'failed':
+      return 'failed';
+    case 'rolling_back':
+      return 'is rolling back';
+    case 'rolled_back':
+      return 'was rolled back';
+  }
+}
+
+function refuse(release: Release, event: ReleaseEvent): never {
+  const code = ENDED.includes(release.state) ? 'release_ended' : 'illegal_transition';
+  throw new TransitionRefused(
+    code,
+    `${release.service} ${release.version} ${describeState(release.state)}; it cannot take "${event.type}" now.`,
+  );
+}
+
+/**
+ * The release state machine: pure, with time passed in. Every accepted event bumps the revision
+ * (the store's compare-and-set uses it) and appends to the timeline.
+ */
+export function transition(
+  release: Release,
+  event: ReleaseEvent,
+  now: Date,
+): { release: Release; effects: ReleaseEffect[] } {
+  const at = now.toISOString();
+  const next = (changes: Partial<Release>, who: string, what: string): Release => ({
+    ...release,
+    ...changes,
+    timeline: [...release.timeline, { at, who, what }],
+    updatedAt: at,
+    revision: release.revision + 1,
+  });
+
+  switch (event.type) {
+    case 'approve': {
+      if (release.state !== 'awaiting_approval') refuse(release, event);
+      if (event.user === release.requester) {
+        throw new TransitionRefused(
+          'not_allowed',
+          'You requested this release; someone else must approve it.',
+        );
+      }
+      if (release.approvals.some((a) => a.user === event.user)) {
+        throw new TransitionRefused(
+          'already_approved',
+          'You have already approved this release; each role needs a different person.',
+        );
+      }
+      const missing = missingRoles(release);
+      const role = missing.find((r) => event.roles.includes(r));
+      if (role === undefined) {
+        throw new TransitionRefused(
+          'not_allowed',
+          `This release needs approval from ${missing.join(' and ')}, and you are not in ${missing.length > 1 ? 'any of those roles' : 'that role'}.`,
+        );
+      }
+      const approvals = [...release.approvals, { role, user: event.user, at }];
+      const approved = missingRoles({ ...release, approvals }).length === 0;
+      const updated = next(
+        { approvals, ...(approved ? { state: 'switching' as const } : {}) },
+        event.user,
+        `approved as ${role}`,
+      );
+      return { release: updated, effects: approved ? [{ type: 'switch_traffic' }] : [] };
+    }
+    case 'reject': {
+      if (release.state !== 'awaiting_approval') refuse(release, event);
+      return {
+        release: next(
+          {
+            state: 'rejected',
+            decidedBy: event.user,
+            ...(event.reason ? { rejectReason: event.reason } : {}),
+          },
+          event.user,
+          event.reason ? `rejected: ${event.reason}` : 'rejected',
+        ),
+        effects: [{ type: 'free_service' }],
+      };
+    }
+    case 'switched':
+      if (release.state !== 'switching') refuse(release, event);
+      return {
+        release: next(
+          { state: 'released' },
+          'greenlight',
+          `traffic switched ${release.fromSlot} → ${release.toSlot}`,
+        ),
+        effects: [{ type: 'free_service' }, { type: 'report_released' }],
+      };
+    case 'switch_failed':
+      if (release.state !== 'switching') refuse(release, event);
+      return {
+        release: next(
+          { state: 'failed', failure: event.reason },
+          'greenlight',
+          `switch failed: ${event.reason}`,
+        ),
+        effects: [{ type: 'free_service' }],
+      };
+    case 'rollback': {
+      const rollback = { by: event.user, reason: event.reason, at };
+      if (release.state === 'awaiting_approval') {
+        return {
+          release: next(
+            { state: 'cancelled', rollback },
+            event.user,
+            `cancelled before any traffic moved: ${event.reason}`,
+          ),
+          effects: [{ type: 'free_service' }],
+        };
+      }
+      // rolling_back is accepted again so a rollback that failed half-way can be given once more.
+      if (!['switching', 'released', 'rolling_back'].includes(release.state))
+        refuse(release, event);
+      return {
+        release: next(
+          { state: 'rolling_back', rollback },
+          event.user,
+          `rollback requested: ${event.reason}`,
+        ),
+        effects: [{ type: 'restore_traffic' }],
+      };
+    }
+    case 'rolled_back':
+      if (release.state !== 'rolling_back' || release.rollback === undefined)
+        refuse(release, event);
+      return {
+        release: next(
+          { state: 'rolled_back', rollback: { ...release.rollback, path: event.path } },
+          'greenlight',
+          `traffic back on ${release.fromSlot} (${release.fromVersion})`,
+        ),
+        effects: [{ type: 'free_service' }, { type: 'report_rolled_back' }],
+      };
+    case 'rollback_failed':
+      if (release.state !== 'rolling_back') refuse(release, event);
+      // Stays rolling_back: the service keeps its lock so nobody releases over a half-done rollback,
+      // and /rollback can be given again.
+      return {
+        release: next({ failure: event.reason }, 'greenlight', `rollback failed: ${event.reason}`),
+        effects: [],
+      };
+  }
+}

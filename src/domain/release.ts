@@ -1,0 +1,72 @@
+import type { Slot } from './slots.ts';
+import type { ReleaseType } from './version.ts';
+
+export const RELEASE_STATES = [
+  'awaiting_approval',
+  'switching',
+  'released',
+  'rejected',
+  'cancelled',
+  'failed',
+  'rolling_back',
+  'rolled_back',
+] as const;
+export type ReleaseState = (typeof RELEASE_STATES)[number];
+
+/** States in which the release still holds its service: nothing else may run. */
+export const ACTIVE_STATES: readonly ReleaseState[] = [
+  'awaiting_approval',
+  'switching',
+  'rolling_back',
+];
+
+export interface Approval {
+  readonly role: string;
+  readonly user: string;
+  readonly at: string;
+}
+
+export interface TimelineEntry {
+  readonly at: string;
+  /** A Slack user id, or `greenlight` for automatic steps. */
+  readonly who: string;
+  readonly what: string;
+}
+
+export interface RollbackRecord {
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+  /** `switch`: old production was still warm; `redeploy`: the last good version was deployed first. */
+  readonly path?: 'switch' | 'redeploy';
+}
+
+export interface Release {
+  readonly id: string;
+  readonly service: string;
+  readonly version: string;
+  readonly fromVersion: string;
+  readonly type: ReleaseType;
+  readonly strategy: 'bluegreen' | 'canary';
+  readonly requester: string;
+  /** Roles that must each approve, each by a different person. */
+  readonly requiredRoles: readonly string[];
+  readonly approvals: readonly Approval[];
+  readonly state: ReleaseState;
+  /** Production before the release (the rollback target) and the slot being released. */
+  readonly fromSlot: Slot;
+  readonly toSlot: Slot;
+  readonly decidedBy?: string;
+  readonly rejectReason?: string;
+  readonly failure?: string;
+  readonly rollback?: RollbackRecord;
+  readonly timeline: readonly TimelineEntry[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly revision: number;
+}
+
+export function missingRoles(release: Release): string[] {
+  const met = new Set(release.approvals.map((a) => a.role));
+  return release.requiredRoles.filter((role) => !met.has(role));
+}

@@ -1,0 +1,241 @@
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningGreenlight, startGreenlight, writeConfig } from './greenlight-process.ts';
+import { type HaproxyFixture, startHaproxy } from './haproxy-fixture.ts';
+import { freePort } from './ports.ts';
+import { type RedisFixture, redisFixture } from './redis-fixture.ts';
+import { SlackEmulator } from './slack-emulator.ts';
+import { type SlackReply, SlackSender } from './slack-sender.ts';
+import { type SlotServer, startSlotServer } from './slot-server.ts';
+
+export const SIGNING_SECRET = 'release-world-signing-secret';
+const DEPLOY_SCRIPT = new URL('./deploy/deploy-slot.mjs', import.meta.url).pathname;
+
+export interface ServiceWorld {
+  readonly name: string;
+  readonly blue: SlotServer;
+  readonly green: SlotServer;
+  /** Write `ok`, `fail`, `hang`, `unhealthy` or `wrong-version` to steer the next deploys. */
+  setDeployMode(mode: 'ok' | 'fail' | 'hang' | 'unhealthy' | 'wrong-version'): Promise<void>;
+}
+
+/**
+ * Everything a release needs, for real: slot servers, HAProxy in front of them, Redis, the Slack
+ * emulator, and Greenlight itself as a process, with a greenlight.yml pointing at all of it.
+ */
+export interface ReleaseWorld {
+  readonly slack: SlackEmulator;
+  readonly redis: RedisFixture;
+  readonly haproxy: HaproxyFixture;
+  readonly app: RunningGreenlight;
+  readonly sender: SlackSender;
+  readonly services: Record<string, ServiceWorld>;
+  readonly configPath: string;
+  /** Sends a slash command as `user` and waits for the private answer (ack body or response_url post). */
+  command(user: string, command: string, text: string): Promise<string>;
+  /** Clicks a release button as `user` and waits for the private answer. */
+  click(user: string, action: string, releaseId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface WorldOptions {
+  services?: string[];
+  /** Extra YAML appended under each service. */
+  serviceExtra?: string;
+  /** Replace the Runtime API address of a service (an unreachable one, say). */
+  runtimeApiOverride?: Record<string, string>;
+  deployTimeoutSeconds?: number;
+  env?: Record<string, string>;
+}
+
+function textOf(body: unknown): string {
+  if (typeof body !== 'object' || body === null) return String(body);
+  const b = body as {
+    text?: string;
+    blocks?: { text?: { text?: string }; elements?: { text?: string }[] }[];
+  };
+  const blockTexts = (b.blocks ?? []).flatMap((block) => [
+    block.text?.text ?? '',
+    ...(block.elements ?? []).map((e) => e.text ?? ''),
+  ]);
+  return [b.text ?? '', ...blockTexts].join('\n');
+}
+
+export async function startReleaseWorld(options: WorldOptions = {}): Promise<ReleaseWorld> {
+  const names = options.services ?? ['api'];
+  const slack = await SlackEmulator.start({ usergroups: { S0SECURITY: ['U0SEC1'] } });
+  const redis = await redisFixture('world');
+  const services: Record<string, ServiceWorld> = {};
+  const backends: Record<string, { blue: number; green: number }> = {};
+  for (const name of names) {
+    const blue = await startSlotServer('blue', { version: '2.4.0' });
+    const green = await startSlotServer('green', { version: '0.0.0' });
+    const modeFile = join(
+      tmpdir(),
+      `greenlight-deploy-mode-${process.pid}-${name}-${Math.random().toString(16).slice(2)}`,
+    );
+    await writeFile(modeFile, 'ok');
+    services[name] = { name, blue, green, setDeployMode: (mode) => writeFile(modeFile, mode) };
+    backends[name] = { blue: blue.port, green: green.port };
+    (services[name] as ServiceWorld & { modeFile: string }).modeFile = modeFile;
+  }
+  const haproxy = await startHaproxy(backends);
+  const serviceYaml = await Promise.all(
+    names.map(async (name) => {
+      const s = services[name] as ServiceWorld & { modeFile: string };
+      const runtimeApi = options.runtimeApiOverride?.[name] ?? haproxy.runtimeApi;
+      return `  ${name}:
+    channel: C0RELEASES
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots:
+      blue: { url: "${s.blue.url}" }
+      green: { url: "${s.green.url}" }
+    health: { path: /healthz, timeoutMs: 1000, successes: 2, intervalMs: 100, readyTimeoutSeconds: 5 }
+    deploy: { command: ["${process.execPath}", "${DEPLOY_SCRIPT}", "${s.modeFile}"], timeoutSeconds: ${options.deployTimeoutSeconds ?? 20} }
+    traffic:
+      haproxy: { runtimeApi: "${runtimeApi}", backend: ${name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }
+    runbookUrl: "https://runbooks.example.com/${name}"
+${options.serviceExtra ?? ''}`;
+    }),
+  );
+  const configPath = await writeConfig(`timezone: Europe/Berlin
+alertsChannel: C0ALERTS
+roles:
+  lead: [U0LEAD]
+  security: [S0SECURITY]
+  team: [U0DEV1, U0DEV2]
+  cto: [U0CTO]
+services:
+${serviceYaml.join('\n')}
+`);
+  const app = await startGreenlight({
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    REDIS_URL: redis.url,
+    GREENLIGHT_KEY_PREFIX: redis.keyPrefix,
+    GREENLIGHT_CONFIG: configPath,
+    PORT: String(await freePort()),
+    ...options.env,
+  });
+  const sender = new SlackSender(app.url, SIGNING_SECRET);
+
+  const answerOf = async (reply: SlackReply, responseUrl: string): Promise<string> => {
+    if (reply.status !== 200) throw new Error(`Greenlight answered HTTP ${reply.status}`);
+    if (typeof reply.body === 'object' && reply.body !== null) return textOf(reply.body);
+    return textOf((await slack.waitForResponse(responseUrl, 20_000)).body);
+  };
+
+  return {
+    slack,
+    redis,
+    haproxy,
+    app,
+    sender,
+    services,
+    configPath,
+    async command(user, command, text) {
+      const responseUrl = slack.newResponseUrl();
+      const reply = await sender.slashCommand({
+        command,
+        text,
+        user_id: user,
+        response_url: responseUrl,
+      });
+      return answerOf(reply, responseUrl);
+    },
+    async click(user, action, releaseId) {
+      const responseUrl = slack.newResponseUrl();
+      const parent = slack
+        .messages('C0RELEASES')
+        .find((m) => JSON.stringify(m.blocks).includes(`"value":"${releaseId}"`));
+      const reply = await sender.click({
+        action_id: action,
+        value: releaseId,
+        user_id: user,
+        message_ts: parent?.ts ?? '1.000000',
+        message_blocks: parent?.blocks ?? [],
+        response_url: responseUrl,
+      });
+      return answerOf(reply, responseUrl);
+    },
+    async close() {
+      await app.stop('SIGTERM');
+      await haproxy.stop();
+      for (const s of Object.values(services)) {
+        await s.blue.close();
+        await s.green.close();
+      }
+      await slack.close();
+      await redis.cleanup();
+    },
+  };
+}
+
+/** Which slot answers through HAProxy's frontend, over `count` requests. */
+export async function trafficSplit(url: string, count = 10): Promise<Record<string, number>> {
+  const seen: Record<string, number> = {};
+  for (let i = 0; i < count; i += 1) {
+    const res = await fetch(url);
+    const key =
+      res.status === 200 ? ((await res.json()) as { slot: string }).slot : `http ${res.status}`;
+    if (res.status !== 200) await res.arrayBuffer();
+    seen[key] = (seen[key] ?? 0) + 1;
+  }
+  return seen;
+}
+
+/** Requests through HAProxy in a loop until stopped; counts every failure (status or network). */
+export function loadLoop(
+  url: string,
+  concurrency = 3,
+): { stop(): Promise<{ total: number; failed: number; errors: string[] }> } {
+  let running = true;
+  const stats = { total: 0, failed: 0, errors: [] as string[] };
+  const worker = async () => {
+    while (running) {
+      try {
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        stats.total += 1;
+        if (res.status !== 200) {
+          stats.failed += 1;
+          if (stats.errors.length < 10) stats.errors.push(`HTTP ${res.status}`);
+        }
+      } catch (error) {
+        stats.total += 1;
+        stats.failed += 1;
+        if (stats.errors.length < 10) stats.errors.push(String(error));
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      return stats;
+    },
+  };
+}
+
+/** Polls until `check` passes or `timeoutMs` runs out; returns the last value. */
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  accept: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await check();
+  while (!accept(value)) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+    value = await check();
+  }
+  return value;
+}
