@@ -107,7 +107,11 @@ describe('Greenlight as a process, against the Slack emulator and real Redis', (
 
   it('acks a well-formed command at once and answers privately through response_url', async () => {
     const responseUrl = slack.newResponseUrl();
-    const reply = await sender.slashCommand({ command: '/release', text: 'status web', response_url: responseUrl });
+    const reply = await sender.slashCommand({
+      command: '/release',
+      text: 'status web',
+      response_url: responseUrl,
+    });
     expect(reply.status).toBe(200);
     expect(reply.body).toBe('');
     const answer = await slack.waitForResponse(responseUrl);

@@ -23,7 +23,7 @@ console.log(
 if (process.env.SLACK_BOT_TOKEN) console.log('LEAK: the deploy command can see SLACK_BOT_TOKEN');
 
 if (mode === 'fail') {
-  console.log('pulling image registry.example.com/api:' + GREENLIGHT_VERSION);
+  console.log(`pulling image registry.example.com/api:${GREENLIGHT_VERSION}`);
   console.error('error: manifest unknown: image not found');
   process.exit(3);
 }
