@@ -43,8 +43,8 @@ export interface WorldOptions {
   services?: string[];
   /** Extra YAML appended under each service. */
   serviceExtra?: string;
-  /** Replace the Runtime API address of a service (an unreachable one, say). */
-  runtimeApiOverride?: Record<string, string>;
+  /** Per service: another Runtime API address (an unreachable one), backend or deploy argv. */
+  overrides?: Record<string, { runtimeApi?: string; backend?: string; deployCommand?: string[] }>;
   deployTimeoutSeconds?: number;
   env?: Record<string, string>;
 }
@@ -84,7 +84,11 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
   const serviceYaml = await Promise.all(
     names.map(async (name) => {
       const s = services[name] as ServiceWorld & { modeFile: string };
-      const runtimeApi = options.runtimeApiOverride?.[name] ?? haproxy.runtimeApi;
+      const override = options.overrides?.[name] ?? {};
+      const runtimeApi = override.runtimeApi ?? haproxy.runtimeApi;
+      const deployCommand = JSON.stringify(
+        override.deployCommand ?? [process.execPath, DEPLOY_SCRIPT, s.modeFile],
+      );
       return `  ${name}:
     channel: C0RELEASES
     bootstrap: { production: blue, version: 2.4.0 }
@@ -92,9 +96,9 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
       blue: { url: "${s.blue.url}" }
       green: { url: "${s.green.url}" }
     health: { path: /healthz, timeoutMs: 1000, successes: 2, intervalMs: 100, readyTimeoutSeconds: 5 }
-    deploy: { command: ["${process.execPath}", "${DEPLOY_SCRIPT}", "${s.modeFile}"], timeoutSeconds: ${options.deployTimeoutSeconds ?? 20} }
+    deploy: { command: ${deployCommand}, timeoutSeconds: ${options.deployTimeoutSeconds ?? 20} }
     traffic:
-      haproxy: { runtimeApi: "${runtimeApi}", backend: ${name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }
+      haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }
     runbookUrl: "https://runbooks.example.com/${name}"
 ${options.serviceExtra ?? ''}`;
     }),
