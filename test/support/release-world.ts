@@ -28,7 +28,12 @@ export interface ReleaseWorld {
   readonly slack: SlackEmulator;
   readonly redis: RedisFixture;
   readonly haproxy: HaproxyFixture;
+  /** The running Greenlight; replaced by `restart()`. */
   readonly app: RunningGreenlight;
+  /** Stops Greenlight (SIGTERM) and starts it again with the same environment. */
+  restart(extraEnv?: Record<string, string>): Promise<RunningGreenlight>;
+  /** The environment Greenlight runs with, for starting more processes. */
+  readonly env: Record<string, string>;
   readonly sender: SlackSender;
   readonly services: Record<string, ServiceWorld>;
   readonly configPath: string;
@@ -113,7 +118,7 @@ roles:
 services:
 ${serviceYaml.join('\n')}
 `);
-  const app = await startGreenlight({
+  const env = {
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: slack.apiUrl,
@@ -122,7 +127,8 @@ ${serviceYaml.join('\n')}
     GREENLIGHT_CONFIG: configPath,
     PORT: String(await freePort()),
     ...options.env,
-  });
+  };
+  let app = await startGreenlight(env);
   const sender = new SlackSender(app.url, SIGNING_SECRET);
 
   const answerOf = async (reply: SlackReply, responseUrl: string): Promise<string> => {
@@ -135,7 +141,15 @@ ${serviceYaml.join('\n')}
     slack,
     redis,
     haproxy,
-    app,
+    get app() {
+      return app;
+    },
+    env,
+    async restart(extraEnv = {}) {
+      await app.stop('SIGTERM');
+      app = await startGreenlight({ ...env, ...extraEnv });
+      return app;
+    },
     sender,
     services,
     configPath,

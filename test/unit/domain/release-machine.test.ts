@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import type { Release, ReleaseState } from '../../../src/domain/release.ts';
+import {
+  type ReleaseEvent,
+  TransitionRefused,
+  transition,
+} from '../../../src/domain/release-machine.ts';
+
+const NOW = new Date('2026-11-24T10:00:00Z');
+
+function release(state: ReleaseState, changes: Partial<Release> = {}): Release {
+  return {
+    id: 'rel-1',
+    service: 'api',
+    version: '2.4.1',
+    fromVersion: '2.4.0',
+    type: 'hotfix',
+    strategy: 'bluegreen',
+    requester: 'U0DEV1',
+    requiredRoles: ['lead', 'security'],
+    approvals: [],
+    state,
+    fromSlot: 'blue',
+    toSlot: 'green',
+    timeline: [],
+    createdAt: NOW.toISOString(),
+    updatedAt: NOW.toISOString(),
+    revision: 3,
+    ...changes,
+  };
+}
+
+const approve = (user: string, ...roles: string[]): ReleaseEvent => ({
+  type: 'approve',
+  user,
+  roles,
+});
+const rollback: ReleaseEvent = { type: 'rollback', user: 'U0LEAD', reason: 'errors' };
+
+describe('transition', () => {
+  it.each([
+    ['awaiting_approval', approve('U0LEAD', 'lead'), 'awaiting_approval', []],
+    ['awaiting_approval', { type: 'reject', user: 'U0LEAD' }, 'rejected', ['free_service']],
+    ['awaiting_approval', rollback, 'cancelled', ['free_service']],
+    ['switching', { type: 'switched' }, 'released', ['free_service', 'report_released']],
+    ['switching', { type: 'switch_failed', reason: 'down' }, 'failed', ['free_service']],
+    ['switching', rollback, 'rolling_back', ['restore_traffic']],
+    ['released', rollback, 'rolling_back', ['restore_traffic']],
+    ['rolling_back', rollback, 'rolling_back', ['restore_traffic']],
+    ['rolling_back', { type: 'rollback_failed', reason: 'haproxy down' }, 'rolling_back', []],
+  ] as [ReleaseState, ReleaseEvent, ReleaseState, string[]][])(
+    '%s + %j -> %s',
+    (from, event, to, effects) => {
+      const base = release(
+        from,
+        from === 'rolling_back' ? { rollback: { by: 'U0LEAD', reason: 'x', at: '' } } : {},
+      );
+      const result = transition(base, event, NOW);
+      expect(result.release.state).toBe(to);
+      expect(result.effects.map((e) => e.type)).toEqual(effects);
+      expect(result.release.revision).toBe(4);
+      expect(result.release.timeline).toHaveLength(1);
+      expect(result.release.updatedAt).toBe(NOW.toISOString());
+    },
+  );
+
+  it.each([
+    ['released', approve('U0LEAD', 'lead'), 'release_ended'],
+    ['rejected', rollback, 'release_ended'],
+    ['rolled_back', rollback, 'release_ended'],
+    ['failed', { type: 'switched' }, 'release_ended'],
+    ['awaiting_approval', { type: 'switched' }, 'illegal_transition'],
+    ['released', { type: 'reject', user: 'U0LEAD' }, 'release_ended'],
+    ['switching', approve('U0LEAD', 'lead'), 'illegal_transition'],
+  ] as [ReleaseState, ReleaseEvent, string][])('refuses %s + %j (%s)', (from, event, code) => {
+    expect(() => transition(release(from), event, NOW)).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('starts the switch only when every role has a different approver', () => {
+    const first = transition(release('awaiting_approval'), approve('U0LEAD', 'lead'), NOW);
+    expect(first.release.approvals).toEqual([
+      { role: 'lead', user: 'U0LEAD', at: NOW.toISOString() },
+    ]);
+    const second = transition(first.release, approve('U0SEC1', 'security'), NOW);
+    expect(second.release.state).toBe('switching');
+    expect(second.effects).toEqual([{ type: 'switch_traffic' }]);
+  });
+
+  it('never lets the requester approve, even when they hold a role', () => {
+    expect(() =>
+      transition(release('awaiting_approval'), approve('U0DEV1', 'lead', 'security'), NOW),
+    ).toThrow('You requested this release');
+  });
+
+  it('does not let one person fill two roles', () => {
+    const first = transition(
+      release('awaiting_approval'),
+      approve('U0BOTH', 'lead', 'security'),
+      NOW,
+    );
+    expect(first.release.state).toBe('awaiting_approval');
+    expect(() => transition(first.release, approve('U0BOTH', 'lead', 'security'), NOW)).toThrow(
+      TransitionRefused,
+    );
+  });
+
+  it('refuses someone who holds none of the missing roles, naming them', () => {
+    expect(() => transition(release('awaiting_approval'), approve('U0DEV2', 'team'), NOW)).toThrow(
+      'needs approval from lead and security',
+    );
+  });
+
+  it('records who rolled back and why, and the path taken', () => {
+    const rolling = transition(release('released'), rollback, NOW).release;
+    const done = transition(rolling, { type: 'rolled_back', path: 'redeploy' }, NOW);
+    expect(done.release.rollback).toEqual({
+      by: 'U0LEAD',
+      reason: 'errors',
+      at: NOW.toISOString(),
+      path: 'redeploy',
+    });
+    expect(done.effects.map((e) => e.type)).toEqual(['free_service', 'report_rolled_back']);
+  });
+});
