@@ -244,6 +244,7 @@ export async function eventually<T>(
   check: () => Promise<T> | T,
   accept: (value: T) => boolean,
   timeoutMs = 20_000,
+  intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await check();
@@ -252,7 +253,7 @@ export async function eventually<T>(
       throw new Error(
         `condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`,
       );
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
     value = await check();
   }
   return value;
