@@ -11,6 +11,7 @@ import {
   type HaproxyServiceTraffic,
   HaproxyTrafficSwitcher,
 } from './adapters/haproxy/haproxy-traffic-switcher.ts';
+import { auditRoute } from './adapters/http/audit-route.ts';
 import { cachedCheck, opsRoutes, type ReadinessCheck } from './adapters/http/ops-routes.ts';
 import { createOpsServer } from './adapters/http/ops-server.ts';
 import { UndiciSlotProbe } from './adapters/http/undici-slot-probe.ts';
@@ -18,7 +19,9 @@ import { BullmqStepScheduler } from './adapters/queue/bullmq-step-scheduler.ts';
 import { type JobHandlers, routeJobs } from './adapters/queue/job-router.ts';
 import { QUEUE_NAMES, queuePrefix } from './adapters/queue/queue-names.ts';
 import { RECONCILE_JOB, stepHandlers } from './adapters/queue/step-handlers.ts';
+import { RedisAuditLog } from './adapters/redis/redis-audit-log.ts';
 import { readMaxmemoryPolicy, redisIsReachable } from './adapters/redis/redis-checks.ts';
+import { RedisFaultyVersions } from './adapters/redis/redis-faulty-versions.ts';
 import { RedisLocks } from './adapters/redis/redis-locks.ts';
 import { RedisStateStore } from './adapters/redis/redis-state-store.ts';
 import { registerActionListeners } from './adapters/slack/action-listeners.ts';
@@ -27,10 +30,9 @@ import { outboxHandler } from './adapters/slack/outbox-worker.ts';
 import { SlackDirectory } from './adapters/slack/slack-directory.ts';
 import { SlackNotifier } from './adapters/slack/slack-notifier.ts';
 import type { AppDeps } from './app/app-deps.ts';
+import { dispatchAction } from './app/dispatch-action.ts';
 import { dispatchCommand } from './app/dispatch-command.ts';
-import { approveRelease, rejectRelease } from './app/use-cases/decide-release.ts';
 import { reconcileTraffic } from './app/use-cases/reconcile-traffic.ts';
-import { requestRollback } from './app/use-cases/rollback.ts';
 import { ConfigError } from './config/config-error.ts';
 import { type Env, usesSocketMode } from './config/env.ts';
 import type { GreenlightConfig } from './config/greenlight-schema.ts';
@@ -143,6 +145,7 @@ export function compose({
   });
   const http = new Agent({ connections: 32, keepAliveTimeout: 10_000 });
   const store = new RedisStateStore(redis, prefix);
+  const auditLog = new RedisAuditLog(redis, prefix);
   const directory = new SlackDirectory(client, {
     onError: (group, error) =>
       logger.warn({ group, err: error }, 'could not resolve a user group; it grants nothing'),
@@ -176,7 +179,10 @@ export function compose({
       now,
     ),
   ];
-  const routes = opsRoutes(checks, metrics.registry);
+  const routes = [
+    ...opsRoutes(checks, metrics.registry),
+    auditRoute(env.GREENLIGHT_AUDIT_TOKEN, auditLog),
+  ];
 
   let app: App | undefined;
   if (runsWeb) {
@@ -210,18 +216,10 @@ export function compose({
     });
     registerActionListeners(app, {
       logger,
-      dispatch: async (button, releaseId, user) => {
-        const d = appDeps();
-        if (button === 'approve') return approveRelease(d, { releaseId, user });
-        if (button === 'reject') return rejectRelease(d, { releaseId, user });
-        const release = await d.store.getRelease(releaseId);
-        if (release === null) return { message: 'This release no longer exists.' };
-        return requestRollback(d, {
-          service: release.service,
-          by: user,
-          reason: 'Rollback button in Slack',
-        });
-      },
+      client,
+      getRelease: (id) => store.getRelease(id),
+      dispatch: (button, releaseId, user, reason) =>
+        dispatchAction(appDeps(), button, releaseId, user, reason),
     });
     app.error(async (error) => {
       logger.error({ err: error }, 'unhandled error in a Slack listener');
@@ -281,6 +279,8 @@ export function compose({
         probe: new UndiciSlotProbe(config.services, http),
         deployer: new ConfiguredDeployer(config.services, deployEnvironment(processEnv), cwd, http),
         directory,
+        audit: auditLog,
+        faulty: new RedisFaultyVersions(redis, prefix),
         locks: new RedisLocks(redis, prefix),
         clock: { now: () => new Date(now()) },
         ids: { next: (kind) => `${kind}-${now().toString(36)}-${randomBytes(3).toString('hex')}` },

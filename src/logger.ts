@@ -30,6 +30,7 @@ const REDACT_PATHS = [
   'env.SLACK_SIGNING_SECRET',
   'env.SLACK_APP_TOKEN',
   'env.REDIS_URL',
+  'env.GREENLIGHT_AUDIT_TOKEN',
 ];
 
 export type AppLogger = Logger;

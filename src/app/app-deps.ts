@@ -1,8 +1,10 @@
 import type { GreenlightConfig, ServiceConfig } from '../config/greenlight-schema.ts';
 import type {
+  AuditLog,
   Clock,
   Deployer,
   Directory,
+  FaultyVersions,
   IdGenerator,
   Locks,
   Notifier,
@@ -29,6 +31,8 @@ export interface AppDeps {
   readonly deployer: Deployer;
   readonly directory: Directory;
   readonly locks: Locks;
+  readonly audit: AuditLog;
+  readonly faulty: FaultyVersions;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: AppLog;
@@ -45,3 +49,15 @@ export function serviceConfig(deps: AppDeps, service: string): ServiceConfig {
 }
 
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Appends to the audit trail; a failure to audit is logged, never turned into a user error. */
+export async function audit(
+  deps: AppDeps,
+  entry: Omit<import('./ports.ts').AuditEntry, 'at'>,
+): Promise<void> {
+  try {
+    await deps.audit.append({ at: deps.clock.now().toISOString(), ...entry });
+  } catch (error) {
+    deps.log.error({ err: error, entry }, 'could not write the audit trail');
+  }
+}

@@ -12,7 +12,9 @@ export type CommandRequest =
       target: BumpTarget;
       dryRun: boolean;
     }
-  | { kind: 'release'; service: string; dryRun: boolean }
+  | { kind: 'release'; service: string; dryRun: boolean; justification?: string }
+  | { kind: 'release-history'; service: string; limit: number }
+  | { kind: 'release-unmark'; service: string; version: string }
   | { kind: 'release-status'; service?: string }
   | { kind: 'release-help' }
   | { kind: 'sync'; service: string; dryRun: boolean }

@@ -1,46 +1,79 @@
 import type { Answer } from './answer.ts';
-import type { AppDeps } from './app-deps.ts';
+import { type AppDeps, audit } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
 import type { CommandContext, CommandRequest } from './command-requests.ts';
+import { planCommand } from './plan-command.ts';
 import { ReleaseError } from './release-error.ts';
 import { requestBump, requestSync } from './use-cases/deploy-to-standby.ts';
+import { releaseHistory, unmarkFaulty } from './use-cases/release-history.ts';
 import { releaseStatus } from './use-cases/release-status.ts';
 import { requestRollback } from './use-cases/rollback.ts';
 import { requestRelease } from './use-cases/start-release.ts';
 
-/** One parsed command to one use case, after the caller is authorised for it. */
+async function run(
+  deps: AppDeps,
+  request: CommandRequest,
+  context: CommandContext,
+): Promise<Answer> {
+  const by = context.userId;
+  switch (request.kind) {
+    case 'release-help':
+      return { message: 'See /release help.' };
+    case 'release-status':
+      return releaseStatus(deps, request.service ? { service: request.service } : {});
+    case 'release-history':
+      return releaseHistory(deps, request);
+    case 'release-unmark':
+      await authoriseCommand(deps, request.service, 'release', by);
+      return unmarkFaulty(deps, { service: request.service, version: request.version, by });
+  }
+  await authoriseCommand(deps, request.service, context.command, by);
+  if (request.dryRun) return planCommand(deps, request, by);
+  switch (request.kind) {
+    case 'bump':
+      return requestBump(deps, { service: request.service, target: request.target, by });
+    case 'release':
+      return requestRelease(deps, {
+        service: request.service,
+        by,
+        ...(request.justification ? { justification: request.justification } : {}),
+      });
+    case 'sync':
+      return requestSync(deps, { service: request.service, by });
+    case 'rollback':
+      return requestRollback(deps, {
+        service: request.service,
+        by,
+        ...(request.reason ? { reason: request.reason } : {}),
+      });
+  }
+}
+
+/** One parsed command to one use case, after the caller is authorised; every outcome is audited. */
 export async function dispatchCommand(
   deps: AppDeps,
   request: CommandRequest,
   context: CommandContext,
 ): Promise<Answer> {
-  if (request.kind === 'release-help') return { message: 'See /release help.' };
-  if (request.kind === 'release-status')
-    return releaseStatus(deps, request.service ? { service: request.service } : {});
-  await authoriseCommand(deps, request.service, context.command, context.userId);
-  if (request.dryRun) {
-    throw new ReleaseError(
-      'not_available',
-      '--dry-run is not available in this version.',
-      'Nothing was done. Run the command without --dry-run.',
-    );
-  }
-  switch (request.kind) {
-    case 'bump':
-      return requestBump(deps, {
-        service: request.service,
-        target: request.target,
-        by: context.userId,
-      });
-    case 'release':
-      return requestRelease(deps, { service: request.service, by: context.userId });
-    case 'sync':
-      return requestSync(deps, { service: request.service, by: context.userId });
-    case 'rollback':
-      return requestRollback(deps, {
-        service: request.service,
-        by: context.userId,
-        ...(request.reason ? { reason: request.reason } : {}),
-      });
+  const what = `/${context.command} ${context.text}`.trim().slice(0, 600);
+  const service = 'service' in request ? request.service : undefined;
+  try {
+    const answer = await run(deps, request, context);
+    await audit(deps, {
+      who: context.userId,
+      what,
+      ...(service ? { service } : {}),
+      after: { answer: answer.message },
+    });
+    return answer;
+  } catch (error) {
+    const outcome = error instanceof ReleaseError ? `refused: ${error.code}` : 'failed';
+    await audit(deps, {
+      who: context.userId,
+      what,
+      ...(service ? { service } : {}),
+      after: { outcome, message: (error as Error).message },
+    });
+    throw error;
   }
 }

@@ -127,3 +127,37 @@ export interface Clock {
 export interface IdGenerator {
   next(prefix: string): string;
 }
+
+/** One line of the audit trail: who did what, when, to which release, with before and after. */
+export interface AuditEntry {
+  readonly at: string;
+  /** A Slack user id, or `greenlight` for automatic steps. */
+  readonly who: string;
+  readonly what: string;
+  readonly service?: string;
+  readonly releaseId?: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+  /** Entries after `afterId` (exclusive), oldest first. */
+  read(options: { afterId?: string; limit: number }): Promise<{ id: string; entry: AuditEntry }[]>;
+}
+
+/** A version rolled back for a service, so it is not released again by mistake. */
+export interface FaultyMark {
+  readonly version: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly releaseId: string;
+}
+
+export interface FaultyVersions {
+  mark(service: string, mark: FaultyMark): Promise<void>;
+  get(service: string, version: string): Promise<FaultyMark | null>;
+  /** Removes the mark; returns what it was, or null if there was none. */
+  unmark(service: string, version: string): Promise<FaultyMark | null>;
+}

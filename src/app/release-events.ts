@@ -6,7 +6,7 @@ import {
   transition,
 } from '../domain/release-machine.ts';
 import type { ServiceState } from '../domain/service-state.ts';
-import type { AppDeps } from './app-deps.ts';
+import { type AppDeps, audit } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 import { currentState } from './service-access.ts';
 
@@ -60,7 +60,25 @@ export async function applyReleaseEvent(
       release: { next: result.release, expected: release.revision },
       ...(serviceChanged ? { service: { next: nextState, expected: state.revision } } : {}),
     });
-    if (committed) return { release: result.release, state: nextState, effects: result.effects };
+    if (committed) {
+      await audit(deps, {
+        who: 'user' in event ? event.user : 'greenlight',
+        what: `release ${event.type}: ${release.state} → ${result.release.state}`,
+        service: release.service,
+        releaseId: release.id,
+        before: {
+          state: release.state,
+          approvals: release.approvals,
+          production: state.production,
+        },
+        after: {
+          state: result.release.state,
+          approvals: result.release.approvals,
+          production: nextState.production,
+        },
+      });
+      return { release: result.release, state: nextState, effects: result.effects };
+    }
   }
   throw new Error(`release ${releaseId} kept changing; "${event.type}" was not applied`);
 }

@@ -11,6 +11,7 @@ const SECRET_VARS = new Set([
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',
   'REDIS_URL',
+  'GREENLIGHT_AUDIT_TOKEN',
 ]);
 
 const blankToUndefined = (value: unknown) =>
@@ -70,6 +71,10 @@ const envSchema = z
         .string()
         .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected letters, digits, _ . or -' })
         .default('greenlight'),
+    ),
+    /** Bearer token for GET /audit; unset turns the export off. */
+    GREENLIGHT_AUDIT_TOKEN: optionalString(
+      z.string().min(16, { error: 'expected at least 16 characters (a random token)' }),
     ),
     /** Upper bound for a graceful stop; past it the process exits anyway. */
     GREENLIGHT_SHUTDOWN_TIMEOUT_MS: z.preprocess(

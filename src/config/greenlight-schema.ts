@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { z } from 'zod';
+import { WEEKDAYS } from '../domain/calendar.ts';
 import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
 import { SLOTS } from '../domain/slots.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
@@ -28,9 +29,9 @@ const version = z
 const isoInstant = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time' });
 const positiveInt = z.number().int().positive();
 
+export { WEEKDAYS } from '../domain/calendar.ts';
 export { SLOTS, type Slot } from '../domain/slots.ts';
 export { RELEASE_TYPES, type ReleaseType } from '../domain/version.ts';
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** Words the commands use as subcommands (`/release status`), so no service may take them. */
 export const RESERVED_SERVICE_NAMES = ['status', 'help', 'history', 'unmark'] as const;
@@ -181,6 +182,8 @@ const serviceSchema = z.strictObject({
   analysis: analysisSchema.optional(),
   gates: z.array(gateSchema).default([]),
   operators: operatorsSchema.optional(),
+  /** An approval older than this no longer counts; it must be given again. */
+  approvalTtlMinutes: z.number().positive().default(60),
   progressIntervalMinutes: z.number().positive().default(15),
   stabilityWindowMinutes: z.number().min(0).default(30),
   runbookUrl: httpUrl.optional(),
@@ -206,6 +209,8 @@ const timezone = z.string().refine(
   { error: 'expected an IANA time zone such as Europe/Berlin' },
 );
 
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time like 09:00' });
+
 const serviceName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,39}$/, { error: 'expected lowercase letters, digits and -' })
@@ -220,6 +225,11 @@ export const greenlightConfigSchema = z
     roles: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/), z.array(slackPrincipal).min(1)),
     freeze: z.array(freezeSchema).default([]),
     blockedDays: z.array(z.enum(WEEKDAYS)).default([]),
+    /** Local hours (in `timezone`) when releases may run; outside them only a hotfix passes. */
+    releaseHours: z
+      .strictObject({ from: hhmm, to: hhmm })
+      .refine((h) => h.from < h.to, { error: 'expected "from" before "to"', path: ['to'] })
+      .optional(),
     /** Role whose approval lets a hotfix through a freeze or a blocked day. */
     freezeException: z.string().optional(),
     services: z

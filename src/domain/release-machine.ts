@@ -6,7 +6,8 @@ export type ReleaseEvent =
   | { type: 'reject'; user: string; reason?: string }
   | { type: 'switched' }
   | { type: 'switch_failed'; reason: string }
-  | { type: 'rollback'; user: string; reason: string }
+  | { type: 'rollback'; user: string; reason: string; approvedBy?: string }
+  | { type: 'rollback_requested'; user: string; reason: string }
   | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
   | { type: 'rollback_failed'; reason: string };
 
@@ -156,8 +157,23 @@ export function transition(
         ),
         effects: [{ type: 'free_service' }],
       };
+    case 'rollback_requested':
+      if (release.state !== 'released') refuse(release, event);
+      return {
+        release: next(
+          { pendingRollback: { by: event.user, reason: event.reason, at } },
+          event.user,
+          `asked to roll back outside the rollback window: ${event.reason}`,
+        ),
+        effects: [],
+      };
     case 'rollback': {
-      const rollback = { by: event.user, reason: event.reason, at };
+      const rollback = {
+        by: event.user,
+        reason: event.reason,
+        at,
+        ...(event.approvedBy ? { approvedBy: event.approvedBy } : {}),
+      };
       if (release.state === 'awaiting_approval') {
         return {
           release: next(
@@ -173,9 +189,11 @@ export function transition(
         refuse(release, event);
       return {
         release: next(
-          { state: 'rolling_back', rollback },
-          event.user,
-          `rollback requested: ${event.reason}`,
+          { state: 'rolling_back', rollback, pendingRollback: undefined },
+          event.approvedBy ?? event.user,
+          event.approvedBy
+            ? `approved the rollback asked by <@${event.user}>: ${event.reason}`
+            : `rollback requested: ${event.reason}`,
         ),
         effects: [{ type: 'restore_traffic' }],
       };

@@ -35,6 +35,8 @@ export interface TimelineEntry {
 
 export interface RollbackRecord {
   readonly by: string;
+  /** Who approved a rollback asked for outside the rollback window. */
+  readonly approvedBy?: string;
   readonly reason: string;
   readonly at: string;
   /** `switch`: old production was still warm; `redeploy`: the last good version was deployed first. */
@@ -56,10 +58,16 @@ export interface Release {
   /** Production before the release (the rollback target) and the slot being released. */
   readonly fromSlot: Slot;
   readonly toSlot: Slot;
+  /** Why a hotfix goes out during a freeze or outside release hours, and which window it is. */
+  readonly freezeException?: { readonly justification: string; readonly window: string };
   readonly decidedBy?: string;
   readonly rejectReason?: string;
   readonly failure?: string;
   readonly rollback?: RollbackRecord;
+  /** When traffic reached the new slot: the rollback window counts from here. */
+  readonly releasedAt?: string;
+  /** A rollback asked for outside the rollback window, waiting for its approval. */
+  readonly pendingRollback?: { readonly by: string; readonly reason: string; readonly at: string };
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

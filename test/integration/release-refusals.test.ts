@@ -8,7 +8,6 @@ import {
 } from '../support/release-world.ts';
 
 const APPROVE = 'release_approve';
-const REJECT = 'release_reject';
 
 /**
  * Every refusal a user can cause, each answered privately, with the state in Redis, the slots
@@ -161,12 +160,17 @@ describe('bad input and failures leave a consistent state', () => {
     );
     const id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
     expect(await world.click('U0CTO', APPROVE, id)).toContain('needs approval from lead');
-    expect(await world.click('U0LEAD', REJECT, id)).toContain('You rejected api 2.4.1');
+    expect(await world.reject('U0LEAD', id, 'no')).toContain('Say why the release is rejected');
+    expect(await world.reject('U0LEAD', id, 'checkout tests are red on STANDBY')).toContain(
+      'You rejected api 2.4.1',
+    );
     const updated = await eventually(
       () => world.slack.messages('C0RELEASES').find((m) => m.ts === parent?.ts),
       (m) => m?.text.includes('Rejected') === true,
     );
-    expect(JSON.stringify(updated?.blocks)).toContain('Rejected by <@U0LEAD>');
+    expect(JSON.stringify(updated?.blocks)).toContain(
+      'Rejected by <@U0LEAD>: checkout tests are red on STANDBY',
+    );
     expect(JSON.stringify(updated?.blocks)).not.toContain(APPROVE);
     expect(await world.click('U0LEAD', APPROVE, id)).toContain('was rejected');
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });

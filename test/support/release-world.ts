@@ -6,6 +6,7 @@ import { type HaproxyFixture, startHaproxy } from './haproxy-fixture.ts';
 import { freePort } from './ports.ts';
 import { type RedisFixture, redisFixture } from './redis-fixture.ts';
 import { SlackEmulator } from './slack-emulator.ts';
+import { viewSubmissionPayload } from './slack-payloads.ts';
 import { type SlackReply, SlackSender } from './slack-sender.ts';
 import { type SlotServer, startSlotServer } from './slot-server.ts';
 
@@ -41,6 +42,8 @@ export interface ReleaseWorld {
   command(user: string, command: string, text: string): Promise<string>;
   /** Clicks a release button as `user` and waits for the private answer. */
   click(user: string, action: string, releaseId: string): Promise<string>;
+  /** Clicks Reject, fills the modal Greenlight opens with `reason`, submits it; returns the confirmation. */
+  reject(user: string, releaseId: string, reason: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -137,6 +140,22 @@ ${serviceYaml.join('\n')}
     return textOf((await slack.waitForResponse(responseUrl, 20_000)).body);
   };
 
+  const click = async (user: string, action: string, releaseId: string): Promise<string> => {
+    const responseUrl = slack.newResponseUrl();
+    const parent = slack
+      .messages('C0RELEASES')
+      .find((m) => JSON.stringify(m.blocks).includes(`"value":"${releaseId}"`));
+    const reply = await sender.click({
+      action_id: action,
+      value: releaseId,
+      user_id: user,
+      message_ts: parent?.ts ?? '1.000000',
+      message_blocks: parent?.blocks ?? [],
+      response_url: responseUrl,
+    });
+    return answerOf(reply, responseUrl);
+  };
+
   return {
     slack,
     redis,
@@ -163,20 +182,41 @@ ${serviceYaml.join('\n')}
       });
       return answerOf(reply, responseUrl);
     },
-    async click(user, action, releaseId) {
+    click,
+    async reject(user, releaseId, reason) {
+      const opened = slack.callsTo('views.open').length;
       const responseUrl = slack.newResponseUrl();
-      const parent = slack
-        .messages('C0RELEASES')
-        .find((m) => JSON.stringify(m.blocks).includes(`"value":"${releaseId}"`));
       const reply = await sender.click({
-        action_id: action,
+        action_id: 'release_reject',
         value: releaseId,
         user_id: user,
-        message_ts: parent?.ts ?? '1.000000',
-        message_blocks: parent?.blocks ?? [],
+        message_ts: '1.000000',
         response_url: responseUrl,
       });
-      return answerOf(reply, responseUrl);
+      if (reply.status !== 200) throw new Error(`Greenlight answered HTTP ${reply.status}`);
+      const first = await Promise.race([
+        slack
+          .waitForCall('views.open', () => slack.callsTo('views.open').length > opened)
+          .then((call) => ({ call })),
+        slack.waitForResponse(responseUrl).then((post) => ({ post })),
+      ]);
+      if ('post' in first) return textOf(first.post.body);
+      const view = first.call.args.view as Record<string, unknown>;
+      const ephemerals = slack.callsTo('chat.postEphemeral').length;
+      const payload = viewSubmissionPayload({ ...view, id: 'V1' }, user, {
+        reason: { reason_input: reason },
+      });
+      const submitted = await sender.post(
+        new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+      );
+      if (submitted.status !== 200) throw new Error(`view submission answered ${submitted.status}`);
+      if (typeof submitted.body === 'object' && submitted.body !== null)
+        return JSON.stringify(submitted.body);
+      const confirmation = await slack.waitForCall(
+        'chat.postEphemeral',
+        () => slack.callsTo('chat.postEphemeral').length > ephemerals,
+      );
+      return String(confirmation.args.text);
     },
     async close() {
       await app.stop('SIGTERM');

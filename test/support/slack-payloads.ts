@@ -102,3 +102,57 @@ export function blockActionsPayload(click: ButtonClick): Record<string, unknown>
 export function interactionBody(payload: Record<string, unknown>): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
+
+/**
+ * A `view_submission` for a modal Greenlight opened (as recorded by the emulator's views.open),
+ * with the user's input: `values[block_id][action_id] = text`.
+ */
+export function viewSubmissionPayload(
+  view: Record<string, unknown>,
+  userId: string,
+  values: Record<string, Record<string, string>>,
+): Record<string, unknown> {
+  const state = Object.fromEntries(
+    Object.entries(values).map(([block, actions]) => [
+      block,
+      Object.fromEntries(
+        Object.entries(actions).map(([action, value]) => [
+          action,
+          { type: 'plain_text_input', value },
+        ]),
+      ),
+    ]),
+  );
+  return {
+    type: 'view_submission',
+    team: { id: 'T0GREEN', domain: 'greenlight-test' },
+    user: { id: userId, username: 'user', name: 'user', team_id: 'T0GREEN' },
+    api_app_id: 'A0GREENLIGHT',
+    token: 'legacy-verification-token',
+    trigger_id: nextTriggerId(),
+    view: {
+      id: view.id ?? 'V00000001',
+      team_id: 'T0GREEN',
+      type: 'modal',
+      blocks: view.blocks ?? [],
+      private_metadata: view.private_metadata ?? '',
+      callback_id: view.callback_id ?? '',
+      state: { values: state },
+      hash: '1.abc',
+      title: view.title ?? { type: 'plain_text', text: 'Greenlight' },
+      clear_on_close: false,
+      notify_on_close: false,
+      close: view.close ?? null,
+      submit: view.submit ?? null,
+      previous_view_id: null,
+      root_view_id: view.id ?? 'V00000001',
+      app_id: 'A0GREENLIGHT',
+      external_id: '',
+      app_installed_team_id: 'T0GREEN',
+      bot_id: 'B0GREENLIGHT',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}

@@ -43,17 +43,21 @@ export const releaseSchema = z.object({
   state: z.enum(RELEASE_STATES),
   fromSlot: z.enum(SLOTS),
   toSlot: z.enum(SLOTS),
+  freezeException: z.object({ justification: z.string(), window: z.string() }).optional(),
   decidedBy: z.string().optional(),
   rejectReason: z.string().optional(),
   failure: z.string().optional(),
   rollback: z
     .object({
       by: z.string(),
+      approvedBy: z.string().optional(),
       reason: z.string(),
       at: z.string(),
       path: z.enum(['switch', 'redeploy']).optional(),
     })
     .optional(),
+  releasedAt: z.string().optional(),
+  pendingRollback: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -56,6 +56,13 @@ function splitReason(all: string[]): { args: string[]; reasonWords: string[] } {
   return { args: all.slice(0, end), reasonWords: all.slice(end) };
 }
 
+/** `/release api --justify <free text>`: everything after `--justify` is the justification. */
+function splitJustification(all: string[]): { args: string[]; reasonWords: string[] } {
+  const at = all.indexOf('--justify');
+  if (at === -1) return { args: all, reasonWords: [] };
+  return { args: all.slice(0, at), reasonWords: all.slice(at + 1) };
+}
+
 /**
  * Parses slash-command text into a request. Pure: the service list comes from the config, and
  * nothing typed here is ever interpreted beyond these words.
@@ -72,6 +79,29 @@ export function parseCommand(
   if (command === 'release') {
     const first = all[0]?.toLowerCase();
     if (first === 'help') return { ok: true, request: { kind: 'release-help' } };
+    if (first === 'history') {
+      const service = all[1];
+      if (service === undefined) return fail({ code: 'missing_service' });
+      if (!known(service)) return fail({ code: 'unknown_service', given: service });
+      const limit = all[2] === undefined ? 10 : Number(all[2]);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 50)
+        return fail({ code: 'unexpected_argument', given: all[2] ?? '' });
+      return {
+        ok: true,
+        request: { kind: 'release-history', service: service.toLowerCase(), limit },
+      };
+    }
+    if (first === 'unmark') {
+      const service = all[1];
+      if (service === undefined) return fail({ code: 'missing_service' });
+      if (!known(service)) return fail({ code: 'unknown_service', given: service });
+      const version = semver.valid((all[2] ?? '').replace(/^v/i, ''));
+      if (version === null) return fail({ code: 'unknown_level', given: all[2] ?? '' });
+      return {
+        ok: true,
+        request: { kind: 'release-unmark', service: service.toLowerCase(), version },
+      };
+    }
     if (first === 'status') {
       const service = all[1];
       if (service === undefined) return { ok: true, request: { kind: 'release-status' } };
@@ -82,7 +112,11 @@ export function parseCommand(
   }
 
   const { args, reasonWords } =
-    command === 'rollback' ? splitReason(all) : { args: all, reasonWords: [] };
+    command === 'rollback'
+      ? splitReason(all)
+      : command === 'release'
+        ? splitJustification(all)
+        : { args: all, reasonWords: [] };
   const opts = options(args);
   if (opts.unknown !== undefined) return fail({ code: 'unknown_option', given: opts.unknown });
   const [serviceArg, ...rest] = opts.rest;
@@ -98,10 +132,17 @@ export function parseCommand(
       if (rest[1] !== undefined) return fail({ code: 'unexpected_argument', given: rest[1] });
       return { ok: true, request: { kind: 'bump', service, target, dryRun } };
     }
-    case 'release':
+    case 'release': {
+      if (rest[0] !== undefined) return fail({ code: 'unexpected_argument', given: rest[0] });
+      const justification = reasonWords.join(' ').slice(0, MAX_REASON_LENGTH);
+      return {
+        ok: true,
+        request: { kind: 'release', service, dryRun, ...(justification ? { justification } : {}) },
+      };
+    }
     case 'sync':
       if (rest[0] !== undefined) return fail({ code: 'unexpected_argument', given: rest[0] });
-      return { ok: true, request: { kind: command, service, dryRun } };
+      return { ok: true, request: { kind: 'sync', service, dryRun } };
     case 'rollback': {
       const reason = reasonWords.join(' ').slice(0, MAX_REASON_LENGTH);
       return {

@@ -1,10 +1,12 @@
 import { type ServiceState, standbyOf, withSlot } from '../../domain/service-state.ts';
 import { type BumpTarget, nextVersion } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type AppDeps, audit, serviceConfig } from '../app-deps.ts';
 import type { DeployKind, DeployNotice } from '../ports.ts';
 import { ReleaseError } from '../release-error.ts';
+import { checkWindow, closedError } from '../release-window.ts';
 import { busyError, commitService, currentState } from '../service-access.ts';
+import { refuseFaulty } from './release-history.ts';
 import { waitUntilReady } from './slot-readiness.ts';
 
 function notice(
@@ -77,6 +79,10 @@ export async function requestBump(
       `Give a version above ${production}, or a level: /bump ${request.service} patch`,
     );
   }
+  const window = checkWindow(deps);
+  if (!window.open && next.type !== 'hotfix')
+    throw closedError(deps, request.service, window.description, 'bump');
+  await refuseFaulty(deps, request.service, next.version, 'it cannot be deployed again');
   const started = await startDeploy(deps, state, 'bump', next.version, request.by, next.type);
   const channel = serviceConfig(deps, request.service).channel;
   return {
@@ -102,6 +108,7 @@ export async function requestSync(
       `Nothing to sync. Next: /bump ${request.service} to deploy a new version.`,
     );
   }
+  await refuseFaulty(deps, request.service, production, 'it cannot be synced');
   const started = await startDeploy(deps, state, 'sync', production, request.by, undefined);
   return {
     message: `Syncing STANDBY (${started.slot}) of ${request.service} to PRODUCTION's ${production}.`,
@@ -163,6 +170,13 @@ export async function runDeployStep(
       revision: latest.revision + 1,
     };
     if (await deps.store.commit({ service: { next, expected: latest.revision } })) {
+      await audit(deps, {
+        who: 'greenlight',
+        what: `${op.kind} ${version} to ${slot}: ${outcome.ok ? 'healthy' : `failed (${outcome.reason})`}`,
+        service: job.service,
+        before: latest.slots[slot],
+        after: next.slots[slot],
+      });
       await deps.notifier.deployFinished(details, outcome);
       return;
     }

@@ -1,7 +1,9 @@
 import type { Release } from '../../domain/release.ts';
+import type { ReleaseEvent } from '../../domain/release-machine.ts';
+import { releaseTypeRule } from '../../domain/release-policy.ts';
 import { type ServiceState, withSlot } from '../../domain/service-state.ts';
 import type { Answer } from '../answer.ts';
-import type { AppDeps } from '../app-deps.ts';
+import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { applyReleaseEvent } from '../release-events.ts';
 import { busyError, currentState } from '../service-access.ts';
@@ -42,28 +44,16 @@ export async function requestRollback(
       `Nothing to roll back. See /release status ${request.service}.`,
     );
   }
+  const outside = outsideWindow(deps, release);
+  if (outside !== undefined) {
+    return askRollbackApproval(deps, release, request.by, request.reason, outside);
+  }
   const reason = request.reason ?? 'no reason given';
-  const attempt =
-    release.timeline.filter((t) => t.what.startsWith('rollback requested')).length + 1;
-  const applied = await applyReleaseEvent(
-    deps,
-    release.id,
-    { type: 'rollback', user: request.by, reason },
-    (s, r) =>
-      r.state === 'rolling_back'
-        ? {
-            ...s,
-            operation: {
-              id: r.id,
-              kind: 'rollback',
-              by: request.by,
-              startedAt: deps.clock.now().toISOString(),
-              version: r.version,
-              releaseId: r.id,
-            },
-          }
-        : s,
-  );
+  const applied = await startRollback(deps, release.id, {
+    type: 'rollback',
+    user: request.by,
+    reason,
+  });
   await deps.notifier.releaseChanged(applied.release, applied.state);
   const r = applied.release;
   if (r.state === 'cancelled') {
@@ -72,11 +62,117 @@ export async function requestRollback(
       hint: `PRODUCTION stays on ${r.fromSlot} (${r.fromVersion}).`,
     };
   }
-  await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt });
+  await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt: r.revision });
   await deps.notifier.rollbackAlert(r, applied.state, 'in_progress');
   return {
     message: `Rolling ${r.service} back to ${r.fromVersion} on ${r.fromSlot}.`,
     hint: `The alert is in <#${deps.config.alertsChannel}>; ${r.version} stays on STANDBY (${r.toSlot}) for investigation.`,
+  };
+}
+
+/** Who approves a rollback asked for outside the rollback window. */
+export const ROLLBACK_APPROVER_ROLE = 'lead';
+
+/** Applies a rollback event; when it starts a rollback, the service is held for it. */
+function startRollback(
+  deps: AppDeps,
+  releaseId: string,
+  event: Extract<ReleaseEvent, { type: 'rollback' }>,
+) {
+  return applyReleaseEvent(deps, releaseId, event, (s, r) =>
+    r.state === 'rolling_back'
+      ? {
+          ...s,
+          operation: {
+            id: r.id,
+            kind: 'rollback',
+            by: event.user,
+            startedAt: deps.clock.now().toISOString(),
+            version: r.version,
+            releaseId: r.id,
+          },
+        }
+      : s,
+  );
+}
+
+/** How long ago the window closed, phrased, or undefined while the release is inside it. */
+function outsideWindow(deps: AppDeps, release: Release): string | undefined {
+  if (release.state !== 'released' || release.releasedAt === undefined) return undefined;
+  const rule = releaseTypeRule(release.type, serviceConfig(deps, release.service).releaseTypes);
+  const closes = Date.parse(release.releasedAt) + rule.rollbackWindowMinutes * 60_000;
+  if (deps.clock.now().getTime() <= closes) return undefined;
+  const hours = rule.rollbackWindowMinutes / 60;
+  return `its ${hours >= 1 ? `${hours} h` : `${rule.rollbackWindowMinutes} min`} rollback window closed at ${new Date(closes).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+async function askRollbackApproval(
+  deps: AppDeps,
+  release: Release,
+  by: string,
+  reason: string | undefined,
+  outside: string,
+): Promise<Answer> {
+  if (reason === undefined || reason.trim() === '') {
+    throw new ReleaseError(
+      'not_allowed',
+      `${release.service} ${release.version} is past its rollback window: ${outside}.`,
+      `A rollback now needs a reason and an approval from ${ROLLBACK_APPROVER_ROLE}: /rollback ${release.service} <reason>`,
+    );
+  }
+  const applied = await applyReleaseEvent(deps, release.id, {
+    type: 'rollback_requested',
+    user: by,
+    reason,
+  });
+  await deps.notifier.releaseChanged(applied.release, applied.state);
+  return {
+    message: `${release.service} ${release.version} is past its rollback window (${outside}): the rollback waits for an approval from ${ROLLBACK_APPROVER_ROLE}.`,
+    hint: `They click Approve rollback on the release message in <#${serviceConfig(deps, release.service).channel}>.`,
+  };
+}
+
+/** The Approve rollback click on a release past its window: one approval from the lead role. */
+export async function approveRollback(
+  deps: AppDeps,
+  request: { releaseId: string; user: string },
+): Promise<Answer> {
+  const release = await deps.store.getRelease(request.releaseId);
+  const pending = release?.pendingRollback;
+  if (release === null || pending === undefined || release.state !== 'released') {
+    throw new ReleaseError(
+      'not_available',
+      'There is no rollback waiting for approval on this release.',
+      'See /release status.',
+    );
+  }
+  if (pending.by === request.user) {
+    throw new ReleaseError(
+      'not_allowed',
+      'You asked for this rollback; someone else must approve it.',
+      `Ask a ${ROLLBACK_APPROVER_ROLE}.`,
+    );
+  }
+  const members = await deps.directory.members(deps.config.roles[ROLLBACK_APPROVER_ROLE] ?? []);
+  if (!members.includes(request.user)) {
+    throw new ReleaseError(
+      'not_allowed',
+      `Only ${ROLLBACK_APPROVER_ROLE} can approve a rollback outside the window.`,
+      `Ask a ${ROLLBACK_APPROVER_ROLE}.`,
+    );
+  }
+  const applied = await startRollback(deps, release.id, {
+    type: 'rollback',
+    user: pending.by,
+    reason: pending.reason,
+    approvedBy: request.user,
+  });
+  const r = applied.release;
+  await deps.notifier.releaseChanged(r, applied.state);
+  await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt: r.revision });
+  await deps.notifier.rollbackAlert(r, applied.state, 'in_progress');
+  return {
+    message: `Rollback approved: ${r.service} goes back to ${r.fromVersion} on ${r.fromSlot}.`,
   };
 }
 
@@ -136,6 +232,13 @@ export async function runRollbackStep(deps: AppDeps, job: { releaseId: string })
           production: target,
         }),
       );
+      await deps.faulty.mark(service, {
+        version: release.version,
+        by: release.rollback?.by ?? 'greenlight',
+        reason: release.rollback?.reason ?? 'rolled back',
+        at: deps.clock.now().toISOString(),
+        releaseId: release.id,
+      });
       await deps.notifier.releaseChanged(done.release, done.state);
       await deps.notifier.rollbackAlert(done.release, done.state, 'done');
     } catch (error) {

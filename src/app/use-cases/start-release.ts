@@ -5,10 +5,12 @@ import { isNewer, releaseTypeOf } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
+import { checkWindow, closedError } from '../release-window.ts';
 import { busyError, currentState } from '../service-access.ts';
+import { refuseFaulty } from './release-history.ts';
 
 /** The checks before anything is asked of anyone: refusals leave every state untouched. */
-async function checkReleasable(
+export async function checkReleasable(
   deps: AppDeps,
   state: ServiceState,
 ): Promise<{ version: string; production: string }> {
@@ -75,18 +77,56 @@ async function checkReleasable(
   return { version: slot.version, production };
 }
 
+/**
+ * While the calendar is closed only a hotfix passes, with a written justification and an extra
+ * approval from the `freezeException` role; both are recorded on the release.
+ */
+export function freezeExceptionFor(
+  deps: AppDeps,
+  service: string,
+  type: string,
+  justification: string | undefined,
+): { role: string; justification: string; window: string } | undefined {
+  const window = checkWindow(deps);
+  if (window.open) return undefined;
+  const role = deps.config.freezeException;
+  if (type !== 'hotfix' || role === undefined)
+    throw closedError(deps, service, window.description, 'release');
+  if (justification === undefined || justification.trim() === '') {
+    throw new ReleaseError(
+      'frozen',
+      `${service} is ${window.description}; a hotfix needs a written justification to pass.`,
+      `Say why: /release ${service} --justify <why>. It also needs an approval from ${role}.`,
+    );
+  }
+  return { role, justification: justification.trim(), window: window.description };
+}
+
 /** `/release`: checks, then the release and its approval request, with the service held for it. */
 export async function requestRelease(
   deps: AppDeps,
-  request: { service: string; by: string },
+  request: { service: string; by: string; justification?: string },
 ): Promise<Answer> {
   const state = await currentState(deps, request.service);
   if (state.operation !== null) throw busyError(request.service, state.operation);
-  const { version, production } = await checkReleasable(deps, state);
   const config = serviceConfig(deps, request.service);
   const standby = standbyOf(state);
-  const type = state.slots[standby].releaseType ?? releaseTypeOf(production, version);
+  const candidate = state.slots[standby];
+  const exception = freezeExceptionFor(
+    deps,
+    request.service,
+    candidate.releaseType ?? 'patch',
+    request.justification,
+  );
+  if (candidate.version !== null) {
+    await refuseFaulty(deps, request.service, candidate.version, 'it cannot be released again');
+  }
+  const { version, production } = await checkReleasable(deps, state);
+  const type = candidate.releaseType ?? releaseTypeOf(production, version);
   const rule = releaseTypeRule(type, config.releaseTypes);
+  const requiredRoles = exception
+    ? [...new Set([...rule.approvals, exception.role])]
+    : rule.approvals;
   const now = deps.clock.now();
   const at = now.toISOString();
   const release: Release = {
@@ -97,7 +137,10 @@ export async function requestRelease(
     type,
     strategy: config.strategy,
     requester: request.by,
-    requiredRoles: rule.approvals,
+    requiredRoles,
+    ...(exception
+      ? { freezeException: { justification: exception.justification, window: exception.window } }
+      : {}),
     approvals: [],
     state: 'awaiting_approval',
     fromSlot: state.production,
@@ -138,6 +181,6 @@ export async function requestRelease(
   await deps.notifier.releaseChanged(release, next);
   return {
     message: `Release of ${request.service} ${production} → ${version} (${type}) requested.`,
-    hint: `It needs approval from ${rule.approvals.join(' and ')}: they click Approve in <#${config.channel}>.`,
+    hint: `It needs approval from ${requiredRoles.join(' and ')}: they click Approve in <#${config.channel}>.`,
   };
 }

@@ -7,7 +7,7 @@ import { context, escapeText, plain, type SlackMessage, section } from './block-
 const USAGE: Record<CommandName, string> = {
   bump: '`/bump <service> [patch|minor|major|hotfix|X.Y.Z] [--dry-run]`: deploy the next version to STANDBY',
   release:
-    '`/release <service> [--dry-run]`: release STANDBY to production · `/release status [service]` · `/release help`',
+    '`/release <service> [--dry-run] [--justify <why>]`: release STANDBY to production · `/release status [service]` · `/release history <service> [n]` · `/release unmark <service> <version>` · `/release help`',
   sync: "`/sync <service> [--dry-run]`: bring STANDBY up to PRODUCTION's version",
   rollback:
     '`/rollback <service> [reason] [--dry-run]`: send traffic back to the previous production',
@@ -80,6 +80,10 @@ export function describeRequest(request: CommandRequest): string {
       return `/release ${request.service}`;
     case 'release-status':
       return `/release status${request.service ? ` ${request.service}` : ''}`;
+    case 'release-history':
+      return `/release history ${request.service}`;
+    case 'release-unmark':
+      return `/release unmark ${request.service} ${request.version}`;
     case 'release-help':
       return '/release help';
     case 'sync':

@@ -19,7 +19,11 @@ export const ACTIONS = {
   approve: 'release_approve',
   reject: 'release_reject',
   rollback: 'release_rollback',
+  approveRollback: 'release_rollback_approve',
 } as const;
+
+/** callback_id of the modal that asks why a release is rejected. */
+export const REJECT_MODAL = 'release_reject_reason';
 
 /** Replaced by the outbox with a link to the release's thread once its parent is posted. */
 export const THREAD_LINK = '{{thread_link}}';
@@ -102,6 +106,27 @@ export function releaseParentMessage(
         }),
       ],
     });
+  } else if (release.state === 'released' && release.pendingRollback !== undefined) {
+    const pending = release.pendingRollback;
+    blocks.push(
+      section(
+        `:warning: <@${pending.by}> asks to roll back outside the rollback window: ${escapeText(pending.reason)}. Needs an approval from lead.`,
+      ),
+      {
+        type: 'actions',
+        block_id: 'release_rollback_request',
+        elements: [
+          button(ACTIONS.approveRollback, 'Approve rollback', release.id, {
+            style: 'danger',
+            confirm: {
+              title: 'Approve the rollback?',
+              text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}).`,
+              ok: 'Roll back',
+            },
+          }),
+        ],
+      },
+    );
   } else if (release.state === 'released') {
     blocks.push({
       type: 'actions',
@@ -241,4 +266,33 @@ export function driftMessage(detail: string): SlackMessage {
 
 export function noteMessage(text: string): SlackMessage {
   return { text: plain(text), blocks: [section(escapeText(text))] };
+}
+
+/** The modal that asks why a release is rejected; the reason is recorded and shown. */
+export function rejectModal(release: Release, channel: string) {
+  return {
+    type: 'modal' as const,
+    callback_id: REJECT_MODAL,
+    private_metadata: JSON.stringify({ releaseId: release.id, channel }),
+    title: { type: 'plain_text' as const, text: 'Reject release' },
+    submit: { type: 'plain_text' as const, text: 'Reject' },
+    close: { type: 'plain_text' as const, text: 'Cancel' },
+    blocks: [
+      section(
+        `Reject *${release.service} ${release.version}*? ${release.service} stays on ${release.fromVersion}.`,
+      ),
+      {
+        type: 'input' as const,
+        block_id: 'reason',
+        label: { type: 'plain_text' as const, text: 'Why?' },
+        element: {
+          type: 'plain_text_input' as const,
+          action_id: 'reason_input',
+          multiline: true,
+          min_length: 3,
+          max_length: 500,
+        },
+      },
+    ],
+  };
 }
