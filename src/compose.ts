@@ -6,6 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { ConfiguredDeployer } from './adapters/deploy/configured-deployer.ts';
+import { ConfiguredGateRunner } from './adapters/gates/configured-gate-runner.ts';
 import { HaproxyRuntimeApi } from './adapters/haproxy/haproxy-runtime-api.ts';
 import {
   type HaproxyServiceTraffic,
@@ -280,6 +281,7 @@ export function compose({
         deployer: new ConfiguredDeployer(config.services, deployEnvironment(processEnv), cwd, http),
         directory,
         audit: auditLog,
+        gates: new ConfiguredGateRunner(config.services, deployEnvironment(processEnv), cwd, http),
         faulty: new RedisFaultyVersions(redis, prefix),
         locks: new RedisLocks(redis, prefix),
         clock: { now: () => new Date(now()) },

@@ -5,6 +5,7 @@ import type {
   Deployer,
   Directory,
   FaultyVersions,
+  GateRunner,
   IdGenerator,
   Locks,
   Notifier,
@@ -33,6 +34,7 @@ export interface AppDeps {
   readonly locks: Locks;
   readonly audit: AuditLog;
   readonly faulty: FaultyVersions;
+  readonly gates: GateRunner;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: AppLog;

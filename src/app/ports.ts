@@ -161,3 +161,15 @@ export interface FaultyVersions {
   /** Removes the mark; returns what it was, or null if there was none. */
   unmark(service: string, version: string): Promise<FaultyMark | null>;
 }
+
+export interface GateResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly blocking: boolean;
+  readonly detail: string;
+}
+
+/** Runs a service's pre-release gates (http, command, env) from greenlight.yml. */
+export interface GateRunner {
+  run(service: string, context: { version: string; slot: Slot }): Promise<GateResult[]>;
+}

@@ -50,6 +50,7 @@ export async function applyReleaseEvent(
       throw error;
     }
     const state = await currentState(deps, release.service);
+    if (result.release === release) return { release, state, effects: [] };
     let nextState = serviceChange(state, result.release);
     const frees = result.effects.some((e) => e.type === 'free_service');
     if (frees && nextState.operation?.releaseId === release.id)

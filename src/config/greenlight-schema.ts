@@ -95,7 +95,7 @@ const trafficSchema = z.union([
 const releaseTypeSchema = z.strictObject({
   /** Roles that must each approve, each by a different person. */
   approvals: z.array(z.string().min(1)),
-  rollbackWindowMinutes: positiveInt,
+  rollbackWindowMinutes: z.number().positive(),
 });
 
 const canarySchema = z.strictObject({

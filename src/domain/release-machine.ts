@@ -8,6 +8,8 @@ export type ReleaseEvent =
   | { type: 'switch_failed'; reason: string }
   | { type: 'rollback'; user: string; reason: string; approvedBy?: string }
   | { type: 'rollback_requested'; user: string; reason: string }
+  | { type: 'expire_approvals'; olderThan: string }
+  | { type: 'void_approvals'; reason: string }
   | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
   | { type: 'rollback_failed'; reason: string };
 
@@ -156,6 +158,32 @@ export function transition(
           `switch failed: ${event.reason}`,
         ),
         effects: [{ type: 'free_service' }],
+      };
+    case 'expire_approvals': {
+      if (release.state !== 'awaiting_approval') refuse(release, event);
+      const kept = release.approvals.filter((a) => a.at >= event.olderThan);
+      const expired = release.approvals.filter((a) => a.at < event.olderThan);
+      if (expired.length === 0) return { release, effects: [] };
+      return {
+        release: next(
+          { approvals: kept },
+          'greenlight',
+          `approval${expired.length > 1 ? 's' : ''} expired: ${expired.map((a) => `${a.role} by <@${a.user}>`).join(', ')}`,
+        ),
+        effects: [],
+      };
+    }
+    case 'void_approvals':
+      // Approvals were given for what STANDBY was; if it changed, they no longer hold.
+      if (release.state !== 'awaiting_approval' && release.state !== 'switching')
+        refuse(release, event);
+      return {
+        release: next(
+          { approvals: [], state: 'awaiting_approval' },
+          'greenlight',
+          `approvals voided: ${event.reason}`,
+        ),
+        effects: [],
       };
     case 'rollback_requested':
       if (release.state !== 'released') refuse(release, event);

@@ -1,6 +1,7 @@
+import type { Release } from '../../domain/release.ts';
 import { missingRoles } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
-import type { AppDeps } from '../app-deps.ts';
+import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { applyReleaseEvent } from '../release-events.ts';
 
@@ -14,18 +15,65 @@ async function rolesOf(deps: AppDeps, user: string, roles: readonly string[]): P
   return held;
 }
 
+/**
+ * What STANDBY must still be for approvals to hold: healthy and reporting the released version.
+ * Returns what changed, or undefined when it is as approved.
+ */
+export async function standbyChange(deps: AppDeps, release: Release): Promise<string | undefined> {
+  const health = await deps.probe.health(release.service, release.toSlot);
+  if (!health.ok) return `STANDBY (${release.toSlot}) is unhealthy: ${health.reason}`;
+  const reported = await deps.probe.version(release.service, release.toSlot);
+  if (!reported.ok)
+    return `STANDBY (${release.toSlot}) does not report its version: ${reported.reason}`;
+  if (reported.version !== release.version) {
+    return `STANDBY (${release.toSlot}) now reports ${reported.version}, not ${release.version}`;
+  }
+  return undefined;
+}
+
+/** Drops approvals past the service's TTL, then voids all of them if STANDBY changed. */
+async function refreshApprovals(deps: AppDeps, release: Release): Promise<Release> {
+  const ttlMinutes = serviceConfig(deps, release.service).approvalTtlMinutes;
+  const olderThan = new Date(deps.clock.now().getTime() - ttlMinutes * 60_000).toISOString();
+  let current = release;
+  const expired = await applyReleaseEvent(deps, release.id, {
+    type: 'expire_approvals',
+    olderThan,
+  });
+  if (expired.release.revision !== release.revision) {
+    current = expired.release;
+    await deps.notifier.releaseChanged(current, expired.state);
+  }
+  const change = await standbyChange(deps, current);
+  if (change === undefined) return current;
+  if (current.approvals.length > 0) {
+    const voided = await applyReleaseEvent(deps, current.id, {
+      type: 'void_approvals',
+      reason: change,
+    });
+    await deps.notifier.releaseChanged(voided.release, voided.state);
+  }
+  throw new ReleaseError(
+    'not_available',
+    `${change}, so it cannot be approved${current.approvals.length > 0 ? ' and earlier approvals were voided' : ''}.`,
+    `Fix STANDBY (or /rollback ${release.service} to cancel), then approve again.`,
+  );
+}
+
 /** An Approve click: recorded against a role the clicker holds; the last one starts the switch. */
 export async function approveRelease(
   deps: AppDeps,
   request: { releaseId: string; user: string },
 ): Promise<Answer> {
-  const release = await deps.store.getRelease(request.releaseId);
-  if (release === null)
+  const stored = await deps.store.getRelease(request.releaseId);
+  if (stored === null)
     throw new ReleaseError(
       'not_available',
       'This release no longer exists.',
       'See /release status.',
     );
+  const release =
+    stored.state === 'awaiting_approval' ? await refreshApprovals(deps, stored) : stored;
   const roles =
     release.state === 'awaiting_approval'
       ? await rolesOf(deps, request.user, missingRoles(release))

@@ -4,10 +4,20 @@ import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
 import { isNewer, releaseTypeOf } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import type { GateResult } from '../ports.ts';
 import { ReleaseError } from '../release-error.ts';
 import { checkWindow, closedError } from '../release-window.ts';
 import { busyError, currentState } from '../service-access.ts';
 import { refuseFaulty } from './release-history.ts';
+
+function gateLines(gates: readonly GateResult[]): string {
+  return gates
+    .map(
+      (g) =>
+        `${g.ok ? '✅' : g.blocking ? '❌' : '⚠️'} ${g.name}${g.blocking ? '' : ' (advisory)'}: ${g.detail}`,
+    )
+    .join('\n');
+}
 
 /** The checks before anything is asked of anyone: refusals leave every state untouched. */
 export async function checkReleasable(
@@ -122,6 +132,15 @@ export async function requestRelease(
     await refuseFaulty(deps, request.service, candidate.version, 'it cannot be released again');
   }
   const { version, production } = await checkReleasable(deps, state);
+  const gates = await deps.gates.run(request.service, { version, slot: standby });
+  const blocking = gates.filter((g) => !g.ok && g.blocking);
+  if (blocking.length > 0) {
+    throw new ReleaseError(
+      'not_available',
+      `Pre-release gates failed for ${request.service} ${version}:\n${gateLines(gates)}`,
+      `Fix ${blocking.map((g) => g.name).join(', ')}, then /release ${request.service} again. Nothing was changed.`,
+    );
+  }
   const type = candidate.releaseType ?? releaseTypeOf(production, version);
   const rule = releaseTypeRule(type, config.releaseTypes);
   const requiredRoles = exception
@@ -179,6 +198,8 @@ export async function requestRelease(
     );
   }
   await deps.notifier.releaseChanged(release, next);
+  if (gates.length > 0)
+    await deps.notifier.releaseNote(release, 'gates', `Pre-release gates:\n${gateLines(gates)}`);
   return {
     message: `Release of ${request.service} ${production} → ${version} (${type}) requested.`,
     hint: `It needs approval from ${requiredRoles.join(' and ')}: they click Approve in <#${config.channel}>.`,

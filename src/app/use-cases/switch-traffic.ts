@@ -3,6 +3,7 @@ import type { Slot } from '../../domain/slots.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { applyReleaseEvent } from '../release-events.ts';
+import { standbyChange } from './decide-release.ts';
 
 /** Lock held around every traffic change of a service, so two steps never switch at once. */
 export const trafficLock = (service: string) => `traffic-${service}`;
@@ -46,6 +47,15 @@ export async function runSwitchStep(deps: AppDeps, job: { releaseId: string }): 
         { releaseId: job.releaseId, state: release?.state },
         'switch step has nothing to do',
       );
+      return;
+    }
+    const change = await standbyChange(deps, release);
+    if (change !== undefined) {
+      const voided = await applyReleaseEvent(deps, release.id, {
+        type: 'void_approvals',
+        reason: change,
+      });
+      await deps.notifier.releaseChanged(voided.release, voided.state);
       return;
     }
     try {

@@ -122,3 +122,72 @@ describe('transition', () => {
     expect(done.effects.map((e) => e.type)).toEqual(['free_service', 'report_rolled_back']);
   });
 });
+
+describe('approval expiry and voiding', () => {
+  const approvedAt = (at: string) => ({ role: 'lead', user: 'U0LEAD', at });
+
+  it('drops approvals older than the TTL and keeps fresh ones', () => {
+    const base = release('awaiting_approval', {
+      approvals: [
+        approvedAt('2026-11-24T08:00:00.000Z'),
+        { role: 'security', user: 'U0SEC1', at: '2026-11-24T09:30:00.000Z' },
+      ],
+    });
+    const result = transition(
+      base,
+      { type: 'expire_approvals', olderThan: '2026-11-24T09:00:00.000Z' },
+      NOW,
+    );
+    expect(result.release.approvals.map((a) => a.role)).toEqual(['security']);
+    expect(result.release.timeline.at(-1)?.what).toBe('approval expired: lead by <@U0LEAD>');
+  });
+
+  it('changes nothing (not even the revision) when no approval expired', () => {
+    const base = release('awaiting_approval', {
+      approvals: [approvedAt('2026-11-24T09:30:00.000Z')],
+    });
+    expect(
+      transition(base, { type: 'expire_approvals', olderThan: '2026-11-24T09:00:00.000Z' }, NOW)
+        .release,
+    ).toBe(base);
+  });
+
+  it.each(['awaiting_approval', 'switching'] as const)(
+    'voids every approval from %s when STANDBY changed',
+    (state) => {
+      const base = release(state, { approvals: [approvedAt('2026-11-24T09:30:00.000Z')] });
+      const result = transition(
+        base,
+        { type: 'void_approvals', reason: 'green now reports 2.4.2' },
+        NOW,
+      );
+      expect(result.release.state).toBe('awaiting_approval');
+      expect(result.release.approvals).toEqual([]);
+      expect(result.effects).toEqual([]);
+    },
+  );
+
+  it('cannot void approvals of a release already decided', () => {
+    expect(() =>
+      transition(release('released'), { type: 'void_approvals', reason: 'x' }, NOW),
+    ).toThrow(TransitionRefused);
+  });
+
+  it('records a rollback asked outside the window and its approval by someone else', () => {
+    const asked = transition(
+      release('released'),
+      { type: 'rollback_requested', user: 'U0DEV1', reason: 'slow' },
+      NOW,
+    ).release;
+    expect(asked.state).toBe('released');
+    expect(asked.pendingRollback).toEqual({ by: 'U0DEV1', reason: 'slow', at: NOW.toISOString() });
+    const approved = transition(
+      asked,
+      { type: 'rollback', user: 'U0DEV1', reason: 'slow', approvedBy: 'U0LEAD' },
+      NOW,
+    ).release;
+    expect(approved.state).toBe('rolling_back');
+    expect(approved.pendingRollback).toBeUndefined();
+    expect(approved.rollback).toMatchObject({ by: 'U0DEV1', approvedBy: 'U0LEAD' });
+  });
+});

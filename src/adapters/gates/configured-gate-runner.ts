@@ -1,0 +1,93 @@
+import { type Dispatcher, request } from 'undici';
+import type { GateResult, GateRunner } from '../../app/ports.ts';
+import type { ServiceConfig } from '../../config/greenlight-schema.ts';
+import type { Slot } from '../../domain/slots.ts';
+import { tailOf } from '../deploy/command-deployer.ts';
+import { runArgv } from '../process/run-argv.ts';
+
+type Gate = ServiceConfig['gates'][number];
+
+/** Pre-release gates as greenlight.yml describes them; each runs on its own and never throws. */
+export class ConfiguredGateRunner implements GateRunner {
+  private readonly services: Readonly<Record<string, ServiceConfig>>;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly cwd: string;
+  private readonly dispatcher: Dispatcher;
+
+  constructor(
+    services: Readonly<Record<string, ServiceConfig>>,
+    env: NodeJS.ProcessEnv,
+    cwd: string,
+    dispatcher: Dispatcher,
+  ) {
+    this.services = services;
+    this.env = env;
+    this.cwd = cwd;
+    this.dispatcher = dispatcher;
+  }
+
+  async run(service: string, context: { version: string; slot: Slot }): Promise<GateResult[]> {
+    const config = this.services[service];
+    if (config === undefined) return [];
+    return Promise.all(config.gates.map((gate) => this.runGate(service, config, gate, context)));
+  }
+
+  private async runGate(
+    service: string,
+    config: ServiceConfig,
+    gate: Gate,
+    context: { version: string; slot: Slot },
+  ): Promise<GateResult> {
+    const base = { name: gate.name, blocking: gate.blocking };
+    switch (gate.type) {
+      case 'http': {
+        try {
+          const res = await request(gate.url, {
+            method: 'GET',
+            dispatcher: this.dispatcher,
+            signal: AbortSignal.timeout(10_000),
+          });
+          await res.body.dump();
+          return res.statusCode === gate.expectStatus
+            ? { ...base, ok: true, detail: `${gate.url} answered ${res.statusCode}` }
+            : {
+                ...base,
+                ok: false,
+                detail: `${gate.url} answered ${res.statusCode}, expected ${gate.expectStatus}`,
+              };
+        } catch (error) {
+          const e = error as { code?: string; name?: string; message?: string };
+          return {
+            ...base,
+            ok: false,
+            detail: `${gate.url} did not answer (${e.name === 'TimeoutError' ? 'timed out' : (e.code ?? e.message)})`,
+          };
+        }
+      }
+      case 'command': {
+        const result = await runArgv(gate.command, {
+          cwd: this.cwd,
+          timeoutSeconds: gate.timeoutSeconds,
+          label: 'gate command',
+          env: {
+            ...this.env,
+            GREENLIGHT_SERVICE: service,
+            GREENLIGHT_VERSION: context.version,
+            GREENLIGHT_SLOT: context.slot,
+            GREENLIGHT_SLOT_URL: config.slots[context.slot].url,
+          },
+        });
+        const tail = tailOf(result.output).split('\n').slice(-3).join(' / ');
+        return result.ok
+          ? { ...base, ok: true, detail: 'exited 0' }
+          : { ...base, ok: false, detail: `${result.reason}${tail ? `: ${tail}` : ''}` };
+      }
+      case 'env': {
+        const missing = gate.variables.filter((name) => (this.env[name] ?? '') === '');
+        return missing.length === 0
+          ? { ...base, ok: true, detail: `${gate.variables.join(', ')} set` }
+          : { ...base, ok: false, detail: `not set: ${missing.join(', ')}` };
+      }
+    }
+  }
+}
