@@ -129,10 +129,23 @@ export async function planCommand(deps: AppDeps, request: Planned, by: string): 
       );
       lines.push(await approversLine(deps, roles, by));
       const gates = serviceConfig(deps, request.service).gates;
-      if (gates.length > 0) {
+      if (gates.length > 0 && candidate.version !== null) {
+        // Gates are checks, so the plan runs them: it shows what would stop the release now.
+        const results = await deps.gates.run(request.service, {
+          version: candidate.version,
+          slot: standby,
+        });
         lines.push(
           `Gates before the approval request: ${gates.map((g) => `${g.name} (${g.type}, ${g.blocking ? 'blocking' : 'advisory'})`).join(', ')}.`,
         );
+        for (const r of results)
+          lines.push(`  ${r.ok ? 'passes' : 'fails'}: ${r.name}: ${r.detail}`);
+        const blocking = results.filter((r) => !r.ok && r.blocking);
+        if (blocking.length > 0) {
+          lines.push(
+            `Would be refused: Pre-release gates failed (${blocking.map((r) => r.name).join(', ')}).`,
+          );
+        }
       }
       lines.push(haproxyLines(deps, request.service, standby));
       lines.push(

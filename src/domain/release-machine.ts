@@ -143,7 +143,7 @@ export function transition(
       if (release.state !== 'switching') refuse(release, event);
       return {
         release: next(
-          { state: 'released' },
+          { state: 'released', releasedAt: at },
           'greenlight',
           `traffic switched ${release.fromSlot} → ${release.toSlot}`,
         ),

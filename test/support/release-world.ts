@@ -51,6 +51,8 @@ export interface WorldOptions {
   services?: string[];
   /** Extra YAML appended under each service. */
   serviceExtra?: string;
+  /** Extra top-level YAML (freeze, blockedDays, freezeException, …). */
+  topLevelExtra?: string;
   /** Per service: another Runtime API address (an unreachable one), backend or deploy argv. */
   overrides?: Record<string, { runtimeApi?: string; backend?: string; deployCommand?: string[] }>;
   deployTimeoutSeconds?: number;
@@ -118,6 +120,7 @@ roles:
   security: [S0SECURITY]
   team: [U0DEV1, U0DEV2]
   cto: [U0CTO]
+${options.topLevelExtra ?? ''}
 services:
 ${serviceYaml.join('\n')}
 `);

@@ -1,5 +1,5 @@
 import type { ServiceState } from '../../domain/service-state.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type AppDeps, audit, serviceConfig } from '../app-deps.ts';
 import { currentState } from '../service-access.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from './switch-traffic.ts';
 
@@ -46,6 +46,13 @@ export async function reconcileTraffic(deps: AppDeps, service: string): Promise<
       await deps.traffic.switchTo(service, latest.production);
       const detail = `HAProxy sent ${service} traffic to ${seen}, but PRODUCTION is ${latest.production} (${latest.slots[latest.production].version}). Greenlight moved traffic back to ${latest.production}.`;
       await deps.notifier.drift(service, channel, detail);
+      await audit(deps, {
+        who: 'greenlight',
+        what: 'traffic drift corrected',
+        service,
+        before: { serving: traffic.serving },
+        after: { serving: [latest.production] },
+      });
       return { service, result: 'corrected' as const, detail };
     } catch (error) {
       const detail = `Greenlight could not check HAProxy for ${service}: ${(error as Error).message}`;

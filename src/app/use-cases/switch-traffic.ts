@@ -1,6 +1,6 @@
 import type { ServiceState } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
-import type { AppDeps } from '../app-deps.ts';
+import { type AppDeps, audit } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { applyReleaseEvent } from '../release-events.ts';
 import { standbyChange } from './decide-release.ts';
@@ -15,7 +15,17 @@ export async function switchAndVerify(
   service: string,
   slot: Slot,
 ): Promise<{ changed: boolean }> {
+  const before = await deps.traffic.inspect(service);
   const result = await deps.traffic.switchTo(service, slot);
+  if (result.changed) {
+    await audit(deps, {
+      who: 'greenlight',
+      what: `traffic switched to ${slot}`,
+      service,
+      before: { serving: before.serving },
+      after: { serving: [slot] },
+    });
+  }
   const traffic = await deps.traffic.inspect(service);
   if (traffic.serving.length !== 1 || traffic.serving[0] !== slot) {
     throw new Error(

@@ -72,6 +72,10 @@ export function releaseParentMessage(
       release.state === 'cancelled')
   ) {
     status += ` by <@${release.rollback.by}>: ${escapeText(release.rollback.reason)}`;
+    if (release.rollback.approvedBy) status += ` (approved by <@${release.rollback.approvedBy}>)`;
+  }
+  if (release.freezeException) {
+    status += `\nHotfix while ${escapeText(release.freezeException.window)}: ${escapeText(release.freezeException.justification)}`;
   }
   const blocks: Block[] = [
     header(title),
@@ -156,7 +160,9 @@ export function timelineReply(release: Release): SlackMessage | undefined {
   const entry = release.timeline.at(-1);
   if (entry === undefined) return undefined;
   const who = entry.who === 'greenlight' ? 'Greenlight' : `<@${entry.who}>`;
-  const text = `${who} ${escapeText(entry.what)}`;
+  // Entries may name people (<@U…>); everything else in them is escaped.
+  const what = escapeText(entry.what).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+  const text = `${who} ${what}`;
   return { text: plain(text), blocks: [section(text)] };
 }
 
@@ -222,7 +228,7 @@ export function rollbackAlert(
     `*Rolled back to:* ${release.fromVersion} (${release.fromSlot})`,
     `*Failed version:* ${release.version} (stays on STANDBY ${release.toSlot})`,
     `*Reason:* ${escapeText(rollback?.reason ?? 'none given')}`,
-    `*Who:* ${who}`,
+    `*Who:* ${who}${rollback?.approvedBy ? ` (approved by <@${rollback.approvedBy}>)` : ''}`,
     `*Status:* ${statusText}`,
     `*Links:* ${links.join(' · ')}`,
   ];
