@@ -1,18 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HaproxyFixture, startHaproxy } from '../support/haproxy-fixture.ts';
+import { trafficSplit } from '../support/release-world.ts';
 import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
-
-async function hits(url: string, count: number): Promise<Record<string, number>> {
-  const seen: Record<string, number> = {};
-  for (let i = 0; i < count; i += 1) {
-    const res = await fetch(url);
-    const key =
-      res.status === 200 ? ((await res.json()) as { slot: string }).slot : `http ${res.status}`;
-    if (res.status !== 200) await res.arrayBuffer();
-    seen[key] = (seen[key] ?? 0) + 1;
-  }
-  return seen;
-}
 
 async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,7 +29,7 @@ describe('the HAProxy fixture: real HAProxy in front of two slot servers', () =>
   });
 
   it('sends all traffic to production (blue) at first', async () => {
-    expect(await hits(haproxy.frontendUrl('api'), 20)).toEqual({ blue: 20 });
+    expect(await trafficSplit(haproxy.frontendUrl('api'), 20)).toEqual({ blue: 20 });
   });
 
   it('answers Runtime API commands on TCP and on the unix socket', async () => {
@@ -54,9 +43,9 @@ describe('the HAProxy fixture: real HAProxy in front of two slot servers', () =>
     expect((await haproxy.command('set weight api/green 100; set weight api/blue 0')).trim()).toBe(
       '',
     );
-    expect(await hits(haproxy.frontendUrl('api'), 20)).toEqual({ green: 20 });
+    expect(await trafficSplit(haproxy.frontendUrl('api'), 20)).toEqual({ green: 20 });
     await haproxy.command('set weight api/blue 100; set weight api/green 0');
-    expect(await hits(haproxy.frontendUrl('api'), 10)).toEqual({ blue: 10 });
+    expect(await trafficSplit(haproxy.frontendUrl('api'), 10)).toEqual({ blue: 10 });
   });
 
   it('reports a slot down when its health endpoint fails, and up again when it recovers', async () => {
@@ -68,7 +57,7 @@ describe('the HAProxy fixture: real HAProxy in front of two slot servers', () =>
 
   it('lets a test inject an exact error rate that shows through the frontend', async () => {
     blue.set({ errorRate: 0.25 });
-    const seen = await hits(haproxy.frontendUrl('api'), 40);
+    const seen = await trafficSplit(haproxy.frontendUrl('api'), 40);
     blue.set({ errorRate: 0 });
     expect(seen).toEqual({ blue: 30, 'http 500': 10 });
   });
