@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { ConfiguredDeployer } from './adapters/deploy/configured-deployer.ts';
 import { ConfiguredGateRunner } from './adapters/gates/configured-gate-runner.ts';
+import { HaproxyMetricsSource } from './adapters/haproxy/haproxy-metrics-source.ts';
 import { HaproxyRuntimeApi } from './adapters/haproxy/haproxy-runtime-api.ts';
 import {
   type HaproxyServiceTraffic,
@@ -15,6 +16,10 @@ import {
 import { auditRoute } from './adapters/http/audit-route.ts';
 import { cachedCheck, opsRoutes, type ReadinessCheck } from './adapters/http/ops-routes.ts';
 import { createOpsServer } from './adapters/http/ops-server.ts';
+import {
+  ConfiguredMetricsSource,
+  PrometheusMetricsSource,
+} from './adapters/http/prometheus-metrics-source.ts';
 import { UndiciSlotProbe } from './adapters/http/undici-slot-probe.ts';
 import { BullmqStepScheduler } from './adapters/queue/bullmq-step-scheduler.ts';
 import { type JobHandlers, routeJobs } from './adapters/queue/job-router.ts';
@@ -282,6 +287,11 @@ export function compose({
         directory,
         audit: auditLog,
         gates: new ConfiguredGateRunner(config.services, deployEnvironment(processEnv), cwd, http),
+        metrics: new ConfiguredMetricsSource(
+          config.services,
+          new HaproxyMetricsSource(traffic),
+          new PrometheusMetricsSource(config.services, http),
+        ),
         faulty: new RedisFaultyVersions(redis, prefix),
         locks: new RedisLocks(redis, prefix),
         clock: { now: () => new Date(now()) },

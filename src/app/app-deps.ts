@@ -8,6 +8,7 @@ import type {
   GateRunner,
   IdGenerator,
   Locks,
+  MetricsSource,
   Notifier,
   SlotProbe,
   StateStore,
@@ -35,6 +36,7 @@ export interface AppDeps {
   readonly audit: AuditLog;
   readonly faulty: FaultyVersions;
   readonly gates: GateRunner;
+  readonly metrics: MetricsSource;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: AppLog;

@@ -3,9 +3,18 @@ import { type AppDeps, audit } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
 import { ReleaseError } from './release-error.ts';
 import { approveRelease, rejectRelease } from './use-cases/decide-release.ts';
+import { steerCanary } from './use-cases/progressive.ts';
 import { approveRollback, requestRollback } from './use-cases/rollback.ts';
 
-export type ReleaseButton = 'approve' | 'reject' | 'rollback' | 'approve_rollback';
+export type ReleaseButton =
+  | 'approve'
+  | 'reject'
+  | 'rollback'
+  | 'approve_rollback'
+  | 'promote'
+  | 'pause'
+  | 'resume'
+  | 'abort';
 
 /** A button click to one use case; every click and its outcome is audited. */
 export async function dispatchAction(
@@ -38,6 +47,19 @@ export async function dispatchAction(
           service: release.service,
           by: user,
           reason: reason ?? 'Rollback button in Slack',
+        });
+        break;
+      case 'promote':
+      case 'pause':
+      case 'resume':
+        answer = await steerCanary(deps, { releaseId, user, action: button });
+        break;
+      case 'abort':
+        await authoriseCommand(deps, release.service, 'rollback', user);
+        answer = await requestRollback(deps, {
+          service: release.service,
+          by: user,
+          reason: reason ?? 'canary aborted from Slack',
         });
         break;
       case 'approve_rollback':

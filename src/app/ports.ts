@@ -1,3 +1,4 @@
+import type { AnalysisReading } from '../domain/analysis.ts';
 import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
@@ -24,12 +25,24 @@ export interface StateWrites {
 /** Work that runs in a worker, possibly on another machine, possibly twice. */
 export type StepJob =
   | { readonly step: 'deploy'; readonly service: string; readonly operationId: string }
+  | { readonly step: 'advance'; readonly releaseId: string; readonly to: number }
+  | {
+      readonly step: 'analyze';
+      readonly releaseId: string;
+      readonly tick: number;
+      readonly delayMs: number;
+      /** What the metrics source returned last time, per slot, for deltas. */
+      readonly samples?: { readonly canary: unknown; readonly baseline: unknown };
+    }
   | { readonly step: 'switch'; readonly releaseId: string }
   | { readonly step: 'rollback'; readonly releaseId: string; readonly attempt: number };
 
 export interface StepScheduler {
   /** Enqueues a step under a deterministic id, so the same step enqueued twice runs once. */
   enqueue(job: StepJob): Promise<void>;
+  /** Progress updates every `everyMs` while a release is active; one schedule per release. */
+  startProgress(releaseId: string, everyMs: number): Promise<void>;
+  stopProgress(releaseId: string): Promise<void>;
 }
 
 /** A mutual exclusion across processes, with an owner and an expiry. */
@@ -52,6 +65,24 @@ export interface TrafficSwitcher {
    * checks the proxy's state first and changes nothing when traffic is already there.
    */
   switchTo(service: string, slot: Slot): Promise<{ changed: boolean }>;
+  /**
+   * Canary: `slot` gets `percent` of new requests and the other slot the rest, both ready.
+   * Idempotent like switchTo.
+   */
+  split(service: string, slot: Slot, percent: number): Promise<{ changed: boolean }>;
+}
+
+/** Reads what a slot served over the last interval, from HAProxy's stats or Prometheus. */
+export interface MetricsSource {
+  /**
+   * `previous` is what the last read returned as `sample` for this slot (sources with
+   * cumulative counters compute deltas from it); `sample` is stored for the next read.
+   */
+  read(
+    service: string,
+    slot: Slot,
+    previous: unknown,
+  ): Promise<{ reading: AnalysisReading; sample: unknown }>;
 }
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
@@ -118,6 +149,8 @@ export interface Notifier {
     status: 'in_progress' | 'done' | 'failed',
   ): Promise<void>;
   drift(service: string, channel: string, detail: string): Promise<void>;
+  /** The periodic progress reply in the thread; `sequence` keeps one per tick. */
+  progress(release: Release, service: ServiceState, sequence: number): Promise<void>;
 }
 
 export interface Clock {

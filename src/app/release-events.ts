@@ -78,6 +78,8 @@ export async function applyReleaseEvent(
           production: nextState.production,
         },
       });
+      // The release no longer holds its service: its progress updates stop with it.
+      if (frees) await deps.scheduler.stopProgress(release.id);
       return { release: result.release, state: nextState, effects: result.effects };
     }
   }

@@ -118,8 +118,12 @@ const analysisSchema = z.strictObject({
       z.strictObject({
         prometheus: z.strictObject({
           url: httpUrl,
+          /** Fraction of failed requests (0–1) over the interval; `{slot}` is replaced. */
           errorRateQuery: z.string().min(1),
+          /** P99 latency in seconds; `{slot}` is replaced. */
           p99Query: z.string().min(1),
+          /** Requests over the interval, for the minimum-traffic check; `{slot}` is replaced. */
+          requestsQuery: z.string().min(1).optional(),
         }),
       }),
     ])
@@ -127,7 +131,7 @@ const analysisSchema = z.strictObject({
   maxErrorRatePercent: z.number().min(0).max(100).default(0.5),
   maxP99Ms: positiveInt.default(800),
   minRequests: z.number().int().min(0).default(50),
-  intervalSeconds: positiveInt.default(60),
+  intervalSeconds: z.number().min(0.2).default(60),
   consecutiveBreaches: positiveInt.default(2),
 });
 
@@ -178,8 +182,8 @@ const serviceSchema = z.strictObject({
   deploy: deploySchema,
   traffic: trafficSchema,
   releaseTypes: z.partialRecord(z.enum(RELEASE_TYPES), releaseTypeSchema).optional(),
-  canary: canarySchema.optional(),
-  analysis: analysisSchema.optional(),
+  canary: canarySchema.default(canarySchema.parse({})),
+  analysis: analysisSchema.default(analysisSchema.parse({})),
   gates: z.array(gateSchema).default([]),
   operators: operatorsSchema.optional(),
   /** An approval older than this no longer counts; it must be given again. */

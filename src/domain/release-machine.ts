@@ -1,10 +1,24 @@
+import type { AnalysisReading, Verdict } from './analysis.ts';
 import { missingRoles, type Release, type ReleaseState } from './release.ts';
 
 /** Something that happened to a release: a click, a command, or a step's outcome. */
 export type ReleaseEvent =
   | { type: 'approve'; user: string; roles: readonly string[] }
   | { type: 'reject'; user: string; reason?: string }
-  | { type: 'switched' }
+  | { type: 'switched'; observeUntil?: string }
+  | { type: 'step_reached'; stepIndex: number; observeUntil?: string }
+  | { type: 'promote'; user: string }
+  | { type: 'pause'; user: string; reason: string }
+  | { type: 'resume'; user: string }
+  | {
+      type: 'analysis';
+      canary: AnalysisReading;
+      baseline?: AnalysisReading;
+      verdict: Verdict;
+      breachLimit: number;
+    }
+  | { type: 'hold_passed'; autoPromote: boolean }
+  | { type: 'observed' }
   | { type: 'switch_failed'; reason: string }
   | { type: 'rollback'; user: string; reason: string; approvedBy?: string }
   | { type: 'rollback_requested'; user: string; reason: string }
@@ -19,6 +33,9 @@ export type ReleaseEffect =
   | { type: 'restore_traffic' }
   | { type: 'free_service' }
   | { type: 'report_released' }
+  | { type: 'start_analysis' }
+  | { type: 'advance'; to: number }
+  | { type: 'auto_rollback'; reason: string }
   | { type: 'report_rolled_back' };
 
 export type RefusalCode =
@@ -51,6 +68,10 @@ function describeState(state: ReleaseState): string {
       return 'is waiting for approval';
     case 'switching':
       return 'is switching traffic';
+    case 'ramping':
+      return 'is ramping up';
+    case 'observing':
+      return 'is in its stability window';
     case 'released':
       return 'was released';
     case 'rejected':
@@ -91,6 +112,25 @@ export function transition(
     updatedAt: at,
     revision: release.revision + 1,
   });
+
+  /** Traffic is fully on the new slot: observe for the stability window, or done at once. */
+  const trafficMoved = (
+    observeUntil: string | undefined,
+    what: string,
+  ): { release: Release; effects: ReleaseEffect[] } =>
+    observeUntil !== undefined
+      ? {
+          release: next(
+            { state: 'observing' as const, releasedAt: at, observeUntil },
+            'greenlight',
+            what,
+          ),
+          effects: [{ type: 'report_released' as const }, { type: 'start_analysis' as const }],
+        }
+      : {
+          release: next({ state: 'released' as const, releasedAt: at }, 'greenlight', what),
+          effects: [{ type: 'free_service' as const }, { type: 'report_released' as const }],
+        };
 
   switch (event.type) {
     case 'approve': {
@@ -141,13 +181,150 @@ export function transition(
     }
     case 'switched':
       if (release.state !== 'switching') refuse(release, event);
+      return trafficMoved(
+        event.observeUntil,
+        `traffic switched ${release.fromSlot} → ${release.toSlot}`,
+      );
+    case 'step_reached': {
+      if (release.state !== 'switching' && release.state !== 'ramping') refuse(release, event);
+      const steps = release.canary?.steps ?? [100];
+      const weight = steps[event.stepIndex] ?? 100;
+      if (weight >= 100) {
+        const moved = trafficMoved(event.observeUntil, `${release.toSlot} takes 100 % of traffic`);
+        const { paused: _paused, ...rest } = moved.release;
+        return {
+          release: { ...rest, canary: { steps, stepIndex: event.stepIndex, stepStartedAt: at } },
+          // From ramping the analysis loop already runs; from switching it starts now.
+          effects:
+            release.state === 'switching'
+              ? moved.effects.some((e) => e.type === 'start_analysis')
+                ? moved.effects
+                : [...moved.effects, { type: 'start_analysis' }]
+              : moved.effects.filter((e) => e.type !== 'start_analysis'),
+        };
+      }
       return {
         release: next(
-          { state: 'released', releasedAt: at },
+          {
+            state: 'ramping',
+            canary: { steps, stepIndex: event.stepIndex, stepStartedAt: at },
+            paused: undefined,
+          },
           'greenlight',
-          `traffic switched ${release.fromSlot} → ${release.toSlot}`,
+          `canary at ${weight} %: ${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %`,
         ),
-        effects: [{ type: 'free_service' }, { type: 'report_released' }],
+        effects: release.state === 'switching' ? [{ type: 'start_analysis' }] : [],
+      };
+    }
+    case 'promote': {
+      if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
+      const to = release.canary.stepIndex + 1;
+      return {
+        release: next(
+          { canary: { ...release.canary, awaitingPromotion: false }, paused: undefined },
+          event.user,
+          `promoted to ${release.canary.steps[to] ?? 100} %`,
+        ),
+        effects: [{ type: 'advance', to }],
+      };
+    }
+    case 'pause':
+      if (release.state !== 'ramping' && release.state !== 'observing') refuse(release, event);
+      if (release.paused !== undefined) return { release, effects: [] };
+      return {
+        release: next(
+          { paused: { by: event.user, reason: event.reason, at } },
+          event.user,
+          `paused: ${event.reason}`,
+        ),
+        effects: [],
+      };
+    case 'resume':
+      if (
+        (release.state !== 'ramping' && release.state !== 'observing') ||
+        release.paused === undefined
+      )
+        refuse(release, event);
+      return {
+        release: next(
+          {
+            paused: undefined,
+            analysis: release.analysis ? { ...release.analysis, breaches: 0 } : undefined,
+            ...(release.canary ? { canary: { ...release.canary, stepStartedAt: at } } : {}),
+          },
+          event.user,
+          'resumed',
+        ),
+        effects: [],
+      };
+    case 'analysis': {
+      if (release.state !== 'ramping' && release.state !== 'observing') refuse(release, event);
+      const previous = release.analysis ?? { checks: 0, breaches: 0 };
+      const breaches = event.verdict.verdict === 'breach' ? previous.breaches + 1 : 0;
+      const figures =
+        event.verdict.verdict === 'breach'
+          ? event.verdict.figures
+          : event.verdict.verdict === 'inconclusive'
+            ? [event.verdict.figure]
+            : [];
+      const analysis = {
+        checks: previous.checks + 1,
+        breaches,
+        lastVerdict: event.verdict.verdict,
+        lastFigures: figures,
+        canary: event.canary,
+        ...(event.baseline ? { baseline: event.baseline } : {}),
+      };
+      if (event.verdict.verdict === 'breach' && breaches >= event.breachLimit) {
+        return {
+          release: { ...release, analysis, updatedAt: at, revision: release.revision + 1 },
+          effects: [{ type: 'auto_rollback', reason: figures.join(', ') }],
+        };
+      }
+      if (event.verdict.verdict === 'inconclusive' && release.paused === undefined) {
+        return {
+          release: next(
+            {
+              analysis,
+              paused: { by: 'greenlight', reason: `inconclusive: ${figures.join(', ')}`, at },
+            },
+            'greenlight',
+            `paused, analysis inconclusive: ${figures.join(', ')}`,
+          ),
+          effects: [],
+        };
+      }
+      // Routine readings do not go in the timeline: the progress updates carry them.
+      return {
+        release: { ...release, analysis, updatedAt: at, revision: release.revision + 1 },
+        effects: [],
+      };
+    }
+    case 'hold_passed': {
+      if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
+      if (release.paused !== undefined || release.canary.awaitingPromotion)
+        return { release, effects: [] };
+      const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
+      if (event.autoPromote) {
+        return {
+          release: next({}, 'greenlight', `hold at ${weight} % passed: promoting`),
+          effects: [{ type: 'advance', to: release.canary.stepIndex + 1 }],
+        };
+      }
+      return {
+        release: next(
+          { canary: { ...release.canary, awaitingPromotion: true } },
+          'greenlight',
+          `hold at ${weight} % passed: an approver clicks Promote to continue`,
+        ),
+        effects: [],
+      };
+    }
+    case 'observed':
+      if (release.state !== 'observing' || release.paused !== undefined) refuse(release, event);
+      return {
+        release: next({ state: 'released' }, 'greenlight', 'stability window passed'),
+        effects: [{ type: 'free_service' }],
       };
     case 'switch_failed':
       if (release.state !== 'switching') refuse(release, event);
@@ -213,7 +390,9 @@ export function transition(
         };
       }
       // rolling_back is accepted again so a rollback that failed half-way can be given once more.
-      if (!['switching', 'released', 'rolling_back'].includes(release.state))
+      if (
+        !['switching', 'ramping', 'observing', 'released', 'rolling_back'].includes(release.state)
+      )
         refuse(release, event);
       return {
         release: next(

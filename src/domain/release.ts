@@ -1,9 +1,12 @@
+import type { AnalysisReading } from './analysis.ts';
 import type { Slot } from './slots.ts';
 import type { ReleaseType } from './version.ts';
 
 export const RELEASE_STATES = [
   'awaiting_approval',
   'switching',
+  'ramping',
+  'observing',
   'released',
   'rejected',
   'cancelled',
@@ -17,8 +20,29 @@ export type ReleaseState = (typeof RELEASE_STATES)[number];
 export const ACTIVE_STATES: readonly ReleaseState[] = [
   'awaiting_approval',
   'switching',
+  'ramping',
+  'observing',
   'rolling_back',
 ];
+
+/** A canary in progress: which step it is at and since when. */
+export interface CanaryProgress {
+  readonly steps: readonly number[];
+  readonly stepIndex: number;
+  readonly stepStartedAt: string;
+  /** The hold passed and a human must click Promote (no autoPromote). */
+  readonly awaitingPromotion?: boolean;
+}
+
+/** The analysis so far: consecutive breaches and the latest readings, canary and baseline. */
+export interface AnalysisState {
+  readonly checks: number;
+  readonly breaches: number;
+  readonly lastVerdict?: 'pass' | 'breach' | 'inconclusive';
+  readonly lastFigures?: readonly string[];
+  readonly canary?: AnalysisReading;
+  readonly baseline?: AnalysisReading;
+}
 
 export interface Approval {
   readonly role: string;
@@ -66,6 +90,12 @@ export interface Release {
   readonly rollback?: RollbackRecord;
   /** When traffic reached the new slot: the rollback window counts from here. */
   readonly releasedAt?: string;
+  readonly canary?: CanaryProgress;
+  /** End of the stability window; the release is done only after it. */
+  readonly observeUntil?: string;
+  /** A human or an inconclusive analysis stopped the ramp (or the window) until resumed. */
+  readonly paused?: { readonly by: string; readonly reason: string; readonly at: string };
+  readonly analysis?: AnalysisState;
   /** A rollback asked for outside the rollback window, waiting for its approval. */
   readonly pendingRollback?: { readonly by: string; readonly reason: string; readonly at: string };
   readonly timeline: readonly TimelineEntry[];

@@ -57,6 +57,10 @@ export interface WorldOptions {
   overrides?: Record<string, { runtimeApi?: string; backend?: string; deployCommand?: string[] }>;
   deployTimeoutSeconds?: number;
   env?: Record<string, string>;
+  /** Blue/green stability window; 0 (the default here) calls a release done at the switch. */
+  stabilityWindowMinutes?: number;
+  /** `bluegreen` (default) or `canary`. */
+  strategy?: 'bluegreen' | 'canary';
 }
 
 function textOf(body: unknown): string {
@@ -101,6 +105,8 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
       );
       return `  ${name}:
     channel: C0RELEASES
+    strategy: ${options.strategy ?? 'bluegreen'}
+    stabilityWindowMinutes: ${options.stabilityWindowMinutes ?? 0}
     bootstrap: { production: blue, version: 2.4.0 }
     slots:
       blue: { url: "${s.blue.url}" }

@@ -88,4 +88,55 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
     await target.api.apply([`set server ${be}/${previous} state drain`]);
     return { changed: true };
   }
+
+  async split(service: string, slot: Slot, percent: number): Promise<{ changed: boolean }> {
+    if (percent >= 100) return this.switchTo(service, slot);
+    const target = this.target(service);
+    const be = target.backend;
+    const next = target.servers[slot];
+    const previous = target.servers[otherSlot(slot)];
+    const before = await this.states(target);
+    const nextState = before[slot];
+    const previousState = before[otherSlot(slot)];
+    if (
+      takesTraffic(nextState) &&
+      nextState.weight === percent &&
+      takesTraffic(previousState) &&
+      previousState.weight === 100 - percent
+    ) {
+      return { changed: false };
+    }
+    await target.api.apply([
+      `set server ${be}/${previous} state ready`,
+      `set weight ${be}/${previous} ${100 - percent}`,
+    ]);
+    await target.api.apply([
+      `set server ${be}/${next} state ready`,
+      `set weight ${be}/${next} ${percent}`,
+    ]);
+    if (!isRunning((await this.states(target))[slot])) {
+      await target.api
+        .apply([`set server ${be}/${next} state drain`, `set weight ${be}/${previous} 100`])
+        .catch(() => undefined);
+      throw new HaproxyError(
+        `HAProxy does not see ${slot} (${be}/${next}) as up: its health check is failing`,
+      );
+    }
+    return { changed: true };
+  }
+
+  /** Per-server counters from `show stat`, for the HAProxy analysis source. */
+  async stats(service: string, slot: Slot): Promise<Record<string, string>> {
+    const target = this.target(service);
+    const csv = await target.api.send(`show stat ${target.backend} 4 -1`);
+    const lines = csv.split('\n').filter(Boolean);
+    const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+    for (const line of lines.slice(1)) {
+      const fields = line.split(',');
+      if (fields[0] === target.backend && fields[1] === target.servers[slot]) {
+        return Object.fromEntries(header.map((name, i) => [name, fields[i] ?? '']));
+      }
+    }
+    throw new HaproxyError(`HAProxy has no stats for ${target.backend}/${target.servers[slot]}`);
+  }
 }

@@ -30,6 +30,12 @@ export const serviceStateSchema = z.object({
   revision: z.number().int(),
 });
 
+const reading = z.object({
+  requests: z.number().nullable(),
+  errorRatePercent: z.number(),
+  latencyMs: z.number().nullable(),
+});
+
 export const releaseSchema = z.object({
   id: z.string(),
   service: z.string(),
@@ -57,6 +63,26 @@ export const releaseSchema = z.object({
     })
     .optional(),
   releasedAt: z.string().optional(),
+  canary: z
+    .object({
+      steps: z.array(z.number()),
+      stepIndex: z.number().int(),
+      stepStartedAt: z.string(),
+      awaitingPromotion: z.boolean().optional(),
+    })
+    .optional(),
+  observeUntil: z.string().optional(),
+  paused: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  analysis: z
+    .object({
+      checks: z.number().int(),
+      breaches: z.number().int(),
+      lastVerdict: z.enum(['pass', 'breach', 'inconclusive']).optional(),
+      lastFigures: z.array(z.string()).optional(),
+      canary: reading.optional(),
+      baseline: reading.optional(),
+    })
+    .optional(),
   pendingRollback: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),

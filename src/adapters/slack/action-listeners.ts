@@ -23,6 +23,10 @@ const BUTTONS: Record<string, ReleaseButton> = {
   [ACTIONS.approve]: 'approve',
   [ACTIONS.rollback]: 'rollback',
   [ACTIONS.approveRollback]: 'approve_rollback',
+  [ACTIONS.promote]: 'promote',
+  [ACTIONS.pause]: 'pause',
+  [ACTIONS.resume]: 'resume',
+  [ACTIONS.abort]: 'abort',
 };
 
 async function answerFor(

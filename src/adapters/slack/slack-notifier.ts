@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { DeployNotice, Notifier } from '../../app/ports.ts';
 import type { GreenlightConfig } from '../../config/greenlight-schema.ts';
-import type { Release } from '../../domain/release.ts';
+import { missingRoles, type Release } from '../../domain/release.ts';
 import type { ServiceState } from '../../domain/service-state.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
 import {
@@ -9,6 +9,7 @@ import {
   deployMessage,
   driftMessage,
   noteMessage,
+  progressMessage,
   releaseParentMessage,
   rollbackAlert,
   timelineReply,
@@ -147,5 +148,16 @@ export class SlackNotifier implements Notifier {
   async drift(service: string, channel: string, detail: string): Promise<void> {
     const key = `drift-${service}-${Date.now()}`;
     await this.send(key, { mode: 'post', key, channel }, driftMessage(detail));
+  }
+
+  async progress(release: Release, _service: ServiceState, sequence: number): Promise<void> {
+    const config = this.service(release.service);
+    const key = `${release.id}-progress-${sequence}`;
+    const message = progressMessage(release, config, new Date(), missingRoles(release));
+    await this.send(
+      key,
+      { mode: 'post', key, channel: config.channel, threadKey: `${release.id}-parent` },
+      message,
+    );
   }
 }

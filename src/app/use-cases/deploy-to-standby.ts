@@ -6,6 +6,7 @@ import type { DeployKind, DeployNotice } from '../ports.ts';
 import { ReleaseError } from '../release-error.ts';
 import { checkWindow, closedError } from '../release-window.ts';
 import { busyError, commitService, currentState } from '../service-access.ts';
+import { refuseDuringWindow } from './progressive.ts';
 import { refuseFaulty } from './release-history.ts';
 import { waitUntilReady } from './slot-readiness.ts';
 
@@ -96,6 +97,7 @@ export async function requestSync(
   deps: AppDeps,
   request: { service: string; by: string },
 ): Promise<Answer> {
+  await refuseDuringWindow(deps, request.service);
   const state = await currentState(deps, request.service);
   if (state.operation !== null) throw busyError(request.service, state.operation);
   const production = state.slots[state.production].version;

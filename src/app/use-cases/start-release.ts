@@ -157,6 +157,9 @@ export async function requestRelease(
     strategy: config.strategy,
     requester: request.by,
     requiredRoles,
+    ...(config.strategy === 'canary'
+      ? { canary: { steps: config.canary.steps, stepIndex: -1, stepStartedAt: at } }
+      : {}),
     ...(exception
       ? { freezeException: { justification: exception.justification, window: exception.window } }
       : {}),
@@ -198,6 +201,7 @@ export async function requestRelease(
     );
   }
   await deps.notifier.releaseChanged(release, next);
+  await deps.scheduler.startProgress(release.id, config.progressIntervalMinutes * 60_000);
   if (gates.length > 0)
     await deps.notifier.releaseNote(release, 'gates', `Pre-release gates:\n${gateLines(gates)}`);
   return {

@@ -4,6 +4,7 @@ import { type AppDeps, audit } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { applyReleaseEvent } from '../release-events.ts';
 import { standbyChange } from './decide-release.ts';
+import { performEffects, stabilityEnd, startCanary } from './progressive.ts';
 
 /** Lock held around every traffic change of a service, so two steps never switch at once. */
 export const trafficLock = (service: string) => `traffic-${service}`;
@@ -68,6 +69,10 @@ export async function runSwitchStep(deps: AppDeps, job: { releaseId: string }): 
       await deps.notifier.releaseChanged(voided.release, voided.state);
       return;
     }
+    if (release.strategy === 'canary') {
+      await startCanary(deps, release);
+      return;
+    }
     try {
       await switchAndVerify(deps, release.service, release.toSlot);
     } catch (error) {
@@ -91,10 +96,11 @@ export async function runSwitchStep(deps: AppDeps, job: { releaseId: string }): 
     }
     let done: Awaited<ReturnType<typeof applyReleaseEvent>>;
     try {
+      const observeUntil = stabilityEnd(deps, release.service);
       done = await applyReleaseEvent(
         deps,
         release.id,
-        { type: 'switched' },
+        { type: 'switched', ...(observeUntil ? { observeUntil } : {}) },
         becomeProduction(release.toSlot),
       );
     } catch (error) {
@@ -103,6 +109,6 @@ export async function runSwitchStep(deps: AppDeps, job: { releaseId: string }): 
       throw error;
     }
     await deps.notifier.releaseChanged(done.release, done.state);
-    await deps.notifier.releaseReport(done.release, done.state);
+    await performEffects(deps, done);
   });
 }

@@ -1,5 +1,6 @@
 import type { DeployNotice } from '../../../app/ports.ts';
 import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
+import { describeReading } from '../../../domain/analysis.ts';
 import { missingRoles, type Release } from '../../../domain/release.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import {
@@ -20,6 +21,10 @@ export const ACTIONS = {
   reject: 'release_reject',
   rollback: 'release_rollback',
   approveRollback: 'release_rollback_approve',
+  promote: 'release_promote',
+  pause: 'release_pause',
+  resume: 'release_resume',
+  abort: 'release_abort',
 } as const;
 
 /** callback_id of the modal that asks why a release is rejected. */
@@ -31,6 +36,8 @@ export const THREAD_LINK = '{{thread_link}}';
 const STATUS: Record<Release['state'], string> = {
   awaiting_approval: ':hourglass_flowing_sand: Waiting for approval',
   switching: ':arrows_counterclockwise: Switching',
+  ramping: ':chart_with_upwards_trend: Canary',
+  observing: ':eyes: Observing',
   released: ':white_check_mark: Released',
   rejected: ':no_entry_sign: Rejected',
   cancelled: ':no_entry_sign: Cancelled',
@@ -53,6 +60,31 @@ function approvalsText(release: Release): string {
   return [...given, ...missing].join('\n') || 'none needed';
 }
 
+const minutesBetween = (from: string, to: string) =>
+  Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 60_000));
+
+/** `Canary 20 %` or `Observing 12/30 min`, with a pause or a pending promotion. */
+export function liveStatus(release: Release, now = release.updatedAt): string {
+  let status: string;
+  if (release.state === 'ramping' && release.canary) {
+    const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
+    status = `${STATUS.ramping} ${weight} %`;
+    if (release.canary.awaitingPromotion) status += ' · hold passed, waiting for Promote';
+  } else {
+    const total =
+      release.releasedAt && release.observeUntil
+        ? minutesBetween(release.releasedAt, release.observeUntil)
+        : 0;
+    const elapsed = release.releasedAt
+      ? Math.min(total, minutesBetween(release.releasedAt, now))
+      : 0;
+    status = `${STATUS.observing} ${elapsed}/${total} min`;
+  }
+  if (release.paused)
+    status += ` · paused by ${release.paused.by === 'greenlight' ? 'Greenlight' : `<@${release.paused.by}>`}: ${escapeText(release.paused.reason)}`;
+  return status;
+}
+
 /** The parent message of a release, edited in place at every state change. */
 export function releaseParentMessage(
   release: Release,
@@ -61,6 +93,7 @@ export function releaseParentMessage(
 ): SlackMessage {
   const title = `${release.service} ${release.fromVersion} → ${release.version} (${release.type})`;
   let status = STATUS[release.state];
+  if (release.state === 'ramping' || release.state === 'observing') status = liveStatus(release);
   if (release.state === 'rejected' && release.decidedBy) {
     status += ` by <@${release.decidedBy}>${release.rejectReason ? `: ${escapeText(release.rejectReason)}` : ''}`;
   }
@@ -108,6 +141,49 @@ export function releaseParentMessage(
             ok: 'Reject',
           },
         }),
+      ],
+    });
+  } else if (release.state === 'ramping') {
+    const next = release.canary ? (release.canary.steps[release.canary.stepIndex + 1] ?? 100) : 100;
+    blocks.push({
+      type: 'actions',
+      block_id: 'release_canary',
+      elements: [
+        button(ACTIONS.promote, `Promote to ${next} %`, release.id, {
+          style: 'primary',
+          confirm: {
+            title: 'Promote the canary?',
+            text: `${release.toSlot} gets ${next} % of traffic.`,
+            ok: 'Promote',
+          },
+        }),
+        release.paused
+          ? button(ACTIONS.resume, 'Resume', release.id)
+          : button(ACTIONS.pause, 'Pause', release.id),
+        button(ACTIONS.abort, 'Abort', release.id, {
+          style: 'danger',
+          confirm: {
+            title: 'Abort the canary?',
+            text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}) at once.`,
+            ok: 'Abort',
+          },
+        }),
+      ],
+    });
+  } else if (release.state === 'observing') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'release_observing',
+      elements: [
+        button(ACTIONS.rollback, 'Rollback', release.id, {
+          style: 'danger',
+          confirm: {
+            title: 'Roll back?',
+            text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}) at once.`,
+            ok: 'Roll back',
+          },
+        }),
+        ...(release.paused ? [button(ACTIONS.resume, 'Resume', release.id)] : []),
       ],
     });
   } else if (release.state === 'released' && release.pendingRollback !== undefined) {
@@ -300,5 +376,70 @@ export function rejectModal(release: Release, channel: string) {
         },
       },
     ],
+  };
+}
+
+/** The periodic progress reply: stage, split, canary and baseline against thresholds, what next. */
+export function progressMessage(
+  release: Release,
+  config: ServiceConfig,
+  now: Date,
+  missing: readonly string[],
+): SlackMessage {
+  const t = config.analysis;
+  const thresholds = `thresholds: errors ≤ ${t.maxErrorRatePercent} %, latency ≤ ${t.maxP99Ms} ms, ≥ ${t.minRequests} requests per ${t.intervalSeconds} s`;
+  const lines: string[] = [];
+  let next: string;
+  if (release.state === 'awaiting_approval') {
+    const waited = minutesBetween(release.createdAt, now.toISOString());
+    lines.push(
+      `*Stage:* waiting for approval for ${waited} min · traffic: ${release.fromSlot} 100 %`,
+    );
+    next = `Next: approval from ${missing.join(' and ')} (Approve on the release message)`;
+  } else {
+    const weight =
+      release.state === 'ramping' && release.canary
+        ? (release.canary.steps[release.canary.stepIndex] ?? 0)
+        : 100;
+    lines.push(
+      `*Stage:* ${plain(liveStatus(release, now.toISOString()))} · traffic: ${release.toSlot} ${weight} % / ${release.fromSlot} ${100 - weight} %`,
+    );
+    const a = release.analysis;
+    lines.push(
+      `*Canary (${release.toSlot}):* ${a?.canary ? describeReading(a.canary) : 'no reading yet'}`,
+    );
+    lines.push(
+      `*Baseline (${release.fromSlot}):* ${a?.baseline ? describeReading(a.baseline) : 'no reading yet'}`,
+    );
+    lines.push(
+      `_${thresholds}; last verdict: ${a?.lastVerdict ?? 'none'}${a?.lastFigures?.length ? ` (${a.lastFigures.join(', ')})` : ''}_`,
+    );
+    if (release.state === 'ramping' && release.canary) {
+      const inStage = minutesBetween(release.canary.stepStartedAt, now.toISOString());
+      const left = Math.max(0, Math.ceil(config.canary.holdMinutes - inStage));
+      lines.push(`*Time in stage:* ${inStage} min · hold left: ${left} min`);
+      const upcoming = release.canary.steps[release.canary.stepIndex + 1] ?? 100;
+      next = release.paused
+        ? 'Next: an approver clicks Resume or Abort'
+        : release.canary.awaitingPromotion
+          ? `Next: an approver clicks Promote to ${upcoming} %`
+          : config.canary.autoPromote
+            ? `Next: automatic promotion to ${upcoming} % after the hold`
+            : `Next: after the hold, an approver clicks Promote to ${upcoming} %`;
+    } else {
+      const left = release.observeUntil
+        ? Math.max(0, Math.ceil((Date.parse(release.observeUntil) - now.getTime()) / 60_000))
+        : 0;
+      lines.push(`*Stability window:* ${left} min left`);
+      next = release.paused
+        ? 'Next: an approver clicks Resume or Rollback'
+        : 'Next: released when the window passes; Rollback at any time';
+    }
+  }
+  lines.push(next);
+  const title = `:bar_chart: Progress · ${release.service} ${release.fromVersion} → ${release.version}`;
+  return {
+    text: plain(`${title}. ${lines.join(' ')}`),
+    blocks: [section(`*${title}*`), section(lines.join('\n'))],
   };
 }
