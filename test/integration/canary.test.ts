@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  loadLoop,
+  type ReleaseWorld,
+  startReleaseWorld,
+  trafficSplit,
+} from '../support/release-world.ts';
+import type { EmulatedMessage } from '../support/slack-emulator.ts';
+
+const CANARY = (
+  autoPromote: boolean,
+) => `    canary: { steps: [20, 50, 100], holdMinutes: 0.02, autoPromote: ${autoPromote} }
+    analysis: { source: haproxy, maxErrorRatePercent: 5, maxP99Ms: 800, minRequests: 5, intervalSeconds: 0.5, consecutiveBreaches: 2 }
+    progressIntervalMinutes: 0.02
+`;
+
+const textOf = (m: EmulatedMessage | undefined) =>
+  m === undefined ? '' : `${m.text}\n${JSON.stringify(m.blocks)}`;
+
+function thread(world: ReleaseWorld, releaseId: string): EmulatedMessage[] {
+  const parent = world.slack
+    .messages('C0RELEASES')
+    .find((m) => m.thread_ts === undefined && textOf(m).includes(`Release ${releaseId}`));
+  return parent ? world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === parent.ts) : [];
+}
+
+async function requestRelease(
+  world: ReleaseWorld,
+  version: string,
+  level = 'patch',
+): Promise<string> {
+  await world.command('U0DEV1', '/bump', `api ${level}`);
+  await eventually(
+    () =>
+      world.slack.messages('C0RELEASES').some((m) => m.text.includes(`${version} is on STANDBY`)),
+    Boolean,
+  );
+  expect(await world.command('U0DEV1', '/release', 'api')).toContain('requested');
+  return eventually(
+    () => {
+      const parent = world.slack
+        .messages('C0RELEASES')
+        .filter(
+          (m) =>
+            m.thread_ts === undefined &&
+            m.text.includes(`→ ${version}`) &&
+            textOf(m).includes('release_approve'),
+        )
+        .at(-1);
+      return textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    },
+    (id) => id !== '',
+  );
+}
+
+const threadHas = (world: ReleaseWorld, id: string, text: string) =>
+  eventually(
+    () => thread(world, id).find((m) => textOf(m).includes(text)),
+    (m) => m !== undefined,
+    30_000,
+  );
+
+describe('canary with automatic promotion and automatic rollback', () => {
+  let world: ReleaseWorld;
+  let load: ReturnType<typeof loadLoop>;
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      stabilityWindowMinutes: 0.03,
+      serviceExtra: CANARY(true),
+    });
+    load = loadLoop(world.haproxy.frontendUrl('api'), 3);
+  });
+  afterAll(async () => {
+    await load?.stop();
+    await world?.close();
+  });
+
+  it('ramps a healthy canary through every step, observes, and releases, with progress updates that stop at the end', async () => {
+    const id = await requestRelease(world, '2.4.1');
+    expect(await world.click('U0LEAD', 'release_approve', id)).toContain('All approvals are in');
+    await threadHas(world, id, 'canary at 20 %: green 20 %, blue 80 %');
+    const split = await trafficSplit(world.haproxy.frontendUrl('api'), 20);
+    expect(split.green).toBeGreaterThan(0);
+    expect(split.blue).toBeGreaterThan(0);
+    await threadHas(world, id, 'hold at 20 % passed: promoting');
+    await threadHas(world, id, 'canary at 50 %');
+    await threadHas(world, id, 'green takes 100 % of traffic');
+    await threadHas(world, id, 'stability window passed');
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+    const steps = thread(world, id).filter((m) => m.text.includes('canary at 20 %'));
+    expect(steps).toHaveLength(1);
+
+    const progress = thread(world, id).filter((m) =>
+      m.text.includes('Progress · api 2.4.0 → 2.4.1'),
+    );
+    // 1.2 s interval over a release of several seconds: more than one update, one per tick.
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(textOf(progress.at(-1))).toMatch(/Canary \(green\):|waiting for approval/);
+    const settled = thread(world, id).filter((m) => m.text.includes('Progress')).length;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(thread(world, id).filter((m) => m.text.includes('Progress')).length).toBe(settled);
+    const stats = await load.stop();
+    expect(stats.failed).toBe(0);
+    load = loadLoop(world.haproxy.frontendUrl('api'), 3);
+  });
+
+  it('rolls back by itself when the canary breaches the error threshold, naming the figure', async () => {
+    await world.command('U0DEV1', '/sync', 'api');
+    await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .some((m) => m.text.includes('STANDBY (blue) of api is in sync')),
+      Boolean,
+    );
+    const id = await requestRelease(world, '2.5.0', 'minor');
+    world.services.api?.blue.set({ errorRate: 0.5 });
+    expect(await world.click('U0DEV2', 'release_approve', id)).toContain('All approvals are in');
+    const alert = await eventually(
+      () =>
+        world.slack.messages('C0ALERTS').find((m) => textOf(m).includes('Production rolled back')),
+      (m) => m !== undefined,
+      30_000,
+    );
+    expect(textOf(alert)).toContain('*Rolled back to:* 2.4.1 (green)');
+    const text = textOf(alert);
+    expect(text).toMatch(/error rate \d+(\.\d+)? % &gt; 5 %/);
+    expect(text).toContain('*Who:* automatic');
+    world.services.api?.blue.set({ errorRate: 0 });
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+    expect(await world.command('U0DEV1', '/release', 'api')).toContain(
+      'api 2.5.0 is marked faulty',
+    );
+  });
+});
+
+describe('canary with manual promotion: inconclusive analysis, Promote, restarts', () => {
+  let world: ReleaseWorld;
+  let load: ReturnType<typeof loadLoop> | undefined;
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      stabilityWindowMinutes: 0.02,
+      serviceExtra: CANARY(false),
+    });
+  });
+  afterAll(async () => {
+    await load?.stop();
+    await world?.close();
+  });
+
+  it('pauses and asks in the thread when there is too little traffic to judge', async () => {
+    const id = await requestRelease(world, '2.4.1');
+    await world.click('U0LEAD', 'release_approve', id);
+    await threadHas(world, id, 'canary at 20 %');
+    // No load: every interval sees fewer requests than the minimum.
+    await threadHas(world, id, 'paused, analysis inconclusive');
+    const parent = world.slack
+      .messages('C0RELEASES')
+      .find((m) => textOf(m).includes(`Release ${id}`));
+    expect(textOf(parent)).toContain('paused by Greenlight: inconclusive');
+    expect(textOf(parent)).toContain('release_resume');
+    expect(await world.click('U0DEV1', 'release_promote', id)).toContain(
+      'an approver must promote it',
+    );
+  });
+
+  it('waits for Promote after each hold, never reaching 100 % unattended, and survives a restart mid-hold', async () => {
+    const id =
+      (await world.slack
+        .messages('C0RELEASES')
+        .map(textOf)
+        .join('\n')
+        .match(/"value":"(rel-[^"]+)"/g)
+        ?.pop()
+        ?.match(/rel-[^"]+/)?.[0]) ?? '';
+    load = loadLoop(world.haproxy.frontendUrl('api'), 3);
+    expect(await world.click('U0LEAD', 'release_resume', id)).toContain('Resumed');
+    await threadHas(world, id, 'hold at 20 % passed: an approver clicks Promote to continue');
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(thread(world, id).some((m) => m.text.includes('canary at 50 %'))).toBe(false);
+
+    await world.restart();
+    expect(await world.click('U0LEAD', 'release_promote', id)).toContain(
+      'Promoting api 2.4.1 to 50 %',
+    );
+    await threadHas(world, id, 'canary at 50 %');
+    await threadHas(world, id, 'hold at 50 % passed: an approver clicks Promote');
+    expect(await world.click('U0LEAD', 'release_promote', id)).toContain('to 100 %');
+    await threadHas(world, id, 'stability window passed');
+    expect(thread(world, id).filter((m) => m.text.includes('canary at 20 %'))).toHaveLength(1);
+    expect(thread(world, id).filter((m) => m.text.includes('canary at 50 %'))).toHaveLength(1);
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+    const stats = await load.stop();
+    load = undefined;
+    expect(stats.failed).toBe(0);
+  });
+});
