@@ -46,6 +46,33 @@ export async function startSlotServer(
     ...initial,
   };
   const served = { total: 0, failed: 0 };
+  // Prometheus metrics of the slot's own traffic: requests by code and a latency histogram.
+  const BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  const byCode = new Map<string, number>();
+  const bucketCounts = BUCKETS.map(() => 0);
+  let durationSum = 0;
+  let durationCount = 0;
+  const observe = (code: number, seconds: number) => {
+    byCode.set(String(code), (byCode.get(String(code)) ?? 0) + 1);
+    BUCKETS.forEach((le, i) => {
+      if (seconds <= le) bucketCounts[i] = (bucketCounts[i] ?? 0) + 1;
+    });
+    durationSum += seconds;
+    durationCount += 1;
+  };
+  const metricsText = () =>
+    [
+      '# TYPE slot_requests_total counter',
+      ...[...byCode].map(([code, n]) => `slot_requests_total{code="${code}"} ${n}`),
+      '# TYPE slot_request_duration_seconds histogram',
+      ...BUCKETS.map(
+        (le, i) => `slot_request_duration_seconds_bucket{le="${le}"} ${bucketCounts[i]}`,
+      ),
+      `slot_request_duration_seconds_bucket{le="+Inf"} ${durationCount}`,
+      `slot_request_duration_seconds_sum ${durationSum}`,
+      `slot_request_duration_seconds_count ${durationCount}`,
+      '',
+    ].join('\n');
   // Deterministic failures: every k-th request fails, so a 10 % error rate is exactly 10 %.
   let failureBudget = 0;
   const server: Server = createServer((req, res) => {
@@ -53,6 +80,11 @@ export async function startSlotServer(
     if (path === '/healthz') {
       res.writeHead(state.healthy ? 200 : 503, { 'content-type': 'text/plain' });
       res.end(state.healthy ? 'ok' : 'unhealthy');
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(metricsText());
       return;
     }
     if (path === '/version') {
@@ -78,8 +110,10 @@ export async function startSlotServer(
     failureBudget += state.errorRate;
     const fail = failureBudget >= 1;
     if (fail) failureBudget -= 1;
+    const started = performance.now();
     const answer = () => {
       if (fail) served.failed += 1;
+      observe(fail ? 500 : 200, (performance.now() - started) / 1000);
       res.writeHead(fail ? 500 : 200, { 'content-type': 'application/json', 'x-slot': name });
       res.end(JSON.stringify({ slot: name, version: state.version }));
     };

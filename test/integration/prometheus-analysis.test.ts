@@ -1,0 +1,91 @@
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrometheusMetricsSource } from '../../src/adapters/http/prometheus-metrics-source.ts';
+import { parseConfig } from '../../src/config/load-config.ts';
+import { judge } from '../../src/domain/analysis.ts';
+import { type PrometheusFixture, startPrometheus } from '../support/prometheus-fixture.ts';
+import { eventually } from '../support/release-world.ts';
+import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
+
+describe('analysis from a real Prometheus scraping the slots', () => {
+  let blue: SlotServer;
+  let green: SlotServer;
+  let prometheus: PrometheusFixture;
+  let source: PrometheusMetricsSource;
+  const http = new Agent();
+
+  beforeAll(async () => {
+    blue = await startSlotServer('blue', { version: '2.4.0' });
+    green = await startSlotServer('green', { version: '2.4.1', errorRate: 0.2 });
+    prometheus = await startPrometheus({
+      blue: `127.0.0.1:${blue.port}`,
+      green: `127.0.0.1:${green.port}`,
+    });
+    const config = parseConfig(`
+alertsChannel: C0ALERTS
+roles: { lead: [U0LEAD], security: [S0SEC], team: [U0DEV1], cto: [U0CTO] }
+services:
+  api:
+    channel: C0RELEASES
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "${blue.url}" }, green: { url: "${green.url}" } }
+    deploy: { command: [./deploy.sh] }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
+    analysis:
+      source:
+        prometheus:
+          url: "${prometheus.url}"
+          errorRateQuery: 'sum(rate(slot_requests_total{job="{slot}",code="500"}[5s])) / sum(rate(slot_requests_total{job="{slot}"}[5s]))'
+          p99Query: 'histogram_quantile(0.99, sum by (le) (rate(slot_request_duration_seconds_bucket{job="{slot}"}[5s])))'
+          requestsQuery: 'sum(increase(slot_requests_total{job="{slot}"}[5s]))'
+      maxErrorRatePercent: 0.5
+      minRequests: 20
+`);
+    source = new PrometheusMetricsSource(config.services, http);
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await blue?.close();
+    await green?.close();
+    await http.close();
+  });
+
+  it('reads error rate, P99 and request count per slot, and the canary breaches while the baseline passes', async () => {
+    const deadline = Date.now() + 8000;
+    const traffic = (async () => {
+      while (Date.now() < deadline) {
+        await Promise.all(
+          [blue.url, green.url].map(async (url) => (await fetch(url)).arrayBuffer()),
+        );
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const canary = await eventually(
+      async () => (await source.read('api', 'green')).reading,
+      (r) => (r.requests ?? 0) >= 20 && r.errorRatePercent > 0,
+      10_000,
+      250,
+    );
+    const baseline = await eventually(
+      async () => (await source.read('api', 'blue')).reading,
+      (r) => (r.requests ?? 0) >= 20,
+      10_000,
+      250,
+    );
+    await traffic;
+    expect(canary.errorRatePercent).toBeGreaterThan(10);
+    expect(canary.errorRatePercent).toBeLessThan(30);
+    expect(canary.latencyMs).not.toBeNull();
+    expect(baseline.errorRatePercent).toBe(0);
+    const thresholds = { maxErrorRatePercent: 0.5, maxP99Ms: 800, minRequests: 20 };
+    expect(judge(canary, thresholds).verdict).toBe('breach');
+    expect(judge(baseline, thresholds).verdict).toBe('pass');
+  });
+
+  it('reports a query Prometheus refuses, so the analysis says why it has no figure', async () => {
+    await expect(source.query(prometheus.url, 'sum(rate(')).rejects.toThrow(
+      /Prometheus refused "sum\(rate\("/,
+    );
+  });
+});
