@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  type ReleaseWorld,
+  startReleaseWorld,
+  trafficSplit,
+} from '../support/release-world.ts';
+
+describe('blue/green stability window', () => {
+  let world: ReleaseWorld;
+  let id = '';
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      stabilityWindowMinutes: 10,
+      serviceExtra: '    analysis: { source: haproxy, minRequests: 0, intervalSeconds: 0.5 }\n',
+    });
+  });
+  afterAll(async () => world?.close());
+
+  it('observes after the switch, keeping old production warm, and /sync waits for the window', async () => {
+    await world.command('U0DEV1', '/bump', 'api');
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 is on STANDBY')),
+      Boolean,
+    );
+    await world.command('U0DEV1', '/release', 'api');
+    const parent = await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .find((m) => JSON.stringify(m.blocks).includes('release_approve')),
+      (m) => m !== undefined,
+    );
+    id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    await world.click('U0LEAD', 'release_approve', id);
+    const observing = await eventually(
+      () => world.slack.messages('C0RELEASES').find((m) => m.ts === parent?.ts),
+      (m) => m?.text.includes('Observing') === true,
+    );
+    expect(JSON.stringify(observing?.blocks)).toContain('Observing 0/10 min');
+    expect(JSON.stringify(observing?.blocks)).toContain('release_rollback');
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+    const states = await world.haproxy.serverStates('api');
+    expect(states.blue?.operational).toBe(2); // old production still running, drained, checked
+
+    const sync = await world.command('U0DEV1', '/sync', 'api');
+    expect(sync).toMatch(
+      /STANDBY \(blue\) is the instant-rollback target until \d\d:\d\d UTC, when the stability window of api 2\.4\.1 ends/,
+    );
+    expect(await world.command('U0DEV1', '/bump', 'api')).toContain('api is busy');
+  });
+
+  it('rolls back at once from the stability window', async () => {
+    expect(await world.command('U0LEAD', '/rollback', 'api latency')).toContain(
+      'Rolling api back to 2.4.0 on blue',
+    );
+    await eventually(
+      () => trafficSplit(world.haproxy.frontendUrl('api')),
+      (split) => split.blue === 10,
+    );
+    await eventually(
+      () => world.slack.messages('C0ALERTS').find((m) => m.text.includes('Production rolled back')),
+      (m) => m !== undefined,
+    );
+  });
+});
