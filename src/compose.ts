@@ -249,9 +249,10 @@ export function compose({
       concurrency,
       autorun: true,
     });
-    worker.on('failed', (job, error) =>
-      logger.warn({ queue: name, job: job?.id, err: error }, 'job failed'),
-    );
+    worker.on('failed', (job, error) => {
+      metrics.jobFailures.inc({ queue: name, job: job?.name ?? 'unknown' });
+      logger.warn({ queue: name, job: job?.id, err: error }, 'job failed');
+    });
     worker.on('error', (error) => logger.error({ queue: name, err: error }, 'worker error'));
     workers.push(worker);
     return worker;
@@ -286,6 +287,14 @@ export function compose({
         deployer: new ConfiguredDeployer(config.services, deployEnvironment(processEnv), cwd, http),
         directory,
         audit: auditLog,
+        telemetry: {
+          releaseEnded: (service, outcome, seconds) => {
+            metrics.releases.inc({ service, outcome });
+            metrics.releaseDuration.observe({ service, outcome }, seconds);
+          },
+          rollbackStarted: (service, trigger) => metrics.rollbacks.inc({ service, trigger }),
+          approved: (service, seconds) => metrics.approvalWait.observe({ service }, seconds),
+        },
         gates: new ConfiguredGateRunner(config.services, deployEnvironment(processEnv), cwd, http),
         metrics: new ConfiguredMetricsSource(
           config.services,
@@ -307,6 +316,13 @@ export function compose({
           redis,
           prefix,
           pause: async (ms) => outboxWorker?.rateLimit(ms),
+          onError: (method, error, retried) => {
+            metrics.slackErrors.inc({ method, error });
+            if (retried)
+              metrics.slackRetries.inc({
+                reason: error === 'ratelimited' ? 'rate_limited' : 'unavailable',
+              });
+          },
         });
         outboxWorker = startWorker(
           QUEUE_NAMES.outbox,

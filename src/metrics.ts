@@ -1,28 +1,80 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every metric Greenlight exports on /metrics; one registry per process, no globals. */
 export interface Metrics {
   readonly registry: Registry;
   readonly commands: Counter<'command' | 'outcome'>;
   readonly info: Gauge<'version' | 'role'>;
+  readonly releases: Counter<'service' | 'outcome'>;
+  readonly releaseDuration: Histogram<'service' | 'outcome'>;
+  readonly rollbacks: Counter<'service' | 'trigger'>;
+  readonly approvalWait: Histogram<'service'>;
+  readonly jobFailures: Counter<'queue' | 'job'>;
+  readonly slackErrors: Counter<'method' | 'error'>;
+  readonly slackRetries: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'greenlight_' });
+  const registers = [registry];
   return {
     registry,
     commands: new Counter({
       name: 'greenlight_commands_total',
       help: 'Slash commands received, by command and outcome (answered, refused, failed).',
       labelNames: ['command', 'outcome'],
-      registers: [registry],
+      registers,
     }),
     info: new Gauge({
       name: 'greenlight_info',
       help: 'Always 1; labels carry the running version and process role.',
       labelNames: ['version', 'role'],
-      registers: [registry],
+      registers,
+    }),
+    releases: new Counter({
+      name: 'greenlight_releases_total',
+      help: 'Releases that ended, by outcome (released, rejected, cancelled, failed, rolled_back).',
+      labelNames: ['service', 'outcome'],
+      registers,
+    }),
+    releaseDuration: new Histogram({
+      name: 'greenlight_release_duration_seconds',
+      help: 'From /release to the end of the release, by outcome.',
+      labelNames: ['service', 'outcome'],
+      buckets: [10, 60, 300, 900, 1800, 3600, 7200, 14400, 86400],
+      registers,
+    }),
+    rollbacks: new Counter({
+      name: 'greenlight_rollbacks_total',
+      help: 'Rollbacks started, by trigger (manual or automatic).',
+      labelNames: ['service', 'trigger'],
+      registers,
+    }),
+    approvalWait: new Histogram({
+      name: 'greenlight_approval_wait_seconds',
+      help: 'From /release until the last approval.',
+      labelNames: ['service'],
+      buckets: [10, 60, 300, 900, 1800, 3600, 7200, 14400],
+      registers,
+    }),
+    jobFailures: new Counter({
+      name: 'greenlight_job_failures_total',
+      help: 'Job attempts that failed, by queue and job name (retried ones included).',
+      labelNames: ['queue', 'job'],
+      registers,
+    }),
+    slackErrors: new Counter({
+      name: 'greenlight_slack_api_errors_total',
+      help: 'Slack Web API calls that failed, by method and error.',
+      labelNames: ['method', 'error'],
+      registers,
+    }),
+    slackRetries: new Counter({
+      name: 'greenlight_slack_api_retries_total',
+      help: 'Outbox messages put back to retry later, by reason (rate_limited, unavailable).',
+      labelNames: ['reason'],
+      registers,
     }),
   };
 }

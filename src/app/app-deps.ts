@@ -10,6 +10,7 @@ import type {
   Locks,
   MetricsSource,
   Notifier,
+  ReleaseTelemetry,
   SlotProbe,
   StateStore,
   StepScheduler,
@@ -37,6 +38,7 @@ export interface AppDeps {
   readonly faulty: FaultyVersions;
   readonly gates: GateRunner;
   readonly metrics: MetricsSource;
+  readonly telemetry: ReleaseTelemetry;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: AppLog;

@@ -206,3 +206,10 @@ export interface GateResult {
 export interface GateRunner {
   run(service: string, context: { version: string; slot: Slot }): Promise<GateResult[]>;
 }
+
+/** What operators chart: release outcomes, rollbacks, approval waits. */
+export interface ReleaseTelemetry {
+  releaseEnded(service: string, outcome: string, durationSeconds: number): void;
+  rollbackStarted(service: string, trigger: 'manual' | 'automatic'): void;
+  approved(service: string, waitSeconds: number): void;
+}

@@ -16,6 +16,25 @@ export interface AppliedEvent {
   readonly effects: readonly ReleaseEffect[];
 }
 
+const ENDED = new Set(['released', 'rejected', 'cancelled', 'failed', 'rolled_back']);
+
+function recordTelemetry(deps: AppDeps, before: Release, after: Release): void {
+  if (before.state === after.state) return;
+  const seconds = (iso: string) =>
+    Math.max(0, (Date.parse(after.updatedAt) - Date.parse(iso)) / 1000);
+  if (ENDED.has(after.state))
+    deps.telemetry.releaseEnded(after.service, after.state, seconds(after.createdAt));
+  if (after.state === 'rolling_back' && before.state !== 'rolling_back') {
+    deps.telemetry.rollbackStarted(
+      after.service,
+      after.rollback?.by === 'greenlight' ? 'automatic' : 'manual',
+    );
+  }
+  if (before.state === 'awaiting_approval' && after.state === 'switching') {
+    deps.telemetry.approved(after.service, seconds(after.createdAt));
+  }
+}
+
 /**
  * Reads a release, runs the state machine and writes the result with compare-and-set, together
  * with what the effects change on the service (freeing it, or the new PRODUCTION slot). A lost
@@ -78,6 +97,7 @@ export async function applyReleaseEvent(
           production: nextState.production,
         },
       });
+      recordTelemetry(deps, release, result.release);
       // The release no longer holds its service: its progress updates stop with it.
       if (frees) await deps.scheduler.stopProgress(release.id);
       return { release: result.release, state: nextState, effects: result.effects };

@@ -120,6 +120,9 @@ describe('the blue/green workflow end to end: /bump, /release, approval, /sync, 
   });
 
   it('brings STANDBY up to production with /sync', async () => {
+    // Slack rate-limits the next message and then fails one with a 503: both still arrive, in order.
+    world.slack.rateLimitNext('chat.postMessage', 1);
+    world.slack.serverErrorNext('chat.update', 503);
     expect(await world.command('U0DEV1', '/sync', 'api')).toContain(
       "Syncing STANDBY (blue) of api to PRODUCTION's 2.4.1",
     );
@@ -191,6 +194,20 @@ describe('the blue/green workflow end to end: /bump, /release, approval, /sync, 
     expect(stats.errors).toEqual([]);
     expect(stats.failed).toBe(0);
     load = loadLoop(front);
+  });
+
+  it('counts releases by outcome, rollbacks, approval waits and Slack retries on /metrics', async () => {
+    const text = await (await fetch(`${world.app.url}/metrics`)).text();
+    // Both releases reached `released`; the second was rolled back afterwards.
+    expect(text).toMatch(/greenlight_releases_total\{service="api",outcome="released"\} 2\b/);
+    expect(text).toMatch(/greenlight_releases_total\{service="api",outcome="rolled_back"\} 1\b/);
+    expect(text).toMatch(/greenlight_rollbacks_total\{service="api",trigger="manual"\} 1\b/);
+    expect(text).toMatch(/greenlight_approval_wait_seconds_count\{service="api"\} 2\b/);
+    expect(text).toMatch(
+      /greenlight_release_duration_seconds_count\{service="api",outcome="released"\} 2\b/,
+    );
+    expect(text).toMatch(/greenlight_slack_api_retries_total\{reason="rate_limited"\} [1-9]/);
+    expect(text).toMatch(/greenlight_slack_api_retries_total\{reason="unavailable"\} [1-9]/);
   });
 
   it('sent only messages that fit Block Kit limits', () => {

@@ -14,6 +14,8 @@ export interface OutboxDeps {
   readonly pause: (ms: number) => Promise<void>;
   /** Pause after a 5xx or a network failure, before the same message is tried again. */
   readonly outageBackoffMs?: number;
+  /** Told of every failed Slack call: the method, Slack's error, and whether it will be retried. */
+  readonly onError?: (method: string, error: string, retried: boolean) => void;
 }
 
 interface Posted {
@@ -94,7 +96,9 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
           statusCode?: number;
           data?: { error?: string };
         };
+        const method = message.mode === 'upsert' ? 'chat.update/postMessage' : 'chat.postMessage';
         if (e.code === ErrorCode.RateLimitedError) {
+          deps.onError?.(method, 'ratelimited', true);
           await deps.pause(Math.max(1, e.retryAfter ?? 1) * 1000);
           throw Worker.RateLimitError();
         }
@@ -102,10 +106,16 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
           e.code === ErrorCode.RequestError ||
           (e.code === ErrorCode.HTTPError && (e.statusCode ?? 500) >= 500)
         ) {
+          deps.onError?.(
+            method,
+            e.code === ErrorCode.RequestError ? 'unreachable' : `http_${e.statusCode}`,
+            true,
+          );
           await deps.pause(deps.outageBackoffMs ?? 2000);
           throw Worker.RateLimitError();
         }
         if (e.code === ErrorCode.PlatformError) {
+          deps.onError?.(method, e.data?.error ?? 'unknown', false);
           throw new UnrecoverableError(
             `Slack refused the message ${message.key}: ${e.data?.error ?? 'unknown error'}`,
           );
