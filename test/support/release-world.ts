@@ -257,6 +257,7 @@ export async function trafficSplit(url: string, count = 10): Promise<Record<stri
 export function loadLoop(
   url: string,
   concurrency = 3,
+  pauseMs = 5,
 ): { stop(): Promise<{ total: number; failed: number; errors: string[] }> } {
   let running = true;
   const stats = { total: 0, failed: 0, errors: [] as string[] };
@@ -275,7 +276,7 @@ export function loadLoop(
         stats.failed += 1;
         if (stats.errors.length < 10) stats.errors.push(String(error));
       }
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, pauseMs));
     }
   };
   const workers = Array.from({ length: concurrency }, worker);

@@ -39,7 +39,18 @@ export interface Violation {
   readonly problems: string[];
 }
 
+/** Extra HTTP routes on the emulator's server (the demo's sandbox page); true when handled. */
+export type ExtraRoutes = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  rawBody: string,
+) => boolean | Promise<boolean>;
+
 export interface EmulatorOptions {
+  /** Loopback port to listen on; 0 (default) lets the OS pick. */
+  port?: number;
+  extraRoutes?: ExtraRoutes;
   botToken?: string;
   users?: Record<string, { name: string; real_name?: string; tz?: string }>;
   usergroups?: Record<string, string[]>;
@@ -110,12 +121,18 @@ export class SlackEmulator {
 
   static async start(options: EmulatorOptions = {}): Promise<SlackEmulator> {
     const emulator = new SlackEmulator(options);
-    await new Promise<void>((resolve) => emulator.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      emulator.server.listen(options.port ?? 0, '127.0.0.1', resolve),
+    );
     emulator.port = (emulator.server.address() as AddressInfo).port;
     return emulator;
   }
 
   /** Base URL for `SLACK_API_URL`. */
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
   }
@@ -226,6 +243,11 @@ export class SlackEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const raw = await readBody(req);
+    if (
+      this.options.extraRoutes !== undefined &&
+      (await this.options.extraRoutes(req, res, url, raw))
+    )
+      return;
     if (url.pathname.startsWith('/response/') && req.method === 'POST') {
       const body = parseArgs(String(req.headers['content-type'] ?? 'application/json'), raw);
       this.checkLimits('response_url', body);
