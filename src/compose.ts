@@ -248,6 +248,10 @@ export function compose({
       prefix,
       concurrency,
       autorun: true,
+      // Named by process, so an operator (or a test) can see which worker holds a step.
+      name: `greenlight-${process.pid}`,
+      stalledInterval: env.GREENLIGHT_STALLED_INTERVAL_MS,
+      lockDuration: env.GREENLIGHT_STALLED_INTERVAL_MS,
     });
     worker.on('failed', (job, error) => {
       metrics.jobFailures.inc({ queue: name, job: job?.name ?? 'unknown' });
@@ -340,7 +344,7 @@ export function compose({
         }
         await stepsQueue.upsertJobScheduler(
           RECONCILE_JOB,
-          { every: 60_000 },
+          { every: env.GREENLIGHT_RECONCILE_INTERVAL_SECONDS * 1000 },
           { name: RECONCILE_JOB, data: { v: 1 } },
         );
       }

@@ -76,6 +76,19 @@ const envSchema = z
     GREENLIGHT_AUDIT_TOKEN: optionalString(
       z.string().min(16, { error: 'expected at least 16 characters (a random token)' }),
     ),
+    /**
+     * How often BullMQ checks for steps whose worker died, and how long a step's lock lasts
+     * without renewal: a crashed worker's step resumes elsewhere within about this time.
+     */
+    GREENLIGHT_STALLED_INTERVAL_MS: z.preprocess(
+      blankToUndefined,
+      z.coerce.number().int().min(500).max(600_000).default(30_000),
+    ),
+    /** Seconds between checks that HAProxy still matches Redis (a reload loses runtime changes). */
+    GREENLIGHT_RECONCILE_INTERVAL_SECONDS: z.preprocess(
+      blankToUndefined,
+      z.coerce.number().int().min(1).max(3600).default(60),
+    ),
     /** Upper bound for a graceful stop; past it the process exits anyway. */
     GREENLIGHT_SHUTDOWN_TIMEOUT_MS: z.preprocess(
       blankToUndefined,

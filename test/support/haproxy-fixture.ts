@@ -29,6 +29,8 @@ export interface HaproxyFixture {
     backend: string,
   ): Promise<Record<string, { operational: number; admin: number; weight: number }>>;
   readonly output: string[];
+  /** Restarts HAProxy from its config file, as a reload does: runtime changes are lost. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,32 +103,35 @@ export async function startHaproxy(
   await writeFile(configPath, configFor(runtimePort, socketPath, frontends, backends));
 
   const output: string[] = [];
-  const child: ChildProcess = spawn('haproxy', ['-db', '-f', configPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const spawnError = new Promise<never>((_, reject) =>
-    child.on('error', (error) =>
-      reject(new Error(`cannot start haproxy (apt-get install haproxy): ${error.message}`)),
-    ),
-  );
-
   const runtimeApi = `127.0.0.1:${runtimePort}`;
-  const ready = (async () => {
-    for (let i = 0; i < 100; i += 1) {
-      if (child.exitCode !== null) throw new Error(`haproxy exited:\n${output.join('')}`);
-      try {
-        if ((await runtimeCommand(runtimeApi, 'show info')).includes('Name: HAProxy')) return;
-      } catch {
-        // not listening yet
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const launch = async () => {
+    child = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+    child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+    const current = child;
+    exited = new Promise<void>((resolve) => current.on('exit', () => resolve()));
+    const spawnError = new Promise<never>((_, reject) =>
+      current.on('error', (error) =>
+        reject(new Error(`cannot start haproxy (apt-get install haproxy): ${error.message}`)),
+      ),
+    );
+    const ready = (async () => {
+      for (let i = 0; i < 100; i += 1) {
+        if (current.exitCode !== null) throw new Error(`haproxy exited:\n${output.join('')}`);
+        try {
+          if ((await runtimeCommand(runtimeApi, 'show info')).includes('Name: HAProxy')) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`haproxy did not answer on its Runtime API:\n${output.join('')}`);
-  })();
-  await Promise.race([ready, spawnError]);
+      throw new Error(`haproxy did not answer on its Runtime API:\n${output.join('')}`);
+    })();
+    await Promise.race([ready, spawnError]);
+  };
+  await launch();
 
   const fixture: HaproxyFixture = {
     runtimeApi,
@@ -149,6 +154,11 @@ export async function startHaproxy(
         };
       }
       return states;
+    },
+    async reload() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await launch();
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

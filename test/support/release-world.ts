@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningGreenlight, startGreenlight, writeConfig } from './greenlight-process.ts';
@@ -18,7 +18,11 @@ export interface ServiceWorld {
   readonly blue: SlotServer;
   readonly green: SlotServer;
   /** Write `ok`, `fail`, `hang`, `unhealthy` or `wrong-version` to steer the next deploys. */
-  setDeployMode(mode: 'ok' | 'fail' | 'hang' | 'unhealthy' | 'wrong-version'): Promise<void>;
+  setDeployMode(
+    mode: 'ok' | 'fail' | 'hang' | 'slow' | 'unhealthy' | 'wrong-version',
+  ): Promise<void>;
+  /** Lines `<release id> <version> <pid>`, one per run of the deploy command. */
+  deployRuns(): Promise<string[]>;
 }
 
 /**
@@ -90,7 +94,14 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
       `greenlight-deploy-mode-${process.pid}-${name}-${Math.random().toString(16).slice(2)}`,
     );
     await writeFile(modeFile, 'ok');
-    services[name] = { name, blue, green, setDeployMode: (mode) => writeFile(modeFile, mode) };
+    services[name] = {
+      name,
+      blue,
+      green,
+      setDeployMode: (mode) => writeFile(modeFile, mode),
+      deployRuns: async () =>
+        (await readFile(`${modeFile}.runs`, 'utf8').catch(() => '')).split('\n').filter(Boolean),
+    };
     backends[name] = { blue: blue.port, green: green.port };
     (services[name] as ServiceWorld & { modeFile: string }).modeFile = modeFile;
   }

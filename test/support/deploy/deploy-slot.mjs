@@ -1,7 +1,8 @@
 // A real deploy command for tests: "deploys" GREENLIGHT_VERSION to the slot server at
 // GREENLIGHT_SLOT_URL through its control endpoint. The first argument names a file whose
-// content picks the behaviour: ok (default), fail, hang, unhealthy, wrong-version.
-import { readFileSync } from 'node:fs';
+// content picks the behaviour: ok (default), fail, hang, slow, unhealthy, wrong-version.
+// Every run is appended to `<mode file>.runs`, so a test can count re-runs.
+import { appendFileSync, readFileSync } from 'node:fs';
 
 const modeFile = process.argv[2];
 let mode = 'ok';
@@ -21,6 +22,12 @@ console.log(
   `deploying ${GREENLIGHT_SERVICE} ${GREENLIGHT_VERSION} to ${GREENLIGHT_SLOT} (${GREENLIGHT_SLOT_URL}) for ${GREENLIGHT_RELEASE_ID}`,
 );
 if (process.env.SLACK_BOT_TOKEN) console.log('LEAK: the deploy command can see SLACK_BOT_TOKEN');
+if (modeFile)
+  appendFileSync(
+    `${modeFile}.runs`,
+    `${GREENLIGHT_RELEASE_ID} ${GREENLIGHT_VERSION} ${process.pid}\n`,
+  );
+if (mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 3000));
 
 if (mode === 'fail') {
   console.log(`pulling image registry.example.com/api:${GREENLIGHT_VERSION}`);

@@ -1,0 +1,222 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGreenlight, startGreenlight } from '../support/greenlight-process.ts';
+import { freePort } from '../support/ports.ts';
+import {
+  eventually,
+  type ReleaseWorld,
+  startReleaseWorld,
+  trafficSplit,
+} from '../support/release-world.ts';
+import type { EmulatedMessage } from '../support/slack-emulator.ts';
+
+const textOf = (m: EmulatedMessage | undefined) =>
+  m === undefined ? '' : `${m.text}\n${JSON.stringify(m.blocks)}`;
+
+/**
+ * Failures the tool exists for: a worker killed mid-step, an HAProxy reload, a Slack outage,
+ * duplicate deliveries. One web process answers Slack; two worker processes run the steps.
+ */
+describe('fault tolerance with separate web and worker processes', () => {
+  let world: ReleaseWorld;
+  const workers: RunningGreenlight[] = [];
+  let steps: Queue;
+  let connection: Redis;
+
+  const startWorker = async () => {
+    const worker = await startGreenlight({
+      ...world.env,
+      GREENLIGHT_ROLE: 'worker',
+      PORT: String(await freePort()),
+    });
+    workers.push(worker);
+    return worker;
+  };
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      env: {
+        GREENLIGHT_ROLE: 'web',
+        GREENLIGHT_STALLED_INTERVAL_MS: '1500',
+        GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '2',
+      },
+    });
+    await startWorker();
+    await startWorker();
+    connection = new Redis(world.redis.url, { maxRetriesPerRequest: null });
+    steps = new Queue('steps', { connection, prefix: `{${world.redis.keyPrefix}}` });
+  }, 60_000);
+
+  afterAll(async () => {
+    await steps?.close();
+    connection?.disconnect();
+    for (const worker of workers) await worker.stop('SIGKILL');
+    await world?.close();
+  });
+
+  it('resumes a deploy on the other worker when its worker is killed with SIGKILL, and reports it once', async () => {
+    await world.services.api?.setDeployMode('slow');
+    expect(await world.command('U0DEV1', '/bump', 'api')).toContain('Deploying api 2.4.1');
+    await eventually(
+      () => world.services.api?.deployRuns() ?? [],
+      (runs) => runs.length === 1,
+    );
+    const active = await eventually(
+      () => steps.getActive(),
+      (jobs) => jobs.some((j) => j.name === 'deploy' && j.processedBy !== undefined),
+    );
+    const owner = active.find((j) => j.name === 'deploy')?.processedBy ?? '';
+    const victim = workers.find((w) => owner === `greenlight-${w.child.pid}`);
+    expect(victim, `no worker named ${owner}`).toBeDefined();
+    victim?.child.kill('SIGKILL');
+    await victim?.exited;
+
+    await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .filter((m) => m.text.includes('api 2.4.1 is on STANDBY (green), healthy')),
+      (found) => found.length === 1,
+      30_000,
+    );
+    const runs = await world.services.api?.deployRuns();
+    expect(runs?.length).toBe(2); // the killed run and the resumed one, same operation
+    expect(new Set(runs?.map((r) => r.split(' ')[0])).size).toBe(1);
+    expect(world.services.api?.green.state.version).toBe('2.4.1');
+    await world.services.api?.setDeployMode('ok');
+    await startWorker();
+  });
+
+  it('delivers every message after a Slack outage, in order within the thread', async () => {
+    await world.command('U0DEV1', '/release', 'api');
+    const parent = await eventually(
+      () => world.slack.messages('C0RELEASES').find((m) => textOf(m).includes('release_approve')),
+      (m) => m !== undefined,
+    );
+    const id = textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    // Slack answers 503 and then 429 for every message for a while.
+    world.slack.serverErrorNext('chat.postMessage', 503, 6);
+    world.slack.rateLimitNext('chat.postMessage', 1, 2);
+    world.slack.serverErrorNext('chat.update', 500, 4);
+    expect(await world.click('U0LEAD', 'release_approve', id)).toContain('switching api to green');
+    await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .find((m) => m.thread_ts === parent?.ts && m.text.includes('New PRODUCTION')),
+      (m) => m !== undefined,
+      60_000,
+    );
+    const thread = world.slack
+      .messages('C0RELEASES')
+      .filter((m) => m.thread_ts === parent?.ts)
+      .map((m) => m.text);
+    const order = [
+      'requested patch release',
+      'approved as lead',
+      'traffic switched blue → green',
+      'New PRODUCTION',
+    ];
+    const positions = order.map((phrase) => thread.findIndex((t) => t.includes(phrase)));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(world.slack.callsTo('chat.postMessage').filter((c) => c.status === 503).length).toBe(6);
+  });
+
+  it('reconciles HAProxy after a reload loses its runtime state, and reports the drift', async () => {
+    // A reload re-reads the config file: blue weight 100, green 0, both ready.
+    await world.haproxy.command(
+      'set server api/blue state ready; set weight api/blue 100; set weight api/green 0',
+    );
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
+    const drift = await eventually(
+      () => world.slack.messages('C0RELEASES').find((m) => m.text.includes('Traffic drift')),
+      (m) => m !== undefined,
+      15_000,
+    );
+    expect(drift?.text).toContain('HAProxy sent api traffic to blue, but PRODUCTION is green');
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+  });
+
+  it('gives one effect when Slack delivers the same click or command twice (retries included)', async () => {
+    const before = world.slack
+      .messages('C0RELEASES')
+      .filter((m) => m.text.includes('Deploying api 2.4.2')).length;
+    const responseUrl = world.slack.newResponseUrl();
+    const command = {
+      command: '/bump',
+      text: 'api',
+      user_id: 'U0DEV1',
+      response_url: responseUrl,
+      trigger_id: '1.2.3',
+    };
+    const [first, second] = await Promise.all([
+      world.sender.slashCommand(command),
+      world.sender.slashCommand(command),
+    ]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const answers = await eventually(
+      () => world.slack.responsesTo(responseUrl).map((r) => String(r.body.text)),
+      (a) => a.length === 2,
+    );
+    expect(answers.filter((a) => a.includes('Deploying api 2.4.2'))).toHaveLength(1);
+    expect(answers.filter((a) => a.includes('api is busy'))).toHaveLength(1);
+    await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .filter((m) => m.text.includes('api 2.4.2 is on STANDBY')),
+      (m) => m.length === 1,
+      30_000,
+    );
+    expect(
+      world.slack.messages('C0RELEASES').filter((m) => m.text.includes('Deploying api 2.4.2'))
+        .length - before,
+    ).toBeLessThanOrEqual(1);
+
+    await world.command('U0DEV1', '/release', 'api');
+    const parent = await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .find((m) => textOf(m).includes('release_approve') && m.text.includes('2.4.2')),
+      (m) => m !== undefined,
+    );
+    const id = textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    const { blockActionsPayload, interactionBody } = await import('../support/slack-payloads.ts');
+    const { signedHeaders } = await import('../support/slack-signing.ts');
+    const body = interactionBody(
+      blockActionsPayload({
+        action_id: 'release_approve',
+        value: id,
+        user_id: 'U0LEAD',
+        message_ts: parent?.ts ?? '',
+        response_url: world.slack.newResponseUrl(),
+      }),
+    );
+    // Slack's retry of the same request carries X-Slack-Retry-Num; both arrive.
+    await Promise.all([
+      world.sender.post(body),
+      world.sender.post(body, {
+        ...signedHeaders('release-world-signing-secret', body),
+        'x-slack-retry-num': '1',
+        'x-slack-retry-reason': 'http_timeout',
+      }),
+    ]);
+    await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .filter((m) => m.thread_ts === parent?.ts && m.text.includes('New PRODUCTION')),
+      (m) => m.length === 1,
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const switched = world.slack
+      .messages('C0RELEASES')
+      .filter((m) => m.thread_ts === parent?.ts && m.text.includes('traffic switched'));
+    expect(switched).toHaveLength(1);
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
+  });
+});
