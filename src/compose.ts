@@ -206,6 +206,18 @@ export function compose({
           customRoutes: routes,
           // Unmatched requests get Bolt's 404 promptly instead of waiting for a timeout.
           unhandledRequestTimeoutMillis: 2500,
+          // A signed payload missing what Slack always sends (a user, a list of actions) makes
+          // Bolt throw before any listener runs: answer 400 rather than 500, which invites a retry.
+          processEventErrorHandler: async ({ error, response, logger: boltLog }) => {
+            if (response.headersSent) return false;
+            const malformed = error instanceof TypeError;
+            boltLog.warn(
+              `${malformed ? 'malformed Slack payload' : 'error while processing a Slack request'}: ${error.message}`,
+            );
+            response.writeHead(malformed ? 400 : 500);
+            response.end();
+            return malformed;
+          },
         });
     app = new App({
       token: env.SLACK_BOT_TOKEN,

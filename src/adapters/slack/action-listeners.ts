@@ -59,6 +59,27 @@ export function registerActionListeners(
     logger: AppLogger;
   },
 ): void {
+  // Slack always sends a user and a list of actions; a payload without them (forged, or mangled
+  // on the way) is acknowledged and dropped instead of failing deep inside a listener.
+  app.use(async ({ body, next, ack }) => {
+    const b = body as {
+      type?: unknown;
+      user?: { id?: unknown };
+      actions?: unknown;
+      view?: unknown;
+    };
+    const interactive = b.type === 'block_actions' || b.type === 'view_submission';
+    const wellFormed =
+      typeof b.user?.id === 'string' &&
+      (b.type !== 'block_actions' || (Array.isArray(b.actions) && b.actions.length > 0)) &&
+      (b.type !== 'view_submission' || (typeof b.view === 'object' && b.view !== null));
+    if (interactive && !wellFormed) {
+      await (ack as (() => Promise<void>) | undefined)?.();
+      return;
+    }
+    await next();
+  });
+
   for (const [actionId, name] of Object.entries(BUTTONS)) {
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
@@ -77,6 +98,20 @@ export function registerActionListeners(
       );
     });
   }
+
+  // Any other action id: not a button Greenlight made (an old message, or a forged payload).
+  app.action(/^(?!release_).*/, async ({ ack, respond }) => {
+    await ack();
+    await respond({
+      ...ephemeral(
+        refusalAnswer(
+          'This button is not one Greenlight knows.',
+          'Use the buttons on a current release message.',
+        ),
+      ),
+      replace_original: false,
+    }).catch(() => undefined);
+  });
 
   // Reject asks why first: a modal, opened within the 3 s the trigger id lives.
   app.action<BlockButtonAction>(ACTIONS.reject, async ({ ack, body, action, respond }) => {
