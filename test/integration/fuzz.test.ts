@@ -105,7 +105,8 @@ describe('hostile input: thousands of generated commands and payloads', () => {
           : signedHeaders(SIGNING_SECRET, request.body);
         const reply = await world.sender.post(request.body, headers);
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
-        if (reply.status >= 500 && failures.length < 5) failures.push(`${reply.status} ${decodeURIComponent(request.body).slice(0, 300)}`);
+        if (reply.status >= 500 && failures.length < 5)
+          failures.push(`${reply.status} ${decodeURIComponent(request.body).slice(0, 300)}`);
       }
     };
     await Promise.all(Array.from({ length: 12 }, sendAll));

@@ -12,51 +12,61 @@ import { freePort } from './ports.ts';
 export interface PrivateRedis {
   readonly url: string;
   readonly port: number;
+  /** Stops redis-server (it writes its AOF on the way out) and starts it again on the same files. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startPrivateRedis(extraArgs: string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'greenlight-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      ...extraArgs,
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    ...extraArgs,
+  ];
+  let child: ChildProcess;
+  let exited: Promise<void>;
   const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  for (let i = 0; ; i += 1) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch {
-      if (i > 100) throw new Error(`redis-server on port ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
+  const launch = async () => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    const current = child;
+    exited = new Promise<void>((resolve) => current.on('exit', () => resolve()));
+    const probe = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    probe.on('error', () => undefined);
+    for (let i = 0; ; i += 1) {
+      try {
+        await probe.connect();
+        await probe.ping();
+        break;
+      } catch {
+        if (i > 100) throw new Error(`redis-server on port ${port} did not start`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
-  }
-  probe.disconnect();
+    probe.disconnect();
+  };
+  await launch();
   return {
     url,
     port,
+    async restart() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await launch();
+    },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGreenlight, startGreenlight } from '../support/greenlight-process.ts';
+import { freePort } from '../support/ports.ts';
+import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
+import {
+  eventually,
+  type ReleaseWorld,
+  SIGNING_SECRET,
+  startReleaseWorld,
+  trafficSplit,
+} from '../support/release-world.ts';
+import { SlackSender } from '../support/slack-sender.ts';
+
+const SERVICES = Array.from({ length: 20 }, (_, i) => `svc${String(i + 1).padStart(2, '0')}`);
+
+describe('two web and two worker processes, concurrent commands on 20 services', () => {
+  let world: ReleaseWorld;
+  const extra: RunningGreenlight[] = [];
+  let webs: SlackSender[];
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({ services: SERVICES, env: { GREENLIGHT_ROLE: 'web' } });
+    const web2 = await startGreenlight({
+      ...world.env,
+      GREENLIGHT_ROLE: 'web',
+      PORT: String(await freePort()),
+    });
+    extra.push(web2);
+    for (let i = 0; i < 2; i += 1) {
+      extra.push(
+        await startGreenlight({
+          ...world.env,
+          GREENLIGHT_ROLE: 'worker',
+          PORT: String(await freePort()),
+        }),
+      );
+    }
+    webs = [world.sender, new SlackSender(web2.url, SIGNING_SECRET)];
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const p of extra) await p.stop('SIGTERM');
+    await world?.close();
+  });
+
+  it('serialises operations per service: of two simultaneous /bump per service exactly one runs, once', async () => {
+    const urls = SERVICES.flatMap((service) =>
+      webs.map((web) => ({
+        service,
+        web,
+        url: world.slack.newResponseUrl(),
+        user: web === webs[0] ? 'U0DEV1' : 'U0DEV2',
+      })),
+    );
+    await Promise.all(
+      urls.map(({ service, web, url, user }) =>
+        web.slashCommand({ command: '/bump', text: service, user_id: user, response_url: url }),
+      ),
+    );
+    for (const service of SERVICES) {
+      const answers = await eventually(
+        () =>
+          urls
+            .filter((u) => u.service === service)
+            .flatMap((u) => world.slack.responsesTo(u.url).map((r) => String(r.body.text))),
+        (a) => a.length === 2,
+      );
+      expect(
+        answers.filter((a) => a.includes(`Deploying ${service} 2.4.1`)),
+        service,
+      ).toHaveLength(1);
+      expect(
+        answers.filter((a) => a.includes(`${service} is busy`)),
+        service,
+      ).toHaveLength(1);
+    }
+    await eventually(
+      () =>
+        world.slack.messages('C0RELEASES').filter((m) => m.text.includes('2.4.1 is on STANDBY'))
+          .length,
+      (n) => n === SERVICES.length,
+      60_000,
+    );
+    for (const service of SERVICES) {
+      expect(await world.services[service]?.deployRuns(), service).toHaveLength(1);
+      expect(world.services[service]?.green.state.version).toBe('2.4.1');
+    }
+  });
+
+  it('releases all 20 concurrently with double-clicked approvals from both web processes: each switches exactly once', async () => {
+    await Promise.all(
+      SERVICES.map((service, i) =>
+        webs[i % 2]?.slashCommand({
+          command: '/release',
+          text: service,
+          user_id: 'U0DEV1',
+          response_url: world.slack.newResponseUrl(),
+        }),
+      ),
+    );
+    const ids = await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .filter(
+            (m) =>
+              m.thread_ts === undefined && JSON.stringify(m.blocks).includes('release_approve'),
+          )
+          .map((m) => ({
+            ts: m.ts,
+            id: JSON.stringify(m.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '',
+          })),
+      (found) => found.length === SERVICES.length,
+      60_000,
+    );
+    await Promise.all(
+      ids.flatMap(({ id, ts }) =>
+        webs.map((web) =>
+          web.click({
+            action_id: 'release_approve',
+            value: id,
+            user_id: 'U0LEAD',
+            message_ts: ts,
+            response_url: world.slack.newResponseUrl(),
+          }),
+        ),
+      ),
+    );
+    await eventually(
+      () =>
+        world.slack.messages('C0RELEASES').filter((m) => m.text.includes('New PRODUCTION: green'))
+          .length,
+      (n) => n === SERVICES.length,
+      90_000,
+    );
+    for (const { ts } of ids) {
+      const thread = world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === ts);
+      expect(thread.filter((m) => m.text.includes('traffic switched blue → green'))).toHaveLength(
+        1,
+      );
+      expect(thread.filter((m) => m.text.includes('approved as lead'))).toHaveLength(1);
+    }
+    for (const service of SERVICES.slice(0, 5)) {
+      expect(await trafficSplit(world.haproxy.frontendUrl(service), 4)).toEqual({ green: 4 });
+    }
+  });
+});
+
+describe('Redis restarted (AOF on) in the middle of a release', () => {
+  let redis: PrivateRedis;
+  let world: ReleaseWorld;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis([
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--maxmemory-policy',
+      'noeviction',
+    ]);
+    world = await startReleaseWorld({ env: { REDIS_URL: redis.url } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await world?.close();
+    await redis?.stop();
+  });
+
+  it('loses nothing: the pending release survives, its approval switches traffic once', async () => {
+    await world.command('U0DEV1', '/bump', 'api');
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 is on STANDBY')),
+      Boolean,
+    );
+    await world.command('U0DEV1', '/release', 'api');
+    const parent = await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .find((m) => JSON.stringify(m.blocks).includes('release_approve')),
+      (m) => m !== undefined,
+    );
+    const id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+
+    await redis.restart();
+
+    const answer = await eventually(
+      () => world.click('U0LEAD', 'release_approve', id).catch((e: Error) => e.message),
+      (a) => a.includes('switching api to green'),
+      30_000,
+      500,
+    );
+    expect(answer).toContain('All approvals are in');
+    await eventually(
+      () =>
+        world.slack
+          .messages('C0RELEASES')
+          .filter((m) => m.thread_ts === parent?.ts && m.text.includes('New PRODUCTION')),
+      (m) => m.length === 1,
+      30_000,
+    );
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+    const status = await world.command('U0DEV2', '/release', 'status api');
+    expect(status).toContain('Last release: 2.4.0 → 2.4.1 (patch) released');
+  });
+});
