@@ -13,7 +13,7 @@ import {
   isRunning,
   takesTraffic,
 } from '../src/adapters/haproxy/haproxy-runtime-api.ts';
-import { eventually, startReleaseWorld } from '../test/support/release-world.ts';
+import { eventually, loadLoop, startReleaseWorld } from '../test/support/release-world.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
@@ -46,6 +46,9 @@ async function main(): Promise<void> {
   const approvals: number[] = [];
   const rollbacks: number[] = [];
   const baseline: number[] = [];
+  // Sustained traffic through HAProxy during every switch: not one request may fail.
+  const load = loadLoop(world.haproxy.frontendUrl('api'), 4, 2);
+  let traffic = { total: 0, failed: 0, errors: [] as string[] };
   try {
     let minor = 5;
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -123,7 +126,9 @@ async function main(): Promise<void> {
         baseline.push(performance.now() - started);
       }
     }
+    traffic = await load.stop();
   } finally {
+    await load.stop();
     await world.close();
   }
   const a = stats(approvals);
@@ -142,6 +147,9 @@ async function main(): Promise<void> {
   }
   console.log(`ratio approval/baseline: ${(a.median / b.median).toFixed(1)}x`);
   console.log(`ratio rollback/baseline: ${(r.median / b.median).toFixed(1)}x`);
+  console.log(
+    `requests through HAProxy during all switches: ${traffic.total}, failed: ${traffic.failed} (${((traffic.failed / Math.max(1, traffic.total)) * 100).toFixed(3)} %)`,
+  );
 }
 
 main().catch((error: unknown) => {
