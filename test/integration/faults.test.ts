@@ -220,3 +220,132 @@ describe('fault tolerance with separate web and worker processes', () => {
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
   });
 });
+
+describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold', () => {
+  let world: ReleaseWorld;
+  const workers: RunningGreenlight[] = [];
+  let steps: Queue;
+  let connection: Redis;
+
+  const startWorker = async () => {
+    workers.push(
+      await startGreenlight({
+        ...world.env,
+        GREENLIGHT_ROLE: 'worker',
+        PORT: String(await freePort()),
+      }),
+    );
+  };
+  const killOwnerOf = async (jobName: string) => {
+    const active = await eventually(
+      () => steps.getActive(),
+      (jobs) => jobs.some((j) => j.name === jobName && j.processedBy !== undefined),
+      15_000,
+      20,
+    );
+    const owner = active.find((j) => j.name === jobName)?.processedBy;
+    const victim = workers.find((w) => owner === `greenlight-${w.child.pid}`);
+    if (victim === undefined) throw new Error(`no worker named ${owner}`);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    workers.splice(workers.indexOf(victim), 1);
+  };
+  const thread = (id: string) => {
+    const parent = world.slack
+      .messages('C0RELEASES')
+      .find((m) => m.thread_ts === undefined && textOf(m).includes(`Release ${id}`));
+    return world.slack
+      .messages('C0RELEASES')
+      .filter((m) => parent !== undefined && m.thread_ts === parent.ts);
+  };
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      stabilityWindowMinutes: 0.02,
+      haproxyCheckPath: '/hachk',
+      env: { GREENLIGHT_ROLE: 'web', GREENLIGHT_STALLED_INTERVAL_MS: '1500' },
+      serviceExtra: `    canary: { steps: [20, 50, 100], holdMinutes: 0.03, autoPromote: false }
+    analysis: { source: haproxy, maxErrorRatePercent: 5, minRequests: 0, intervalSeconds: 0.4, consecutiveBreaches: 2 }
+`,
+    });
+    await startWorker();
+    await startWorker();
+    connection = new Redis(world.redis.url, { maxRetriesPerRequest: null });
+    steps = new Queue('steps', { connection, prefix: `{${world.redis.keyPrefix}}` });
+  }, 60_000);
+
+  afterAll(async () => {
+    await steps?.close();
+    connection?.disconnect();
+    for (const worker of workers) await worker.stop('SIGKILL');
+    await world?.close();
+  });
+
+  it('moves traffic exactly once per step, and the thread tells the story in order', async () => {
+    await world.command('U0DEV1', '/bump', 'api');
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 is on STANDBY')),
+      Boolean,
+    );
+    await world.command('U0DEV1', '/release', 'api');
+    const parent = await eventually(
+      () => world.slack.messages('C0RELEASES').find((m) => textOf(m).includes('release_approve')),
+      (m) => m !== undefined,
+    );
+    const id = textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+
+    // HAProxy sees green down for now, so the first step waits inside the switch: kill it there.
+    world.services.api?.green.set({ haproxyHealthy: false });
+    await world.click('U0LEAD', 'release_approve', id);
+    await killOwnerOf('switch');
+    world.services.api?.green.set({ haproxyHealthy: true });
+    await startWorker();
+    await eventually(
+      () => thread(id).some((m) => m.text.includes('canary at 20 %')),
+      Boolean,
+      30_000,
+    );
+
+    // Mid-hold: kill whichever worker runs the next analysis tick.
+    await killOwnerOf('analyze');
+    await startWorker();
+    await eventually(
+      () => thread(id).some((m) => m.text.includes('hold at 20 % passed')),
+      Boolean,
+      30_000,
+    );
+    expect(await world.click('U0LEAD', 'release_promote', id)).toContain(
+      'Promoting api 2.4.1 to 50 %',
+    );
+    await eventually(
+      () => thread(id).some((m) => m.text.includes('hold at 50 % passed')),
+      Boolean,
+      30_000,
+    );
+    await world.click('U0LEAD', 'release_promote', id);
+    await eventually(
+      () => thread(id).some((m) => m.text.includes('stability window passed')),
+      Boolean,
+      30_000,
+    );
+
+    const story = thread(id).map((m) => m.text);
+    const once = [
+      'canary at 20 %',
+      'hold at 20 % passed',
+      'promoted to 50 %',
+      'canary at 50 %',
+      'green takes 100 % of traffic',
+      'stability window passed',
+    ];
+    for (const phrase of once)
+      expect(
+        story.filter((t) => t.includes(phrase)),
+        phrase,
+      ).toHaveLength(1);
+    const positions = once.map((phrase) => story.findIndex((t) => t.includes(phrase)));
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+  });
+});

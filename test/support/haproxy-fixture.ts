@@ -55,6 +55,7 @@ function configFor(
   socketPath: string,
   frontends: Record<string, number>,
   backends: Record<string, HaproxyBackendSpec>,
+  checkPath: string,
 ): string {
   const lines = [
     'global',
@@ -80,7 +81,7 @@ function configFor(
       '',
       `backend ${name}`,
       '  balance roundrobin',
-      '  option httpchk GET /healthz',
+      `  option httpchk GET ${checkPath}`,
       '  http-check expect status 200',
       '  default-server inter 300ms fall 2 rise 1',
       `  server blue 127.0.0.1:${spec.blue} check weight ${weights.blue}`,
@@ -93,6 +94,7 @@ function configFor(
 
 export async function startHaproxy(
   backends: Record<string, HaproxyBackendSpec>,
+  options: { checkPath?: string } = {},
 ): Promise<HaproxyFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'greenlight-haproxy-'));
   const socketPath = join(dir, 'admin.sock');
@@ -100,7 +102,10 @@ export async function startHaproxy(
   const frontends: Record<string, number> = {};
   for (const name of Object.keys(backends)) frontends[name] = await freePort();
   const configPath = join(dir, 'haproxy.cfg');
-  await writeFile(configPath, configFor(runtimePort, socketPath, frontends, backends));
+  await writeFile(
+    configPath,
+    configFor(runtimePort, socketPath, frontends, backends, options.checkPath ?? '/healthz'),
+  );
 
   const output: string[] = [];
   const runtimeApi = `127.0.0.1:${runtimePort}`;

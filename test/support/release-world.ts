@@ -65,6 +65,8 @@ export interface WorldOptions {
   stabilityWindowMinutes?: number;
   /** `bluegreen` (default) or `canary`. */
   strategy?: 'bluegreen' | 'canary';
+  /** Path HAProxy's health checks use (default /healthz; /hachk can fail on its own). */
+  haproxyCheckPath?: string;
 }
 
 function textOf(body: unknown): string {
@@ -105,7 +107,10 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
     backends[name] = { blue: blue.port, green: green.port };
     (services[name] as ServiceWorld & { modeFile: string }).modeFile = modeFile;
   }
-  const haproxy = await startHaproxy(backends);
+  const haproxy = await startHaproxy(
+    backends,
+    options.haproxyCheckPath ? { checkPath: options.haproxyCheckPath } : {},
+  );
   const serviceYaml = await Promise.all(
     names.map(async (name) => {
       const s = services[name] as ServiceWorld & { modeFile: string };

@@ -13,6 +13,8 @@ export interface SlotState {
   errorRate: number;
   /** Added to every `/` response. */
   latencyMs: number;
+  /** What `/hachk` (a separate check path for HAProxy) says, on top of `healthy`. */
+  haproxyHealthy: boolean;
 }
 
 export interface SlotServer {
@@ -43,6 +45,7 @@ export async function startSlotServer(
     healthy: true,
     errorRate: 0,
     latencyMs: 0,
+    haproxyHealthy: true,
     ...initial,
   };
   const served = { total: 0, failed: 0 };
@@ -80,6 +83,12 @@ export async function startSlotServer(
     if (path === '/healthz') {
       res.writeHead(state.healthy ? 200 : 503, { 'content-type': 'text/plain' });
       res.end(state.healthy ? 'ok' : 'unhealthy');
+      return;
+    }
+    if (path === '/hachk') {
+      const up = state.healthy && state.haproxyHealthy;
+      res.writeHead(up ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(up ? 'ok' : 'down');
       return;
     }
     if (path === '/metrics') {

@@ -74,16 +74,12 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
       `set server ${be}/${next} state ready`,
       `set weight ${be}/${next} ${FULL_WEIGHT}`,
     ]);
-    const deadline = Date.now() + this.upTimeoutMs;
-    while (!isRunning((await this.states(target))[slot])) {
-      if (Date.now() > deadline) {
-        // Never drain production towards a slot HAProxy considers down: undo and say why.
-        await target.api.apply([`set server ${be}/${next} state drain`]).catch(() => undefined);
-        throw new HaproxyError(
-          `HAProxy does not see ${slot} (${be}/${next}) as up: its health check is failing`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    if (!(await this.waitRunning(target, slot))) {
+      // Never drain production towards a slot HAProxy considers down: undo and say why.
+      await target.api.apply([`set server ${be}/${next} state drain`]).catch(() => undefined);
+      throw new HaproxyError(
+        `HAProxy does not see ${slot} (${be}/${next}) as up: its health check is failing`,
+      );
     }
     await target.api.apply([`set server ${be}/${previous} state drain`]);
     return { changed: true };
@@ -114,7 +110,7 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
       `set server ${be}/${next} state ready`,
       `set weight ${be}/${next} ${percent}`,
     ]);
-    if (!isRunning((await this.states(target))[slot])) {
+    if (!(await this.waitRunning(target, slot))) {
       await target.api
         .apply([`set server ${be}/${next} state drain`, `set weight ${be}/${previous} 100`])
         .catch(() => undefined);
@@ -123,6 +119,16 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
       );
     }
     return { changed: true };
+  }
+
+  /** Polls until HAProxy's own health check sees `slot` running, for at most upTimeoutMs. */
+  private async waitRunning(target: HaproxyServiceTraffic, slot: Slot): Promise<boolean> {
+    const deadline = Date.now() + this.upTimeoutMs;
+    while (!isRunning((await this.states(target))[slot])) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
   }
 
   /** Per-server counters from `show stat`, for the HAProxy analysis source. */
