@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bumpAndRequestRelease,
   eventually,
   loadLoop,
   type ReleaseWorld,
@@ -25,34 +26,8 @@ function thread(world: ReleaseWorld, releaseId: string): EmulatedMessage[] {
   return parent ? world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === parent.ts) : [];
 }
 
-async function requestRelease(
-  world: ReleaseWorld,
-  version: string,
-  level = 'patch',
-): Promise<string> {
-  await world.command('U0DEV1', '/bump', `api ${level}`);
-  await eventually(
-    () =>
-      world.slack.messages('C0RELEASES').some((m) => m.text.includes(`${version} is on STANDBY`)),
-    Boolean,
-  );
-  expect(await world.command('U0DEV1', '/release', 'api')).toContain('requested');
-  return eventually(
-    () => {
-      const parent = world.slack
-        .messages('C0RELEASES')
-        .filter(
-          (m) =>
-            m.thread_ts === undefined &&
-            m.text.includes(`→ ${version}`) &&
-            textOf(m).includes('release_approve'),
-        )
-        .at(-1);
-      return textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
-    },
-    (id) => id !== '',
-  );
-}
+const requestRelease = async (world: ReleaseWorld, version: string, level = 'patch') =>
+  (await bumpAndRequestRelease(world, version, `api ${level}`)).id;
 
 const threadHas = (world: ReleaseWorld, id: string, text: string) =>
   eventually(

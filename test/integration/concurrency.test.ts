@@ -3,6 +3,7 @@ import { type RunningGreenlight, startGreenlight } from '../support/greenlight-p
 import { freePort } from '../support/ports.ts';
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import {
+  bumpAndRequestRelease,
   eventually,
   type ReleaseWorld,
   SIGNING_SECRET,
@@ -168,20 +169,8 @@ describe('Redis restarted (AOF on) in the middle of a release', () => {
   });
 
   it('loses nothing: the pending release survives, its approval switches traffic once', async () => {
-    await world.command('U0DEV1', '/bump', 'api');
-    await eventually(
-      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 is on STANDBY')),
-      Boolean,
-    );
-    await world.command('U0DEV1', '/release', 'api');
-    const parent = await eventually(
-      () =>
-        world.slack
-          .messages('C0RELEASES')
-          .find((m) => JSON.stringify(m.blocks).includes('release_approve')),
-      (m) => m !== undefined,
-    );
-    const id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    const { id, parentTs } = await bumpAndRequestRelease(world, '2.4.1');
+    const parent = { ts: parentTs };
 
     await redis.restart();
 

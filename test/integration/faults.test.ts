@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGreenlight, startGreenlight } from '../support/greenlight-process.ts';
 import { freePort } from '../support/ports.ts';
 import {
+  bumpAndRequestRelease,
   eventually,
   type ReleaseWorld,
   startReleaseWorld,
@@ -283,17 +284,7 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
   });
 
   it('moves traffic exactly once per step, and the thread tells the story in order', async () => {
-    await world.command('U0DEV1', '/bump', 'api');
-    await eventually(
-      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 is on STANDBY')),
-      Boolean,
-    );
-    await world.command('U0DEV1', '/release', 'api');
-    const parent = await eventually(
-      () => world.slack.messages('C0RELEASES').find((m) => textOf(m).includes('release_approve')),
-      (m) => m !== undefined,
-    );
-    const id = textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    const { id } = await bumpAndRequestRelease(world, '2.4.1');
 
     // HAProxy sees green down for now, so the first step waits inside the switch: kill it there.
     world.services.api?.green.set({ haproxyHealthy: false });

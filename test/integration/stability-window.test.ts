@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bumpAndRequestRelease,
   eventually,
   type ReleaseWorld,
   startReleaseWorld,
@@ -19,20 +20,9 @@ describe('blue/green stability window', () => {
   afterAll(async () => world?.close());
 
   it('observes after the switch, keeping old production warm, and /sync waits for the window', async () => {
-    await world.command('U0DEV1', '/bump', 'api');
-    await eventually(
-      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 is on STANDBY')),
-      Boolean,
-    );
-    await world.command('U0DEV1', '/release', 'api');
-    const parent = await eventually(
-      () =>
-        world.slack
-          .messages('C0RELEASES')
-          .find((m) => JSON.stringify(m.blocks).includes('release_approve')),
-      (m) => m !== undefined,
-    );
-    id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    const requested = await bumpAndRequestRelease(world, '2.4.1');
+    id = requested.id;
+    const parent = { ts: requested.parentTs };
     await world.click('U0LEAD', 'release_approve', id);
     const observing = await eventually(
       () => world.slack.messages('C0RELEASES').find((m) => m.ts === parent?.ts),

@@ -324,3 +324,50 @@ export async function eventually<T>(
   }
   return value;
 }
+
+/** The newest release id on a parent message that mentions `version` and still has Approve. */
+export function pendingReleaseId(world: ReleaseWorld, version: string): Promise<string> {
+  return eventually(
+    () => {
+      const parent = world.slack
+        .messages('C0RELEASES')
+        .filter(
+          (m) =>
+            m.thread_ts === undefined &&
+            m.text.includes(`→ ${version}`) &&
+            JSON.stringify(m.blocks).includes('release_approve'),
+        )
+        .at(-1);
+      return JSON.stringify(parent?.blocks ?? []).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    },
+    (id) => id !== '',
+  );
+}
+
+/**
+ * `/bump <service> <level>` until STANDBY is healthy, then `/release`, as `U0DEV1`; returns the
+ * release id and the parent message's ts.
+ */
+export async function bumpAndRequestRelease(
+  world: ReleaseWorld,
+  version: string,
+  bumpArgs = 'api',
+): Promise<{ id: string; parentTs: string }> {
+  const service = bumpArgs.split(' ')[0] ?? 'api';
+  await world.command('U0DEV1', '/bump', bumpArgs);
+  await eventually(
+    () =>
+      world.slack
+        .messages('C0RELEASES')
+        .some((m) => m.text.includes(`${service} ${version} is on STANDBY`)),
+    Boolean,
+    30_000,
+  );
+  const answer = await world.command('U0DEV1', '/release', service);
+  if (!answer.includes('requested')) throw new Error(`/release ${service} was refused: ${answer}`);
+  const id = await pendingReleaseId(world, version);
+  const parent = world.slack
+    .messages('C0RELEASES')
+    .find((m) => m.thread_ts === undefined && JSON.stringify(m.blocks).includes(`"value":"${id}"`));
+  return { id, parentTs: parent?.ts ?? '' };
+}

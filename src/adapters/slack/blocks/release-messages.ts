@@ -60,6 +60,18 @@ function approvalsText(release: Release): string {
   return [...given, ...missing].join('\n') || 'none needed';
 }
 
+/** A danger button that sends all traffic back, behind a confirm dialog saying where to. */
+function backButton(release: Release, actionId: string, label: string, title: string, ok: string) {
+  return button(actionId, label, release.id, {
+    style: 'danger',
+    confirm: {
+      title,
+      text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}) at once.`,
+      ok,
+    },
+  });
+}
+
 const minutesBetween = (from: string, to: string) =>
   Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 60_000));
 
@@ -160,14 +172,7 @@ export function releaseParentMessage(
         release.paused
           ? button(ACTIONS.resume, 'Resume', release.id)
           : button(ACTIONS.pause, 'Pause', release.id),
-        button(ACTIONS.abort, 'Abort', release.id, {
-          style: 'danger',
-          confirm: {
-            title: 'Abort the canary?',
-            text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}) at once.`,
-            ok: 'Abort',
-          },
-        }),
+        backButton(release, ACTIONS.abort, 'Abort', 'Abort the canary?', 'Abort'),
       ],
     });
   } else if (release.state === 'observing') {
@@ -175,14 +180,7 @@ export function releaseParentMessage(
       type: 'actions',
       block_id: 'release_observing',
       elements: [
-        button(ACTIONS.rollback, 'Rollback', release.id, {
-          style: 'danger',
-          confirm: {
-            title: 'Roll back?',
-            text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}) at once.`,
-            ok: 'Roll back',
-          },
-        }),
+        backButton(release, ACTIONS.rollback, 'Rollback', 'Roll back?', 'Roll back'),
         ...(release.paused ? [button(ACTIONS.resume, 'Resume', release.id)] : []),
       ],
     });
@@ -196,14 +194,13 @@ export function releaseParentMessage(
         type: 'actions',
         block_id: 'release_rollback_request',
         elements: [
-          button(ACTIONS.approveRollback, 'Approve rollback', release.id, {
-            style: 'danger',
-            confirm: {
-              title: 'Approve the rollback?',
-              text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}).`,
-              ok: 'Roll back',
-            },
-          }),
+          backButton(
+            release,
+            ACTIONS.approveRollback,
+            'Approve rollback',
+            'Approve the rollback?',
+            'Roll back',
+          ),
         ],
       },
     );
@@ -211,16 +208,7 @@ export function releaseParentMessage(
     blocks.push({
       type: 'actions',
       block_id: 'release_live',
-      elements: [
-        button(ACTIONS.rollback, 'Rollback', release.id, {
-          style: 'danger',
-          confirm: {
-            title: 'Roll back?',
-            text: `All traffic goes back to ${release.fromSlot} (${release.fromVersion}) at once.`,
-            ok: 'Roll back',
-          },
-        }),
-      ],
+      elements: [backButton(release, ACTIONS.rollback, 'Rollback', 'Roll back?', 'Roll back')],
     });
   }
   blocks.push(
