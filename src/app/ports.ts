@@ -45,9 +45,22 @@ export interface StepScheduler {
   stopProgress(releaseId: string): Promise<void>;
 }
 
-/** A mutual exclusion across processes, with an owner and an expiry. */
+/** A mutual exclusion across processes, with an owner and an expiry renewed while held. */
 export interface Locks {
-  withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
+  /** Waits up to `waitMs` (default: the adapter's) for the lock; throws LockBusyError after. */
+  withLock<T>(
+    name: string,
+    ttlMs: number,
+    fn: () => Promise<T>,
+    options?: { waitMs?: number },
+  ): Promise<T>;
+}
+
+export class LockBusyError extends Error {
+  constructor(name: string, waitMs: number) {
+    super(`lock ${name} is still held after ${waitMs} ms`);
+    this.name = 'LockBusyError';
+  }
 }
 
 export interface TrafficState {

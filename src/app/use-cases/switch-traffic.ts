@@ -8,7 +8,8 @@ import { performEffects, stabilityEnd, startCanary } from './progressive.ts';
 
 /** Lock held around every traffic change of a service, so two steps never switch at once. */
 export const trafficLock = (service: string) => `traffic-${service}`;
-export const TRAFFIC_LOCK_TTL_MS = 120_000;
+/** Renewed while held, so it only bounds how long a crashed holder blocks the service. */
+export const TRAFFIC_LOCK_TTL_MS = 10_000;
 
 /** Switches and then checks, through the proxy and the slot itself, that the slot took over. */
 export async function switchAndVerify(
