@@ -35,11 +35,15 @@ import { registerCommandListeners } from './adapters/slack/command-listeners.ts'
 import { outboxHandler } from './adapters/slack/outbox-worker.ts';
 import { SlackDirectory } from './adapters/slack/slack-directory.ts';
 import { SlackNotifier } from './adapters/slack/slack-notifier.ts';
+import {
+  type CommandTraffic,
+  CommandTrafficSwitcher,
+  RoutingTrafficSwitcher,
+} from './adapters/traffic/command-traffic-switcher.ts';
 import type { AppDeps } from './app/app-deps.ts';
 import { dispatchAction } from './app/dispatch-action.ts';
 import { dispatchCommand } from './app/dispatch-command.ts';
 import { reconcileTraffic } from './app/use-cases/reconcile-traffic.ts';
-import { ConfigError } from './config/config-error.ts';
 import { type Env, usesSocketMode } from './config/env.ts';
 import type { GreenlightConfig } from './config/greenlight-schema.ts';
 import { type AppLogger, boltLoggerFrom } from './logger.ts';
@@ -88,22 +92,22 @@ function deployEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return copy;
 }
 
-function trafficTargets(config: GreenlightConfig): Map<string, HaproxyServiceTraffic> {
-  const targets = new Map<string, HaproxyServiceTraffic>();
-  const problems: { path: string; message: string }[] = [];
+/** HAProxy targets and command drivers, by service, from greenlight.yml. */
+function trafficTargets(config: GreenlightConfig): {
+  haproxy: Map<string, HaproxyServiceTraffic>;
+  commands: Map<string, CommandTraffic>;
+} {
+  const haproxy = new Map<string, HaproxyServiceTraffic>();
+  const commands = new Map<string, CommandTraffic>();
   for (const [name, service] of Object.entries(config.services)) {
     if ('haproxy' in service.traffic) {
       const { runtimeApi, backend, servers, timeoutMs } = service.traffic.haproxy;
-      targets.set(name, { api: new HaproxyRuntimeApi(runtimeApi, timeoutMs), backend, servers });
+      haproxy.set(name, { api: new HaproxyRuntimeApi(runtimeApi, timeoutMs), backend, servers });
     } else {
-      problems.push({
-        path: `services.${name}.traffic.command`,
-        message: 'the command traffic driver is not available in this version; use traffic.haproxy',
-      });
+      commands.set(name, service.traffic.command);
     }
   }
-  if (problems.length > 0) throw new ConfigError('greenlight.yml', problems);
-  return targets;
+  return { haproxy, commands };
 }
 
 /** The one composition root: the only place that constructs Bolt, BullMQ, ioredis and clients. */
@@ -122,7 +126,21 @@ export function compose({
   const metrics = createMetrics();
   metrics.info.set({ version: VERSION, role }, 1);
   const boltLogger = boltLoggerFrom(logger);
-  const traffic = new HaproxyTrafficSwitcher(trafficTargets(config));
+  const targets = trafficTargets(config);
+  const haproxyTraffic = new HaproxyTrafficSwitcher(targets.haproxy);
+  const commandTraffic = new CommandTrafficSwitcher(
+    targets.commands,
+    deployEnvironment(processEnv),
+    cwd,
+  );
+  const traffic = new RoutingTrafficSwitcher(
+    new Map(
+      Object.keys(config.services).map((name) => [
+        name,
+        targets.haproxy.has(name) ? haproxyTraffic : commandTraffic,
+      ]),
+    ),
+  );
 
   // Producers fail fast: a command must answer "Redis is down" rather than hang past 3 s.
   const redis = new Redis(env.REDIS_URL, {
@@ -314,7 +332,7 @@ export function compose({
         gates: new ConfiguredGateRunner(config.services, deployEnvironment(processEnv), cwd, http),
         metrics: new ConfiguredMetricsSource(
           config.services,
-          new HaproxyMetricsSource(traffic),
+          new HaproxyMetricsSource(haproxyTraffic),
           new PrometheusMetricsSource(config.services, http),
         ),
         faulty: new RedisFaultyVersions(redis, prefix),

@@ -85,8 +85,16 @@ const trafficSchema = z.union([
   }),
   z.strictObject({
     command: z.strictObject({
-      /** argv; `{slot}` and `{weight}` arguments are replaced, nothing is passed to a shell. */
+      /**
+       * argv run to send `{weight}` percent of traffic to `{slot}` (the other slot gets the
+       * rest); the placeholders are whole arguments, nothing is passed to a shell.
+       */
       switch: z.array(z.string().min(1)).min(1),
+      /**
+       * argv that prints where traffic goes now, one `slot=weight` per line or word
+       * (`blue=100 green=0`); Greenlight checks it before and after every change.
+       */
+      status: z.array(z.string().min(1)).min(1),
       timeoutSeconds: positiveInt.max(3600).default(60),
     }),
   }),
@@ -271,6 +279,15 @@ export const greenlightConfigSchema = z
             message: `${type} releases need approval from ${missing.join(' and ')} by default; define ${missing.map((r) => `roles.${r}`).join(' and ')} or set releaseTypes.${type}.approvals`,
           });
         }
+      }
+      const analysed = service.strategy === 'canary' || service.stabilityWindowMinutes > 0;
+      if ('command' in service.traffic && service.analysis.source === 'haproxy' && analysed) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', name, 'analysis', 'source'],
+          message:
+            'the command traffic driver has no HAProxy stats to analyse: set analysis.source to { prometheus: … }, or stabilityWindowMinutes: 0 with strategy bluegreen',
+        });
       }
       if (service.slots.blue.url === service.slots.green.url) {
         ctx.addIssue({

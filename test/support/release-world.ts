@@ -12,6 +12,7 @@ import { type SlotServer, startSlotServer } from './slot-server.ts';
 
 export const SIGNING_SECRET = 'release-world-signing-secret';
 const DEPLOY_SCRIPT = new URL('./deploy/deploy-slot.mjs', import.meta.url).pathname;
+const TRAFFIC_SCRIPT = new URL('./deploy/traffic-cmd.mjs', import.meta.url).pathname;
 
 export interface ServiceWorld {
   readonly name: string;
@@ -58,7 +59,10 @@ export interface WorldOptions {
   /** Extra top-level YAML (freeze, blockedDays, freezeException, …). */
   topLevelExtra?: string;
   /** Per service: another Runtime API address (an unreachable one), backend or deploy argv. */
-  overrides?: Record<string, { runtimeApi?: string; backend?: string; deployCommand?: string[] }>;
+  overrides?: Record<
+    string,
+    { runtimeApi?: string; backend?: string; deployCommand?: string[]; trafficStateFile?: string }
+  >;
   deployTimeoutSeconds?: number;
   env?: Record<string, string>;
   /** Blue/green stability window; 0 (the default here) calls a release done at the switch. */
@@ -130,7 +134,11 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
     health: { path: /healthz, timeoutMs: 1000, successes: 2, intervalMs: 100, readyTimeoutSeconds: 5 }
     deploy: { command: ${deployCommand}, timeoutSeconds: ${options.deployTimeoutSeconds ?? 20} }
     traffic:
-      haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }
+      ${
+        override.trafficStateFile
+          ? `command: { switch: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'set', '{slot}', '{weight}'])}, status: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'status'])} }`
+          : `haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }`
+      }
     runbookUrl: "https://runbooks.example.com/${name}"
 ${options.serviceExtra ?? ''}`;
     }),
