@@ -7,6 +7,7 @@ import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { type AppliedEvent, applyReleaseEvent } from '../release-events.ts';
 import { currentState } from '../service-access.ts';
+import { beginRollback } from './rollback.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from './switch-traffic.ts';
 
 /** End of the stability window for traffic that moved now, or undefined when there is none. */
@@ -56,28 +57,7 @@ async function startAutomaticRollback(
   releaseId: string,
   reason: string,
 ): Promise<void> {
-  const applied = await applyReleaseEvent(
-    deps,
-    releaseId,
-    { type: 'rollback', user: 'greenlight', reason },
-    (s, r) =>
-      r.state === 'rolling_back'
-        ? {
-            ...s,
-            operation: {
-              id: r.id,
-              kind: 'rollback',
-              by: 'greenlight',
-              startedAt: deps.clock.now().toISOString(),
-              version: r.version,
-              releaseId: r.id,
-            },
-          }
-        : s,
-  );
-  await deps.notifier.releaseChanged(applied.release, applied.state);
-  await deps.scheduler.enqueue({ step: 'rollback', releaseId, attempt: applied.release.revision });
-  await deps.notifier.rollbackAlert(applied.release, applied.state, 'in_progress');
+  await beginRollback(deps, releaseId, { type: 'rollback', user: 'greenlight', reason });
 }
 
 /** The first canary step, right after the last approval (called by the switch step). */

@@ -5,7 +5,7 @@ import { type ServiceState, withSlot } from '../../domain/service-state.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
-import { applyReleaseEvent } from '../release-events.ts';
+import { type AppliedEvent, applyReleaseEvent } from '../release-events.ts';
 import { busyError, currentState } from '../service-access.ts';
 import { waitUntilReady } from './slot-readiness.ts';
 import { switchAndVerify, TRAFFIC_LOCK_TTL_MS, trafficLock } from './switch-traffic.ts';
@@ -49,12 +49,11 @@ export async function requestRollback(
     return askRollbackApproval(deps, release, request.by, request.reason, outside);
   }
   const reason = request.reason ?? 'no reason given';
-  const applied = await startRollback(deps, release.id, {
+  const applied = await beginRollback(deps, release.id, {
     type: 'rollback',
     user: request.by,
     reason,
   });
-  await deps.notifier.releaseChanged(applied.release, applied.state);
   const r = applied.release;
   if (r.state === 'cancelled') {
     return {
@@ -62,8 +61,6 @@ export async function requestRollback(
       hint: `PRODUCTION stays on ${r.fromSlot} (${r.fromVersion}).`,
     };
   }
-  await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt: r.revision });
-  await deps.notifier.rollbackAlert(r, applied.state, 'in_progress');
   return {
     message: `Rolling ${r.service} back to ${r.fromVersion} on ${r.fromSlot}.`,
     hint: `The alert is in <#${deps.config.alertsChannel}>; ${r.version} stays on STANDBY (${r.toSlot}) for investigation.`,
@@ -73,13 +70,17 @@ export async function requestRollback(
 /** Who approves a rollback asked for outside the rollback window. */
 export const ROLLBACK_APPROVER_ROLE = 'lead';
 
-/** Applies a rollback event; when it starts a rollback, the service is held for it. */
-function startRollback(
+/**
+ * Applies a rollback event and acts on it: the parent message is edited, and when traffic must
+ * go back the service is held for the rollback, its step is enqueued and the alert goes out.
+ * Used by /rollback, its late approval, and the automatic rollback of the analysis.
+ */
+export async function beginRollback(
   deps: AppDeps,
   releaseId: string,
   event: Extract<ReleaseEvent, { type: 'rollback' }>,
-) {
-  return applyReleaseEvent(deps, releaseId, event, (s, r) =>
+): Promise<AppliedEvent> {
+  const applied = await applyReleaseEvent(deps, releaseId, event, (s, r) =>
     r.state === 'rolling_back'
       ? {
           ...s,
@@ -94,6 +95,13 @@ function startRollback(
         }
       : s,
   );
+  const r = applied.release;
+  await deps.notifier.releaseChanged(r, applied.state);
+  if (r.state === 'rolling_back') {
+    await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt: r.revision });
+    await deps.notifier.rollbackAlert(r, applied.state, 'in_progress');
+  }
+  return applied;
 }
 
 /** How long ago the window closed, phrased, or undefined while the release is inside it. */
@@ -161,16 +169,12 @@ export async function approveRollback(
       `Ask a ${ROLLBACK_APPROVER_ROLE}.`,
     );
   }
-  const applied = await startRollback(deps, release.id, {
+  const { release: r } = await beginRollback(deps, release.id, {
     type: 'rollback',
     user: pending.by,
     reason: pending.reason,
     approvedBy: request.user,
   });
-  const r = applied.release;
-  await deps.notifier.releaseChanged(r, applied.state);
-  await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt: r.revision });
-  await deps.notifier.rollbackAlert(r, applied.state, 'in_progress');
   return {
     message: `Rollback approved: ${r.service} goes back to ${r.fromVersion} on ${r.fromSlot}.`,
   };
