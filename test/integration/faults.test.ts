@@ -266,7 +266,8 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
       stabilityWindowMinutes: 0.02,
       haproxyCheckPath: '/hachk',
       env: { GREENLIGHT_ROLE: 'web', GREENLIGHT_STALLED_INTERVAL_MS: '1500' },
-      serviceExtra: `    canary: { steps: [20, 50, 100], holdMinutes: 0.03, autoPromote: false }
+      serviceExtra: `    progressIntervalMinutes: 0.02
+    canary: { steps: [20, 50, 100], holdMinutes: 0.03, autoPromote: false }
     analysis: { source: haproxy, maxErrorRatePercent: 5, minRequests: 0, intervalSeconds: 0.4, consecutiveBreaches: 2 }
 `,
     });
@@ -284,6 +285,7 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
   });
 
   it('moves traffic exactly once per step, and the thread tells the story in order', async () => {
+    const requestedAt = Date.now();
     const { id } = await bumpAndRequestRelease(world, '2.4.1');
 
     // HAProxy sees green down for now, so the first step waits inside the switch: kill it there.
@@ -338,5 +340,12 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
     const positions = once.map((phrase) => story.findIndex((t) => t.includes(phrase)));
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+
+    // Progress updates come from one job scheduler, however many workers run (two here, and
+    // replaced twice): at most one per 1.2 s interval, never one per worker.
+    const elapsed = Date.now() - requestedAt;
+    const updates = story.filter((t) => t.includes('Progress · api')).length;
+    expect(updates).toBeGreaterThanOrEqual(2);
+    expect(updates).toBeLessThanOrEqual(Math.floor(elapsed / 1200) + 1);
   });
 });
