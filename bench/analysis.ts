@@ -7,7 +7,12 @@
  * Run with `npm run bench:analysis` (redis-server on 127.0.0.1:6379, haproxy on the PATH).
  */
 import { takesTraffic } from '../src/adapters/haproxy/haproxy-runtime-api.ts';
-import { eventually, loadLoop, startReleaseWorld } from '../test/support/release-world.ts';
+import {
+  bumpAndRequestRelease,
+  eventually,
+  loadLoop,
+  startReleaseWorld,
+} from '../test/support/release-world.ts';
 
 const INTERVAL_SECONDS = Number(process.env.BENCH_INTERVAL_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -23,28 +28,7 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round += 1) {
       const version = `2.${5 + round}.0`;
-      await world.command('U0DEV1', '/bump', `api ${version}`);
-      await eventually(
-        () =>
-          world.slack
-            .messages('C0RELEASES')
-            .some((m) => m.text.includes(`${version} is on STANDBY`)),
-        Boolean,
-        30_000,
-      );
-      await world.command('U0DEV1', '/release', 'api');
-      const parent = await eventually(
-        () =>
-          world.slack
-            .messages('C0RELEASES')
-            .find(
-              (m) =>
-                m.text.includes(`→ ${version}`) &&
-                JSON.stringify(m.blocks).includes('release_approve'),
-            ),
-        (m) => m !== undefined,
-      );
-      const id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+      const { id } = await bumpAndRequestRelease(world, version, `api ${version}`);
       await world.click('U0DEV2', 'release_approve', id);
       const states = () => world.haproxy.serverStates('api');
       const newSlot = await eventually(

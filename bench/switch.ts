@@ -13,7 +13,12 @@ import {
   isRunning,
   takesTraffic,
 } from '../src/adapters/haproxy/haproxy-runtime-api.ts';
-import { eventually, loadLoop, startReleaseWorld } from '../test/support/release-world.ts';
+import {
+  bumpAndRequestRelease,
+  eventually,
+  loadLoop,
+  startReleaseWorld,
+} from '../test/support/release-world.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
@@ -60,27 +65,7 @@ async function main(): Promise<void> {
       const standby = production === 'blue' ? 'green' : 'blue';
       const version = `2.${minor}.0`;
       minor += 1;
-      await world.command('U0DEV1', '/bump', `api ${version}`);
-      await eventually(
-        () =>
-          world.slack
-            .messages('C0RELEASES')
-            .some((m) => m.text.includes(`${version} is on STANDBY`)),
-        Boolean,
-        30_000,
-      );
-      await world.command('U0DEV1', '/release', 'api');
-      const parent = await eventually(
-        () =>
-          world.slack
-            .messages('C0RELEASES')
-            .find(
-              (m) =>
-                JSON.stringify(m.blocks).includes('release_approve') && m.text.includes(version),
-            ),
-        (m) => m !== undefined,
-      );
-      const id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+      const { id } = await bumpAndRequestRelease(world, version, `api ${version}`);
 
       let started = performance.now();
       await world.click('U0DEV2', 'release_approve', id);

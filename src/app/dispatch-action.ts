@@ -42,25 +42,20 @@ export async function dispatchAction(
         answer = await rejectRelease(deps, { releaseId, user, ...(reason ? { reason } : {}) });
         break;
       case 'rollback':
+      case 'abort':
         await authoriseCommand(deps, release.service, 'rollback', user);
         answer = await requestRollback(deps, {
           service: release.service,
           by: user,
-          reason: reason ?? 'Rollback button in Slack',
+          reason:
+            reason ??
+            (button === 'abort' ? 'canary aborted from Slack' : 'Rollback button in Slack'),
         });
         break;
       case 'promote':
       case 'pause':
       case 'resume':
         answer = await steerCanary(deps, { releaseId, user, action: button });
-        break;
-      case 'abort':
-        await authoriseCommand(deps, release.service, 'rollback', user);
-        answer = await requestRollback(deps, {
-          service: release.service,
-          by: user,
-          reason: reason ?? 'canary aborted from Slack',
-        });
         break;
       case 'approve_rollback':
         answer = await approveRollback(deps, { releaseId, user });

@@ -4,30 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventually,
+  pendingReleaseId,
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
 } from '../support/release-world.ts';
 
 const AUDIT_TOKEN = 'audit-token-0123456789abcdef';
-
-function releaseIdIn(world: ReleaseWorld, version: string): Promise<string> {
-  return eventually(
-    () => {
-      const parent = world.slack
-        .messages('C0RELEASES')
-        .filter(
-          (m) =>
-            m.thread_ts === undefined &&
-            m.text.includes(`→ ${version}`) &&
-            JSON.stringify(m.blocks).includes('release_approve'),
-        )
-        .at(-1);
-      return JSON.stringify(parent?.blocks ?? []).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
-    },
-    (id) => id !== '',
-  );
-}
 
 async function waitForChannelText(world: ReleaseWorld, text: string, channel = 'C0RELEASES') {
   return eventually(
@@ -125,7 +108,7 @@ describe('release policy: gates, operators, windows, expiry, known-bad versions,
   it('lists gate results in the thread once they pass, advisory warnings included', async () => {
     await writeFile(gateFile, 'ok');
     expect(await world.command('U0DEV1', '/release', 'api')).toContain('requested');
-    const id = await releaseIdIn(world, '2.4.1');
+    const id = await pendingReleaseId(world, '2.4.1');
     const gates = await waitForChannelText(world, 'Pre-release gates:');
     expect(gates?.thread_ts).toBeDefined();
     expect(gates?.text).toContain('migrations applied: exited 0');
@@ -190,7 +173,7 @@ describe('release policy: gates, operators, windows, expiry, known-bad versions,
     );
     await waitForChannelText(world, 'api 2.5.0 is on STANDBY (green), healthy');
     expect(await world.command('U0DEV1', '/release', 'api')).toContain('(minor) requested');
-    const id = await releaseIdIn(world, '2.5.0');
+    const id = await pendingReleaseId(world, '2.5.0');
     expect(await world.click('U0LEAD', 'release_approve', id)).toContain('Still needed: security');
     await new Promise((r) => setTimeout(r, 3500)); // TTL here is 3 s
     // U0SEC1 is in the S0SECURITY user group, resolved through usergroups.users.list.
@@ -308,7 +291,7 @@ freezeException: cto`,
       'api --justify payments fail for all EU cards',
     );
     expect(requested).toContain('It needs approval from lead and security and cto');
-    const id = await releaseIdIn(world, '2.4.1');
+    const id = await pendingReleaseId(world, '2.4.1');
     await waitForChannelText(
       world,
       'Hotfix while frozen until Thu 1 Jan 01:00 CET (Code freeze): payments fail for all EU cards',

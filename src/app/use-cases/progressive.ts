@@ -60,21 +60,6 @@ async function startAutomaticRollback(
   await beginRollback(deps, releaseId, { type: 'rollback', user: 'greenlight', reason });
 }
 
-/** The first canary step, right after the last approval (called by the switch step). */
-export async function startCanary(deps: AppDeps, release: Release): Promise<void> {
-  const steps = serviceConfig(deps, release.service).canary.steps;
-  const first = steps[0] ?? 100;
-  await deps.traffic.split(release.service, release.toSlot, first);
-  const applied = await applyReleaseEvent(
-    deps,
-    release.id,
-    { type: 'step_reached', stepIndex: 0, ...(first >= 100 ? stabilityWindow(deps, release) : {}) },
-    (state, r) => (first >= 100 ? becomeProduction(r)(state) : state),
-  );
-  await deps.notifier.releaseChanged(applied.release, applied.state);
-  await performEffects(deps, applied);
-}
-
 function stabilityWindow(deps: AppDeps, release: Release): { observeUntil?: string } {
   const until = stabilityEnd(deps, release.service);
   return until ? { observeUntil: until } : {};

@@ -1,10 +1,10 @@
 import type { ServiceState } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
-import { type AppDeps, audit } from '../app-deps.ts';
+import { type AppDeps, audit, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { applyReleaseEvent } from '../release-events.ts';
 import { standbyChange } from './decide-release.ts';
-import { performEffects, stabilityEnd, startCanary } from './progressive.ts';
+import { performEffects, stabilityEnd } from './progressive.ts';
 
 /** Lock held around every traffic change of a service, so two steps never switch at once. */
 export const trafficLock = (service: string) => `traffic-${service}`;
@@ -70,12 +70,15 @@ export async function runSwitchStep(deps: AppDeps, job: { releaseId: string }): 
       await deps.notifier.releaseChanged(voided.release, voided.state);
       return;
     }
-    if (release.strategy === 'canary') {
-      await startCanary(deps, release);
-      return;
-    }
+    // A canary's first step is a weight; blue/green moves everything. Either way a failure puts
+    // production back and ends the release, so the service is never left half switched.
+    const firstWeight =
+      release.strategy === 'canary'
+        ? (serviceConfig(deps, release.service).canary.steps[0] ?? 100)
+        : 100;
     try {
-      await switchAndVerify(deps, release.service, release.toSlot);
+      if (firstWeight < 100) await deps.traffic.split(release.service, release.toSlot, firstWeight);
+      else await switchAndVerify(deps, release.service, release.toSlot);
     } catch (error) {
       const reason = (error as Error).message;
       deps.log.warn(
@@ -95,14 +98,17 @@ export async function runSwitchStep(deps: AppDeps, job: { releaseId: string }): 
       await deps.notifier.releaseChanged(failed.release, failed.state);
       return;
     }
+    const observeUntil = firstWeight >= 100 ? stabilityEnd(deps, release.service) : undefined;
+    const window = observeUntil ? { observeUntil } : {};
     let done: Awaited<ReturnType<typeof applyReleaseEvent>>;
     try {
-      const observeUntil = stabilityEnd(deps, release.service);
       done = await applyReleaseEvent(
         deps,
         release.id,
-        { type: 'switched', ...(observeUntil ? { observeUntil } : {}) },
-        becomeProduction(release.toSlot),
+        release.strategy === 'canary'
+          ? { type: 'step_reached', stepIndex: 0, ...window }
+          : { type: 'switched', ...window },
+        firstWeight >= 100 ? becomeProduction(release.toSlot) : (state) => state,
       );
     } catch (error) {
       // A /rollback arrived while traffic moved: its step runs after this lock and restores.
