@@ -116,6 +116,8 @@ export interface DeployRequest {
   readonly slot: Slot;
   /** Release or operation id, passed to the deploy step as GREENLIGHT_RELEASE_ID. */
   readonly releaseId: string;
+  /** Aborting it stops the deploy at once (its whole process group is killed). */
+  readonly signal?: AbortSignal;
 }
 
 export type DeployOutcome = { ok: true } | { ok: false; reason: string; outputTail: string };
