@@ -21,12 +21,13 @@ import {
   PrometheusMetricsSource,
 } from './adapters/http/prometheus-metrics-source.ts';
 import { UndiciSlotProbe } from './adapters/http/undici-slot-probe.ts';
+import { killAllRunning } from './adapters/process/run-argv.ts';
 import { BullmqStepScheduler } from './adapters/queue/bullmq-step-scheduler.ts';
 import { type JobHandlers, routeJobs } from './adapters/queue/job-router.ts';
 import { QUEUE_NAMES, queuePrefix } from './adapters/queue/queue-names.ts';
-import { RECONCILE_JOB, stepHandlers } from './adapters/queue/step-handlers.ts';
+import { controlLoopPass, RECONCILE_JOB, stepHandlers } from './adapters/queue/step-handlers.ts';
 import { RedisAuditLog } from './adapters/redis/redis-audit-log.ts';
-import { readMaxmemoryPolicy, redisIsReachable } from './adapters/redis/redis-checks.ts';
+import { checkRedisForStartup, redisIsReachable } from './adapters/redis/redis-checks.ts';
 import { RedisFaultyVersions } from './adapters/redis/redis-faulty-versions.ts';
 import { RedisLocks } from './adapters/redis/redis-locks.ts';
 import { RedisStateStore } from './adapters/redis/redis-state-store.ts';
@@ -43,7 +44,6 @@ import {
 import type { AppDeps } from './app/app-deps.ts';
 import { dispatchAction } from './app/dispatch-action.ts';
 import { dispatchCommand } from './app/dispatch-command.ts';
-import { reconcileTraffic } from './app/use-cases/reconcile-traffic.ts';
 import { type Env, usesSocketMode } from './config/env.ts';
 import type { GreenlightConfig } from './config/greenlight-schema.ts';
 import { type AppLogger, boltLoggerFrom } from './logger.ts';
@@ -304,13 +304,11 @@ export function compose({
       }
       stepsQueue = new Queue(QUEUE_NAMES.steps, { connection: redis, prefix });
       outboxQueue = new Queue(QUEUE_NAMES.outbox, { connection: redis, prefix });
-      const policy = await readMaxmemoryPolicy(redis).catch(() => undefined);
-      if (policy !== 'noeviction') {
-        logger.warn(
-          { maxmemoryPolicy: policy ?? 'unknown' },
-          'Redis maxmemory-policy is not noeviction: under memory pressure Redis may evict queued jobs and release state. Set maxmemory-policy noeviction (and appendonly yes).',
-        );
-      }
+      const redisCheck = await checkRedisForStartup(redis, {
+        allowEviction: env.GREENLIGHT_ALLOW_EVICTION,
+      });
+      for (const warning of redisCheck.warnings) logger.warn(warning);
+      if (redisCheck.refuse !== undefined) throw new Error(redisCheck.refuse);
       deps = {
         config,
         store,
@@ -364,14 +362,14 @@ export function compose({
           1,
         );
         startWorker(QUEUE_NAMES.steps, stepHandlers(deps), 8);
-        for (const service of services) {
-          const outcome = await reconcileTraffic(deps, service).catch((error: unknown) => ({
-            service,
-            result: 'error' as const,
-            detail: (error as Error).message,
-          }));
+        // Start-up runs one pass of the control loop before taking Slack traffic: lost jobs are
+        // found, passed deadlines acted on, and the proxy brought to what the releases want.
+        const outcomes = await controlLoopPass(deps).catch((error: unknown) => {
+          logger.warn({ err: error }, 'the start-up control loop pass failed');
+          return [];
+        });
+        for (const outcome of outcomes)
           logger.info({ ...outcome }, 'traffic reconciled at start-up');
-        }
         await stepsQueue.upsertJobScheduler(
           RECONCILE_JOB,
           { every: env.GREENLIGHT_RECONCILE_INTERVAL_SECONDS * 1000 },
@@ -414,6 +412,8 @@ export function compose({
       );
       if (!closed) {
         logger.warn({ boundMs: bound / 2 }, 'workers did not finish in time; forcing close');
+        // Force-closed steps are re-run elsewhere: their deploys must not outlive them.
+        killAllRunning();
         await within(
           Promise.all(workers.map((w) => w.close(true))).then(() => true),
           bound / 8,

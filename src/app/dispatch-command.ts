@@ -28,7 +28,19 @@ async function run(
       return unmarkFaulty(deps, { service: request.service, version: request.version, by });
   }
   await authoriseCommand(deps, request.service, context.command, by);
-  if (request.dryRun) return planCommand(deps, request, by);
+  if (request.dryRun) return planCommand(deps, request, by, (d) => perform(d, request, by));
+  return perform(deps, request, by);
+}
+
+/** The four commands that change something: what a dry run rehearses, and what runs for real. */
+function perform(
+  deps: AppDeps,
+  request: Exclude<
+    CommandRequest,
+    { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' }
+  >,
+  by: string,
+): Promise<Answer> {
   switch (request.kind) {
     case 'bump':
       return requestBump(deps, { service: request.service, target: request.target, by });

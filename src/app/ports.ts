@@ -22,27 +22,30 @@ export interface StateWrites {
   readonly release?: { readonly next: Release; readonly expected: number };
 }
 
-/** Work that runs in a worker, possibly on another machine, possibly twice. */
+/**
+ * Work that runs in a worker, possibly on another machine, possibly twice. Ids carry the release
+ * revision a step was asked for, so a step wanted again runs again and a re-delivery runs once.
+ */
 export type StepJob =
   | { readonly step: 'deploy'; readonly service: string; readonly operationId: string }
-  | { readonly step: 'advance'; readonly releaseId: string; readonly to: number }
-  | {
-      readonly step: 'analyze';
-      readonly releaseId: string;
-      readonly tick: number;
-      readonly delayMs: number;
-      /** What the metrics source returned last time, per slot, for deltas. */
-      readonly samples?: { readonly canary: unknown; readonly baseline: unknown };
-    }
-  | { readonly step: 'switch'; readonly releaseId: string }
-  | { readonly step: 'rollback'; readonly releaseId: string; readonly attempt: number };
+  | { readonly step: 'switch'; readonly releaseId: string; readonly revision: number }
+  | { readonly step: 'rollback'; readonly releaseId: string; readonly attempt: number }
+  /** Drive a service's traffic to its desired state (after a transition changed it). */
+  | { readonly step: 'traffic'; readonly service: string; readonly cause: string };
+
+export type JobState = 'pending' | 'done' | 'failed' | 'missing';
 
 export interface StepScheduler {
   /** Enqueues a step under a deterministic id, so the same step enqueued twice runs once. */
   enqueue(job: StepJob): Promise<void>;
+  /** Where that step's job is: waiting or running, finished, given up on, or gone. */
+  jobState(job: StepJob): Promise<JobState>;
   /** Progress updates every `everyMs` while a release is active; one schedule per release. */
   startProgress(releaseId: string, everyMs: number): Promise<void>;
   stopProgress(releaseId: string): Promise<void>;
+  /** Analysis ticks every `everyMs` while a release ramps or observes; idempotent. */
+  startAnalysis(releaseId: string, everyMs: number): Promise<void>;
+  stopAnalysis(releaseId: string): Promise<void>;
 }
 
 /** A mutual exclusion across processes, with an owner and an expiry renewed while held. */
@@ -66,6 +69,8 @@ export class LockBusyError extends Error {
 export interface TrafficState {
   /** Slots that take new requests now (admin ready, weight above 0). */
   readonly serving: readonly Slot[];
+  /** Share of new requests per slot in percent (0 for a slot that takes none). */
+  readonly weights: Readonly<Record<Slot, number>>;
   /** Slots HAProxy's own health checks see as up. */
   readonly up: readonly Slot[];
 }
@@ -164,6 +169,8 @@ export interface Notifier {
     status: 'in_progress' | 'done' | 'failed',
   ): Promise<void>;
   drift(service: string, channel: string, detail: string): Promise<void>;
+  /** Redis had no record of the service: what Greenlight adopted from the proxy. */
+  adopted(service: string, channel: string, detail: string): Promise<void>;
   /** The periodic progress reply in the thread; `sequence` keeps one per tick. */
   progress(release: Release, service: ServiceState, sequence: number): Promise<void>;
 }

@@ -1,13 +1,107 @@
+import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { bootstrapState, type Operation, type ServiceState } from '../domain/service-state.ts';
-import { type AppDeps, serviceConfig } from './app-deps.ts';
+import { SLOTS, type Slot } from '../domain/slots.ts';
+import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 
-/** The service as Redis knows it, or its bootstrap state from greenlight.yml (revision 0). */
+/**
+ * Redis has no record of a service: a first start, or data lost (a restart without persistence,
+ * an eviction). Greenlight adopts what the proxy serves, with versions read from the slots, and
+ * never moves traffic for it: the slot taking (most) traffic is PRODUCTION. The newest release
+ * on record is linked again when it agrees with the proxy, so /rollback still has its target.
+ * Falls back to greenlight.yml's `bootstrap` only when the proxy cannot be read, unpersisted.
+ */
+async function adoptService(deps: AppDeps, service: string): Promise<ServiceState> {
+  const config = serviceConfig(deps, service);
+  const now = deps.clock.now();
+  const bootstrap = bootstrapState(
+    service,
+    config.bootstrap.production,
+    config.bootstrap.version,
+    now,
+  );
+  let weights: Readonly<Record<Slot, number>>;
+  try {
+    weights = (await deps.traffic.inspect(service)).weights;
+  } catch (error) {
+    deps.log.warn({ service, err: error }, 'no record of the service and the proxy cannot be read');
+    return bootstrap;
+  }
+  if (weights.blue === 0 && weights.green === 0) return bootstrap;
+  const production: Slot = weights.green > weights.blue ? 'green' : 'blue';
+  const at = now.toISOString();
+  const versions = await Promise.all(
+    SLOTS.map(async (slot) => {
+      const reported = await deps.probe.version(service, slot).catch(() => undefined);
+      if (reported?.ok) return reported.version;
+      return slot === config.bootstrap.production ? config.bootstrap.version : null;
+    }),
+  );
+  const [newest] = await deps.store.listReleases(service, 1);
+  const linked = newest !== undefined && agreesWithProxy(newest, production) ? newest : undefined;
+  const adopted: ServiceState = {
+    service,
+    production,
+    slots: {
+      blue: { version: versions[0] ?? null, health: 'unknown', updatedAt: at },
+      green: { version: versions[1] ?? null, health: 'unknown', updatedAt: at },
+    },
+    operation:
+      linked && ACTIVE_STATES.includes(linked.state)
+        ? {
+            id: linked.id,
+            kind: linked.state === 'rolling_back' ? 'rollback' : 'release',
+            by: linked.requester,
+            startedAt: linked.createdAt,
+            version: linked.version,
+            releaseId: linked.id,
+          }
+        : null,
+    lastReleaseId: linked?.id ?? null,
+    traffic: { weights, at },
+    revision: 1,
+  };
+  if (!(await deps.store.commit({ service: { next: adopted, expected: 0 } }))) {
+    const stored = await deps.store.getService(service);
+    if (stored !== null) return stored;
+  }
+  const fresh =
+    (await deps.store.listReleases(service, 1)).length === 0 &&
+    production === config.bootstrap.production;
+  if (!fresh) {
+    const detail = `Greenlight had no record of ${service} in Redis, so it adopted what the proxy serves: PRODUCTION ${production} (${adopted.slots[production].version ?? 'version unknown'}), STANDBY ${production === 'blue' ? 'green' : 'blue'} (${adopted.slots[production === 'blue' ? 'green' : 'blue'].version ?? 'version unknown'})${linked ? `, last release ${linked.version} (${linked.state})` : ''}. Traffic was not touched.`;
+    await deps.notifier.adopted(service, config.channel, detail);
+  }
+  await audit(deps, {
+    who: 'greenlight',
+    what: 'service adopted from the proxy',
+    service,
+    after: { production, weights, versions: adopted.slots, lastReleaseId: adopted.lastReleaseId },
+  });
+  return adopted;
+}
+
+/** A release agrees with the proxy when the slot it would leave live is the one serving. */
+function agreesWithProxy(release: Release, production: Slot): boolean {
+  switch (release.state) {
+    case 'released':
+    case 'observing':
+      return release.toSlot === production;
+    case 'awaiting_approval':
+    case 'ramping':
+    case 'switching':
+    case 'rolling_back':
+      return true;
+    default:
+      return release.fromSlot === production;
+  }
+}
+
+/** The service as Redis knows it; adopted from the proxy when Redis has no record of it. */
 export async function currentState(deps: AppDeps, service: string): Promise<ServiceState> {
   const stored = await deps.store.getService(service);
   if (stored !== null) return stored;
-  const { bootstrap } = serviceConfig(deps, service);
-  return bootstrapState(service, bootstrap.production, bootstrap.version, deps.clock.now());
+  return adoptService(deps, service);
 }
 
 function describeOperation(op: Operation): string {

@@ -19,6 +19,19 @@ const blankToUndefined = (value: unknown) =>
 
 const optionalString = (schema: z.ZodString) => z.preprocess(blankToUndefined, schema.optional());
 
+/** A yes/no switch: true or 1, false or 0 (any case); blank or unset is false. */
+const flag = () =>
+  z.preprocess(
+    (value) => {
+      const blank = blankToUndefined(value);
+      return typeof blank === 'string' ? blank.trim().toLowerCase() : blank;
+    },
+    z
+      .enum(['true', '1', 'false', '0'], { error: 'expected true or false (or 1 or 0)' })
+      .default('false')
+      .transform((value) => value === 'true' || value === '1'),
+  );
+
 const envSchema = z
   .object({
     SLACK_BOT_TOKEN: z
@@ -94,6 +107,11 @@ const envSchema = z
       blankToUndefined,
       z.coerce.number().int().min(100).max(120_000).default(8000),
     ),
+    /**
+     * Start even when Redis's maxmemory-policy is not noeviction (with a warning). Without it,
+     * start-up refuses an evicting Redis: it may silently drop queued steps and release state.
+     */
+    GREENLIGHT_ALLOW_EVICTION: flag(),
   })
   .superRefine(
     (env, ctx) => {

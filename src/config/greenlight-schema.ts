@@ -143,6 +143,18 @@ const analysisSchema = z.strictObject({
   consecutiveBreaches: positiveInt.default(2),
 });
 
+const deadlinesSchema = z.strictObject({
+  /** A release nobody approves or rejects is cancelled after this (reminder half-way). */
+  approvalMinutes: z
+    .number()
+    .positive()
+    .default(24 * 60),
+  /** A traffic switch that has not finished by then is undone and the release fails. */
+  switchMinutes: z.number().positive().default(5),
+  /** A paused canary or stability window, or a Promote nobody clicks, is rolled back after this. */
+  pausedMinutes: z.number().positive().default(60),
+});
+
 const gateSchema = z.discriminatedUnion('type', [
   z.strictObject({
     name: z.string().min(1),
@@ -196,6 +208,8 @@ const serviceSchema = z.strictObject({
   operators: operatorsSchema.optional(),
   /** An approval older than this no longer counts; it must be given again. */
   approvalTtlMinutes: z.number().positive().default(60),
+  /** How long each waiting state may last before Greenlight acts on it. */
+  deadlines: deadlinesSchema.default(deadlinesSchema.parse({})),
   progressIntervalMinutes: z.number().positive().default(15),
   stabilityWindowMinutes: z.number().min(0).default(30),
   runbookUrl: httpUrl.optional(),

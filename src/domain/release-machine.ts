@@ -1,12 +1,12 @@
 import type { AnalysisReading, Verdict } from './analysis.ts';
-import { missingRoles, type Release, type ReleaseState } from './release.ts';
+import { ENDED_STATES, missingRoles, type Release, type ReleaseState } from './release.ts';
+import type { Slot } from './slots.ts';
 
 /** Something that happened to a release: a click, a command, or a step's outcome. */
 export type ReleaseEvent =
   | { type: 'approve'; user: string; roles: readonly string[] }
   | { type: 'reject'; user: string; reason?: string }
   | { type: 'switched'; observeUntil?: string }
-  | { type: 'step_reached'; stepIndex: number; observeUntil?: string }
   | { type: 'promote'; user: string }
   | { type: 'pause'; user: string; reason: string }
   | { type: 'resume'; user: string }
@@ -16,8 +16,11 @@ export type ReleaseEvent =
       baseline?: AnalysisReading;
       verdict: Verdict;
       breachLimit: number;
+      samples?: { canary: unknown; baseline: unknown };
     }
+  | { type: 'sampled'; samples: { canary: unknown; baseline: unknown } }
   | { type: 'hold_passed'; autoPromote: boolean }
+  | { type: 'expire'; reason: string }
   | { type: 'observed' }
   | { type: 'switch_failed'; reason: string }
   | { type: 'rollback'; user: string; reason: string; approvedBy?: string }
@@ -27,14 +30,19 @@ export type ReleaseEvent =
   | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
   | { type: 'rollback_failed'; reason: string };
 
-/** What the use case must do after a transition; the machine decides, it never acts. */
+/** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =
+  /** The switch step runs for this revision: it checks STANDBY, moves traffic, verifies. */
   | { type: 'switch_traffic' }
-  | { type: 'restore_traffic' }
+  /** Desired traffic changed: the reconciler moves the proxy towards it now. */
+  | { type: 'drive_traffic' }
+  /** The rollback step runs for this revision. */
+  | { type: 'rollback_traffic' }
+  /** The service's PRODUCTION becomes this slot, in the same write. */
+  | { type: 'production'; slot: Slot }
   | { type: 'free_service' }
   | { type: 'report_released' }
   | { type: 'start_analysis' }
-  | { type: 'advance'; to: number }
   | { type: 'auto_rollback'; reason: string }
   | { type: 'report_rolled_back' };
 
@@ -53,14 +61,6 @@ export class TransitionRefused extends Error {
     this.code = code;
   }
 }
-
-const ENDED: readonly ReleaseState[] = [
-  'released',
-  'rejected',
-  'cancelled',
-  'failed',
-  'rolled_back',
-];
 
 function describeState(state: ReleaseState): string {
   switch (state) {
@@ -88,7 +88,7 @@ function describeState(state: ReleaseState): string {
 }
 
 function refuse(release: Release, event: ReleaseEvent): never {
-  const code = ENDED.includes(release.state) ? 'release_ended' : 'illegal_transition';
+  const code = ENDED_STATES.includes(release.state) ? 'release_ended' : 'illegal_transition';
   throw new TransitionRefused(
     code,
     `${release.service} ${release.version} ${describeState(release.state)}; it cannot take "${event.type}" now.`,
@@ -108,29 +108,70 @@ export function transition(
   const next = (changes: Partial<Release>, who: string, what: string): Release => ({
     ...release,
     ...changes,
+    ...(changes.state !== undefined && changes.state !== release.state ? { stateSince: at } : {}),
     timeline: [...release.timeline, { at, who, what }],
     updatedAt: at,
     revision: release.revision + 1,
   });
+  /** A change that is not worth a timeline line (routine readings). */
+  const quietly = (changes: Partial<Release>): Release => ({
+    ...release,
+    ...changes,
+    updatedAt: at,
+    revision: release.revision + 1,
+  });
+  const production: ReleaseEffect = { type: 'production', slot: release.toSlot };
 
   /** Traffic is fully on the new slot: observe for the stability window, or done at once. */
   const trafficMoved = (
     observeUntil: string | undefined,
     what: string,
+    changes: Partial<Release> = {},
   ): { release: Release; effects: ReleaseEffect[] } =>
     observeUntil !== undefined
       ? {
           release: next(
-            { state: 'observing' as const, releasedAt: at, observeUntil },
+            { ...changes, state: 'observing' as const, releasedAt: at, observeUntil },
             'greenlight',
             what,
           ),
-          effects: [{ type: 'report_released' as const }, { type: 'start_analysis' as const }],
+          effects: [production, { type: 'report_released' }, { type: 'start_analysis' }],
         }
       : {
-          release: next({ state: 'released' as const, releasedAt: at }, 'greenlight', what),
-          effects: [{ type: 'free_service' as const }, { type: 'report_released' as const }],
+          release: next(
+            { ...changes, state: 'released' as const, releasedAt: at },
+            'greenlight',
+            what,
+          ),
+          effects: [production, { type: 'free_service' }, { type: 'report_released' }],
         };
+
+  /** The canary moves on to its next step: a weight the reconciler sets, or the full switch. */
+  const nextStep = (who: string, what: string): { release: Release; effects: ReleaseEffect[] } => {
+    const canary = release.canary;
+    if (canary === undefined) refuse(release, event);
+    const to = canary.stepIndex + 1;
+    const weight = canary.steps[to] ?? 100;
+    const moved = { ...canary, stepIndex: to, stepStartedAt: at, awaitingPromotion: false };
+    if (weight >= 100) {
+      return {
+        release: next(
+          { state: 'switching', canary: moved, paused: undefined },
+          who,
+          `${what} to 100 %: ${release.toSlot} takes over`,
+        ),
+        effects: [{ type: 'switch_traffic' }],
+      };
+    }
+    return {
+      release: next(
+        { canary: moved, paused: undefined },
+        who,
+        `${what} to ${weight} %: canary at ${weight} % (${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %)`,
+      ),
+      effects: [{ type: 'drive_traffic' }],
+    };
+  };
 
   switch (event.type) {
     case 'approve': {
@@ -157,8 +198,12 @@ export function transition(
       }
       const approvals = [...release.approvals, { role, user: event.user, at }];
       const approved = missingRoles({ ...release, approvals }).length === 0;
+      const canary =
+        approved && release.canary
+          ? { canary: { ...release.canary, stepIndex: Math.max(0, release.canary.stepIndex) } }
+          : {};
       const updated = next(
-        { approvals, ...(approved ? { state: 'switching' as const } : {}) },
+        { approvals, ...canary, ...(approved ? { state: 'switching' as const } : {}) },
         event.user,
         `approved as ${role}`,
       );
@@ -179,54 +224,37 @@ export function transition(
         effects: [{ type: 'free_service' }],
       };
     }
-    case 'switched':
+    case 'switched': {
       if (release.state !== 'switching') refuse(release, event);
-      return trafficMoved(
-        event.observeUntil,
-        `traffic switched ${release.fromSlot} → ${release.toSlot}`,
-      );
-    case 'step_reached': {
-      if (release.state !== 'switching' && release.state !== 'ramping') refuse(release, event);
-      const steps = release.canary?.steps ?? [100];
-      const weight = steps[event.stepIndex] ?? 100;
-      if (weight >= 100) {
-        const moved = trafficMoved(event.observeUntil, `${release.toSlot} takes 100 % of traffic`);
-        const { paused: _paused, ...rest } = moved.release;
+      const canary = release.canary;
+      const weight = canary ? (canary.steps[canary.stepIndex] ?? 100) : 100;
+      if (canary !== undefined && weight < 100) {
         return {
-          release: { ...rest, canary: { steps, stepIndex: event.stepIndex, stepStartedAt: at } },
-          // From ramping the analysis loop already runs; from switching it starts now.
-          effects:
-            release.state === 'switching'
-              ? moved.effects.some((e) => e.type === 'start_analysis')
-                ? moved.effects
-                : [...moved.effects, { type: 'start_analysis' }]
-              : moved.effects.filter((e) => e.type !== 'start_analysis'),
+          release: next(
+            {
+              state: 'ramping',
+              canary: { ...canary, stepStartedAt: at, awaitingPromotion: false },
+              paused: undefined,
+            },
+            'greenlight',
+            `canary at ${weight} %: ${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %`,
+          ),
+          effects: [{ type: 'start_analysis' }],
         };
       }
-      return {
-        release: next(
-          {
-            state: 'ramping',
-            canary: { steps, stepIndex: event.stepIndex, stepStartedAt: at },
-            paused: undefined,
-          },
-          'greenlight',
-          `canary at ${weight} %: ${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %`,
-        ),
-        effects: release.state === 'switching' ? [{ type: 'start_analysis' }] : [],
-      };
+      const moved = trafficMoved(
+        event.observeUntil,
+        canary
+          ? `${release.toSlot} takes 100 % of traffic`
+          : `traffic switched ${release.fromSlot} → ${release.toSlot}`,
+        canary ? { canary: { ...canary, stepStartedAt: at }, paused: undefined } : {},
+      );
+      // The analysis loop of a canary already runs; blue/green starts it with its window.
+      return moved;
     }
     case 'promote': {
       if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
-      const to = release.canary.stepIndex + 1;
-      return {
-        release: next(
-          { canary: { ...release.canary, awaitingPromotion: false }, paused: undefined },
-          event.user,
-          `promoted to ${release.canary.steps[to] ?? 100} %`,
-        ),
-        effects: [{ type: 'advance', to }],
-      };
+      return nextStep(event.user, 'promoted');
     }
     case 'pause':
       if (release.state !== 'ramping' && release.state !== 'observing') refuse(release, event);
@@ -274,10 +302,12 @@ export function transition(
         lastFigures: figures,
         canary: event.canary,
         ...(event.baseline ? { baseline: event.baseline } : {}),
+        ...(event.samples ? { samples: event.samples } : {}),
+        at,
       };
       if (event.verdict.verdict === 'breach' && breaches >= event.breachLimit) {
         return {
-          release: { ...release, analysis, updatedAt: at, revision: release.revision + 1 },
+          release: quietly({ analysis }),
           effects: [{ type: 'auto_rollback', reason: figures.join(', ') }],
         };
       }
@@ -295,9 +325,21 @@ export function transition(
         };
       }
       // Routine readings do not go in the timeline: the progress updates carry them.
+      return { release: quietly({ analysis }), effects: [] };
+    }
+    case 'sampled': {
+      if (release.state !== 'ramping' && release.state !== 'observing') refuse(release, event);
+      const previous = release.analysis ?? { checks: 0, breaches: 0 };
       return {
-        release: { ...release, analysis, updatedAt: at, revision: release.revision + 1 },
+        release: quietly({ analysis: { ...previous, samples: event.samples, at } }),
         effects: [],
+      };
+    }
+    case 'expire': {
+      if (release.state !== 'awaiting_approval') refuse(release, event);
+      return {
+        release: next({ state: 'cancelled', failure: event.reason }, 'greenlight', event.reason),
+        effects: [{ type: 'free_service' }],
       };
     }
     case 'hold_passed': {
@@ -305,15 +347,10 @@ export function transition(
       if (release.paused !== undefined || release.canary.awaitingPromotion)
         return { release, effects: [] };
       const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
-      if (event.autoPromote) {
-        return {
-          release: next({}, 'greenlight', `hold at ${weight} % passed: promoting`),
-          effects: [{ type: 'advance', to: release.canary.stepIndex + 1 }],
-        };
-      }
+      if (event.autoPromote) return nextStep('greenlight', `hold at ${weight} % passed: promoting`);
       return {
         release: next(
-          { canary: { ...release.canary, awaitingPromotion: true } },
+          { canary: { ...release.canary, awaitingPromotion: true, promptedAt: at } },
           'greenlight',
           `hold at ${weight} % passed: an approver clicks Promote to continue`,
         ),
@@ -334,7 +371,8 @@ export function transition(
           'greenlight',
           `switch failed: ${event.reason}`,
         ),
-        effects: [{ type: 'free_service' }],
+        // PRODUCTION never changed, so desired traffic is back on it: the reconciler restores it.
+        effects: [{ type: 'free_service' }, { type: 'drive_traffic' }],
       };
     case 'expire_approvals': {
       if (release.state !== 'awaiting_approval') refuse(release, event);
@@ -350,18 +388,25 @@ export function transition(
         effects: [],
       };
     }
-    case 'void_approvals':
-      // Approvals were given for what STANDBY was; if it changed, they no longer hold.
-      if (release.state !== 'awaiting_approval' && release.state !== 'switching')
+    case 'void_approvals': {
+      // Approvals were given for what STANDBY was; if it changed, they no longer hold. Once a
+      // canary has taken traffic the release is past approving: a failed switch ends it instead.
+      const untouched = release.canary === undefined || release.canary.stepIndex <= 0;
+      if (release.state !== 'awaiting_approval' && !(release.state === 'switching' && untouched))
         refuse(release, event);
       return {
         release: next(
-          { approvals: [], state: 'awaiting_approval' },
+          {
+            approvals: [],
+            state: 'awaiting_approval',
+            ...(release.canary ? { canary: { ...release.canary, stepIndex: -1 } } : {}),
+          },
           'greenlight',
           `approvals voided: ${event.reason}`,
         ),
-        effects: [],
+        effects: release.state === 'switching' ? [{ type: 'drive_traffic' }] : [],
       };
+    }
     case 'rollback_requested':
       if (release.state !== 'released') refuse(release, event);
       return {
@@ -402,7 +447,7 @@ export function transition(
             ? `approved the rollback asked by <@${event.user}>: ${event.reason}`
             : `rollback requested: ${event.reason}`,
         ),
-        effects: [{ type: 'restore_traffic' }],
+        effects: [{ type: 'rollback_traffic' }],
       };
     }
     case 'rolled_back':
@@ -414,7 +459,11 @@ export function transition(
           'greenlight',
           `traffic back on ${release.fromSlot} (${release.fromVersion})`,
         ),
-        effects: [{ type: 'free_service' }, { type: 'report_rolled_back' }],
+        effects: [
+          { type: 'production', slot: release.fromSlot },
+          { type: 'free_service' },
+          { type: 'report_rolled_back' },
+        ],
       };
     case 'rollback_failed':
       if (release.state !== 'rolling_back') refuse(release, event);

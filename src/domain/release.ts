@@ -25,13 +25,25 @@ export const ACTIVE_STATES: readonly ReleaseState[] = [
   'rolling_back',
 ];
 
+/** States a release never leaves. */
+export const ENDED_STATES: readonly ReleaseState[] = RELEASE_STATES.filter(
+  (state) => !ACTIVE_STATES.includes(state),
+);
+
+export function isActive(release: Release): boolean {
+  return ACTIVE_STATES.includes(release.state);
+}
+
 /** A canary in progress: which step it is at and since when. */
 export interface CanaryProgress {
   readonly steps: readonly number[];
+  /** The step whose weight is desired now (while switching: the one being moved to). */
   readonly stepIndex: number;
   readonly stepStartedAt: string;
   /** The hold passed and a human must click Promote (no autoPromote). */
   readonly awaitingPromotion?: boolean;
+  /** When Promote was asked for: its deadline counts from here. */
+  readonly promptedAt?: string;
 }
 
 /** The analysis so far: consecutive breaches and the latest readings, canary and baseline. */
@@ -42,6 +54,10 @@ export interface AnalysisState {
   readonly lastFigures?: readonly string[];
   readonly canary?: AnalysisReading;
   readonly baseline?: AnalysisReading;
+  /** What the metrics source returned last, per slot, for deltas on the next reading. */
+  readonly samples?: { readonly canary: unknown; readonly baseline: unknown };
+  /** When the last reading was taken: the sweeper restarts an analysis that went quiet. */
+  readonly at?: string;
 }
 
 export interface Approval {
@@ -79,6 +95,8 @@ export interface Release {
   readonly requiredRoles: readonly string[];
   readonly approvals: readonly Approval[];
   readonly state: ReleaseState;
+  /** When the release entered its state: deadlines count from here. */
+  readonly stateSince?: string;
   /** Production before the release (the rollback target) and the slot being released. */
   readonly fromSlot: Slot;
   readonly toSlot: Slot;

@@ -33,6 +33,8 @@ export interface ServiceState {
   readonly operation: Operation | null;
   /** The most recent release, whatever its outcome: what /rollback acts on. */
   readonly lastReleaseId: string | null;
+  /** What Greenlight last set on the proxy: a proxy that differs from it has drifted. */
+  readonly traffic?: { readonly weights: Readonly<Record<Slot, number>>; readonly at: string };
   /** Fencing number: bumped by every write, so a stale writer cannot overwrite a newer state. */
   readonly revision: number;
 }

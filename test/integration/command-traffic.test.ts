@@ -34,9 +34,16 @@ describe('the command traffic driver (argv, no shell) with a stand-in proxy CLI'
   it('reads where traffic goes, switches, ramps and does nothing twice', async () => {
     rmSync(state, { force: true });
     const traffic = switcher(state);
-    expect(await traffic.inspect('api')).toEqual({ serving: ['blue'], up: ['blue', 'green'] });
+    expect(await traffic.inspect('api')).toEqual({
+      serving: ['blue'],
+      weights: { blue: 100, green: 0 },
+      up: ['blue', 'green'],
+    });
     expect(await traffic.split('api', 'green', 20)).toEqual({ changed: true });
-    expect(await traffic.inspect('api')).toMatchObject({ serving: ['blue', 'green'] });
+    expect(await traffic.inspect('api')).toMatchObject({
+      serving: ['blue', 'green'],
+      weights: { blue: 80, green: 20 },
+    });
     expect(await traffic.split('api', 'green', 20)).toEqual({ changed: false });
     expect(await traffic.switchTo('api', 'green')).toEqual({ changed: true });
     expect(await traffic.inspect('api')).toMatchObject({ serving: ['green'] });

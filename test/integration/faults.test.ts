@@ -136,7 +136,8 @@ describe('fault tolerance with separate web and worker processes', () => {
       (m) => m !== undefined,
       15_000,
     );
-    expect(drift?.text).toContain('HAProxy sent api traffic to blue, but PRODUCTION is green');
+    expect(drift?.text).toContain('HAProxy sent api traffic to blue (blue only)');
+    expect(drift?.text).toContain('Greenlight wants green only: PRODUCTION is green');
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
   });
 

@@ -36,7 +36,11 @@ describe('HaproxyTrafficSwitcher against a real HAProxy', () => {
   });
 
   it('reads which slot takes traffic, over the unix socket', async () => {
-    expect(await switcher.inspect('api')).toEqual({ serving: ['blue'], up: ['blue', 'green'] });
+    expect(await switcher.inspect('api')).toEqual({
+      serving: ['blue'],
+      weights: { blue: 100, green: 0 },
+      up: ['blue', 'green'],
+    });
   });
 
   it('switches, keeps the old slot draining (warm, still checked), and does nothing the second time', async () => {

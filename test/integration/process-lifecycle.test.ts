@@ -134,27 +134,55 @@ describe('the Greenlight process: start-up, roles and stopping', () => {
     }
   });
 
-  it('warns at start-up when Redis may evict keys (maxmemory-policy is not noeviction)', async () => {
+  it('refuses to start on a Redis that may evict keys, unless GREENLIGHT_ALLOW_EVICTION', async () => {
     const evicting = await startPrivateRedis(['--maxmemory-policy', 'allkeys-lru']);
     try {
-      const app = await startGreenlight({ ...baseEnv, REDIS_URL: evicting.url });
-      await app.stop();
-      const warning = app.logs().find((l) => l.maxmemoryPolicy !== undefined);
-      expect(warning).toMatchObject({ level: 40, maxmemoryPolicy: 'allkeys-lru' });
-      expect(String(warning?.msg)).toContain('noeviction');
+      const refused = spawnGreenlight({
+        ...baseEnv,
+        PORT: String(await freePort()),
+        REDIS_URL: evicting.url,
+      });
+      expect(await refused.exited).toBe(1);
+      const said = refused.output.join('\n');
+      expect(said).toContain('noeviction');
+      expect(said).toContain('GREENLIGHT_ALLOW_EVICTION');
+
+      const allowed = await startGreenlight({
+        ...baseEnv,
+        REDIS_URL: evicting.url,
+        GREENLIGHT_ALLOW_EVICTION: '1',
+      });
+      expect(await allowed.stop()).toBe(0);
+      const warning = allowed.logs().find((l) => String(l.msg).includes('allkeys-lru'));
+      expect(warning).toMatchObject({ level: 40 });
     } finally {
       await evicting.stop();
     }
   });
 
-  it('does not warn when Redis is set to noeviction', async () => {
-    const safe = await startPrivateRedis(['--maxmemory-policy', 'noeviction']);
+  it('says plainly when Redis keeps nothing on disk, and is quiet when AOF is on', async () => {
+    const volatile = await startPrivateRedis(['--maxmemory-policy', 'noeviction']);
+    const durable = await startPrivateRedis([
+      '--maxmemory-policy',
+      'noeviction',
+      '--appendonly',
+      'yes',
+    ]);
     try {
-      const app = await startGreenlight({ ...baseEnv, REDIS_URL: safe.url });
-      await app.stop();
-      expect(app.logs().some((l) => l.maxmemoryPolicy !== undefined)).toBe(false);
+      const onVolatile = await startGreenlight({ ...baseEnv, REDIS_URL: volatile.url });
+      await onVolatile.stop();
+      expect(onVolatile.logs().some((l) => String(l.msg).includes('keeps nothing on disk'))).toBe(
+        true,
+      );
+      const onDurable = await startGreenlight({ ...baseEnv, REDIS_URL: durable.url });
+      await onDurable.stop();
+      const redisWarnings = onDurable
+        .logs()
+        .filter((l) => l.level === 40 && /Redis|noeviction|disk/.test(String(l.msg)));
+      expect(redisWarnings).toEqual([]);
     } finally {
-      await safe.stop();
+      await volatile.stop();
+      await durable.stop();
     }
   });
 

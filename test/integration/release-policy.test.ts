@@ -242,7 +242,9 @@ describe('release policy: gates, operators, windows, expiry, known-bad versions,
     });
     expect(whats).toContain('clicked approve');
     expect(whats).toContain('release approve: awaiting_approval → switching');
-    expect(whats).toContain('traffic switched to green');
+    const moved = lines.find((l) => l.what === 'traffic set' && 'releaseId' in l);
+    expect(moved?.before).toMatchObject({ weights: { blue: 100, green: 0 } });
+    expect(moved?.after).toMatchObject({ weights: { blue: 0, green: 100 } });
     expect(whats).toContain('unmarked faulty version 2.4.1');
     expect(whats.some((w) => w.startsWith('bump 2.4.1 to green: healthy'))).toBe(true);
     const switched = lines.find((l) => l.what === 'release switched: switching → released');

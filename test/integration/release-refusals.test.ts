@@ -38,10 +38,10 @@ describe('bad input and failures leave a consistent state', () => {
 
   const channelTexts = () => world.slack.messages('C0RELEASES').map((m) => m.text);
 
-  it('refuses /release when STANDBY runs no known version yet', async () => {
+  it('refuses /release when STANDBY runs nothing newer yet (its version read from the slot)', async () => {
     const before = await snapshot();
     expect(await world.command('U0DEV1', '/release', 'api')).toContain(
-      'STANDBY (green) runs no version Greenlight knows',
+      "STANDBY (green) runs 0.0.0, older than PRODUCTION's 2.4.0",
     );
     expect(await snapshot()).toBe(before);
   });

@@ -13,8 +13,8 @@ const manifest = parse(readFileSync(new URL('manifest.yml', root), 'utf8')) as {
 
 describe('manifest.yml', () => {
   it("validates against Slack's published app manifest schema", () => {
-    // Slack's schema is in the repository's shared folder; CI clones it beside the project.
-    const schemaPath = new URL('../shared/slack/manifest.schema.1.0.0.json', root);
+    // Slack's published schema, stored with the fixtures (see their SOURCES.md).
+    const schemaPath = new URL('test/support/fixtures/slack/manifest.schema.1.0.0.json', root);
     const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
     // Slack's schema uses a non-standard `regex` keyword beside `pattern`; treat it as a pattern.
     const ajv = new Ajv({ allErrors: true, strict: false });
@@ -54,5 +54,18 @@ describe('manifest.yml', () => {
         'channels:read',
       ]),
     );
+  });
+});
+
+describe('the test suite', () => {
+  it('reads no file outside the repository (a fresh clone has nothing beside it)', async () => {
+    const { readdirSync } = await import('node:fs');
+    const files = readdirSync(new URL('test/', root), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && /\.(ts|mjs|js)$/.test(entry.name))
+      .map((entry) => `${entry.parentPath}/${entry.name}`);
+    const outside = files.filter((file) =>
+      /['"`](\.\.\/)+shared\/|\/work\/shared/.test(readFileSync(file, 'utf8')),
+    );
+    expect(outside).toEqual([]);
   });
 });

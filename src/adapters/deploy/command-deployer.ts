@@ -22,8 +22,9 @@ export function tailOf(output: string): string {
 
 /**
  * Runs a deploy command as an argv, never through a shell, in a process group of its own so a
- * timeout kills everything it started. Nothing typed in Slack reaches it: only the validated
- * service, version, slot and id, as environment variables.
+ * timeout, an abort of `request.signal` or the death of this process kills everything it
+ * started. Nothing typed in Slack reaches it: only the validated service, version, slot and id,
+ * as environment variables.
  */
 export async function runDeployCommand(
   spec: CommandDeploySpec,
@@ -33,6 +34,7 @@ export async function runDeployCommand(
     cwd: spec.cwd,
     timeoutSeconds: spec.timeoutSeconds,
     label: 'deploy command',
+    signal: request.signal,
     env: {
       ...spec.baseEnv,
       GREENLIGHT_SERVICE: request.service,

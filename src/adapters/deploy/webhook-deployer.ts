@@ -18,7 +18,14 @@ export function webhookSignature(secret: string, timestamp: number, body: string
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** POSTs the deploy as signed JSON; any 2xx is success, the reply's tail is shown otherwise. */
+/** Worded like a cancelled deploy command (`deploy command was cancelled`). */
+const CANCELLED = 'deploy webhook was cancelled';
+
+/**
+ * POSTs the deploy as signed JSON; any 2xx is success, the reply's tail is shown otherwise.
+ * Aborting `deploy.signal` abandons the request (the receiver may still be deploying: a webhook
+ * cannot be killed, only no longer waited for).
+ */
 export async function callDeployWebhook(
   spec: WebhookDeploySpec,
   deploy: DeployRequest,
@@ -33,12 +40,14 @@ export async function callDeployWebhook(
     releaseId: deploy.releaseId,
   });
   const timestamp = nowSeconds();
+  if (deploy.signal?.aborted) return { ok: false, reason: CANCELLED, outputTail: '' };
+  const timeout = AbortSignal.timeout(spec.timeoutSeconds * 1000);
   try {
     const res = await request(spec.url, {
       method: 'POST',
       dispatcher,
       body,
-      signal: AbortSignal.timeout(spec.timeoutSeconds * 1000),
+      signal: deploy.signal ? AbortSignal.any([timeout, deploy.signal]) : timeout,
       headers: {
         'content-type': 'application/json',
         'x-greenlight-timestamp': String(timestamp),
@@ -54,8 +63,9 @@ export async function callDeployWebhook(
     };
   } catch (error) {
     const e = error as { name?: string; code?: string; message?: string };
-    const reason =
-      e.name === 'TimeoutError' || e.name === 'AbortError'
+    const reason = deploy.signal?.aborted
+      ? CANCELLED
+      : e.name === 'TimeoutError' || e.name === 'AbortError'
         ? `deploy webhook did not answer within ${spec.timeoutSeconds} s`
         : `deploy webhook unreachable (${e.code ?? e.message})`;
     return { ok: false, reason, outputTail: '' };

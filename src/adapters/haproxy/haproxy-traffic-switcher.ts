@@ -55,8 +55,13 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
 
   async inspect(service: string): Promise<TrafficState> {
     const states = await this.states(this.target(service));
+    const serving = SLOTS.filter((slot) => takesTraffic(states[slot]));
+    const total = serving.reduce((sum, slot) => sum + states[slot].weight, 0);
+    const share = (slot: Slot) =>
+      total > 0 && serving.includes(slot) ? Math.round((states[slot].weight / total) * 100) : 0;
     return {
-      serving: SLOTS.filter((slot) => takesTraffic(states[slot])),
+      serving,
+      weights: { blue: share('blue'), green: share('green') },
       up: SLOTS.filter((slot) => isRunning(states[slot])),
     };
   }

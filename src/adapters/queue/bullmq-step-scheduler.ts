@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import type { StepJob, StepScheduler } from '../../app/ports.ts';
+import type { JobState, StepJob, StepScheduler } from '../../app/ports.ts';
 import { stepJobId } from './queue-names.ts';
 
 /** Job data of each step, versioned: jobs outlive a deploy of Greenlight itself. */
@@ -9,23 +9,51 @@ export const deployJobSchema = z.object({
   service: z.string(),
   operationId: z.string(),
 });
-export const switchJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
+export const switchJobSchema = z.object({
+  v: z.literal(1),
+  releaseId: z.string(),
+  // Jobs queued by an older Greenlight carry no revision: they run against whatever is current.
+  revision: z.number().int().optional(),
+});
 export const rollbackJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
-export const advanceJobSchema = z.object({
-  v: z.literal(1),
-  releaseId: z.string(),
-  to: z.number().int().min(0),
-});
-export const analyzeJobSchema = z.object({
-  v: z.literal(1),
-  releaseId: z.string(),
-  tick: z.number().int().min(0),
-  samples: z.object({ canary: z.unknown(), baseline: z.unknown() }).optional(),
-});
+export const trafficJobSchema = z.object({ v: z.literal(1), service: z.string() });
+export const analyzeJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
 export const progressJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
 
 export const PROGRESS_JOB = 'progress';
+export const ANALYZE_JOB = 'analyze';
 const progressSchedulerId = (releaseId: string) => `progress-${releaseId}`;
+const analysisSchedulerId = (releaseId: string) => `analyze-${releaseId}`;
+
+/** The deterministic id and payload of a step. */
+function jobOf(job: StepJob): { name: string; id: string; data: Record<string, unknown> } {
+  switch (job.step) {
+    case 'deploy':
+      return {
+        name: 'deploy',
+        id: stepJobId(job.operationId, 'deploy', 1),
+        data: { v: 1, service: job.service, operationId: job.operationId },
+      };
+    case 'switch':
+      return {
+        name: 'switch',
+        id: stepJobId(job.releaseId, 'switch', job.revision),
+        data: { v: 1, releaseId: job.releaseId, revision: job.revision },
+      };
+    case 'rollback':
+      return {
+        name: 'rollback',
+        id: stepJobId(job.releaseId, 'rollback', job.attempt),
+        data: { v: 1, releaseId: job.releaseId },
+      };
+    case 'traffic':
+      return {
+        name: 'traffic',
+        id: stepJobId(`traffic-${job.service}`, job.cause, 0),
+        data: { v: 1, service: job.service },
+      };
+  }
+}
 
 const OPTIONS = {
   // A step that throws (Redis hiccup, a bug) is retried; steps are idempotent.
@@ -43,53 +71,22 @@ export class BullmqStepScheduler implements StepScheduler {
   }
 
   async enqueue(job: StepJob): Promise<void> {
-    switch (job.step) {
-      case 'deploy':
-        await this.queue.add(
-          'deploy',
-          { v: 1, service: job.service, operationId: job.operationId },
-          { ...OPTIONS, jobId: stepJobId(job.operationId, 'deploy', 1) },
-        );
-        return;
-      case 'switch':
-        await this.queue.add(
-          'switch',
-          { v: 1, releaseId: job.releaseId },
-          { ...OPTIONS, jobId: stepJobId(job.releaseId, 'switch', 1) },
-        );
-        return;
-      case 'advance':
-        await this.queue.add(
-          'advance',
-          { v: 1, releaseId: job.releaseId, to: job.to },
-          { ...OPTIONS, jobId: stepJobId(job.releaseId, 'advance', job.to) },
-        );
-        return;
-      case 'analyze':
-        await this.queue.add(
-          'analyze',
-          {
-            v: 1,
-            releaseId: job.releaseId,
-            tick: job.tick,
-            ...(job.samples ? { samples: job.samples } : {}),
-          },
-          { ...OPTIONS, delay: job.delayMs, jobId: stepJobId(job.releaseId, 'analyze', job.tick) },
-        );
-        return;
-      case 'rollback':
-        await this.queue.add(
-          'rollback',
-          { v: 1, releaseId: job.releaseId },
-          { ...OPTIONS, jobId: stepJobId(job.releaseId, 'rollback', job.attempt) },
-        );
-        return;
-    }
+    const { name, id, data } = jobOf(job);
+    await this.queue.add(name, data, { ...OPTIONS, jobId: id });
+  }
+
+  async jobState(job: StepJob): Promise<JobState> {
+    const state = await this.queue.getJobState(jobOf(job).id);
+    if (state === 'unknown') return 'missing';
+    if (state === 'completed') return 'done';
+    if (state === 'failed') return 'failed';
+    return 'pending';
   }
 
   async startProgress(releaseId: string, everyMs: number): Promise<void> {
     // A job scheduler, not a timer: it survives restarts and yields one job per interval however
-    // many workers run.
+    // many workers run. The sweeper calls this again for every active release: keep a live one.
+    if ((await this.queue.getJobScheduler(progressSchedulerId(releaseId))) !== undefined) return;
     await this.queue.upsertJobScheduler(
       progressSchedulerId(releaseId),
       { every: everyMs, startDate: Date.now() + everyMs },
@@ -103,5 +100,24 @@ export class BullmqStepScheduler implements StepScheduler {
 
   async stopProgress(releaseId: string): Promise<void> {
     await this.queue.removeJobScheduler(progressSchedulerId(releaseId));
+  }
+
+  async startAnalysis(releaseId: string, everyMs: number): Promise<void> {
+    const id = analysisSchedulerId(releaseId);
+    // Upserting an existing schedule would push its next tick back: leave a live one alone.
+    if ((await this.queue.getJobScheduler(id)) !== undefined) return;
+    await this.queue.upsertJobScheduler(
+      id,
+      { every: everyMs },
+      {
+        name: ANALYZE_JOB,
+        data: { v: 1, releaseId },
+        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    );
+  }
+
+  async stopAnalysis(releaseId: string): Promise<void> {
+    await this.queue.removeJobScheduler(analysisSchedulerId(releaseId));
   }
 }

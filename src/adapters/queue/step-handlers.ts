@@ -1,45 +1,59 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app/app-deps.ts';
+import { reconcileTraffic } from '../../app/reconciler.ts';
+import { sweepService } from '../../app/sweeper.ts';
 import { runDeployStep } from '../../app/use-cases/deploy-to-standby.ts';
-import {
-  runAdvanceStep,
-  runAnalyzeStep,
-  runProgressStep,
-} from '../../app/use-cases/progressive.ts';
-import { reconcileTraffic } from '../../app/use-cases/reconcile-traffic.ts';
+import { runAnalyzeStep, runProgressStep } from '../../app/use-cases/progressive.ts';
 import { runRollbackStep } from '../../app/use-cases/rollback.ts';
-import { runSwitchStep } from '../../app/use-cases/switch-traffic.ts';
+import { runSwitchStep, runTrafficStep } from '../../app/use-cases/switch-traffic.ts';
 import {
-  advanceJobSchema,
+  ANALYZE_JOB,
   analyzeJobSchema,
   deployJobSchema,
   PROGRESS_JOB,
   progressJobSchema,
   rollbackJobSchema,
   switchJobSchema,
+  trafficJobSchema,
 } from './bullmq-step-scheduler.ts';
 import { type JobHandlers, jobHandler } from './job-router.ts';
 
 export const RECONCILE_JOB = 'reconcile';
 export const reconcileJobSchema = z.object({ v: z.literal(1) });
 
+/** One pass of the control loop over every service: deadlines and lost jobs, then traffic. */
+export async function controlLoopPass(deps: AppDeps) {
+  const outcomes = [];
+  for (const service of Object.keys(deps.config.services)) {
+    const swept = await sweepService(deps, service).catch((error: unknown) => {
+      deps.log.warn({ service, err: error }, 'sweep failed');
+      return [] as string[];
+    });
+    if (swept.length > 0) deps.log.info({ service, swept }, 'sweeper acted');
+    outcomes.push({ ...(await reconcileTraffic(deps, service)), swept });
+  }
+  return outcomes;
+}
+
 /** The steps queue's processors: one use case per job name. */
 export function stepHandlers(deps: AppDeps): JobHandlers {
   return {
     deploy: jobHandler(deployJobSchema, (data) => runDeployStep(deps, data)),
     switch: jobHandler(switchJobSchema, (data) => runSwitchStep(deps, data)),
-    rollback: jobHandler(rollbackJobSchema, (data) => runRollbackStep(deps, data)),
-    advance: jobHandler(advanceJobSchema, (data) => runAdvanceStep(deps, data)),
-    analyze: jobHandler(analyzeJobSchema, (data) => runAnalyzeStep(deps, data)),
+    rollback: jobHandler(rollbackJobSchema, (data, job) =>
+      runRollbackStep(deps, { ...data, attempt: attemptOf(job.id) }),
+    ),
+    traffic: jobHandler(trafficJobSchema, (data) => runTrafficStep(deps, data)),
+    [ANALYZE_JOB]: jobHandler(analyzeJobSchema, (data) => runAnalyzeStep(deps, data)),
     [PROGRESS_JOB]: jobHandler(progressJobSchema, (data, job) =>
       runProgressStep(deps, data, job.timestamp),
     ),
-    [RECONCILE_JOB]: jobHandler(reconcileJobSchema, async () => {
-      const outcomes = [];
-      for (const service of Object.keys(deps.config.services)) {
-        outcomes.push(await reconcileTraffic(deps, service));
-      }
-      return outcomes;
-    }),
+    [RECONCILE_JOB]: jobHandler(reconcileJobSchema, () => controlLoopPass(deps)),
   };
+}
+
+/** The attempt (release revision) a rollback job was enqueued for, from its id. */
+function attemptOf(id: string | undefined): number | undefined {
+  const match = id?.match(/-rollback-(\d+)$/);
+  return match ? Number(match[1]) : undefined;
 }

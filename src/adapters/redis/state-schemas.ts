@@ -27,6 +27,9 @@ export const serviceStateSchema = z.object({
     })
     .nullable(),
   lastReleaseId: z.string().nullable(),
+  traffic: z
+    .object({ weights: z.object({ blue: z.number(), green: z.number() }), at: z.string() })
+    .optional(),
   revision: z.number().int(),
 });
 
@@ -47,6 +50,7 @@ export const releaseSchema = z.object({
   requiredRoles: z.array(z.string()),
   approvals: z.array(z.object({ role: z.string(), user: z.string(), at: z.string() })),
   state: z.enum(RELEASE_STATES),
+  stateSince: z.string().optional(),
   fromSlot: z.enum(SLOTS),
   toSlot: z.enum(SLOTS),
   freezeException: z.object({ justification: z.string(), window: z.string() }).optional(),
@@ -69,6 +73,7 @@ export const releaseSchema = z.object({
       stepIndex: z.number().int(),
       stepStartedAt: z.string(),
       awaitingPromotion: z.boolean().optional(),
+      promptedAt: z.string().optional(),
     })
     .optional(),
   observeUntil: z.string().optional(),
@@ -81,6 +86,8 @@ export const releaseSchema = z.object({
       lastFigures: z.array(z.string()).optional(),
       canary: reading.optional(),
       baseline: reading.optional(),
+      samples: z.object({ canary: z.unknown(), baseline: z.unknown() }).optional(),
+      at: z.string().optional(),
     })
     .optional(),
   pendingRollback: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),

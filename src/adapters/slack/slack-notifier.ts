@@ -5,6 +5,7 @@ import { missingRoles, type Release } from '../../domain/release.ts';
 import type { ServiceState } from '../../domain/service-state.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
 import {
+  adoptedMessage,
   completionReport,
   deployMessage,
   driftMessage,
@@ -143,6 +144,11 @@ export class SlackNotifier implements Notifier {
       },
       message,
     );
+  }
+
+  async adopted(service: string, channel: string, detail: string): Promise<void> {
+    const key = `adopted-${service}-${Date.now()}`;
+    await this.send(key, { mode: 'post', key, channel }, adoptedMessage(detail));
   }
 
   async drift(service: string, channel: string, detail: string): Promise<void> {

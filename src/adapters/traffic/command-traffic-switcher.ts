@@ -63,8 +63,10 @@ export class CommandTrafficSwitcher implements TrafficSwitcher {
   async inspect(service: string): Promise<TrafficState> {
     const weights = await this.weights(service);
     const serving = SLOTS.filter((slot) => weights[slot] > 0);
+    const total = weights.blue + weights.green;
+    const share = (slot: Slot) => (total > 0 ? Math.round((weights[slot] / total) * 100) : 0);
     // A command driver cannot see health checks; the slots' own probes cover health.
-    return { serving, up: SLOTS };
+    return { serving, weights: { blue: share('blue'), green: share('green') }, up: SLOTS };
   }
 
   async switchTo(service: string, slot: Slot): Promise<{ changed: boolean }> {

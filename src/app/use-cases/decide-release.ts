@@ -3,7 +3,7 @@ import { missingRoles } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
-import { applyReleaseEvent } from '../release-events.ts';
+import { runEvent } from '../release-runner.ts';
 
 /** The roles, among those the release still needs, that `user` holds (groups resolved). */
 async function rolesOf(deps: AppDeps, user: string, roles: readonly string[]): Promise<string[]> {
@@ -36,22 +36,12 @@ async function refreshApprovals(deps: AppDeps, release: Release): Promise<Releas
   const ttlMinutes = serviceConfig(deps, release.service).approvalTtlMinutes;
   const olderThan = new Date(deps.clock.now().getTime() - ttlMinutes * 60_000).toISOString();
   let current = release;
-  const expired = await applyReleaseEvent(deps, release.id, {
-    type: 'expire_approvals',
-    olderThan,
-  });
-  if (expired.release.revision !== release.revision) {
-    current = expired.release;
-    await deps.notifier.releaseChanged(current, expired.state);
-  }
+  const expired = await runEvent(deps, release.id, { type: 'expire_approvals', olderThan });
+  if (expired.release.revision !== release.revision) current = expired.release;
   const change = await standbyChange(deps, current);
   if (change === undefined) return current;
   if (current.approvals.length > 0) {
-    const voided = await applyReleaseEvent(deps, current.id, {
-      type: 'void_approvals',
-      reason: change,
-    });
-    await deps.notifier.releaseChanged(voided.release, voided.state);
+    await runEvent(deps, current.id, { type: 'void_approvals', reason: change });
   }
   throw new ReleaseError(
     'not_available',
@@ -78,15 +68,13 @@ export async function approveRelease(
     release.state === 'awaiting_approval'
       ? await rolesOf(deps, request.user, missingRoles(release))
       : [];
-  const applied = await applyReleaseEvent(deps, request.releaseId, {
+  const applied = await runEvent(deps, request.releaseId, {
     type: 'approve',
     user: request.user,
     roles,
   });
-  await deps.notifier.releaseChanged(applied.release, applied.state);
   const approval = applied.release.approvals.at(-1);
   if (applied.effects.some((e) => e.type === 'switch_traffic')) {
-    await deps.scheduler.enqueue({ step: 'switch', releaseId: applied.release.id });
     return {
       message: `You approved as ${approval?.role}. All approvals are in: switching ${applied.release.service} to ${applied.release.toSlot} now.`,
     };
@@ -102,12 +90,11 @@ export async function rejectRelease(
   deps: AppDeps,
   request: { releaseId: string; user: string; reason?: string },
 ): Promise<Answer> {
-  const applied = await applyReleaseEvent(deps, request.releaseId, {
+  const applied = await runEvent(deps, request.releaseId, {
     type: 'reject',
     user: request.user,
     ...(request.reason ? { reason: request.reason } : {}),
   });
-  await deps.notifier.releaseChanged(applied.release, applied.state);
   const r = applied.release;
   return {
     message: `You rejected ${r.service} ${r.version}. PRODUCTION stays on ${r.fromSlot} (${r.fromVersion}).`,

@@ -8,7 +8,7 @@ import { checkWindow, closedError } from '../release-window.ts';
 import { busyError, commitService, currentState } from '../service-access.ts';
 import { refuseDuringWindow } from './progressive.ts';
 import { refuseFaulty } from './release-history.ts';
-import { waitUntilReady } from './slot-readiness.ts';
+import { deployOntoSlot } from './slot-deploy.ts';
 
 function notice(
   deps: AppDeps,
@@ -140,18 +140,25 @@ export async function runDeployStep(
   const slot = standbyOf(state);
   const version = op.version;
   const details = notice(deps, state, op.kind, version, op.by, op.id);
-  const deployed = await deps.deployer.deploy({
+  const deployed = await deployOntoSlot(deps, {
     service: job.service,
-    version,
     slot,
-    releaseId: op.id,
+    version,
+    id: op.id,
+    stillWanted: async () => (await deps.store.getService(job.service))?.operation?.id === op.id,
   });
-  const ready = deployed.ok ? await waitUntilReady(deps, job.service, slot, version) : undefined;
-  const outcome: { ok: true } | { ok: false; reason: string; outputTail?: string } = !deployed.ok
-    ? { ok: false, reason: deployed.reason, outputTail: deployed.outputTail }
-    : ready?.ok
-      ? { ok: true }
-      : { ok: false, reason: ready?.reason ?? 'not healthy' };
+  if (!deployed.ok && deployed.cancelled) {
+    deps.log.info(
+      { ...job },
+      'deploy cancelled: the operation was ended (a rollback preempted it)',
+    );
+    await deps.notifier.deployFinished(details, {
+      ok: false,
+      reason: `cancelled: a rollback of ${job.service} took over ${slot}`,
+    });
+    return;
+  }
+  const outcome: { ok: true } | { ok: false; reason: string; outputTail?: string } = deployed;
 
   // Record the outcome; retry on a lost race as long as the operation is still ours.
   for (let attempt = 0; attempt < 5; attempt += 1) {

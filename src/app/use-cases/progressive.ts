@@ -1,106 +1,11 @@
 import { type AnalysisReading, judge, type Verdict } from '../../domain/analysis.ts';
-import type { Release } from '../../domain/release.ts';
-import type { ReleaseEffect } from '../../domain/release-machine.ts';
-import type { ServiceState } from '../../domain/service-state.ts';
+import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { LockBusyError } from '../ports.ts';
 import { ReleaseError } from '../release-error.ts';
-import { type AppliedEvent, applyReleaseEvent } from '../release-events.ts';
+import { runEvent } from '../release-runner.ts';
 import { currentState } from '../service-access.ts';
-import { beginRollback } from './rollback.ts';
-import { TRAFFIC_LOCK_TTL_MS, trafficLock } from './switch-traffic.ts';
-
-/** End of the stability window for traffic that moved now, or undefined when there is none. */
-export function stabilityEnd(deps: AppDeps, service: string): string | undefined {
-  const minutes = serviceConfig(deps, service).stabilityWindowMinutes;
-  return minutes > 0
-    ? new Date(deps.clock.now().getTime() + minutes * 60_000).toISOString()
-    : undefined;
-}
-
-const becomeProduction =
-  (release: Release) =>
-  (state: ServiceState): ServiceState =>
-    state.production === release.toSlot ? state : { ...state, production: release.toSlot };
-
-/** Performs what a transition asked for: steps to enqueue, reports, an automatic rollback. */
-export async function performEffects(deps: AppDeps, applied: AppliedEvent): Promise<void> {
-  const release = applied.release;
-  for (const effect of applied.effects as ReleaseEffect[]) {
-    switch (effect.type) {
-      case 'start_analysis':
-        await deps.scheduler.enqueue({
-          step: 'analyze',
-          releaseId: release.id,
-          tick: 0,
-          delayMs: 0,
-        });
-        break;
-      case 'advance':
-        await deps.scheduler.enqueue({ step: 'advance', releaseId: release.id, to: effect.to });
-        break;
-      case 'report_released':
-        await deps.notifier.releaseReport(release, applied.state);
-        break;
-      case 'auto_rollback':
-        await startAutomaticRollback(deps, release.id, effect.reason);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-/** A breach decided it: traffic goes back now, the alert names the figure, nobody has to act. */
-async function startAutomaticRollback(
-  deps: AppDeps,
-  releaseId: string,
-  reason: string,
-): Promise<void> {
-  await beginRollback(deps, releaseId, { type: 'rollback', user: 'greenlight', reason });
-}
-
-function stabilityWindow(deps: AppDeps, release: Release): { observeUntil?: string } {
-  const until = stabilityEnd(deps, release.service);
-  return until ? { observeUntil: until } : {};
-}
-
-/** The worker step that moves a canary to its next weight. Idempotent per target step. */
-export async function runAdvanceStep(
-  deps: AppDeps,
-  job: { releaseId: string; to: number },
-): Promise<void> {
-  const first = await deps.store.getRelease(job.releaseId);
-  if (first === null) return;
-  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async () => {
-    const release = await deps.store.getRelease(job.releaseId);
-    if (release === null || release.state !== 'ramping' || release.canary === undefined) return;
-    if (release.canary.stepIndex >= job.to) return;
-    const weight = release.canary.steps[job.to] ?? 100;
-    try {
-      await deps.traffic.split(release.service, release.toSlot, weight);
-    } catch (error) {
-      await startAutomaticRollback(
-        deps,
-        release.id,
-        `moving to ${weight} % failed: ${(error as Error).message}`,
-      );
-      return;
-    }
-    const applied = await applyReleaseEvent(
-      deps,
-      release.id,
-      {
-        type: 'step_reached',
-        stepIndex: job.to,
-        ...(weight >= 100 ? stabilityWindow(deps, release) : {}),
-      },
-      (state, r) => (weight >= 100 ? becomeProduction(r)(state) : state),
-    );
-    await deps.notifier.releaseChanged(applied.release, applied.state);
-    await performEffects(deps, applied);
-  });
-}
 
 async function readSlot(
   deps: AppDeps,
@@ -117,62 +22,62 @@ async function readSlot(
 }
 
 /**
- * One analysis tick while a release ramps or observes. Tick 0 only takes the first samples; each
- * later tick judges the canary against thresholds (and its health probe), may pause on thin
- * traffic, roll back on repeated breaches, pass a hold or end the stability window, and
- * schedules the next tick. Ticks have deterministic ids, so a re-run never forks the loop.
+ * One analysis tick while a release ramps or observes, from the release's job schedule (one job
+ * per interval however many workers run; a lock keeps two slow ticks from overlapping). The
+ * first tick only takes samples; each later one judges the canary against thresholds (and its
+ * health probe), may pause on thin traffic, roll back on repeated breaches, pass a hold or end
+ * the stability window. Samples live in the release, so a restart or a lost tick loses nothing.
  */
-export async function runAnalyzeStep(
-  deps: AppDeps,
-  job: { releaseId: string; tick: number; samples?: { canary: unknown; baseline: unknown } },
-): Promise<void> {
-  const release = await deps.store.getRelease(job.releaseId);
-  if (release === null || (release.state !== 'ramping' && release.state !== 'observing')) return;
-  const config = serviceConfig(deps, release.service);
-  const intervalMs = config.analysis.intervalSeconds * 1000;
-  const canary = await readSlot(deps, release, release.toSlot, job.samples?.canary);
-  const baseline = await readSlot(deps, release, release.fromSlot, job.samples?.baseline);
-  const samples = { canary: canary.sample, baseline: baseline.sample };
+export async function runAnalyzeStep(deps: AppDeps, job: { releaseId: string }): Promise<void> {
+  try {
+    await deps.locks.withLock(`analysis-${job.releaseId}`, 30_000, () => analyzeOnce(deps, job), {
+      waitMs: 0,
+    });
+  } catch (error) {
+    if (error instanceof LockBusyError) return;
+    throw error;
+  }
+}
 
-  let latest: Release = release;
-  if (job.tick > 0) {
-    let verdict: Verdict =
-      canary.reading === undefined
-        ? { verdict: 'inconclusive', figure: `no metrics: ${canary.problem ?? 'unknown error'}` }
-        : judge(canary.reading, config.analysis);
-    const health = await deps.probe.health(release.service, release.toSlot);
-    if (!health.ok) {
-      verdict = {
-        verdict: 'breach',
-        figures: [
-          ...(verdict.verdict === 'breach' ? verdict.figures : []),
-          `health probe failed: ${health.reason}`,
-        ],
-      };
-    }
-    const analysed = await applyReleaseEvent(deps, release.id, {
-      type: 'analysis',
-      canary: canary.reading ?? { requests: 0, errorRatePercent: 0, latencyMs: null },
-      ...(baseline.reading ? { baseline: baseline.reading } : {}),
-      verdict,
-      breachLimit: config.analysis.consecutiveBreaches,
-    });
-    latest = analysed.release;
-    if (analysed.release.timeline.length !== release.timeline.length) {
-      await deps.notifier.releaseChanged(analysed.release, analysed.state);
-    }
-    await performEffects(deps, analysed);
-    latest = await advanceIfDue(deps, analysed.release, verdict);
+async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<void> {
+  const release = await deps.store.getRelease(job.releaseId);
+  if (release === null || !ACTIVE_STATES.includes(release.state)) {
+    await deps.scheduler.stopAnalysis(job.releaseId);
+    return;
   }
-  if (latest.state === 'ramping' || latest.state === 'observing') {
-    await deps.scheduler.enqueue({
-      step: 'analyze',
-      releaseId: release.id,
-      tick: job.tick + 1,
-      delayMs: intervalMs,
-      samples,
-    });
+  if (release.state !== 'ramping' && release.state !== 'observing') return;
+  const config = serviceConfig(deps, release.service);
+  const previous = release.analysis?.samples;
+  const canary = await readSlot(deps, release, release.toSlot, previous?.canary);
+  const baseline = await readSlot(deps, release, release.fromSlot, previous?.baseline);
+  const samples = { canary: canary.sample, baseline: baseline.sample };
+  if (previous === undefined) {
+    await runEvent(deps, release.id, { type: 'sampled', samples });
+    return;
   }
+  let verdict: Verdict =
+    canary.reading === undefined
+      ? { verdict: 'inconclusive', figure: `no metrics: ${canary.problem ?? 'unknown error'}` }
+      : judge(canary.reading, config.analysis);
+  const health = await deps.probe.health(release.service, release.toSlot);
+  if (!health.ok) {
+    verdict = {
+      verdict: 'breach',
+      figures: [
+        ...(verdict.verdict === 'breach' ? verdict.figures : []),
+        `health probe failed: ${health.reason}`,
+      ],
+    };
+  }
+  const analysed = await runEvent(deps, release.id, {
+    type: 'analysis',
+    canary: canary.reading ?? { requests: 0, errorRatePercent: 0, latencyMs: null },
+    ...(baseline.reading ? { baseline: baseline.reading } : {}),
+    verdict,
+    breachLimit: config.analysis.consecutiveBreaches,
+    samples,
+  });
+  await advanceIfDue(deps, analysed.release, verdict);
 }
 
 /** A passed hold (canary) or a passed stability window, once the latest verdict is a pass. */
@@ -183,12 +88,10 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
   if (release.state === 'ramping' && release.canary && !release.canary.awaitingPromotion) {
     if (now < Date.parse(release.canary.stepStartedAt) + config.canary.holdMinutes * 60_000)
       return release;
-    const held = await applyReleaseEvent(deps, release.id, {
+    const held = await runEvent(deps, release.id, {
       type: 'hold_passed',
       autoPromote: config.canary.autoPromote,
     });
-    await deps.notifier.releaseChanged(held.release, held.state);
-    await performEffects(deps, held);
     return held.release;
   }
   if (
@@ -196,8 +99,7 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
     release.observeUntil &&
     now >= Date.parse(release.observeUntil)
   ) {
-    const done = await applyReleaseEvent(deps, release.id, { type: 'observed' });
-    await deps.notifier.releaseChanged(done.release, done.state);
+    const done = await runEvent(deps, release.id, { type: 'observed' });
     return done.release;
   }
   return release;
@@ -211,8 +113,7 @@ export async function runProgressStep(
 ): Promise<void> {
   const release = await deps.store.getRelease(job.releaseId);
   const active =
-    release !== null &&
-    ['awaiting_approval', 'switching', 'ramping', 'observing'].includes(release.state);
+    release !== null && ACTIVE_STATES.includes(release.state) && release.state !== 'rolling_back';
   if (!active || release === null) {
     await deps.scheduler.stopProgress(job.releaseId);
     return;
@@ -267,13 +168,11 @@ export async function steerCanary(
       : request.action === 'pause'
         ? ({ type: 'pause', user: request.user, reason: 'paused from Slack' } as const)
         : ({ type: 'resume', user: request.user } as const);
-  const applied = await applyReleaseEvent(deps, release.id, event);
-  await deps.notifier.releaseChanged(applied.release, applied.state);
-  await performEffects(deps, applied);
+  const applied = await runEvent(deps, release.id, event);
   const r = applied.release;
   if (request.action === 'promote') {
     return {
-      message: `Promoting ${r.service} ${r.version} to ${r.canary?.steps[(r.canary?.stepIndex ?? 0) + 1] ?? 100} %.`,
+      message: `Promoting ${r.service} ${r.version} to ${r.canary?.steps[r.canary?.stepIndex ?? 0] ?? 100} %.`,
     };
   }
   return request.action === 'pause'

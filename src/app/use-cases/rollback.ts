@@ -4,11 +4,11 @@ import { releaseTypeRule } from '../../domain/release-policy.ts';
 import { type ServiceState, withSlot } from '../../domain/service-state.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { ReleaseError } from '../release-error.ts';
-import { type AppliedEvent, applyReleaseEvent } from '../release-events.ts';
+import { type AppliedEvent, runEvent } from '../release-runner.ts';
 import { busyError, currentState } from '../service-access.ts';
-import { waitUntilReady } from './slot-readiness.ts';
-import { switchAndVerify, TRAFFIC_LOCK_TTL_MS, trafficLock } from './switch-traffic.ts';
+import { deployOntoSlot } from './slot-deploy.ts';
 
 const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
   rejected: 'was rejected, so traffic never moved',
@@ -18,8 +18,10 @@ const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
 };
 
 /**
- * `/rollback`: traffic straight back to the previous PRODUCTION. It preempts a release still in
- * progress (a pending approval is cancelled; a switch under way is undone by the rollback step).
+ * `/rollback`: traffic straight back to the previous PRODUCTION. The emergency path never waits
+ * behind routine work: it preempts a release still in progress (a pending approval is cancelled;
+ * a switch under way is undone by the rollback step) and a running /bump or /sync (its deploy is
+ * killed, and the last good version is redeployed if that slot was being changed).
  */
 export async function requestRollback(
   deps: AppDeps,
@@ -34,8 +36,9 @@ export async function requestRollback(
       `See /release status ${request.service}.`,
     );
   }
-  if (state.operation !== null && state.operation.releaseId !== release.id)
-    throw busyError(request.service, state.operation);
+  const op = state.operation;
+  if (op !== null && op.releaseId !== release.id && op.kind !== 'bump' && op.kind !== 'sync')
+    throw busyError(request.service, op);
   const ended = ENDED_MESSAGES[release.state];
   if (ended !== undefined) {
     throw new ReleaseError(
@@ -71,37 +74,16 @@ export async function requestRollback(
 export const ROLLBACK_APPROVER_ROLE = 'lead';
 
 /**
- * Applies a rollback event and acts on it: the parent message is edited, and when traffic must
- * go back the service is held for the rollback, its step is enqueued and the alert goes out.
- * Used by /rollback, its late approval, and the automatic rollback of the analysis.
+ * Starts a rollback through the runner: the service is held for it (a running /bump or /sync is
+ * preempted), its step is enqueued for this revision and the alert goes out. Used by /rollback,
+ * its late approval, the automatic rollback and the sweeper's deadlines.
  */
 export async function beginRollback(
   deps: AppDeps,
   releaseId: string,
   event: Extract<ReleaseEvent, { type: 'rollback' }>,
 ): Promise<AppliedEvent> {
-  const applied = await applyReleaseEvent(deps, releaseId, event, (s, r) =>
-    r.state === 'rolling_back'
-      ? {
-          ...s,
-          operation: {
-            id: r.id,
-            kind: 'rollback',
-            by: event.user,
-            startedAt: deps.clock.now().toISOString(),
-            version: r.version,
-            releaseId: r.id,
-          },
-        }
-      : s,
-  );
-  const r = applied.release;
-  await deps.notifier.releaseChanged(r, applied.state);
-  if (r.state === 'rolling_back') {
-    await deps.scheduler.enqueue({ step: 'rollback', releaseId: r.id, attempt: r.revision });
-    await deps.notifier.rollbackAlert(r, applied.state, 'in_progress');
-  }
-  return applied;
+  return runEvent(deps, releaseId, event);
 }
 
 /** How long ago the window closed, phrased, or undefined while the release is inside it. */
@@ -128,12 +110,7 @@ async function askRollbackApproval(
       `A rollback now needs a reason and an approval from ${ROLLBACK_APPROVER_ROLE}: /rollback ${release.service} <reason>`,
     );
   }
-  const applied = await applyReleaseEvent(deps, release.id, {
-    type: 'rollback_requested',
-    user: by,
-    reason,
-  });
-  await deps.notifier.releaseChanged(applied.release, applied.state);
+  await runEvent(deps, release.id, { type: 'rollback_requested', user: by, reason });
   return {
     message: `${release.service} ${release.version} is past its rollback window (${outside}): the rollback waits for an approval from ${ROLLBACK_APPROVER_ROLE}.`,
     hint: `They click Approve rollback on the release message in <#${serviceConfig(deps, release.service).channel}>.`,
@@ -161,6 +138,16 @@ export async function approveRollback(
       `Ask a ${ROLLBACK_APPROVER_ROLE}.`,
     );
   }
+  // Only while its release is the live one: a click on an older release's message must never
+  // send traffic (or a redeploy) anywhere.
+  const state = await currentState(deps, release.service);
+  if (state.lastReleaseId !== release.id || state.production !== release.toSlot) {
+    throw new ReleaseError(
+      'not_available',
+      `This rollback was asked for ${release.service} ${release.version}, which is no longer live: PRODUCTION is ${state.production} (${state.slots[state.production].version ?? 'unknown version'}).`,
+      `Nothing was changed. If the live version is wrong: /rollback ${release.service} <reason>`,
+    );
+  }
   const members = await deps.directory.members(deps.config.roles[ROLLBACK_APPROVER_ROLE] ?? []);
   if (!members.includes(request.user)) {
     throw new ReleaseError(
@@ -181,61 +168,56 @@ export async function approveRollback(
 }
 
 /**
- * The worker step of a rollback. If old PRODUCTION still runs the previous version (it stays warm)
- * traffic flips back at once; if /sync replaced it, the last good version is deployed there first.
+ * The worker step of a rollback, once per attempt (the release revision it was asked for). If old
+ * PRODUCTION still runs the previous version (it stays warm) the reconciler flips traffic back at
+ * once; if /sync or a preempted /bump changed it, the last good version is deployed there first.
  */
-export async function runRollbackStep(deps: AppDeps, job: { releaseId: string }): Promise<void> {
+export async function runRollbackStep(
+  deps: AppDeps,
+  job: { releaseId: string; attempt?: number | undefined },
+): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
   if (first === null) return;
   await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async () => {
     const release = await deps.store.getRelease(job.releaseId);
-    if (release === null || release.state !== 'rolling_back') return;
+    if (
+      release === null ||
+      release.state !== 'rolling_back' ||
+      (job.attempt !== undefined && release.revision !== job.attempt)
+    )
+      return;
     const service = release.service;
     const target = release.fromSlot;
     try {
-      let state = await currentState(deps, service);
       let path: 'switch' | 'redeploy' = 'switch';
-      if (state.slots[target].version !== release.fromVersion) {
+      const slot = (await currentState(deps, service)).slots[target];
+      if (slot.version !== release.fromVersion || slot.health === 'failed') {
         path = 'redeploy';
         await deps.notifier.releaseNote(
           release,
           `redeploy-${release.revision}`,
           `${target} no longer runs ${release.fromVersion}: deploying it there before switching back.`,
         );
-        const deployed = await deps.deployer.deploy({
+        const deployed = await deployOntoSlot(deps, {
           service,
-          version: release.fromVersion,
           slot: target,
-          releaseId: release.id,
+          version: release.fromVersion,
+          id: release.id,
+          stillWanted: async () => {
+            const latest = await deps.store.getRelease(release.id);
+            return latest?.state === 'rolling_back';
+          },
         });
         if (!deployed.ok)
           throw new Error(
             `redeploying ${release.fromVersion} to ${target} failed: ${deployed.reason}`,
           );
-        const ready = await waitUntilReady(deps, service, target, release.fromVersion);
-        if (!ready.ok) throw new Error(`${release.fromVersion} on ${target} is ${ready.reason}`);
-        state = await currentState(deps, service);
-        const next: ServiceState = {
-          ...withSlot(
-            state,
-            target,
-            { version: release.fromVersion, health: 'healthy' },
-            deps.clock.now(),
-          ),
-          revision: state.revision + 1,
-        };
-        await deps.store.commit({ service: { next, expected: state.revision } });
+        await recordSlot(deps, service, target, release.fromVersion);
       }
-      await switchAndVerify(deps, service, target);
-      const done = await applyReleaseEvent(
-        deps,
-        release.id,
-        { type: 'rolled_back', path },
-        (s) => ({
-          ...s,
-          production: target,
-        }),
-      );
+      await driveTraffic(deps, service);
+      const health = await deps.probe.health(service, target);
+      if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
+      const done = await runEvent(deps, release.id, { type: 'rolled_back', path });
       await deps.faulty.mark(service, {
         version: release.version,
         by: release.rollback?.by ?? 'greenlight',
@@ -243,14 +225,30 @@ export async function runRollbackStep(deps: AppDeps, job: { releaseId: string })
         at: deps.clock.now().toISOString(),
         releaseId: release.id,
       });
-      await deps.notifier.releaseChanged(done.release, done.state);
       await deps.notifier.rollbackAlert(done.release, done.state, 'done');
     } catch (error) {
       const reason = (error as Error).message;
       deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
-      const failed = await applyReleaseEvent(deps, release.id, { type: 'rollback_failed', reason });
-      await deps.notifier.releaseChanged(failed.release, failed.state);
+      const failed = await runEvent(deps, release.id, { type: 'rollback_failed', reason });
       await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
     }
   });
+}
+
+/** The slot now runs `version`, healthy: recorded so desired traffic may go to it. */
+async function recordSlot(
+  deps: AppDeps,
+  service: string,
+  slot: Release['fromSlot'],
+  version: string,
+): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    const state = await currentState(deps, service);
+    const next: ServiceState = {
+      ...withSlot(state, slot, { version, health: 'healthy' }, deps.clock.now()),
+      revision: state.revision + 1,
+    };
+    if (await deps.store.commit({ service: { next, expected: state.revision } })) return;
+  }
+  throw new Error(`could not record ${version} on ${slot}: the service kept changing`);
 }

@@ -1,121 +1,126 @@
-import type { ServiceState } from '../../domain/service-state.ts';
-import type { Slot } from '../../domain/slots.ts';
-import { type AppDeps, audit, serviceConfig } from '../app-deps.ts';
+import { targetWeight } from '../../domain/desired-traffic.ts';
+import type { Release } from '../../domain/release.ts';
+import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { ReleaseError } from '../release-error.ts';
-import { applyReleaseEvent } from '../release-events.ts';
+import { runEvent } from '../release-runner.ts';
 import { standbyChange } from './decide-release.ts';
-import { performEffects, stabilityEnd } from './progressive.ts';
 
-/** Lock held around every traffic change of a service, so two steps never switch at once. */
-export const trafficLock = (service: string) => `traffic-${service}`;
-/** Renewed while held, so it only bounds how long a crashed holder blocks the service. */
-export const TRAFFIC_LOCK_TTL_MS = 10_000;
-
-/** Switches and then checks, through the proxy and the slot itself, that the slot took over. */
-export async function switchAndVerify(
-  deps: AppDeps,
-  service: string,
-  slot: Slot,
-): Promise<{ changed: boolean }> {
-  const before = await deps.traffic.inspect(service);
-  const result = await deps.traffic.switchTo(service, slot);
-  if (result.changed) {
-    await audit(deps, {
-      who: 'greenlight',
-      what: `traffic switched to ${slot}`,
-      service,
-      before: { serving: before.serving },
-      after: { serving: [slot] },
-    });
-  }
-  const traffic = await deps.traffic.inspect(service);
-  if (traffic.serving.length !== 1 || traffic.serving[0] !== slot) {
-    throw new Error(
-      `after the switch HAProxy sends traffic to ${traffic.serving.join(' and ') || 'no slot'}, not ${slot}`,
-    );
-  }
-  if (!traffic.up.includes(slot)) throw new Error(`HAProxy's health check sees ${slot} as down`);
-  const health = await deps.probe.health(service, slot);
-  if (!health.ok) throw new Error(`${slot} is unhealthy after the switch: ${health.reason}`);
-  return result;
+/** End of the stability window for traffic that moved now, or undefined when there is none. */
+export function stabilityEnd(deps: AppDeps, service: string): string | undefined {
+  const minutes = serviceConfig(deps, service).stabilityWindowMinutes;
+  return minutes > 0
+    ? new Date(deps.clock.now().getTime() + minutes * 60_000).toISOString()
+    : undefined;
 }
 
-const becomeProduction =
-  (slot: Slot) =>
-  (state: ServiceState): ServiceState =>
-    state.production === slot ? state : { ...state, production: slot };
+/** Checks, through the proxy and the slot itself, that the release's slot took its share. */
+async function verifySwitch(deps: AppDeps, release: Release): Promise<void> {
+  const traffic = await deps.traffic.inspect(release.service);
+  if (!traffic.up.includes(release.toSlot))
+    throw new Error(`HAProxy's health check sees ${release.toSlot} as down`);
+  const health = await deps.probe.health(release.service, release.toSlot);
+  if (!health.ok)
+    throw new Error(`${release.toSlot} is unhealthy after the switch: ${health.reason}`);
+}
 
 /**
- * The worker step after the last approval. Idempotent: it acts only while the release is
- * `switching`, under the service's traffic lock, and the switch itself checks HAProxy first.
+ * The worker step of a release in `switching` (the last approval, or a canary's last Promote).
+ * Runs once per revision: a re-delivery, or a job from before a newer decision, does nothing.
+ * It checks STANDBY is still what was approved, lets the reconciler move traffic to the desired
+ * split, verifies, and records the outcome; a failure ends the release and traffic goes back.
  */
-export async function runSwitchStep(deps: AppDeps, job: { releaseId: string }): Promise<void> {
+export async function runSwitchStep(
+  deps: AppDeps,
+  job: { releaseId: string; revision?: number | undefined },
+): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
   if (first === null) return;
   await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async () => {
     const release = await deps.store.getRelease(job.releaseId);
-    if (release === null || release.state !== 'switching') {
+    if (
+      release === null ||
+      release.state !== 'switching' ||
+      (job.revision !== undefined && release.revision !== job.revision)
+    ) {
       deps.log.info(
-        { releaseId: job.releaseId, state: release?.state },
-        'switch step has nothing to do',
+        { releaseId: job.releaseId, state: release?.state, revision: release?.revision },
+        'switch step has nothing to do (done, or superseded by a newer decision)',
       );
       return;
     }
+    const untouched = release.canary === undefined || release.canary.stepIndex <= 0;
     const change = await standbyChange(deps, release);
     if (change !== undefined) {
-      const voided = await applyReleaseEvent(deps, release.id, {
-        type: 'void_approvals',
-        reason: change,
-      });
-      await deps.notifier.releaseChanged(voided.release, voided.state);
-      return;
-    }
-    // A canary's first step is a weight; blue/green moves everything. Either way a failure puts
-    // production back and ends the release, so the service is never left half switched.
-    const firstWeight =
-      release.strategy === 'canary'
-        ? (serviceConfig(deps, release.service).canary.steps[0] ?? 100)
-        : 100;
-    try {
-      if (firstWeight < 100) await deps.traffic.split(release.service, release.toSlot, firstWeight);
-      else await switchAndVerify(deps, release.service, release.toSlot);
-    } catch (error) {
-      const reason = (error as Error).message;
-      deps.log.warn(
-        { releaseId: release.id, err: error },
-        'traffic switch failed; restoring production',
-      );
-      let restored = 'production restored';
-      try {
-        await deps.traffic.switchTo(release.service, release.fromSlot);
-      } catch (restoreError) {
-        restored = `and restoring ${release.fromSlot} failed too: ${(restoreError as Error).message}`;
+      if (untouched) {
+        await runEvent(deps, release.id, { type: 'void_approvals', reason: change });
+      } else {
+        await failSwitch(deps, release, change);
       }
-      const failed = await applyReleaseEvent(deps, release.id, {
-        type: 'switch_failed',
-        reason: `${reason} (${restored})`,
-      });
-      await deps.notifier.releaseChanged(failed.release, failed.state);
+      await driveTraffic(deps, release.service).catch(() => undefined);
       return;
     }
-    const observeUntil = firstWeight >= 100 ? stabilityEnd(deps, release.service) : undefined;
-    const window = observeUntil ? { observeUntil } : {};
-    let done: Awaited<ReturnType<typeof applyReleaseEvent>>;
     try {
-      done = await applyReleaseEvent(
-        deps,
-        release.id,
-        release.strategy === 'canary'
-          ? { type: 'step_reached', stepIndex: 0, ...window }
-          : { type: 'switched', ...window },
-        firstWeight >= 100 ? becomeProduction(release.toSlot) : (state) => state,
-      );
+      await driveTraffic(deps, release.service);
+      await verifySwitch(deps, release);
     } catch (error) {
-      // A /rollback arrived while traffic moved: its step runs after this lock and restores.
+      deps.log.warn({ releaseId: release.id, err: error }, 'traffic switch failed; restoring');
+      await failSwitch(deps, release, (error as Error).message);
+      return;
+    }
+    const window = targetWeight(release) >= 100 ? stabilityEnd(deps, release.service) : undefined;
+    try {
+      await runEvent(deps, release.id, {
+        type: 'switched',
+        ...(window ? { observeUntil: window } : {}),
+      });
+    } catch (error) {
+      // A /rollback arrived while traffic moved: its own step runs after this lock and restores.
       if (error instanceof ReleaseError) return;
       throw error;
     }
-    await deps.notifier.releaseChanged(done.release, done.state);
-    await performEffects(deps, done);
+  });
+}
+
+/** Ends a switch that cannot finish: PRODUCTION never changed, so traffic goes back to it. */
+export async function failSwitch(deps: AppDeps, release: Release, reason: string): Promise<void> {
+  try {
+    await runEvent(deps, release.id, { type: 'switch_failed', reason });
+  } catch (error) {
+    if (error instanceof ReleaseError) return;
+    throw error;
+  }
+  try {
+    await driveTraffic(deps, release.service);
+  } catch (error) {
+    // The traffic job enqueued by the transition, and the periodic reconcile, keep trying.
+    deps.log.error({ releaseId: release.id, err: error }, 'could not restore traffic yet');
+  }
+}
+
+/**
+ * The step after a transition that changed desired traffic (a canary step, a restore). It waits
+ * for the traffic lock, then drives the proxy; if a canary cannot take its new weight, the
+ * release rolls back, as it would on a breach.
+ */
+export async function runTrafficStep(deps: AppDeps, job: { service: string }): Promise<void> {
+  await deps.locks.withLock(trafficLock(job.service), TRAFFIC_LOCK_TTL_MS, async () => {
+    try {
+      await driveTraffic(deps, job.service);
+    } catch (error) {
+      const state = await deps.store.getService(job.service);
+      const release = state?.lastReleaseId
+        ? await deps.store.getRelease(state.lastReleaseId)
+        : null;
+      if (release?.state === 'ramping') {
+        await runEvent(deps, release.id, {
+          type: 'rollback',
+          user: 'greenlight',
+          reason: `moving to ${targetWeight(release)} % failed: ${(error as Error).message}`,
+        });
+        return;
+      }
+      throw error;
+    }
   });
 }

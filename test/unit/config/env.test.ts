@@ -68,6 +68,26 @@ describe('readEnv', () => {
     expect(found.join('\n')).not.toContain('very-secret');
   });
 
+  it.each([
+    [undefined, false],
+    ['', false],
+    ['  ', false],
+    ['false', false],
+    ['0', false],
+    ['true', true],
+    ['1', true],
+    ['TRUE', true],
+  ])('reads GREENLIGHT_ALLOW_EVICTION=%j as %s', (value, expected) => {
+    const env = value === undefined ? base : { ...base, GREENLIGHT_ALLOW_EVICTION: value };
+    expect(readEnv(env).GREENLIGHT_ALLOW_EVICTION).toBe(expected);
+  });
+
+  it('refuses a GREENLIGHT_ALLOW_EVICTION that is not a yes or no', () => {
+    expect(problems({ ...base, GREENLIGHT_ALLOW_EVICTION: 'yes please' })).toEqual([
+      'GREENLIGHT_ALLOW_EVICTION: expected true or false (or 1 or 0), got "yes please"',
+    ]);
+  });
+
   it('says what to set when the bot token is missing', () => {
     expect(problems({ SLACK_SIGNING_SECRET: 'signing-secret-123' })).toEqual([
       'SLACK_BOT_TOKEN: required: the bot token (xoxb-...) from your Slack app',

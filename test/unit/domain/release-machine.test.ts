@@ -42,11 +42,22 @@ describe('transition', () => {
     ['awaiting_approval', approve('U0LEAD', 'lead'), 'awaiting_approval', []],
     ['awaiting_approval', { type: 'reject', user: 'U0LEAD' }, 'rejected', ['free_service']],
     ['awaiting_approval', rollback, 'cancelled', ['free_service']],
-    ['switching', { type: 'switched' }, 'released', ['free_service', 'report_released']],
-    ['switching', { type: 'switch_failed', reason: 'down' }, 'failed', ['free_service']],
-    ['switching', rollback, 'rolling_back', ['restore_traffic']],
-    ['released', rollback, 'rolling_back', ['restore_traffic']],
-    ['rolling_back', rollback, 'rolling_back', ['restore_traffic']],
+    [
+      'switching',
+      { type: 'switched' },
+      'released',
+      ['production', 'free_service', 'report_released'],
+    ],
+    [
+      'switching',
+      { type: 'switch_failed', reason: 'down' },
+      'failed',
+      ['free_service', 'drive_traffic'],
+    ],
+    ['switching', rollback, 'rolling_back', ['rollback_traffic']],
+    ['released', rollback, 'rolling_back', ['rollback_traffic']],
+    ['rolling_back', rollback, 'rolling_back', ['rollback_traffic']],
+    ['awaiting_approval', { type: 'expire', reason: 'no decision' }, 'cancelled', ['free_service']],
     ['rolling_back', { type: 'rollback_failed', reason: 'haproxy down' }, 'rolling_back', []],
   ] as [ReleaseState, ReleaseEvent, ReleaseState, string[]][])(
     '%s + %j -> %s',
@@ -119,7 +130,11 @@ describe('transition', () => {
       at: NOW.toISOString(),
       path: 'redeploy',
     });
-    expect(done.effects.map((e) => e.type)).toEqual(['free_service', 'report_rolled_back']);
+    expect(done.effects.map((e) => e.type)).toEqual([
+      'production',
+      'free_service',
+      'report_rolled_back',
+    ]);
   });
 });
 
@@ -163,9 +178,22 @@ describe('approval expiry and voiding', () => {
       );
       expect(result.release.state).toBe('awaiting_approval');
       expect(result.release.approvals).toEqual([]);
-      expect(result.effects).toEqual([]);
+      // From switching the desired traffic went back to PRODUCTION: the reconciler must act.
+      expect(result.effects.map((e) => e.type)).toEqual(
+        state === 'switching' ? ['drive_traffic'] : [],
+      );
     },
   );
+
+  it('refuses to void approvals once a canary has taken traffic (a failed switch ends it)', () => {
+    const base = release('switching', {
+      strategy: 'canary',
+      canary: { steps: [20, 100], stepIndex: 1, stepStartedAt: NOW.toISOString() },
+    });
+    expect(() => transition(base, { type: 'void_approvals', reason: 'x' }, NOW)).toThrow(
+      TransitionRefused,
+    );
+  });
 
   it('cannot void approvals of a release already decided', () => {
     expect(() =>
@@ -189,5 +217,56 @@ describe('approval expiry and voiding', () => {
     expect(approved.state).toBe('rolling_back');
     expect(approved.pendingRollback).toBeUndefined();
     expect(approved.rollback).toMatchObject({ by: 'U0DEV1', approvedBy: 'U0LEAD' });
+  });
+});
+
+describe('canary steps', () => {
+  const canary = (stepIndex: number, extra: Partial<Release> = {}) =>
+    release(stepIndex < 0 ? 'awaiting_approval' : 'ramping', {
+      strategy: 'canary',
+      canary: { steps: [5, 20, 100], stepIndex, stepStartedAt: '2026-11-24T09:00:00.000Z' },
+      ...extra,
+    });
+
+  it('targets the first step when the last approval comes in', () => {
+    const result = transition(
+      canary(-1, { requiredRoles: ['lead'] }),
+      approve('U0LEAD', 'lead'),
+      NOW,
+    );
+    expect(result.release.state).toBe('switching');
+    expect(result.release.canary?.stepIndex).toBe(0);
+    expect(result.effects.map((e) => e.type)).toEqual(['switch_traffic']);
+  });
+
+  it('ramps after the first switch, without making the canary PRODUCTION', () => {
+    const switching = { ...canary(0), state: 'switching' as const };
+    const result = transition(switching, { type: 'switched' }, NOW);
+    expect(result.release.state).toBe('ramping');
+    expect(result.release.canary?.stepStartedAt).toBe(NOW.toISOString());
+    expect(result.effects.map((e) => e.type)).toEqual(['start_analysis']);
+  });
+
+  it.each([
+    [0, 'ramping', 1, ['drive_traffic']],
+    [1, 'switching', 2, ['switch_traffic']],
+  ] as const)('a Promote at step %i moves to %s at step %i', (from, state, to, effects) => {
+    const result = transition(canary(from), { type: 'promote', user: 'U0LEAD' }, NOW);
+    expect(result.release.state).toBe(state);
+    expect(result.release.canary?.stepIndex).toBe(to);
+    expect(result.effects.map((e) => e.type)).toEqual(effects);
+  });
+
+  it('a passed hold asks for Promote and remembers when, for its deadline', () => {
+    const result = transition(canary(0), { type: 'hold_passed', autoPromote: false }, NOW);
+    expect(result.release.canary?.awaitingPromotion).toBe(true);
+    expect(result.release.canary?.promptedAt).toBe(NOW.toISOString());
+  });
+
+  it('records when the state was entered, and only then', () => {
+    const entered = transition(canary(0), { type: 'promote', user: 'U0LEAD' }, NOW).release;
+    expect(entered.stateSince).toBeUndefined();
+    const full = transition(canary(1), { type: 'promote', user: 'U0LEAD' }, NOW).release;
+    expect(full.stateSince).toBe(NOW.toISOString());
   });
 });

@@ -334,6 +334,11 @@ export function driftMessage(detail: string): SlackMessage {
   return { text: plain(text), blocks: [section(text)] };
 }
 
+export function adoptedMessage(detail: string): SlackMessage {
+  const text = `:information_source: State adopted from the proxy: ${escapeText(detail)}`;
+  return { text: plain(text), blocks: [section(text)] };
+}
+
 export function noteMessage(text: string): SlackMessage {
   return { text: plain(text), blocks: [section(escapeText(text))] };
 }

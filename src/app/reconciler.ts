@@ -1,0 +1,152 @@
+import {
+  type DesiredTraffic,
+  describeWeights,
+  desiredTraffic,
+  type SlotWeights,
+  sameWeights,
+} from '../domain/desired-traffic.ts';
+import type { Release } from '../domain/release.ts';
+import type { ServiceState } from '../domain/service-state.ts';
+import { SLOTS, type Slot } from '../domain/slots.ts';
+import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { LockBusyError, type TrafficState } from './ports.ts';
+import { currentState } from './service-access.ts';
+
+/** Lock held around every traffic change of a service, so two steps never move it at once. */
+export const trafficLock = (service: string) => `traffic-${service}`;
+/** Renewed while held, so it only bounds how long a crashed holder blocks the service. */
+export const TRAFFIC_LOCK_TTL_MS = 10_000;
+
+export interface ReconcileOutcome {
+  readonly service: string;
+  readonly result: 'in_sync' | 'corrected' | 'moved' | 'skipped' | 'error';
+  readonly detail?: string;
+}
+
+/** The service and the release that decides its traffic (its last one), read fresh. */
+export async function desiredNow(
+  deps: AppDeps,
+  service: string,
+): Promise<{ state: ServiceState; release: Release | null; desired: DesiredTraffic }> {
+  const state = await currentState(deps, service);
+  const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
+  return { state, release, desired: desiredTraffic(state, release) };
+}
+
+function versionsOf(state: ServiceState): Record<Slot, string | null> {
+  return { blue: state.slots.blue.version, green: state.slots.green.version };
+}
+
+/** Records what Greenlight set on the proxy, so a later difference reads as drift. */
+async function rememberApplied(deps: AppDeps, service: string, weights: SlotWeights) {
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const state = await deps.store.getService(service);
+    if (state === null) return;
+    if (state.traffic && sameWeights(state.traffic.weights, weights)) return;
+    const next: ServiceState = {
+      ...state,
+      traffic: { weights, at: deps.clock.now().toISOString() },
+      revision: state.revision + 1,
+    };
+    if (await deps.store.commit({ service: { next, expected: state.revision } })) return;
+  }
+}
+
+/**
+ * The only code that moves traffic. Call it holding the service's traffic lock: it reads what
+ * should be (from the stored release) and what is (from the proxy), moves the proxy when they
+ * differ, audits the change, and reads the proxy back. Throws when the proxy refuses or does not
+ * end where it should.
+ */
+export async function driveTraffic(
+  deps: AppDeps,
+  service: string,
+): Promise<{
+  desired: DesiredTraffic;
+  before: TrafficState;
+  after: TrafficState;
+  changed: boolean;
+}> {
+  const { state, desired } = await desiredNow(deps, service);
+  const before = await deps.traffic.inspect(service);
+  if (sameWeights(before.weights, desired.weights)) {
+    if (!state.traffic || !sameWeights(state.traffic.weights, desired.weights))
+      await rememberApplied(deps, service, desired.weights);
+    return { desired, before, after: before, changed: false };
+  }
+  const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
+  if (full !== undefined) {
+    await deps.traffic.switchTo(service, full);
+  } else {
+    // A split: name the slot with the smaller share, as the canary.
+    const canary: Slot = desired.weights.green <= desired.weights.blue ? 'green' : 'blue';
+    await deps.traffic.split(service, canary, desired.weights[canary]);
+  }
+  const after = await deps.traffic.inspect(service);
+  await audit(deps, {
+    who: 'greenlight',
+    what: 'traffic set',
+    service,
+    ...(desired.releaseId ? { releaseId: desired.releaseId } : {}),
+    before: { weights: before.weights },
+    after: { weights: after.weights, versions: versionsOf(state), because: desired.because },
+  });
+  if (!sameWeights(after.weights, desired.weights)) {
+    throw new Error(
+      `after the change the proxy sends ${describeWeights(after.weights)}, not ${describeWeights(desired.weights)}`,
+    );
+  }
+  await rememberApplied(deps, service, desired.weights);
+  return { desired, before, after, changed: true };
+}
+
+/**
+ * A pass of the control loop for one service: at start-up, every reconcile interval, and after a
+ * transition that changed desired traffic. A difference that Greenlight did not cause (the proxy
+ * no longer shows what it last set: a reload, a hand edit) is drift and is reported with desired
+ * and actual; a difference it did cause (a transition not yet applied) is simply applied.
+ */
+export async function reconcileTraffic(
+  deps: AppDeps,
+  service: string,
+  options: { waitMs?: number } = {},
+): Promise<ReconcileOutcome> {
+  const channel = serviceConfig(deps, service).channel;
+  return deps.locks
+    .withLock(
+      trafficLock(service),
+      TRAFFIC_LOCK_TTL_MS,
+      async (): Promise<ReconcileOutcome> => {
+        try {
+          const { state, desired } = await desiredNow(deps, service);
+          const actual = await deps.traffic.inspect(service);
+          if (sameWeights(actual.weights, desired.weights)) return { service, result: 'in_sync' };
+          const drifted =
+            state.traffic === undefined || !sameWeights(state.traffic.weights, actual.weights);
+          const moved = await driveTraffic(deps, service);
+          if (!drifted) return { service, result: 'moved', detail: desired.because };
+          const seen = actual.serving.join(' + ') || 'no slot';
+          const detail = `HAProxy sent ${service} traffic to ${seen} (${describeWeights(actual.weights)}), but Greenlight wants ${describeWeights(desired.weights)}: ${desired.because} (${state.production} runs ${state.slots[state.production].version ?? 'an unknown version'}). Greenlight set it back to ${describeWeights(moved.after.weights)}.`;
+          await deps.notifier.drift(service, channel, detail);
+          await audit(deps, {
+            who: 'greenlight',
+            what: 'traffic drift corrected',
+            service,
+            before: { weights: actual.weights },
+            after: { weights: moved.after.weights },
+          });
+          return { service, result: 'corrected', detail };
+        } catch (error) {
+          const detail = `Greenlight could not bring ${service}'s traffic to where it should be: ${(error as Error).message}`;
+          deps.log.warn({ service, err: error }, 'reconcile failed');
+          return { service, result: 'error', detail };
+        }
+      },
+      { waitMs: options.waitMs ?? 0 },
+    )
+    .catch((error: unknown) => {
+      if (error instanceof LockBusyError)
+        return { service, result: 'skipped' as const, detail: 'a traffic change is under way' };
+      throw error;
+    });
+}

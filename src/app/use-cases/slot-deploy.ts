@@ -1,0 +1,93 @@
+import type { Slot } from '../../domain/slots.ts';
+import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import type { DeployOutcome } from '../ports.ts';
+import { desiredNow } from '../reconciler.ts';
+import { waitUntilReady } from './slot-readiness.ts';
+
+export type SlotDeployOutcome =
+  | { ok: true }
+  | { ok: false; reason: string; outputTail?: string; cancelled?: boolean };
+
+const deployLock = (service: string, slot: Slot) => `deploy-${service}-${slot}`;
+const DEPLOY_LOCK_TTL_MS = 10_000;
+const WATCH_MS = 500;
+
+/**
+ * Deploys `version` onto `slot` and waits until it is ready. The one way Greenlight deploys:
+ * - never onto a slot that serves, or should serve, traffic (PRODUCTION is never touched);
+ * - one deploy per slot at a time, across processes (a lock renewed while the deploy runs; a
+ *   crashed holder's process group dies with it and the lock expires within seconds);
+ * - cancelled at once, process group and all, as soon as `stillWanted` says no (a /rollback
+ *   preempted the /bump or /sync that started it).
+ */
+export async function deployOntoSlot(
+  deps: AppDeps,
+  request: {
+    service: string;
+    slot: Slot;
+    version: string;
+    id: string;
+    stillWanted: () => Promise<boolean>;
+  },
+): Promise<SlotDeployOutcome> {
+  const { service, slot, version } = request;
+  const refusal = await servesTraffic(deps, service, slot);
+  if (refusal !== undefined) return { ok: false, reason: refusal };
+  const config = serviceConfig(deps, service);
+  const waitMs = ('command' in config.deploy ? config.deploy.timeoutSeconds : 600) * 1000 + 30_000;
+  return deps.locks.withLock(
+    deployLock(service, slot),
+    DEPLOY_LOCK_TTL_MS,
+    async () => {
+      if (!(await request.stillWanted()))
+        return { ok: false, reason: 'no longer wanted', cancelled: true };
+      const abort = new AbortController();
+      const watch = setInterval(() => {
+        request
+          .stillWanted()
+          .then((wanted) => {
+            if (!wanted) abort.abort();
+          })
+          .catch(() => undefined);
+      }, WATCH_MS);
+      try {
+        const deployed: DeployOutcome = await deps.deployer.deploy({
+          service,
+          version,
+          slot,
+          releaseId: request.id,
+          signal: abort.signal,
+        });
+        if (abort.signal.aborted) return { ok: false, reason: 'cancelled', cancelled: true };
+        if (!deployed.ok)
+          return { ok: false, reason: deployed.reason, outputTail: deployed.outputTail };
+        const ready = await waitUntilReady(deps, service, slot, version);
+        if (abort.signal.aborted) return { ok: false, reason: 'cancelled', cancelled: true };
+        return ready.ok ? { ok: true } : { ok: false, reason: ready.reason };
+      } finally {
+        clearInterval(watch);
+      }
+    },
+    { waitMs },
+  );
+}
+
+/** Why `slot` must not be deployed now, or undefined when it is safe. */
+async function servesTraffic(
+  deps: AppDeps,
+  service: string,
+  slot: Slot,
+): Promise<string | undefined> {
+  const { state, desired } = await desiredNow(deps, service);
+  if (state.production === slot || desired.weights[slot] > 0) {
+    return `${slot} is PRODUCTION (or should take traffic): Greenlight never deploys onto it`;
+  }
+  try {
+    const actual = await deps.traffic.inspect(service);
+    if (actual.weights[slot] > 0)
+      return `${slot} takes ${actual.weights[slot]} % of traffic right now: Greenlight never deploys onto a serving slot`;
+  } catch {
+    // The proxy cannot be read: what Greenlight set (desired, above) is the best knowledge.
+  }
+  return undefined;
+}

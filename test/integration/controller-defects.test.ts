@@ -1,0 +1,518 @@
+import { readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bumpAndRequestRelease,
+  eventually,
+  loadLoop,
+  pendingReleaseId,
+  type ReleaseWorld,
+  startReleaseWorld,
+  trafficSplit,
+  type WorldOptions,
+} from '../support/release-world.ts';
+import type { EmulatedMessage } from '../support/slack-emulator.ts';
+
+/**
+ * The eight defects of issue 10 ("The release controller"), one test each, driven as a user
+ * drives Greenlight: signed Slack requests against real Redis, HAProxy and deploy processes.
+ * Each asserts what a person would notice: traffic through HAProxy's frontend, the release
+ * state in Redis, the messages in Slack, and the deploy processes that run.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Shared setup
+// ---------------------------------------------------------------------------------------------
+
+/** A canary that stays at its first step (20 %) for ten minutes, with a lenient analysis. */
+const HOLDING_CANARY = `    canary: { steps: [20, 100], holdMinutes: 10 }
+    analysis: { source: haproxy, maxErrorRatePercent: 50, maxP99Ms: 5000, minRequests: 0, intervalSeconds: 1 }
+`;
+/** A lenient analysis for a blue/green stability window. */
+const LENIENT_ANALYSIS = `    analysis: { source: haproxy, maxErrorRatePercent: 50, maxP99Ms: 5000, minRequests: 0, intervalSeconds: 1 }
+`;
+
+let world: ReleaseWorld | undefined;
+let load: ReturnType<typeof loadLoop> | undefined;
+
+/** Starts this test's world; `afterEach` closes it (and anything the test left running). */
+async function open(options: WorldOptions): Promise<ReleaseWorld> {
+  world = await startReleaseWorld(options);
+  return world;
+}
+
+afterEach(async () => {
+  await load?.stop();
+  load = undefined;
+  if (world === undefined) return;
+  // Deploys left hanging by a test (mode `hang`) are ended here, each by its own pid.
+  for (const service of Object.values(world.services)) {
+    for (const pid of pidsOf(await service.deployRuns())) {
+      if (alive(pid) && isThisFilesDeploy(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }
+  await world.close();
+  world = undefined;
+});
+
+const front = (w: ReleaseWorld) => w.haproxy.frontendUrl('api');
+const api = (w: ReleaseWorld) => {
+  const service = w.services.api;
+  if (service === undefined) throw new Error('the world has no api service');
+  return service;
+};
+const textOf = (m: EmulatedMessage | undefined) =>
+  m === undefined ? '' : `${m.text}\n${JSON.stringify(m.blocks)}`;
+const channelText = (w: ReleaseWorld, channel: string) =>
+  w.slack.messages(channel).map(textOf).join('\n');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether a process runs: signal 0 reaches it and it is not a zombie (exited, not reaped). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A pid is the test deploy script of a world this test process started (pids get reused). */
+function isThisFilesDeploy(pid: number): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return (
+      cmdline.includes('deploy-slot.mjs') &&
+      cmdline.includes(`greenlight-deploy-mode-${process.pid}-`)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the deploy runs (`<release id> <version> <pid>` lines). */
+const pidsOf = (runs: string[]) => runs.map((line) => Number(line.split(' ')[2]));
+
+/** A release's record as Greenlight stored it in Redis. */
+async function releaseRecord(
+  w: ReleaseWorld,
+  id: string,
+): Promise<{ state: string; [key: string]: unknown } | null> {
+  const json = await w.redis.redis.hget(`{${w.redis.keyPrefix}}:release:${id}`, 'json');
+  return json === null ? null : JSON.parse(json);
+}
+const releaseState = async (w: ReleaseWorld, id: string) =>
+  (await releaseRecord(w, id))?.state ?? 'missing';
+
+/** Waits until the release is in `state` (read from Redis). */
+const releaseReaches = (w: ReleaseWorld, id: string, state: string, timeoutMs = 20_000) =>
+  eventually(
+    () => releaseState(w, id),
+    (s) => s === state,
+    timeoutMs,
+  );
+
+/** Waits until HAProxy's frontend sends every request to `slot`. */
+const trafficAllOn = (w: ReleaseWorld, slot: 'blue' | 'green', timeoutMs = 20_000) =>
+  eventually(
+    () => trafficSplit(front(w)),
+    (split) => split[slot] === 10,
+    timeoutMs,
+    200,
+  );
+
+/** `/bump api`, `/release api`, the lead's approval: 2.4.1 goes live on green. */
+async function releaseToGreen(w: ReleaseWorld): Promise<string> {
+  const { id } = await bumpAndRequestRelease(w, '2.4.1');
+  await w.click('U0LEAD', 'release_approve', id);
+  await trafficAllOn(w, 'green');
+  await releaseReaches(w, id, 'released');
+  return id;
+}
+
+/** The version a slot server reports on its version endpoint. */
+async function reportedVersion(slotUrl: string): Promise<string> {
+  return ((await (await fetch(`${slotUrl}/version`)).json()) as { version: string }).version;
+}
+
+/** The deploy run of `version` once its process has started: `{ pid }`. */
+async function deployRunOf(w: ReleaseWorld, version: string): Promise<{ pid: number }> {
+  const line = await eventually(
+    async () => (await api(w).deployRuns()).find((l) => l.split(' ')[1] === version),
+    (l) => l !== undefined,
+  );
+  return { pid: Number(line?.split(' ')[2]) };
+}
+
+/** The `steps` queue Greenlight's workers consume, opened from outside. */
+async function withStepsQueue<T>(w: ReleaseWorld, fn: (queue: Queue) => Promise<T>): Promise<T> {
+  const connection = new Redis(w.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue('steps', { connection, prefix: `{${w.redis.keyPrefix}}` });
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/** Jobs a job scheduler produces (the periodic reconcile, progress updates) are not steps. */
+const isScheduled = (job: { id?: string; repeatJobKey?: string }) =>
+  job.repeatJobKey !== undefined || (job.id ?? '').startsWith('repeat:');
+const releaseIdOf = (data: unknown) => (data as { releaseId?: unknown } | null)?.releaseId;
+
+/**
+ * Loses the queued work that `action` leaves behind, as a crash or a Redis blip between a state
+ * write and its enqueue would. The queue is paused, `action` runs, and once nothing of it is
+ * active, what is lost is removed: with a release id, every job and job scheduler of that
+ * release; without one, every queued step job (the scheduled ones, such as the periodic
+ * reconcile, stay). Then the queue resumes.
+ */
+async function loseQueuedWork(
+  w: ReleaseWorld,
+  action: () => Promise<unknown>,
+  releaseId?: string,
+): Promise<{ lost: string[] }> {
+  const isLost = (job: { id?: string; repeatJobKey?: string; data: unknown }) =>
+    releaseId === undefined ? !isScheduled(job) : releaseIdOf(job.data) === releaseId;
+  return withStepsQueue(w, async (queue) => {
+    await queue.pause();
+    const lost: string[] = [];
+    try {
+      await action();
+      const jobs = async (types: Parameters<Queue['getJobs']>[0]) =>
+        (await queue.getJobs(types)).filter(isLost);
+      // Let a step that was already running finish (and enqueue whatever it enqueues).
+      await eventually(
+        () => jobs(['active']),
+        (active) => active.length === 0,
+        15_000,
+        50,
+      );
+      for (let round = 0; round < 3; round += 1) {
+        if (releaseId !== undefined) {
+          for (const scheduler of await queue.getJobSchedulers()) {
+            if (
+              scheduler.key.includes(releaseId) ||
+              releaseIdOf(scheduler.template?.data) === releaseId
+            ) {
+              await queue.removeJobScheduler(scheduler.key);
+              lost.push(`scheduler ${scheduler.key}`);
+            }
+          }
+        }
+        for (const job of await jobs(['waiting', 'delayed', 'prioritized'])) {
+          await job.remove();
+          lost.push(`${job.name} ${job.id}`);
+        }
+        await sleep(300);
+      }
+    } finally {
+      await queue.resume();
+    }
+    return { lost };
+  });
+}
+
+/** A private answer that refuses: what Greenlight renders for every refusal. */
+const REFUSED = ':no_entry:';
+
+/** Requests each slot server answered (all of them came through HAProxy) since the last call. */
+function servedCounter(w: ReleaseWorld) {
+  const { blue, green } = api(w);
+  let last = { blue: blue.served.total, green: green.served.total };
+  return () => {
+    const now = { blue: blue.served.total, green: green.served.total };
+    const delta = { blue: now.blue - last.blue, green: now.green - last.green };
+    last = now;
+    return delta;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The eight defects
+// ---------------------------------------------------------------------------------------------
+
+describe('controller defects (issue 10)', () => {
+  // Defect 1: reconcile skipped only `switching` and `rolling_back`, so during `ramping` it
+  // called switchTo(production) and drained the canary within one interval.
+  it('1. the periodic reconcile keeps a canary at its split', async () => {
+    const w = await open({
+      strategy: 'canary',
+      serviceExtra: HOLDING_CANARY,
+      env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1' },
+    });
+    load = loadLoop(front(w), 3);
+    const { id } = await bumpAndRequestRelease(w, '2.4.1');
+    await w.click('U0LEAD', 'release_approve', id);
+    await releaseReaches(w, id, 'ramping');
+    await eventually(
+      () => trafficSplit(front(w), 20),
+      (split) => (split.green ?? 0) > 0,
+    );
+
+    // Eight reconcile intervals under load: every second, green serves about a fifth.
+    const served = servedCounter(w);
+    const windows: { blue: number; green: number }[] = [];
+    for (let second = 0; second < 8; second += 1) {
+      await sleep(1000);
+      windows.push(served());
+    }
+    const total = windows.reduce((t, d) => ({ blue: t.blue + d.blue, green: t.green + d.green }), {
+      blue: 0,
+      green: 0,
+    });
+    const shares = windows.map((d) => d.green / Math.max(1, d.blue + d.green));
+    expect(total.blue + total.green).toBeGreaterThan(100);
+    expect(
+      shares.every((share) => share > 0.1 && share < 0.3),
+      `green share per second: ${shares.map((s) => s.toFixed(2)).join(' ')}`,
+    ).toBe(true);
+
+    expect(await releaseState(w, id)).toBe('ramping');
+    expect(channelText(w, 'C0RELEASES')).not.toContain('Traffic drift');
+    expect((await load.stop()).failed).toBe(0);
+    load = undefined;
+  });
+
+  // Defect 2: the second switch job got the id of the completed first one, so BullMQ dropped it
+  // and the release sat in `switching`, holding the service.
+  it('2. a voided approval can be approved again and switches', async () => {
+    const w = await open({});
+    const { id } = await bumpAndRequestRelease(w, '2.4.1');
+
+    // Something else holds the traffic lock, so the switch step waits for it.
+    const lock = `{${w.redis.keyPrefix}}:lock:traffic-api`;
+    expect(await w.redis.redis.set(lock, 'held-by-the-test', 'PX', 10_000, 'NX')).toBe('OK');
+    await w.click('U0LEAD', 'release_approve', id);
+    await releaseReaches(w, id, 'switching');
+    // Meanwhile STANDBY changes under the approval.
+    api(w).green.set({ version: '2.4.9' });
+    await w.redis.redis.del(lock);
+    await releaseReaches(w, id, 'awaiting_approval');
+    expect(await trafficSplit(front(w))).toEqual({ blue: 10 });
+
+    // STANDBY is back as approved: the lead approves again, and this time it switches.
+    api(w).green.set({ version: '2.4.1' });
+    await w.click('U0LEAD', 'release_approve', id);
+    await trafficAllOn(w, 'green');
+    await releaseReaches(w, id, 'released');
+    const next = await w.command('U0DEV1', '/bump', 'api');
+    expect(next).not.toContain(REFUSED);
+    expect(next).toContain('Deploying api 2.4.2');
+  });
+
+  // Defect 3: next steps were enqueued after the state was written, so a lost job left
+  // `switching` with no job, `observing` forever, or a /bump holding the service.
+  it('3. a release or operation whose job was lost still finishes', async () => {
+    const w = await open({
+      stabilityWindowMinutes: 0.1,
+      serviceExtra: LENIENT_ANALYSIS,
+      deployTimeoutSeconds: 5,
+      env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1' },
+    });
+    load = loadLoop(front(w), 2, 20);
+
+    // (a) What the final approval queues for the release (its switch) is lost.
+    const first = await bumpAndRequestRelease(w, '2.4.1');
+    const a = await loseQueuedWork(
+      w,
+      () => w.click('U0LEAD', 'release_approve', first.id),
+      first.id,
+    );
+    expect(a.lost.length, 'no step job to lose after the approval').toBeGreaterThan(0);
+    await trafficAllOn(w, 'green', 25_000);
+    await releaseReaches(w, first.id, 'released', 25_000);
+
+    // (b) The deploy job of a /bump is lost: the bump finishes or is ended, and frees api.
+    const b = await loseQueuedWork(w, () => w.command('U0DEV1', '/bump', 'api'));
+    expect(b.lost.length, 'no step job to lose after /bump').toBeGreaterThan(0);
+    await eventually(
+      () => w.command('U0DEV1', '/bump', 'api --dry-run'),
+      (plan) => !plan.includes('is busy'),
+      25_000,
+      1000,
+    );
+    const onStandby = () =>
+      w.slack.messages('C0RELEASES').filter((m) => m.text.includes('api 2.4.2 is on STANDBY'))
+        .length;
+    const before = onStandby();
+    const again = await w.command('U0DEV1', '/bump', 'api');
+    expect(again).not.toContain(REFUSED);
+    expect(again).toContain('Deploying api 2.4.2');
+    await eventually(onStandby, (n) => n > before, 25_000);
+
+    // (c) What is queued for a release while it observes (its analysis) is lost.
+    const answer = await w.command('U0DEV1', '/release', 'api');
+    expect(answer).toContain('requested');
+    const second = await pendingReleaseId(w, '2.4.2');
+    await w.click('U0LEAD', 'release_approve', second);
+    await releaseReaches(w, second, 'observing');
+    const c = await loseQueuedWork(w, async () => undefined, second);
+    expect(await releaseState(w, second)).toBe('observing');
+    expect(c.lost.length, 'no step job to lose while observing').toBeGreaterThan(0);
+    await releaseReaches(w, second, 'released', 25_000);
+    expect(await trafficSplit(front(w))).toEqual({ blue: 10 });
+  });
+
+  // Defect 4: /rollback was refused as busy while a /bump or /sync ran.
+  it('4. /rollback during a /bump preempts it', async () => {
+    const w = await open({});
+    const id = await releaseToGreen(w);
+
+    // A /bump of 2.4.2 hangs on blue, the slot /rollback must go back to.
+    await api(w).setDeployMode('hang');
+    expect(await w.command('U0DEV1', '/bump', 'api')).toContain('Deploying api 2.4.2');
+    const bump = await deployRunOf(w, '2.4.2');
+    await api(w).setDeployMode('ok');
+
+    const answer = await w.command('U0LEAD', '/rollback', 'api checkout is failing');
+    expect(answer).not.toContain(REFUSED);
+    await eventually(
+      () => alive(bump.pid),
+      (running) => !running,
+      15_000,
+    );
+    await trafficAllOn(w, 'blue', 25_000);
+    expect(await reportedVersion(api(w).blue.url)).toBe('2.4.0');
+    await releaseReaches(w, id, 'rolled_back');
+    expect(channelText(w, 'C0ALERTS')).toContain('[ROLLBACK]');
+  });
+
+  // Defect 5: "Approve rollback" on an older release redeployed its old version onto the slot
+  // serving production and marked an unrelated version faulty.
+  it('5. a stale Approve rollback is refused', async () => {
+    const w = await open({
+      serviceExtra: `    releaseTypes:
+      patch: { approvals: [lead], rollbackWindowMinutes: 0.02 }
+`,
+    });
+    const rel1 = await releaseToGreen(w);
+    await sleep(1500); // past the 1.2 s rollback window
+    expect(await w.command('U0DEV1', '/rollback', 'api it broke')).toContain(
+      'waits for an approval',
+    );
+
+    // Nobody approves; the team moves on: /sync, then 2.4.2 released on blue.
+    expect(await w.command('U0DEV1', '/sync', 'api')).toContain('Syncing');
+    await eventually(
+      () => channelText(w, 'C0RELEASES').includes('STANDBY (blue) of api is in sync'),
+      Boolean,
+    );
+    const rel2 = (await bumpAndRequestRelease(w, '2.4.2')).id;
+    await w.click('U0LEAD', 'release_approve', rel2);
+    await trafficAllOn(w, 'blue');
+    await releaseReaches(w, rel2, 'released');
+
+    // The old "Approve rollback" button of 2.4.1 is clicked now.
+    const runsBefore = (await api(w).deployRuns()).length;
+    const answer = await w.click('U0LEAD', 'release_rollback_approve', rel1);
+    await sleep(3000);
+    expect(await trafficSplit(front(w))).toEqual({ blue: 10 });
+    expect(await api(w).deployRuns()).toHaveLength(runsBefore);
+    expect(await reportedVersion(api(w).blue.url)).toBe('2.4.2');
+    expect(await w.redis.redis.hget(`{${w.redis.keyPrefix}}:faulty:api`, '2.4.1')).toBeNull();
+    expect(await releaseState(w, rel2)).toBe('released');
+    expect(answer).not.toContain('Rollback approved');
+    expect(answer).toContain(REFUSED);
+  });
+
+  // Defect 6: with the service's key gone, the reconciler forced traffic to the bootstrap slot
+  // (an old version), and /rollback said there was nothing to roll back.
+  it('6. losing the service key never moves traffic', async () => {
+    const w = await open({ env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1' } });
+    await releaseToGreen(w);
+
+    /** Requests through HAProxy for `ms`, counted by the slot that answered. */
+    const watchTraffic = async (ms: number) => {
+      const seen: Record<string, number> = {};
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        for (const [slot, n] of Object.entries(await trafficSplit(front(w), 5)))
+          seen[slot] = (seen[slot] ?? 0) + n;
+        await sleep(50);
+      }
+      return seen;
+    };
+    await w.redis.redis.del(`{${w.redis.keyPrefix}}:service:api`);
+    const afterLoss = await watchTraffic(5000); // five reconcile intervals
+    expect(afterLoss).toEqual({ green: expect.any(Number) });
+    await eventually(() => /adopt/i.test(channelText(w, 'C0RELEASES')), Boolean, 10_000);
+
+    await w.restart();
+    expect(await watchTraffic(3000)).toEqual({ green: expect.any(Number) });
+    expect(await w.command('U0DEV1', '/release', 'status api')).toMatch(
+      /PRODUCTION: green 2\.4\.1/,
+    );
+
+    const answer = await w.command('U0LEAD', '/rollback', 'api after the data loss');
+    expect(answer).not.toContain(REFUSED);
+    await trafficAllOn(w, 'blue');
+    expect(await reportedVersion(api(w).blue.url)).toBe('2.4.0');
+  });
+
+  // Defect 7: deploy processes were detached, so they outlived a killed worker while the
+  // stalled job ran the deploy again beside them.
+  it('7. a deploy never runs twice at once', async () => {
+    const w = await open({ env: { GREENLIGHT_STALLED_INTERVAL_MS: '2000' } });
+    await api(w).setDeployMode('hang');
+    expect(await w.command('U0DEV1', '/bump', 'api')).toContain('Deploying api 2.4.1');
+    const firstRun = await deployRunOf(w, '2.4.1');
+
+    // The worker dies hard: its deploy must die with it.
+    w.app.child.kill('SIGKILL');
+    await w.app.exited;
+    await eventually(
+      () => alive(firstRun.pid),
+      (running) => !running,
+      3000,
+      50,
+    );
+
+    await api(w).setDeployMode('ok');
+    await w.restart({ GREENLIGHT_STALLED_INTERVAL_MS: '2000' });
+    const firstAliveAtRerun = await eventually(
+      async () => ({
+        runs: (await api(w).deployRuns()).length,
+        firstAlive: alive(firstRun.pid),
+      }),
+      (seen) => seen.runs >= 2,
+      30_000,
+      50,
+    );
+    expect(firstAliveAtRerun.firstAlive).toBe(false);
+    await eventually(
+      () => channelText(w, 'C0RELEASES').includes('api 2.4.1 is on STANDBY (green), healthy'),
+      Boolean,
+      30_000,
+    );
+    expect(api(w).green.state.version).toBe('2.4.1');
+  });
+
+  // Defect 8: the dry run re-implemented the rules and refused during a canary, which the real
+  // command handles.
+  it('8. /rollback --dry-run agrees with /rollback during a canary', async () => {
+    const w = await open({ strategy: 'canary', serviceExtra: HOLDING_CANARY });
+    load = loadLoop(front(w), 2, 20);
+    const { id } = await bumpAndRequestRelease(w, '2.4.1');
+    await w.click('U0LEAD', 'release_approve', id);
+    await releaseReaches(w, id, 'ramping');
+
+    const plan = await w.command('U0LEAD', '/rollback', 'api --dry-run');
+    expect(plan).not.toContain('Would be refused');
+    expect(plan).toContain('2.4.0');
+    expect(plan).toContain('blue');
+    expect(await releaseState(w, id)).toBe('ramping');
+
+    const answer = await w.command('U0LEAD', '/rollback', 'api canary looks wrong');
+    expect(answer).not.toContain(REFUSED);
+    await trafficAllOn(w, 'blue');
+    await releaseReaches(w, id, 'rolled_back');
+  });
+});
