@@ -49,7 +49,9 @@ describe('state survives restarts, HAProxy drift is corrected, re-run steps do n
       (m) => m !== undefined,
     );
     // The report names both: what the proxy did, and what Greenlight wants and why.
-    expect(drift?.text).toContain('HAProxy sent api traffic to blue + green (blue 50 %, green 50 %)');
+    expect(drift?.text).toContain(
+      'HAProxy sent api traffic to blue + green (blue 50 %, green 50 %)',
+    );
     expect(drift?.text).toContain('Greenlight wants blue only: PRODUCTION is blue');
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
 
