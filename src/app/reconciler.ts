@@ -118,7 +118,11 @@ export async function reconcileTraffic(
       TRAFFIC_LOCK_TTL_MS,
       async (): Promise<ReconcileOutcome> => {
         try {
-          const { state, desired } = await desiredNow(deps, service);
+          const { state, release, desired } = await desiredNow(deps, service);
+          // A switch is the switch step's to make: it checks STANDBY is still what was approved
+          // before any traffic moves. The sweeper keeps that step alive and bounds it.
+          if (release?.state === 'switching')
+            return { service, result: 'skipped', detail: `release ${release.id} is switching` };
           const actual = await deps.traffic.inspect(service);
           if (sameWeights(actual.weights, desired.weights)) return { service, result: 'in_sync' };
           const drifted =
