@@ -28,11 +28,13 @@ import { QUEUE_NAMES, queuePrefix } from './adapters/queue/queue-names.ts';
 import { controlLoopPass, RECONCILE_JOB, stepHandlers } from './adapters/queue/step-handlers.ts';
 import { RedisAuditLog } from './adapters/redis/redis-audit-log.ts';
 import { checkRedisForStartup, redisIsReachable } from './adapters/redis/redis-checks.ts';
+import { RedisDeliveryLog } from './adapters/redis/redis-delivery-log.ts';
 import { RedisFaultyVersions } from './adapters/redis/redis-faulty-versions.ts';
 import { RedisLocks } from './adapters/redis/redis-locks.ts';
 import { RedisStateStore } from './adapters/redis/redis-state-store.ts';
 import { registerActionListeners } from './adapters/slack/action-listeners.ts';
 import { registerCommandListeners } from './adapters/slack/command-listeners.ts';
+import { deliveryHeaders, registerDeliveryGuard } from './adapters/slack/delivery-guard.ts';
 import { outboxHandler } from './adapters/slack/outbox-worker.ts';
 import { SlackDirectory } from './adapters/slack/slack-directory.ts';
 import { SlackNotifier } from './adapters/slack/slack-notifier.ts';
@@ -42,7 +44,7 @@ import {
   RoutingTrafficSwitcher,
 } from './adapters/traffic/command-traffic-switcher.ts';
 import type { AppDeps } from './app/app-deps.ts';
-import { dispatchAction } from './app/dispatch-action.ts';
+import { checkClick, dispatchAction } from './app/dispatch-action.ts';
 import { dispatchCommand } from './app/dispatch-command.ts';
 import { type Env, usesSocketMode } from './config/env.ts';
 import type { GreenlightConfig } from './config/greenlight-schema.ts';
@@ -222,6 +224,7 @@ export function compose({
           endpoints: '/slack/events',
           logger: boltLogger,
           customRoutes: routes,
+          customPropertiesExtractor: (request) => ({ ...deliveryHeaders(request) }),
           // Unmatched requests get Bolt's 404 promptly instead of waiting for a timeout.
           unhandledRequestTimeoutMillis: 2500,
           // A signed payload missing what Slack always sends (a user, a list of actions) makes
@@ -244,6 +247,12 @@ export function compose({
       clientOptions: { slackApiUrl: env.SLACK_API_URL },
       deferInitialization: true,
     });
+    const deliveries = new RedisDeliveryLog(redis, prefix);
+    registerDeliveryGuard(app, {
+      firstTime: (signature) => deliveries.firstTime(signature),
+      nowMs: now,
+      logger,
+    });
     registerCommandListeners(app, {
       services,
       logger,
@@ -254,8 +263,8 @@ export function compose({
       logger,
       client,
       getRelease: (id) => store.getRelease(id),
-      dispatch: (button, releaseId, user, reason) =>
-        dispatchAction(appDeps(), button, releaseId, user, reason),
+      dispatch: (button, releaseId, click) => dispatchAction(appDeps(), button, releaseId, click),
+      check: (button, release, click) => checkClick(appDeps(), button, release, click),
     });
     app.error(async (error) => {
       logger.error({ err: error }, 'unhandled error in a Slack listener');
@@ -265,6 +274,9 @@ export function compose({
   const workers: Worker[] = [];
   const workerConnections: Redis[] = [];
   let opsServer: Server | undefined;
+  let controlLoopWatch: NodeJS.Timeout | undefined;
+  /** Set once stop() begins: a deploy killed by the stop is abandoned, not failed. */
+  let stopping = false;
 
   const startWorker = (name: string, handlers: JobHandlers, concurrency: number): Worker => {
     // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
@@ -338,6 +350,7 @@ export function compose({
         clock: { now: () => new Date(now()) },
         ids: { next: (kind) => `${kind}-${now().toString(36)}-${randomBytes(3).toString('hex')}` },
         log: logger,
+        isStopping: () => stopping,
       };
       if (runsWorkers) {
         // One Slack message at a time across every worker process: order within a thread holds.
@@ -370,11 +383,25 @@ export function compose({
         });
         for (const outcome of outcomes)
           logger.info({ ...outcome }, 'traffic reconciled at start-up');
-        await stepsQueue.upsertJobScheduler(
-          RECONCILE_JOB,
-          { every: env.GREENLIGHT_RECONCILE_INTERVAL_SECONDS * 1000 },
-          { name: RECONCILE_JOB, data: { v: 1 } },
-        );
+        const everyMs = env.GREENLIGHT_RECONCILE_INTERVAL_SECONDS * 1000;
+        const queue = stepsQueue;
+        const ensureControlLoop = async () => {
+          if ((await queue.getJobScheduler(RECONCILE_JOB)) !== undefined) return;
+          await queue.upsertJobScheduler(
+            RECONCILE_JOB,
+            { every: everyMs },
+            { name: RECONCILE_JOB, data: { v: 1 } },
+          );
+        };
+        await ensureControlLoop();
+        // The control loop's own schedule is watched by every worker process: if it is ever
+        // deleted, the next check puts it back (the sweeper cannot sweep for itself).
+        controlLoopWatch = setInterval(() => {
+          ensureControlLoop().catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not check the control loop schedule'),
+          );
+        }, everyMs);
+        controlLoopWatch.unref();
       }
       if (app !== undefined) {
         await app.init();
@@ -392,6 +419,8 @@ export function compose({
     },
     async stop() {
       const bound = env.GREENLIGHT_SHUTDOWN_TIMEOUT_MS;
+      stopping = true;
+      if (controlLoopWatch !== undefined) clearInterval(controlLoopWatch);
       if (app !== undefined) {
         await within(
           app.stop().then(() => true),

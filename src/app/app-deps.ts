@@ -46,6 +46,8 @@ export interface AppDeps {
   readonly readyTimeoutMs?: number;
   /** Pause between probe rounds; tests shorten it. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** True once the process is stopping: work cut short by the stop must run again elsewhere. */
+  readonly isStopping?: () => boolean;
 }
 
 export function serviceConfig(deps: AppDeps, service: string): ServiceConfig {

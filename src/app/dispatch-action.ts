@@ -1,28 +1,142 @@
+import type { CommandName } from '../config/greenlight-schema.ts';
+import { type ReleaseButton, staleClick, stepOfStage } from '../domain/click-fence.ts';
+import type { Release } from '../domain/release.ts';
 import type { Answer } from './answer.ts';
-import { type AppDeps, audit } from './app-deps.ts';
+import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
 import { ReleaseError } from './release-error.ts';
 import { approveRelease, rejectRelease } from './use-cases/decide-release.ts';
 import { steerCanary } from './use-cases/progressive.ts';
 import { approveRollback, requestRollback } from './use-cases/rollback.ts';
 
-export type ReleaseButton =
-  | 'approve'
-  | 'reject'
-  | 'rollback'
-  | 'approve_rollback'
-  | 'promote'
-  | 'pause'
-  | 'resume'
-  | 'abort';
+export type { ReleaseButton } from '../domain/click-fence.ts';
 
-/** A button click to one use case; every click and its outcome is audited. */
+/** Where a click came from and what the message showed, as Slack's payload says. */
+export interface Click {
+  readonly user: string;
+  /** The channel of the message clicked (for the reject modal: where its button was). */
+  readonly channel?: string;
+  readonly teamId?: string;
+  readonly enterpriseId?: string;
+  /** The stage the message was drawn at (see click-fence.ts); absent on older messages. */
+  readonly stage?: string;
+  /** Typed by the clicker (the reject modal). */
+  readonly reason?: string;
+}
+
+/** Each button is authorised like the command it stands for. */
+const COMMAND_OF: Record<ReleaseButton, CommandName> = {
+  approve: 'release',
+  reject: 'release',
+  promote: 'release',
+  pause: 'release',
+  resume: 'release',
+  rollback: 'rollback',
+  abort: 'rollback',
+  approve_rollback: 'rollback',
+};
+
+/** Clicks count only from the service's channel, and from the configured workspace. */
+function checkOrigin(deps: AppDeps, release: Release, click: Click): void {
+  const channel = serviceConfig(deps, release.service).channel;
+  if (click.channel !== channel) {
+    throw new ReleaseError(
+      'not_allowed',
+      `Buttons for ${release.service} count only in <#${channel}>.`,
+      `Use the release message there, or /release status ${release.service}.`,
+    );
+  }
+  const workspace = deps.config.workspace;
+  if (
+    (workspace?.teamId !== undefined && click.teamId !== workspace.teamId) ||
+    (workspace?.enterpriseId !== undefined && click.enterpriseId !== workspace.enterpriseId)
+  ) {
+    throw new ReleaseError(
+      'not_allowed',
+      'Greenlight takes clicks only from its own workspace.',
+      'Ask someone in that workspace to act.',
+    );
+  }
+}
+
+/** Reject: the requester, anyone in a role the release needs, or a listed operator. */
+async function mayReject(deps: AppDeps, release: Release, user: string): Promise<void> {
+  if (user === release.requester) return;
+  for (const role of release.requiredRoles) {
+    if ((await deps.directory.members(deps.config.roles[role] ?? [])).includes(user)) return;
+  }
+  const operators = serviceConfig(deps, release.service).operators;
+  const listed = Array.isArray(operators) ? operators : operators?.release;
+  if (listed && (await deps.directory.members(listed)).includes(user)) return;
+  throw new ReleaseError(
+    'not_allowed',
+    `Only the requester (<@${release.requester}>), an approver (${release.requiredRoles.join(', ')}) or an operator can reject ${release.service} ${release.version}.`,
+    'Ask one of them.',
+  );
+}
+
+/** Origin, stage and clicker: everything a click must pass before it may act. */
+export async function checkClick(
+  deps: AppDeps,
+  button: ReleaseButton,
+  release: Release,
+  click: Click,
+): Promise<void> {
+  checkOrigin(deps, release, click);
+  const stale = staleClick(button, click.stage, release);
+  if (stale !== undefined) {
+    throw new ReleaseError(
+      'stale',
+      stale,
+      `Nothing was changed. See /release status ${release.service}.`,
+    );
+  }
+  await authoriseCommand(deps, release.service, COMMAND_OF[button], click.user);
+  if (button === 'reject') await mayReject(deps, release, click.user);
+}
+
+async function act(deps: AppDeps, button: ReleaseButton, release: Release, click: Click) {
+  const releaseId = release.id;
+  const user = click.user;
+  await checkClick(deps, button, release, click);
+  switch (button) {
+    case 'approve':
+      return approveRelease(deps, { releaseId, user });
+    case 'reject':
+      return rejectRelease(deps, {
+        releaseId,
+        user,
+        ...(click.reason ? { reason: click.reason } : {}),
+      });
+    case 'rollback':
+    case 'abort':
+      return requestRollback(deps, {
+        service: release.service,
+        releaseId,
+        by: user,
+        defaultReason:
+          button === 'abort' ? 'canary aborted from Slack' : 'Rollback button in Slack',
+      });
+    case 'promote':
+    case 'pause':
+    case 'resume':
+      return steerCanary(deps, {
+        releaseId,
+        user,
+        action: button,
+        ...(stepOfStage(click.stage) !== undefined ? { fromStep: stepOfStage(click.stage) } : {}),
+      });
+    case 'approve_rollback':
+      return approveRollback(deps, { releaseId, user });
+  }
+}
+
+/** A button click to one use case, after its origin, stage and clicker are checked; audited. */
 export async function dispatchAction(
   deps: AppDeps,
   button: ReleaseButton,
   releaseId: string,
-  user: string,
-  reason?: string,
+  click: Click,
 ): Promise<Answer> {
   const release = await deps.store.getRelease(releaseId);
   try {
@@ -33,36 +147,9 @@ export async function dispatchAction(
         'See /release status.',
       );
     }
-    let answer: Answer;
-    switch (button) {
-      case 'approve':
-        answer = await approveRelease(deps, { releaseId, user });
-        break;
-      case 'reject':
-        answer = await rejectRelease(deps, { releaseId, user, ...(reason ? { reason } : {}) });
-        break;
-      case 'rollback':
-      case 'abort':
-        await authoriseCommand(deps, release.service, 'rollback', user);
-        answer = await requestRollback(deps, {
-          service: release.service,
-          by: user,
-          reason:
-            reason ??
-            (button === 'abort' ? 'canary aborted from Slack' : 'Rollback button in Slack'),
-        });
-        break;
-      case 'promote':
-      case 'pause':
-      case 'resume':
-        answer = await steerCanary(deps, { releaseId, user, action: button });
-        break;
-      case 'approve_rollback':
-        answer = await approveRollback(deps, { releaseId, user });
-        break;
-    }
+    const answer = await act(deps, button, release, click);
     await audit(deps, {
-      who: user,
+      who: click.user,
       what: `clicked ${button}`,
       service: release.service,
       releaseId,
@@ -71,7 +158,7 @@ export async function dispatchAction(
     return answer;
   } catch (error) {
     await audit(deps, {
-      who: user,
+      who: click.user,
       what: `clicked ${button}`,
       ...(release ? { service: release.service } : {}),
       releaseId,

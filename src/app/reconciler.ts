@@ -17,6 +17,9 @@ export const trafficLock = (service: string) => `traffic-${service}`;
 /** Renewed while held, so it only bounds how long a crashed holder blocks the service. */
 export const TRAFFIC_LOCK_TTL_MS = 10_000;
 
+/** While a release is in these states, only its own step moves its traffic. */
+export const OWNED_BY_A_STEP: readonly Release['state'][] = ['switching', 'rolling_back'];
+
 export interface ReconcileOutcome {
   readonly service: string;
   readonly result: 'in_sync' | 'corrected' | 'moved' | 'skipped' | 'error';
@@ -100,6 +103,38 @@ export async function driveTraffic(
   return { desired, before, after, changed: true };
 }
 
+/** A release whose record says it never went live, or not yet. */
+const NOT_LIVE_ON_RECORD: readonly Release['state'][] = [
+  'awaiting_approval',
+  'switching',
+  'rejected',
+  'cancelled',
+];
+
+/**
+ * Redis restored from an older snapshot (or a write lost with the last second of an AOF) can
+ * say a release never went live while the proxy already serves it. Then the proxy is newer than
+ * Redis and "correcting" it would roll production back on stale data: the proxy gives the
+ * release's slot more traffic than Redis wants, and that slot runs exactly the release's version.
+ * Returns the report to post, or undefined when the difference is ordinary drift.
+ */
+async function olderThanProxy(
+  deps: AppDeps,
+  release: Release | null,
+  actual: TrafficState,
+  desired: DesiredTraffic,
+): Promise<string | undefined> {
+  if (release === null || !NOT_LIVE_ON_RECORD.includes(release.state)) return undefined;
+  const share = actual.weights[release.toSlot];
+  if (share <= desired.weights[release.toSlot]) return undefined;
+  // Only a split the release itself would have set (all of it, or one of its canary steps);
+  // anything else is a hand edit or a reload, and is corrected as drift.
+  if (share !== 100 && !(release.canary?.steps ?? []).includes(share)) return undefined;
+  const reported = await deps.probe.version(release.service, release.toSlot).catch(() => undefined);
+  if (!reported?.ok || reported.version !== release.version) return undefined;
+  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${release.toSlot} runs ${release.version}, which Greenlight's records say is ${release.state.replace('_', ' ')}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
+}
+
 /**
  * A pass of the control loop for one service: at start-up, every reconcile interval, and after a
  * transition that changed desired traffic. A difference that Greenlight did not cause (the proxy
@@ -119,12 +154,30 @@ export async function reconcileTraffic(
       async (): Promise<ReconcileOutcome> => {
         try {
           const { state, release, desired } = await desiredNow(deps, service);
-          // A switch is the switch step's to make: it checks STANDBY is still what was approved
-          // before any traffic moves. The sweeper keeps that step alive and bounds it.
-          if (release?.state === 'switching')
-            return { service, result: 'skipped', detail: `release ${release.id} is switching` };
+          // A switch or a rollback is its step's to make: the step checks the slot it moves
+          // traffic to (STANDBY is what was approved; the old slot runs the last good version)
+          // before anything moves. The sweeper keeps that step alive and bounds it.
+          if (release !== null && OWNED_BY_A_STEP.includes(release.state))
+            return {
+              service,
+              result: 'skipped',
+              detail: `release ${release.id} is ${release.state}`,
+            };
           const actual = await deps.traffic.inspect(service);
           if (sameWeights(actual.weights, desired.weights)) return { service, result: 'in_sync' };
+          const stale = await olderThanProxy(deps, release, actual, desired);
+          if (stale !== undefined && release !== null) {
+            await deps.notifier.releaseNote(release, 'older-than-proxy', stale);
+            await audit(deps, {
+              who: 'greenlight',
+              what: 'traffic left alone: Redis is older than the proxy',
+              service,
+              releaseId: release.id,
+              before: { weights: actual.weights },
+              after: { desired: desired.weights },
+            });
+            return { service, result: 'skipped', detail: stale };
+          }
           const drifted =
             state.traffic === undefined || !sameWeights(state.traffic.weights, actual.weights);
           const moved = await driveTraffic(deps, service);

@@ -6,7 +6,9 @@ export type ReleaseErrorCode =
   | 'release_in_progress'
   | 'not_allowed'
   | 'frozen'
-  | 'not_available';
+  | 'not_available'
+  /** A click drawn for an earlier state or step of its release. */
+  | 'stale';
 
 /** A refusal the user can act on: `message` says what is wrong, `hint` what to do instead. */
 export class ReleaseError extends Error {

@@ -72,6 +72,8 @@ function serviceAfter(
       }
       next = {
         ...next,
+        // The release rolling back decides traffic now, even when a newer one never went live.
+        lastReleaseId: release.id,
         operation: {
           id: release.id,
           kind: 'rollback',

@@ -1,4 +1,5 @@
 import { formatLocal, releaseWindow } from '../domain/calendar.ts';
+import type { Release } from '../domain/release.ts';
 import type { AppDeps } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 
@@ -37,4 +38,15 @@ export function closedError(
         ? `A hotfix can pass with an approval from ${role}: /bump ${service} hotfix`
         : `A hotfix can pass with an approval from ${role} and a justification: /release ${service} --justify <why>`;
   return new ReleaseError('frozen', `${service} is ${description}.`, hint);
+}
+
+/**
+ * The calendar at the moment of acting on a release (an approval, the switch, a canary advance):
+ * why it may not move traffic now, or undefined. A release that came through the freeze
+ * exception (a justified hotfix with its extra approval) passes.
+ */
+export function closedFor(deps: AppDeps, release: Release): string | undefined {
+  if (release.freezeException !== undefined) return undefined;
+  const window = checkWindow(deps);
+  return window.open ? undefined : `${release.service} is ${window.description}`;
 }

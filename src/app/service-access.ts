@@ -28,7 +28,15 @@ async function adoptService(deps: AppDeps, service: string): Promise<ServiceStat
     return bootstrap;
   }
   if (weights.blue === 0 && weights.green === 0) return bootstrap;
-  const production: Slot = weights.green > weights.blue ? 'green' : 'blue';
+  const [newest] = await deps.store.listReleases(service, 1);
+  // Mid-release the slot the release came from is still PRODUCTION, whatever its share (a 50 %
+  // canary step must not make the canary PRODUCTION); otherwise the slot taking most traffic.
+  const production: Slot =
+    newest && BEFORE_THE_SWITCH.includes(newest.state) && weights[newest.fromSlot] > 0
+      ? newest.fromSlot
+      : weights.green > weights.blue
+        ? 'green'
+        : 'blue';
   const at = now.toISOString();
   const versions = await Promise.all(
     SLOTS.map(async (slot) => {
@@ -37,7 +45,6 @@ async function adoptService(deps: AppDeps, service: string): Promise<ServiceStat
       return slot === config.bootstrap.production ? config.bootstrap.version : null;
     }),
   );
-  const [newest] = await deps.store.listReleases(service, 1);
   const linked = newest !== undefined && agreesWithProxy(newest, production) ? newest : undefined;
   const adopted: ServiceState = {
     service,
@@ -80,6 +87,13 @@ async function adoptService(deps: AppDeps, service: string): Promise<ServiceStat
   });
   return adopted;
 }
+
+/** States in which a release has not yet made its slot PRODUCTION. */
+const BEFORE_THE_SWITCH: readonly Release['state'][] = [
+  'awaiting_approval',
+  'switching',
+  'ramping',
+];
 
 /** A release agrees with the proxy when the slot it would leave live is the one serving. */
 function agreesWithProxy(release: Release, production: Slot): boolean {

@@ -46,7 +46,10 @@ async function sweepRelease(
   if (!ACTIVE_STATES.includes(release.state)) return;
   const config = serviceConfig(deps, release.service);
   const now = deps.clock.now().getTime();
-  const deadline = releaseDeadline(release, config.deadlines);
+  const deadline = releaseDeadline(release, {
+    ...config.deadlines,
+    approvalMinutes: config.deadlines.approvalMinutes ?? config.approvalTtlMinutes,
+  });
   const step = stepOf(release);
   const stepState = step ? await deps.scheduler.jobState(step) : undefined;
 
@@ -100,7 +103,15 @@ async function sweepRelease(
     }
   }
   if (release.state === 'ramping' || release.state === 'observing') {
-    await deps.scheduler.startAnalysis(release.id, config.analysis.intervalSeconds * 1000);
+    const everyMs = config.analysis.intervalSeconds * 1000;
+    // A schedule can exist and still have lost its next job: a reading overdue by three
+    // intervals (and a few seconds) means the loop is dead, so it is started afresh.
+    const last = Date.parse(release.analysis?.at ?? release.stateSince ?? release.updatedAt);
+    if (now - last > 3 * everyMs + 5_000) {
+      await deps.scheduler.stopAnalysis(release.id);
+      done.push(`restarted the analysis of ${release.id}`);
+    }
+    await deps.scheduler.startAnalysis(release.id, everyMs);
   }
   if (release.state !== 'rolling_back')
     await deps.scheduler.startProgress(release.id, config.progressIntervalMinutes * 60_000);

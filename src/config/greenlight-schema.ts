@@ -144,11 +144,11 @@ const analysisSchema = z.strictObject({
 });
 
 const deadlinesSchema = z.strictObject({
-  /** A release nobody approves or rejects is cancelled after this (reminder half-way). */
-  approvalMinutes: z
-    .number()
-    .positive()
-    .default(24 * 60),
+  /**
+   * A release nobody approves or rejects is cancelled after this (reminder half-way); by default
+   * when its approvals would expire (`approvalTtlMinutes`).
+   */
+  approvalMinutes: z.number().positive().optional(),
   /** A traffic switch that has not finished by then is undone and the release fails. */
   switchMinutes: z.number().positive().default(5),
   /** A paused canary or stability window, or a Promote nobody clicks, is rolled back after this. */
@@ -258,6 +258,19 @@ export const greenlightConfigSchema = z
       .optional(),
     /** Role whose approval lets a hotfix through a freeze or a blocked day. */
     freezeException: z.string().optional(),
+    /** Clicks and commands count only from this Slack workspace (and Enterprise Grid org). */
+    workspace: z
+      .strictObject({
+        teamId: z
+          .string()
+          .regex(/^T[A-Z0-9]+$/)
+          .optional(),
+        enterpriseId: z
+          .string()
+          .regex(/^E[A-Z0-9]+$/)
+          .optional(),
+      })
+      .optional(),
     services: z
       .record(serviceName, serviceSchema)
       .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one service' }),

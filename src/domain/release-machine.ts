@@ -7,7 +7,7 @@ export type ReleaseEvent =
   | { type: 'approve'; user: string; roles: readonly string[] }
   | { type: 'reject'; user: string; reason?: string }
   | { type: 'switched'; observeUntil?: string }
-  | { type: 'promote'; user: string }
+  | { type: 'promote'; user: string; fromStep?: number }
   | { type: 'pause'; user: string; reason: string }
   | { type: 'resume'; user: string }
   | {
@@ -254,6 +254,13 @@ export function transition(
     }
     case 'promote': {
       if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
+      // A Promote moves one step from the step its message showed, never from a later one.
+      if (event.fromStep !== undefined && event.fromStep !== release.canary.stepIndex) {
+        throw new TransitionRefused(
+          'illegal_transition',
+          `${release.service} ${release.version} is already past the step this Promote was for: it is at ${release.canary.steps[release.canary.stepIndex] ?? 100} %.`,
+        );
+      }
       return nextStep(event.user, 'promoted');
     }
     case 'pause':
@@ -278,7 +285,17 @@ export function transition(
           {
             paused: undefined,
             analysis: release.analysis ? { ...release.analysis, breaches: 0 } : undefined,
-            ...(release.canary ? { canary: { ...release.canary, stepStartedAt: at } } : {}),
+            // The hold starts again, and so does any wait for Promote (with its deadline).
+            ...(release.canary
+              ? {
+                  canary: {
+                    ...release.canary,
+                    stepStartedAt: at,
+                    awaitingPromotion: false,
+                    promptedAt: undefined,
+                  },
+                }
+              : {}),
           },
           event.user,
           'resumed',
@@ -440,8 +457,9 @@ export function transition(
       )
         refuse(release, event);
       return {
+        // Each attempt gets its own deadline, a retry included.
         release: next(
-          { state: 'rolling_back', rollback, pendingRollback: undefined },
+          { state: 'rolling_back', stateSince: at, rollback, pendingRollback: undefined },
           event.approvedBy ?? event.user,
           event.approvedBy
             ? `approved the rollback asked by <@${event.user}>: ${event.reason}`

@@ -150,7 +150,7 @@ describe('canary with manual promotion: inconclusive analysis, Promote, restarts
         .messages('C0RELEASES')
         .map(textOf)
         .join('\n')
-        .match(/"value":"(rel-[^"]+)"/g)
+        .match(/"value":"(rel-[^":]+)/g)
         ?.pop()
         ?.match(/rel-[^"]+/)?.[0]) ?? '';
     load = loadLoop(world.haproxy.frontendUrl('api'), 3);

@@ -109,7 +109,7 @@ describe('two web and two worker processes, concurrent commands on 20 services',
           )
           .map((m) => ({
             ts: m.ts,
-            id: JSON.stringify(m.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '',
+            id: JSON.stringify(m.blocks).match(/"value":"(rel-[^":]+)/)?.[1] ?? '',
           })),
       (found) => found.length === SERVICES.length,
       60_000,

@@ -95,7 +95,7 @@ describe('fault tolerance with separate web and worker processes', () => {
       () => world.slack.messages('C0RELEASES').find((m) => textOf(m).includes('release_approve')),
       (m) => m !== undefined,
     );
-    const id = textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    const id = textOf(parent).match(/"value":"(rel-[^":]+)/)?.[1] ?? '';
     // Slack answers 503 and then 429 for every message for a while.
     world.slack.serverErrorNext('chat.postMessage', 503, 6);
     world.slack.rateLimitNext('chat.postMessage', 1, 2);
@@ -158,12 +158,22 @@ describe('fault tolerance with separate web and worker processes', () => {
       world.sender.slashCommand(command),
     ]);
     expect([first.status, second.status]).toEqual([200, 200]);
-    const answers = await eventually(
-      () => world.slack.responsesTo(responseUrl).map((r) => String(r.body.text)),
-      (a) => a.length === 2,
+    // Identical bytes within the same second carry the same signature: the second delivery is
+    // answered at once (in the ack) and acts on nothing; the first answers through response_url.
+    const acked = [first, second].flatMap((r) =>
+      typeof r.body === 'object' && r.body !== null
+        ? [String((r.body as { text?: string }).text)]
+        : [],
     );
+    const posted = await eventually(
+      () => world.slack.responsesTo(responseUrl).map((r) => String(r.body.text)),
+      (a) => a.length + acked.length >= 2,
+    );
+    const answers = [...acked, ...posted];
     expect(answers.filter((a) => a.includes('Deploying api 2.4.2'))).toHaveLength(1);
-    expect(answers.filter((a) => a.includes('api is busy'))).toHaveLength(1);
+    expect(
+      answers.filter((a) => a.includes('already received') || a.includes('api is busy')),
+    ).toHaveLength(1);
     await eventually(
       () =>
         world.slack
@@ -185,7 +195,7 @@ describe('fault tolerance with separate web and worker processes', () => {
           .find((m) => textOf(m).includes('release_approve') && m.text.includes('2.4.2')),
       (m) => m !== undefined,
     );
-    const id = textOf(parent).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    const id = textOf(parent).match(/"value":"(rel-[^":]+)/)?.[1] ?? '';
     const { blockActionsPayload, interactionBody } = await import('../support/slack-payloads.ts');
     const { signedHeaders } = await import('../support/slack-signing.ts');
     const body = interactionBody(

@@ -40,12 +40,14 @@ describe('release policy: gates, operators, windows, expiry, known-bad versions,
       patch: { approvals: [lead], rollbackWindowMinutes: 0.03 }
       minor: { approvals: [lead, security], rollbackWindowMinutes: 60 }
     approvalTtlMinutes: 0.05
+    # Approvals lapse after 3 s; the pending release itself may wait longer here.
+    deadlines: { approvalMinutes: 10 }
     gates:
       - { name: migrations applied, type: command, command: ${gateCommand}, timeoutSeconds: 5 }
       - { name: deploy credentials, type: env, variables: [GREENLIGHT_TEST_DEPLOY_TOKEN], blocking: false }
     operators:
       bump: [U0DEV1, U0DEV2, U0LEAD]
-      release: [U0DEV1, U0DEV2, U0LEAD]
+      release: [U0DEV1, U0DEV2, U0LEAD, S0SECURITY]
       sync: [U0DEV1]
       rollback: [U0DEV1, U0LEAD, S0SECURITY]
 `,
@@ -132,14 +134,18 @@ describe('release policy: gates, operators, windows, expiry, known-bad versions,
         const parent = world.slack
           .messages('C0RELEASES')
           .find((m) => JSON.stringify(m.blocks).includes('release_rollback_approve'));
-        return JSON.stringify(parent?.blocks ?? []).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+        return JSON.stringify(parent?.blocks ?? []).match(/"value":"(rel-[^":]+)/)?.[1] ?? '';
       },
       (v) => v !== '',
     );
     expect(await world.click('U0DEV1', 'release_rollback_approve', id)).toContain(
       'someone else must approve',
     );
+    // Buttons are authorised like their command: U0DEV2 may not run /rollback on api at all.
     expect(await world.click('U0DEV2', 'release_rollback_approve', id)).toContain(
+      'not allowed to run /rollback',
+    );
+    expect(await world.click('U0SEC1', 'release_rollback_approve', id)).toContain(
       'Only lead can approve',
     );
     expect(await world.click('U0LEAD', 'release_rollback_approve', id)).toContain(

@@ -158,7 +158,7 @@ describe('bad input and failures leave a consistent state', () => {
         world.slack.messages('C0RELEASES').find((m) => JSON.stringify(m.blocks).includes(APPROVE)),
       (m) => m !== undefined,
     );
-    const id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    const id = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^":]+)/)?.[1] ?? '';
     expect(await world.click('U0CTO', APPROVE, id)).toContain('needs approval from lead');
     expect(await world.reject('U0LEAD', id, 'no')).toContain('Say why the release is rejected');
     expect(await world.reject('U0LEAD', id, 'checkout tests are red on STANDBY')).toContain(

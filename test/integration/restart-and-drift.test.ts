@@ -34,7 +34,7 @@ describe('state survives restarts, HAProxy drift is corrected, re-run steps do n
           .find((m) => JSON.stringify(m.blocks).includes('release_approve')),
       (m) => m !== undefined,
     );
-    releaseId = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+    releaseId = JSON.stringify(parent?.blocks).match(/"value":"(rel-[^":]+)/)?.[1] ?? '';
 
     // Someone (or an HAProxy reload with an old config) sends traffic to both slots.
     await world.haproxy.command('set weight api/green 100');

@@ -177,10 +177,15 @@ ${serviceYaml.join('\n')}
     const responseUrl = slack.newResponseUrl();
     const parent = slack
       .messages('C0RELEASES')
-      .find((m) => JSON.stringify(m.blocks).includes(`"value":"${releaseId}"`));
+      .find((m) => JSON.stringify(m.blocks).includes(`"value":"${releaseId}:`));
+    // Click what the message shows now: its button carries the stage it was drawn at.
+    const value =
+      JSON.stringify(parent?.blocks ?? []).match(
+        new RegExp(`"action_id":"${action}"[^}]*?"value":"(${releaseId}:[^"]*)"`),
+      )?.[1] ?? buttonValue(slack, releaseId);
     const reply = await sender.click({
       action_id: action,
-      value: releaseId,
+      value,
       user_id: user,
       message_ts: parent?.ts ?? '1.000000',
       message_blocks: parent?.blocks ?? [],
@@ -221,7 +226,7 @@ ${serviceYaml.join('\n')}
       const responseUrl = slack.newResponseUrl();
       const reply = await sender.click({
         action_id: 'release_reject',
-        value: releaseId,
+        value: buttonValue(slack, releaseId),
         user_id: user,
         message_ts: '1.000000',
         response_url: responseUrl,
@@ -346,7 +351,7 @@ export function pendingReleaseId(world: ReleaseWorld, version: string): Promise<
             JSON.stringify(m.blocks).includes('release_approve'),
         )
         .at(-1);
-      return JSON.stringify(parent?.blocks ?? []).match(/"value":"(rel-[^"]+)"/)?.[1] ?? '';
+      return JSON.stringify(parent?.blocks ?? []).match(/"value":"(rel-[^":]+)/)?.[1] ?? '';
     },
     (id) => id !== '',
   );
@@ -376,6 +381,17 @@ export async function bumpAndRequestRelease(
   const id = await pendingReleaseId(world, version);
   const parent = world.slack
     .messages('C0RELEASES')
-    .find((m) => m.thread_ts === undefined && JSON.stringify(m.blocks).includes(`"value":"${id}"`));
+    .find((m) => m.thread_ts === undefined && JSON.stringify(m.blocks).includes(`"value":"${id}:`));
   return { id, parentTs: parent?.ts ?? '' };
+}
+
+/** The value Greenlight drew on a release's buttons most recently (`<id>:<stage>`). */
+export function buttonValue(slack: SlackEmulator, releaseId: string): string {
+  const parent = slack
+    .messages('C0RELEASES')
+    .find((m) => JSON.stringify(m.blocks).includes(`"value":"${releaseId}:`));
+  return (
+    JSON.stringify(parent?.blocks ?? []).match(new RegExp(`"value":"(${releaseId}:[^"]*)"`))?.[1] ??
+    releaseId
+  );
 }

@@ -3,9 +3,10 @@
  *
  * Usage: `node argv-supervisor.ts <program> [args...]`, started by `runArgv` detached, so this
  * process leads a process group of its own, with:
- * - fd 0: a pipe the parent never writes to. It reaches end-of-file only when the parent's end
- *   closes, that is when the parent exited or was SIGKILLed; then the whole group is SIGKILLed,
- *   so a deploy never outlives the worker that owns its step (BullMQ would run it again elsewhere).
+ * - fd 0: a pipe the parent writes a heartbeat byte to every second. End-of-file (the parent
+ *   exited or was SIGKILLed) or five seconds without a beat (the parent is frozen) SIGKILLs the
+ *   whole group, so a deploy never outlives the worker that owns its step (BullMQ would run it
+ *   again elsewhere).
  * - fd 1 and 2: handed to the command as they are, so its output goes straight to the parent.
  * - fd 3: one JSON line for the parent, a {@link SupervisorReport}: how the command ended or why
  *   it could not start. Node opens inherited descriptors close-on-exec, so the command never
@@ -56,6 +57,18 @@ if (program === undefined) {
 // End-of-file on stdin means the parent is gone: nobody will wait for this command any more.
 process.stdin.on('end', killGroup);
 process.stdin.on('error', killGroup);
+// A parent that is alive but frozen (SIGSTOP, a stalled VM) keeps the pipe open and stops its
+// heartbeat: after HEARTBEAT_TIMEOUT_MS of silence its step counts as stalled and may run
+// elsewhere, so the command must be gone before that. The timeout is below the deploy lock's
+// expiry (10 s), so a second deploy of the slot can only start after this one died.
+const HEARTBEAT_TIMEOUT_MS = Number(process.env.GREENLIGHT_SUPERVISOR_HEARTBEAT_MS ?? 5000);
+let lastBeat = Date.now();
+process.stdin.on('data', () => {
+  lastBeat = Date.now();
+});
+setInterval(() => {
+  if (Date.now() - lastBeat > HEARTBEAT_TIMEOUT_MS) killGroup();
+}, 250).unref();
 process.stdin.resume();
 
 let child: ChildProcess;

@@ -94,12 +94,17 @@ export function runArgv(argv: readonly string[], options: RunArgvOptions): Promi
       shell: false,
       // The supervisor leads a new process group: -pid reaches the command and its children.
       detached: true,
-      // stdin: never written; its closing tells the supervisor this process died. fd 3: report.
+      // stdin: heartbeats; their end tells the supervisor this process died. fd 3: report.
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       env: options.env,
     });
     const pgid = child.pid;
     if (pgid !== undefined) running.add(pgid);
+    // The supervisor's proof that this process still runs (see argv-supervisor.ts).
+    const heartbeat = setInterval(() => {
+      if (child.stdin?.writable) child.stdin.write('.');
+    }, 1000);
+    heartbeat.unref();
 
     const kill = () => {
       if (pgid !== undefined && !killGroup(pgid)) child.kill('SIGKILL');
@@ -120,6 +125,7 @@ export function runArgv(argv: readonly string[], options: RunArgvOptions): Promi
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(heartbeat);
       signal?.removeEventListener('abort', onAbort);
       resolve(result);
     };

@@ -1,8 +1,9 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Answer } from '../../app/answer.ts';
-import type { ReleaseButton } from '../../app/dispatch-action.ts';
+import type { Click, ReleaseButton } from '../../app/dispatch-action.ts';
 import { ReleaseError } from '../../app/release-error.ts';
+import { parseFenceValue } from '../../domain/click-fence.ts';
 import type { Release } from '../../domain/release.ts';
 import type { AppLogger } from '../../logger.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
@@ -10,15 +11,33 @@ import { answerMessage, refusalAnswer } from './blocks/private-answers.ts';
 import { ACTIONS, REJECT_MODAL, rejectModal } from './blocks/release-messages.ts';
 import { ephemeral } from './command-listeners.ts';
 
-/** Runs the use case behind a button; the value is the release id the button was rendered for. */
+/** Runs the use case behind a button, for the release and stage its value names. */
 export type ActionDispatcher = (
   button: ReleaseButton,
   releaseId: string,
-  userId: string,
-  reason?: string,
+  click: Click,
 ) => Promise<Answer>;
 
 const RELEASE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
+const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?$/;
+
+/** A button value as Greenlight draws it (`<release id>:<stage>`), or undefined if forged. */
+function readValue(value: string | undefined): { releaseId: string; stage?: string } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = parseFenceValue(value);
+  if (!RELEASE_ID.test(parsed.releaseId)) return undefined;
+  if (parsed.stage !== undefined && !STAGE.test(parsed.stage)) return undefined;
+  return parsed;
+}
+
+/** Where a block_actions payload came from. */
+function originOf(body: unknown) {
+  const b = body as { team?: { id?: string } | null; enterprise?: { id?: string } | null };
+  return {
+    ...(b.team?.id ? { teamId: b.team.id } : {}),
+    ...(b.enterprise?.id ? { enterpriseId: b.enterprise.id } : {}),
+  };
+}
 const BUTTONS: Record<string, ReleaseButton> = {
   [ACTIONS.approve]: 'approve',
   [ACTIONS.rollback]: 'rollback',
@@ -54,6 +73,8 @@ export function registerActionListeners(
   app: App,
   deps: {
     dispatch: ActionDispatcher;
+    /** The checks of a click without acting on it (before a modal opens). */
+    check: (button: ReleaseButton, release: Release, click: Click) => Promise<void>;
     getRelease: (id: string) => Promise<Release | null>;
     client: WebClient;
     logger: AppLogger;
@@ -83,9 +104,15 @@ export function registerActionListeners(
   for (const [actionId, name] of Object.entries(BUTTONS)) {
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
-      const valid = typeof action.value === 'string' && RELEASE_ID.test(action.value);
-      const answer = valid
-        ? await answerFor(deps, () => deps.dispatch(name, action.value ?? '', body.user.id), {
+      const value = readValue(action.value);
+      const click: Click = {
+        user: body.user.id,
+        ...(body.channel?.id ? { channel: body.channel.id } : {}),
+        ...originOf(body),
+        ...(value?.stage ? { stage: value.stage } : {}),
+      };
+      const answer = value
+        ? await answerFor(deps, () => deps.dispatch(name, value.releaseId, click), {
             action: actionId,
             user: body.user.id,
           })
@@ -116,20 +143,32 @@ export function registerActionListeners(
   // Reject asks why first: a modal, opened within the 3 s the trigger id lives.
   app.action<BlockButtonAction>(ACTIONS.reject, async ({ ack, body, action, respond }) => {
     await ack();
-    const releaseId = action.value ?? '';
-    const release = RELEASE_ID.test(releaseId) ? await deps.getRelease(releaseId) : null;
-    const problem =
+    const value = readValue(action.value);
+    const release = value ? await deps.getRelease(value.releaseId) : null;
+    const click: Click = {
+      user: body.user.id,
+      ...(body.channel?.id ? { channel: body.channel.id } : {}),
+      ...originOf(body),
+      ...(value?.stage ? { stage: value.stage } : {}),
+    };
+    let problem: SlackMessage | undefined =
       release === null
         ? refusalAnswer(
             'This button is not one Greenlight made.',
             'Use the buttons on a release message.',
           )
-        : release.state !== 'awaiting_approval'
-          ? refusalAnswer(
-              `${release.service} ${release.version} is no longer waiting for a decision.`,
-              `See /release status ${release.service}.`,
-            )
-          : undefined;
+        : undefined;
+    if (release !== null) {
+      // Refused before the form opens: nobody types a reason that cannot count.
+      try {
+        await deps.check('reject', release, click);
+      } catch (error) {
+        problem =
+          error instanceof ReleaseError
+            ? refusalAnswer(error.message, error.hint)
+            : refusalAnswer('Sorry, that failed unexpectedly.', 'Try again.');
+      }
+    }
     if (problem !== undefined || release === null) {
       await respond({
         ...ephemeral(problem ?? refusalAnswer('Unknown release.', '')),
@@ -140,7 +179,7 @@ export function registerActionListeners(
     try {
       await deps.client.views.open({
         trigger_id: body.trigger_id,
-        view: rejectModal(release, body.channel?.id ?? '') as never,
+        view: rejectModal(release, body.channel?.id ?? '', value?.stage) as never,
       });
     } catch (error) {
       deps.logger.warn({ err: error }, 'could not open the reject modal');
@@ -161,7 +200,7 @@ export function registerActionListeners(
       return;
     }
     await ack();
-    let meta: { releaseId?: string; channel?: string } = {};
+    let meta: { releaseId?: string; channel?: string; stage?: string } = {};
     try {
       meta = JSON.parse(view.private_metadata) as typeof meta;
     } catch {
@@ -169,7 +208,14 @@ export function registerActionListeners(
     }
     const answer = await answerFor(
       deps,
-      () => deps.dispatch('reject', meta.releaseId ?? '', body.user.id, reason),
+      () =>
+        deps.dispatch('reject', meta.releaseId ?? '', {
+          user: body.user.id,
+          ...(meta.channel ? { channel: meta.channel } : {}),
+          ...originOf(body),
+          ...(meta.stage ? { stage: meta.stage } : {}),
+          reason,
+        }),
       {
         view: REJECT_MODAL,
         user: body.user.id,

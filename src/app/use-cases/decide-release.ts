@@ -4,6 +4,7 @@ import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
+import { closedFor } from '../release-window.ts';
 
 /** The roles, among those the release still needs, that `user` holds (groups resolved). */
 async function rolesOf(deps: AppDeps, user: string, roles: readonly string[]): Promise<string[]> {
@@ -64,6 +65,14 @@ export async function approveRelease(
     );
   const release =
     stored.state === 'awaiting_approval' ? await refreshApprovals(deps, stored) : stored;
+  const closed = release.state === 'awaiting_approval' ? closedFor(deps, release) : undefined;
+  if (closed !== undefined) {
+    throw new ReleaseError(
+      'frozen',
+      `${closed}: an approval now would move traffic into a closed window.`,
+      `The release stays pending until it expires; approve once the window opens, or /rollback ${release.service} to cancel it.`,
+    );
+  }
   const roles =
     release.state === 'awaiting_approval'
       ? await rolesOf(deps, request.user, missingRoles(release))

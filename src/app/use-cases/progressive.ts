@@ -5,6 +5,7 @@ import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { LockBusyError } from '../ports.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
+import { closedFor } from '../release-window.ts';
 import { currentState } from '../service-access.ts';
 
 async function readSlot(
@@ -88,6 +89,18 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
   if (release.state === 'ramping' && release.canary && !release.canary.awaitingPromotion) {
     if (now < Date.parse(release.canary.stepStartedAt) + config.canary.holdMinutes * 60_000)
       return release;
+    const closed = config.canary.autoPromote ? closedFor(deps, release) : undefined;
+    if (closed !== undefined) {
+      // autoPromote never walks into a closed window: it holds, says until when, and moves on
+      // at the first tick after the window opens.
+      const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
+      await deps.notifier.releaseNote(
+        release,
+        `calendar-hold-${release.canary.stepIndex}`,
+        `Holding at ${weight} %: ${closed}. The canary moves on when the window opens.`,
+      );
+      return release;
+    }
     const held = await runEvent(deps, release.id, {
       type: 'hold_passed',
       autoPromote: config.canary.autoPromote,
@@ -152,7 +165,13 @@ async function requireApprover(
 /** The canary buttons: Promote, Pause, Resume. Abort is a rollback. */
 export async function steerCanary(
   deps: AppDeps,
-  request: { releaseId: string; user: string; action: 'promote' | 'pause' | 'resume' },
+  request: {
+    releaseId: string;
+    user: string;
+    action: 'promote' | 'pause' | 'resume';
+    /** The canary step the clicked message showed: Promote moves on from exactly that one. */
+    fromStep?: number;
+  },
 ): Promise<Answer> {
   const release = await deps.store.getRelease(request.releaseId);
   if (release === null)
@@ -162,9 +181,21 @@ export async function steerCanary(
       'See /release status.',
     );
   await requireApprover(deps, release, request.user, request.action !== 'promote');
+  const closed = request.action === 'promote' ? closedFor(deps, release) : undefined;
+  if (closed !== undefined) {
+    throw new ReleaseError(
+      'frozen',
+      `${closed}: the canary stays where it is.`,
+      'Promote once the window opens, or Abort to roll back.',
+    );
+  }
   const event =
     request.action === 'promote'
-      ? ({ type: 'promote', user: request.user } as const)
+      ? ({
+          type: 'promote',
+          user: request.user,
+          ...(request.fromStep !== undefined ? { fromStep: request.fromStep } : {}),
+        } as const)
       : request.action === 'pause'
         ? ({ type: 'pause', user: request.user, reason: 'paused from Slack' } as const)
         : ({ type: 'resume', user: request.user } as const);

@@ -25,10 +25,27 @@ const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
  */
 export async function requestRollback(
   deps: AppDeps,
-  request: { service: string; by: string; reason?: string },
+  request: {
+    service: string;
+    by: string;
+    /** Typed by the person: outside the rollback window nothing else will do. */
+    reason?: string;
+    /** Recorded inside the window when nothing was typed (a button). */
+    defaultReason?: string;
+    /** A button's release: the rollback acts only while it is the live one. */
+    releaseId?: string;
+  },
 ): Promise<Answer> {
   const state = await currentState(deps, request.service);
-  const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
+  const release = await releaseToRollBack(deps, state);
+  if (request.releaseId !== undefined && request.releaseId !== release?.id) {
+    const clicked = await deps.store.getRelease(request.releaseId);
+    throw new ReleaseError(
+      'stale',
+      `${request.service} ${state.slots[state.production].version ?? ''} is live now; this message is about ${clicked?.version ?? 'an older release'}.`,
+      `Nothing was changed. To roll back what is live: /rollback ${request.service} <reason>`,
+    );
+  }
   if (release === null) {
     throw new ReleaseError(
       'not_available',
@@ -51,7 +68,7 @@ export async function requestRollback(
   if (outside !== undefined) {
     return askRollbackApproval(deps, release, request.by, request.reason, outside);
   }
-  const reason = request.reason ?? 'no reason given';
+  const reason = request.reason ?? request.defaultReason ?? 'no reason given';
   const applied = await beginRollback(deps, release.id, {
     type: 'rollback',
     user: request.by,
@@ -68,6 +85,27 @@ export async function requestRollback(
     message: `Rolling ${r.service} back to ${r.fromVersion} on ${r.fromSlot}.`,
     hint: `The alert is in <#${deps.config.alertsChannel}>; ${r.version} stays on STANDBY (${r.toSlot}) for investigation.`,
   };
+}
+
+/** Releases that ended without ever leaving traffic on their slot. */
+const NEVER_LIVE: readonly Release['state'][] = ['rejected', 'cancelled', 'failed'];
+
+/**
+ * What /rollback acts on: the last release while it is in progress; otherwise the live one, the
+ * newest release that left traffic on its slot, looking past releases that never went live (a
+ * pending release cancelled by a first /rollback must not hide the broken one behind it).
+ */
+export async function releaseToRollBack(
+  deps: AppDeps,
+  state: ServiceState,
+): Promise<Release | null> {
+  const last = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
+  if (last === null || !NEVER_LIVE.includes(last.state)) return last;
+  for (const release of await deps.store.listReleases(state.service, 20)) {
+    if (NEVER_LIVE.includes(release.state)) continue;
+    return release.state === 'released' && release.toSlot === state.production ? release : last;
+  }
+  return last;
 }
 
 /** Who approves a rollback asked for outside the rollback window. */
@@ -141,9 +179,12 @@ export async function approveRollback(
   // Only while its release is the live one: a click on an older release's message must never
   // send traffic (or a redeploy) anywhere.
   const state = await currentState(deps, release.service);
-  if (state.lastReleaseId !== release.id || state.production !== release.toSlot) {
+  if (
+    (await releaseToRollBack(deps, state))?.id !== release.id ||
+    state.production !== release.toSlot
+  ) {
     throw new ReleaseError(
-      'not_available',
+      'stale',
       `This rollback was asked for ${release.service} ${release.version}, which is no longer live: PRODUCTION is ${state.production} (${state.slots[state.production].version ?? 'unknown version'}).`,
       `Nothing was changed. If the live version is wrong: /rollback ${release.service} <reason>`,
     );
@@ -191,7 +232,18 @@ export async function runRollbackStep(
     try {
       let path: 'switch' | 'redeploy' = 'switch';
       const slot = (await currentState(deps, service)).slots[target];
-      if (slot.version !== release.fromVersion || slot.health === 'failed') {
+      // What the slot really runs, not only what Redis remembers: a hand-made change must not
+      // become PRODUCTION.
+      const reported = await deps.probe.version(service, target);
+      const healthy = (await deps.probe.health(service, target)).ok;
+      const warm =
+        slot.version === release.fromVersion &&
+        slot.health !== 'failed' &&
+        reported.ok &&
+        reported.version === release.fromVersion &&
+        healthy;
+      if (!warm) {
+        if (slot.version === release.fromVersion) await forgetSlot(deps, service, target);
         path = 'redeploy';
         await deps.notifier.releaseNote(
           release,
@@ -227,12 +279,35 @@ export async function runRollbackStep(
       });
       await deps.notifier.rollbackAlert(done.release, done.state, 'done');
     } catch (error) {
+      // Cut short by this process stopping: left for another worker to run again, not failed.
+      if (deps.isStopping?.()) throw error;
       const reason = (error as Error).message;
       deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
       const failed = await runEvent(deps, release.id, { type: 'rollback_failed', reason });
       await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
     }
   });
+}
+
+/** The slot does not run what Redis remembers: until redeployed, traffic must not go there. */
+async function forgetSlot(deps: AppDeps, service: string, slot: Release['fromSlot']) {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    const state = await currentState(deps, service);
+    const next: ServiceState = {
+      ...withSlot(
+        state,
+        slot,
+        {
+          version: null,
+          health: 'unknown',
+          note: 'does not report the version Greenlight recorded',
+        },
+        deps.clock.now(),
+      ),
+      revision: state.revision + 1,
+    };
+    if (await deps.store.commit({ service: { next, expected: state.revision } })) return;
+  }
 }
 
 /** The slot now runs `version`, healthy: recorded so desired traffic may go to it. */

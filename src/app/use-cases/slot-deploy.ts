@@ -59,6 +59,11 @@ export async function deployOntoSlot(
           signal: abort.signal,
         });
         if (abort.signal.aborted) return { ok: false, reason: 'cancelled', cancelled: true };
+        if (!deployed.ok && deps.isStopping?.()) {
+          // Killed because Greenlight is stopping, not because the deploy failed: the step is
+          // left unfinished so another worker (or this one, restarted) runs it again.
+          throw new Error(`Greenlight stopped during the deploy of ${version} to ${slot}`);
+        }
         if (!deployed.ok)
           return { ok: false, reason: deployed.reason, outputTail: deployed.outputTail };
         const ready = await waitUntilReady(deps, service, slot, version);

@@ -1,9 +1,16 @@
 import { targetWeight } from '../../domain/desired-traffic.ts';
 import type { Release } from '../../domain/release.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
-import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
+import {
+  desiredNow,
+  driveTraffic,
+  OWNED_BY_A_STEP,
+  TRAFFIC_LOCK_TTL_MS,
+  trafficLock,
+} from '../reconciler.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
+import { closedFor } from '../release-window.ts';
 import { standbyChange } from './decide-release.ts';
 
 /** End of the stability window for traffic that moved now, or undefined when there is none. */
@@ -47,6 +54,11 @@ export async function runSwitchStep(
         { releaseId: job.releaseId, state: release?.state, revision: release?.revision },
         'switch step has nothing to do (done, or superseded by a newer decision)',
       );
+      return;
+    }
+    const closed = closedFor(deps, release);
+    if (closed !== undefined) {
+      await failSwitch(deps, release, `the calendar closed before traffic moved: ${closed}`);
       return;
     }
     const untouched = release.canary === undefined || release.canary.stepIndex <= 0;
@@ -105,6 +117,8 @@ export async function failSwitch(deps: AppDeps, release: Release, reason: string
  */
 export async function runTrafficStep(deps: AppDeps, job: { service: string }): Promise<void> {
   await deps.locks.withLock(trafficLock(job.service), TRAFFIC_LOCK_TTL_MS, async () => {
+    const { release: deciding } = await desiredNow(deps, job.service);
+    if (deciding !== null && OWNED_BY_A_STEP.includes(deciding.state)) return;
     try {
       await driveTraffic(deps, job.service);
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { DeployNotice } from '../../../app/ports.ts';
 import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
 import { describeReading } from '../../../domain/analysis.ts';
+import { fenceValue } from '../../../domain/click-fence.ts';
 import { missingRoles, type Release } from '../../../domain/release.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import {
@@ -15,7 +16,7 @@ import {
   section,
 } from './block-kit.ts';
 
-/** action_ids of the release buttons; the value is always the release id. */
+/** action_ids of the release buttons; the value is the release id and the stage it was drawn at. */
 export const ACTIONS = {
   approve: 'release_approve',
   reject: 'release_reject',
@@ -62,7 +63,7 @@ function approvalsText(release: Release): string {
 
 /** A danger button that sends all traffic back, behind a confirm dialog saying where to. */
 function backButton(release: Release, actionId: string, label: string, title: string, ok: string) {
-  return button(actionId, label, release.id, {
+  return button(actionId, label, fenceValue(release), {
     style: 'danger',
     confirm: {
       title,
@@ -137,7 +138,7 @@ export function releaseParentMessage(
       type: 'actions',
       block_id: 'release_decision',
       elements: [
-        button(ACTIONS.approve, 'Approve', release.id, {
+        button(ACTIONS.approve, 'Approve', fenceValue(release), {
           style: 'primary',
           confirm: {
             title: 'Approve this release?',
@@ -145,7 +146,7 @@ export function releaseParentMessage(
             ok: 'Approve',
           },
         }),
-        button(ACTIONS.reject, 'Reject', release.id, {
+        button(ACTIONS.reject, 'Reject', fenceValue(release), {
           style: 'danger',
           confirm: {
             title: 'Reject this release?',
@@ -161,7 +162,7 @@ export function releaseParentMessage(
       type: 'actions',
       block_id: 'release_canary',
       elements: [
-        button(ACTIONS.promote, `Promote to ${next} %`, release.id, {
+        button(ACTIONS.promote, `Promote to ${next} %`, fenceValue(release), {
           style: 'primary',
           confirm: {
             title: 'Promote the canary?',
@@ -170,8 +171,8 @@ export function releaseParentMessage(
           },
         }),
         release.paused
-          ? button(ACTIONS.resume, 'Resume', release.id)
-          : button(ACTIONS.pause, 'Pause', release.id),
+          ? button(ACTIONS.resume, 'Resume', fenceValue(release))
+          : button(ACTIONS.pause, 'Pause', fenceValue(release)),
         backButton(release, ACTIONS.abort, 'Abort', 'Abort the canary?', 'Abort'),
       ],
     });
@@ -181,7 +182,7 @@ export function releaseParentMessage(
       block_id: 'release_observing',
       elements: [
         backButton(release, ACTIONS.rollback, 'Rollback', 'Roll back?', 'Roll back'),
-        ...(release.paused ? [button(ACTIONS.resume, 'Resume', release.id)] : []),
+        ...(release.paused ? [button(ACTIONS.resume, 'Resume', fenceValue(release))] : []),
       ],
     });
   } else if (release.state === 'released' && release.pendingRollback !== undefined) {
@@ -344,11 +345,15 @@ export function noteMessage(text: string): SlackMessage {
 }
 
 /** The modal that asks why a release is rejected; the reason is recorded and shown. */
-export function rejectModal(release: Release, channel: string) {
+export function rejectModal(release: Release, channel: string, stage?: string) {
   return {
     type: 'modal' as const,
     callback_id: REJECT_MODAL,
-    private_metadata: JSON.stringify({ releaseId: release.id, channel }),
+    private_metadata: JSON.stringify({
+      releaseId: release.id,
+      channel,
+      ...(stage ? { stage } : {}),
+    }),
     title: { type: 'plain_text' as const, text: 'Reject release' },
     submit: { type: 'plain_text' as const, text: 'Reject' },
     close: { type: 'plain_text' as const, text: 'Cancel' },

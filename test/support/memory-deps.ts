@@ -1,0 +1,129 @@
+import type { AppDeps } from '../../src/app/app-deps.ts';
+import type {
+  AuditEntry,
+  FaultyMark,
+  Notifier,
+  StateStore,
+  StepJob,
+  StepScheduler,
+  TrafficSwitcher,
+} from '../../src/app/ports.ts';
+import { parseConfig } from '../../src/config/load-config.ts';
+import type { Release } from '../../src/domain/release.ts';
+import type { ServiceState } from '../../src/domain/service-state.ts';
+import type { Slot } from '../../src/domain/slots.ts';
+
+/**
+ * The use cases' ports in memory, for table tests of decisions: a compare-and-set store, a
+ * scheduler and notifier that record, a proxy that keeps weights, slots that report versions.
+ * Nothing here decides anything; the use cases under test do.
+ */
+export interface MemoryWorld {
+  readonly deps: AppDeps;
+  readonly services: Map<string, ServiceState>;
+  readonly releases: Map<string, Release>;
+  readonly jobs: StepJob[];
+  readonly audit: AuditEntry[];
+  readonly weights: Record<Slot, number>;
+}
+
+export function memoryWorld(yaml: string, now: Date): MemoryWorld {
+  const config = parseConfig(yaml);
+  const services = new Map<string, ServiceState>();
+  const releases = new Map<string, Release>();
+  const jobs: StepJob[] = [];
+  const audit: AuditEntry[] = [];
+  const weights: Record<Slot, number> = { blue: 100, green: 0 };
+  const faulty = new Map<string, FaultyMark>();
+  const store: StateStore = {
+    getService: async (name) => services.get(name) ?? null,
+    getRelease: async (id) => releases.get(id) ?? null,
+    listReleases: async (name, limit) =>
+      [...releases.values()]
+        .filter((r) => r.service === name)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .slice(0, limit),
+    commit: async ({ service, release }) => {
+      if (service && (services.get(service.next.service)?.revision ?? 0) !== service.expected)
+        return false;
+      if (release && (releases.get(release.next.id)?.revision ?? 0) !== release.expected)
+        return false;
+      if (service) services.set(service.next.service, service.next);
+      if (release) releases.set(release.next.id, release.next);
+      return true;
+    },
+  };
+  const scheduler: StepScheduler = {
+    enqueue: async (job) => {
+      jobs.push(job);
+    },
+    jobState: async () => 'pending',
+    startProgress: async () => undefined,
+    stopProgress: async () => undefined,
+    startAnalysis: async () => undefined,
+    stopAnalysis: async () => undefined,
+  };
+  const notifier = new Proxy({} as Notifier, { get: () => async () => undefined });
+  const traffic: TrafficSwitcher = {
+    inspect: async () => ({
+      serving: (['blue', 'green'] as const).filter((s) => weights[s] > 0),
+      weights: { ...weights },
+      up: ['blue', 'green'],
+    }),
+    switchTo: async (_service, slot) => {
+      weights[slot] = 100;
+      weights[slot === 'blue' ? 'green' : 'blue'] = 0;
+      return { changed: true };
+    },
+    split: async (_service, slot, percent) => {
+      weights[slot] = percent;
+      weights[slot === 'blue' ? 'green' : 'blue'] = 100 - percent;
+      return { changed: true };
+    },
+  };
+  const deps: AppDeps = {
+    config,
+    store,
+    scheduler,
+    notifier,
+    traffic,
+    probe: {
+      health: async () => ({ ok: true }),
+      version: async (service, slot) => {
+        const version = services.get(service)?.slots[slot].version;
+        return version ? { ok: true, version } : { ok: false, reason: 'no version' };
+      },
+    },
+    deployer: { deploy: async () => ({ ok: true }) },
+    directory: {
+      members: async (principals) =>
+        principals.flatMap((p) => (p.startsWith('S') ? (config.roles[p] ?? []) : [p])),
+    },
+    locks: { withLock: (_name, _ttl, fn) => fn() },
+    audit: {
+      append: async (entry) => {
+        audit.push(entry);
+      },
+      read: async () => [],
+    },
+    faulty: {
+      mark: async (service, mark) => {
+        faulty.set(`${service}/${mark.version}`, mark);
+      },
+      get: async (service, version) => faulty.get(`${service}/${version}`) ?? null,
+      unmark: async (service, version) => faulty.get(`${service}/${version}`) ?? null,
+    },
+    gates: { run: async () => [] },
+    metrics: {
+      read: async () => ({
+        reading: { requests: 100, errorRatePercent: 0, latencyMs: 10 },
+        sample: null,
+      }),
+    },
+    telemetry: { releaseEnded: () => {}, rollbackStarted: () => {}, approved: () => {} },
+    clock: { now: () => now },
+    ids: { next: (kind) => `${kind}-${Math.random().toString(36).slice(2, 8)}` },
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  };
+  return { deps, services, releases, jobs, audit, weights };
+}
