@@ -86,7 +86,7 @@ async function sweepRelease(
   if (deadline?.remindAt !== undefined && now >= deadline.remindAt) {
     await deps.notifier.releaseNote(
       release,
-      `reminder-${release.state}-${release.stateSince ?? release.createdAt}-${release.paused?.at ?? release.canary?.promptedAt ?? ''}`,
+      `reminder-${release.state}-${Date.parse(release.stateSince ?? release.createdAt)}-${Date.parse(release.paused?.at ?? release.canary?.promptedAt ?? '') || 0}`,
       `⏰ Still waiting: ${describeWait(release)}. If nobody acts by ${new Date(deadline.at).toISOString().slice(11, 16)} UTC, it ${deadline.action === 'expire' ? 'expires and the service is freed' : 'rolls back'}.`,
     );
   }

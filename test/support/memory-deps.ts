@@ -1,6 +1,7 @@
 import type { AppDeps } from '../../src/app/app-deps.ts';
 import type {
   AuditEntry,
+  JobState,
   FaultyMark,
   Notifier,
   StateStore,
@@ -23,6 +24,10 @@ export interface MemoryWorld {
   readonly services: Map<string, ServiceState>;
   readonly releases: Map<string, Release>;
   readonly jobs: StepJob[];
+  /** Messages posted, as `method: text` (release notes and alerts). */
+  readonly posts: string[];
+  /** What the queue says of a step's job; tests set it (default: waiting or running). */
+  jobState: (job: StepJob) => JobState;
   readonly audit: AuditEntry[];
   readonly weights: Record<Slot, number>;
 }
@@ -32,6 +37,8 @@ export function memoryWorld(yaml: string, now: Date): MemoryWorld {
   const services = new Map<string, ServiceState>();
   const releases = new Map<string, Release>();
   const jobs: StepJob[] = [];
+  const posts: string[] = [];
+  const world = { jobState: (_job: StepJob): JobState => 'pending' };
   const audit: AuditEntry[] = [];
   const weights: Record<Slot, number> = { blue: 100, green: 0 };
   const faulty = new Map<string, FaultyMark>();
@@ -57,13 +64,19 @@ export function memoryWorld(yaml: string, now: Date): MemoryWorld {
     enqueue: async (job) => {
       jobs.push(job);
     },
-    jobState: async () => 'pending',
+    jobState: async (job) => world.jobState(job),
     startProgress: async () => undefined,
     stopProgress: async () => undefined,
     startAnalysis: async () => undefined,
     stopAnalysis: async () => undefined,
   };
-  const notifier = new Proxy({} as Notifier, { get: () => async () => undefined });
+  const notifier = new Proxy({} as Notifier, {
+    get:
+      (_target, method: string) =>
+      async (...args: unknown[]) => {
+        posts.push(`${method}: ${typeof args[2] === 'string' ? args[2] : ''}`);
+      },
+  });
   const traffic: TrafficSwitcher = {
     inspect: async () => ({
       serving: (['blue', 'green'] as const).filter((s) => weights[s] > 0),
@@ -125,5 +138,5 @@ export function memoryWorld(yaml: string, now: Date): MemoryWorld {
     ids: { next: (kind) => `${kind}-${Math.random().toString(36).slice(2, 8)}` },
     log: { info: () => {}, warn: () => {}, error: () => {} },
   };
-  return { deps, services, releases, jobs, audit, weights };
+  return Object.assign(world, { deps, services, releases, jobs, posts, audit, weights });
 }

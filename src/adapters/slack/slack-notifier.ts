@@ -48,7 +48,11 @@ export class SlackNotifier implements Notifier {
       text: body.text,
       blocks: body.blocks as unknown as Record<string, unknown>[],
     };
-    await this.queue.add('slack-message', data, { jobId, ...KEEP });
+    // BullMQ refuses ids with ':' (and keys are built from times and ids): keep ids plain.
+    await this.queue.add('slack-message', data, {
+      jobId: jobId.replace(/[^A-Za-z0-9_.-]/g, '-'),
+      ...KEEP,
+    });
   }
 
   private service(name: string) {
