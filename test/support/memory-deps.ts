@@ -1,8 +1,8 @@
 import type { AppDeps } from '../../src/app/app-deps.ts';
 import type {
   AuditEntry,
-  JobState,
   FaultyMark,
+  JobState,
   Notifier,
   StateStore,
   StepJob,
