@@ -88,6 +88,11 @@ export interface TrafficSwitcher {
    * Idempotent like switchTo.
    */
   split(service: string, slot: Slot, percent: number): Promise<{ changed: boolean }>;
+  /**
+   * When the proxy process last started, where the driver can tell: a proxy started after
+   * Greenlight last set it has lost what was set (a reload), whatever it shows now.
+   */
+  startedAt?(service: string): Promise<Date | undefined>;
 }
 
 /** Reads what a slot served over the last interval, from HAProxy's stats or Prometheus. */

@@ -41,14 +41,31 @@ function versionsOf(state: ServiceState): Record<Slot, string | null> {
 }
 
 /** Records what Greenlight set on the proxy, so a later difference reads as drift. */
-async function rememberApplied(deps: AppDeps, service: string, weights: SlotWeights) {
+async function rememberApplied(
+  deps: AppDeps,
+  service: string,
+  weights: SlotWeights,
+  options: { changed: boolean },
+) {
+  const started = await deps.traffic.startedAt?.(service).catch(() => undefined);
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const state = await deps.store.getService(service);
     if (state === null) return;
-    if (state.traffic && sameWeights(state.traffic.weights, weights)) return;
+    // Kept current with the proxy process too: a reload is told from older Redis data by it.
+    if (
+      state.traffic &&
+      sameWeights(state.traffic.weights, weights) &&
+      !options.changed &&
+      state.traffic.proxyStartedAt === started?.getTime()
+    )
+      return;
     const next: ServiceState = {
       ...state,
-      traffic: { weights, at: deps.clock.now().toISOString() },
+      traffic: {
+        weights,
+        at: deps.clock.now().toISOString(),
+        ...(started ? { proxyStartedAt: started.getTime() } : {}),
+      },
       revision: state.revision + 1,
     };
     if (await deps.store.commit({ service: { next, expected: state.revision } })) return;
@@ -73,8 +90,7 @@ export async function driveTraffic(
   const { state, desired } = await desiredNow(deps, service);
   const before = await deps.traffic.inspect(service);
   if (sameWeights(before.weights, desired.weights)) {
-    if (!state.traffic || !sameWeights(state.traffic.weights, desired.weights))
-      await rememberApplied(deps, service, desired.weights);
+    await rememberApplied(deps, service, desired.weights, { changed: false });
     return { desired, before, after: before, changed: false };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
@@ -99,7 +115,7 @@ export async function driveTraffic(
       `after the change the proxy sends ${describeWeights(after.weights)}, not ${describeWeights(desired.weights)}`,
     );
   }
-  await rememberApplied(deps, service, desired.weights);
+  await rememberApplied(deps, service, desired.weights, { changed: true });
   return { desired, before, after, changed: true };
 }
 
@@ -120,6 +136,7 @@ const NOT_LIVE_ON_RECORD: readonly Release['state'][] = [
  */
 async function olderThanProxy(
   deps: AppDeps,
+  state: ServiceState,
   release: Release | null,
   actual: TrafficState,
   desired: DesiredTraffic,
@@ -132,6 +149,12 @@ async function olderThanProxy(
   if (share !== 100 && !(release.canary?.steps ?? []).includes(share)) return undefined;
   const reported = await deps.probe.version(release.service, release.toSlot).catch(() => undefined);
   if (!reported?.ok || reported.version !== release.version) return undefined;
+  // A proxy that restarted since Greenlight last recorded it shows its configuration's defaults,
+  // not anything newer than Redis: that is drift. Unknown start (a command driver): drift too.
+  const started = await deps.traffic.startedAt?.(release.service).catch(() => undefined);
+  const recorded = state.traffic?.proxyStartedAt;
+  if (started === undefined || recorded === undefined || started.getTime() !== recorded)
+    return undefined;
   return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${release.toSlot} runs ${release.version}, which Greenlight's records say is ${release.state.replace('_', ' ')}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
 }
 
@@ -164,8 +187,11 @@ export async function reconcileTraffic(
               detail: `release ${release.id} is ${release.state}`,
             };
           const actual = await deps.traffic.inspect(service);
-          if (sameWeights(actual.weights, desired.weights)) return { service, result: 'in_sync' };
-          const stale = await olderThanProxy(deps, release, actual, desired);
+          if (sameWeights(actual.weights, desired.weights)) {
+            await rememberApplied(deps, service, desired.weights, { changed: false });
+            return { service, result: 'in_sync' };
+          }
+          const stale = await olderThanProxy(deps, state, release, actual, desired);
           if (stale !== undefined && release !== null) {
             await deps.notifier.releaseNote(release, 'older-than-proxy', stale);
             await audit(deps, {

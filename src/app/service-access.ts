@@ -28,6 +28,7 @@ async function adoptService(deps: AppDeps, service: string): Promise<ServiceStat
     return bootstrap;
   }
   if (weights.blue === 0 && weights.green === 0) return bootstrap;
+  const started = await deps.traffic.startedAt?.(service).catch(() => undefined);
   const [newest] = await deps.store.listReleases(service, 1);
   // Mid-release the slot the release came from is still PRODUCTION, whatever its share (a 50 %
   // canary step must not make the canary PRODUCTION); otherwise the slot taking most traffic.
@@ -65,7 +66,11 @@ async function adoptService(deps: AppDeps, service: string): Promise<ServiceStat
           }
         : null,
     lastReleaseId: linked?.id ?? null,
-    traffic: { weights, at },
+    traffic: {
+      weights,
+      at,
+      ...(started ? { proxyStartedAt: started.getTime() } : {}),
+    },
     revision: 1,
   };
   if (!(await deps.store.commit({ service: { next: adopted, expected: 0 } }))) {

@@ -34,7 +34,12 @@ export interface ServiceState {
   /** The most recent release, whatever its outcome: what /rollback acts on. */
   readonly lastReleaseId: string | null;
   /** What Greenlight last set on the proxy: a proxy that differs from it has drifted. */
-  readonly traffic?: { readonly weights: Readonly<Record<Slot, number>>; readonly at: string };
+  readonly traffic?: {
+    readonly weights: Readonly<Record<Slot, number>>;
+    readonly at: string;
+    /** When the proxy process that took it had started (ms): a different one has reloaded. */
+    readonly proxyStartedAt?: number;
+  };
   /** Fencing number: bumped by every write, so a stale writer cannot overwrite a newer state. */
   readonly revision: number;
 }

@@ -85,6 +85,14 @@ export class HaproxyRuntimeApi {
       throw new HaproxyError(`HAProxy refused "${commands.join('; ')}": ${errors.join(' / ')}`);
   }
 
+  /** When this HAProxy process started, to the second (`show info`): a reload starts it again. */
+  async startTimeSeconds(): Promise<number> {
+    const reply = await this.send('show info');
+    const match = reply.match(/^Start_time_sec:\s*(\d+)/m);
+    if (match === null) throw new HaproxyError("HAProxy's show info has no Start_time_sec");
+    return Number(match[1]);
+  }
+
   async serverStates(backend: string): Promise<HaproxyServerState[]> {
     const reply = await this.send(`show servers state ${backend}`);
     const lines = reply.split('\n').map((l) => l.trim());

@@ -66,6 +66,10 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
     };
   }
 
+  async startedAt(service: string): Promise<Date> {
+    return new Date((await this.target(service).api.startTimeSeconds()) * 1000);
+  }
+
   async switchTo(service: string, slot: Slot): Promise<{ changed: boolean }> {
     const target = this.target(service);
     const be = target.backend;

@@ -28,7 +28,11 @@ export const serviceStateSchema = z.object({
     .nullable(),
   lastReleaseId: z.string().nullable(),
   traffic: z
-    .object({ weights: z.object({ blue: z.number(), green: z.number() }), at: z.string() })
+    .object({
+      weights: z.object({ blue: z.number(), green: z.number() }),
+      at: z.string(),
+      proxyStartedAt: z.number().optional(),
+    })
     .optional(),
   revision: z.number().int(),
 });

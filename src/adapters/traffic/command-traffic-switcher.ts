@@ -131,4 +131,8 @@ export class RoutingTrafficSwitcher implements TrafficSwitcher {
   split(service: string, slot: Slot, percent: number) {
     return this.driver(service).split(service, slot, percent);
   }
+
+  async startedAt(service: string): Promise<Date | undefined> {
+    return this.driver(service).startedAt?.(service);
+  }
 }

@@ -244,6 +244,9 @@ export async function runRollbackStep(
         healthy;
       if (!warm) {
         if (slot.version === release.fromVersion) await forgetSlot(deps, service, target);
+        // The slot to redeploy must take no traffic first (a proxy reload may have put it back
+        // in service): traffic goes to where it should be meanwhile, PRODUCTION.
+        await driveTraffic(deps, service);
         path = 'redeploy';
         await deps.notifier.releaseNote(
           release,
