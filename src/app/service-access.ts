@@ -46,13 +46,20 @@ async function adoptService(deps: AppDeps, service: string): Promise<ServiceStat
       return slot === config.bootstrap.production ? config.bootstrap.version : null;
     }),
   );
+  const health = await Promise.all(
+    SLOTS.map(async (slot) =>
+      (await deps.probe.health(service, slot).catch(() => ({ ok: false }))).ok
+        ? ('healthy' as const)
+        : ('unknown' as const),
+    ),
+  );
   const linked = newest !== undefined && agreesWithProxy(newest, production) ? newest : undefined;
   const adopted: ServiceState = {
     service,
     production,
     slots: {
-      blue: { version: versions[0] ?? null, health: 'unknown', updatedAt: at },
-      green: { version: versions[1] ?? null, health: 'unknown', updatedAt: at },
+      blue: { version: versions[0] ?? null, health: health[0] ?? 'unknown', updatedAt: at },
+      green: { version: versions[1] ?? null, health: health[1] ?? 'unknown', updatedAt: at },
     },
     operation:
       linked && ACTIVE_STATES.includes(linked.state)

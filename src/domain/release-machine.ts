@@ -377,7 +377,11 @@ export function transition(
     case 'observed':
       if (release.state !== 'observing' || release.paused !== undefined) refuse(release, event);
       return {
-        release: next({ state: 'released' }, 'greenlight', 'stability window passed'),
+        release: next(
+          { state: 'released' },
+          'greenlight',
+          `released: the stability window passed, so /sync ${release.service} is possible now`,
+        ),
         effects: [{ type: 'free_service' }],
       };
     case 'switch_failed':

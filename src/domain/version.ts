@@ -39,3 +39,21 @@ export function releaseTypeOf(from: string, to: string): ReleaseType {
 export function isNewer(candidate: string, than: string): boolean {
   return semver.gt(candidate, than);
 }
+
+/**
+ * The first version from `version` on (itself, then patch by patch) that `isFaulty` does not
+ * refuse: a bump never computes a version that was rolled back, and a refusal can name one that
+ * would work. Gives up (returns undefined) after `limit` tries.
+ */
+export function firstUsable(
+  version: string,
+  isFaulty: (candidate: string) => boolean,
+  limit = 50,
+): string | undefined {
+  let candidate: string | null = version;
+  for (let i = 0; i < limit && candidate !== null; i += 1) {
+    if (!isFaulty(candidate)) return candidate;
+    candidate = semver.inc(candidate, 'patch');
+  }
+  return undefined;
+}

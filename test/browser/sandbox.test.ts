@@ -103,7 +103,7 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     await page.locator('nav button.channel', { hasText: 'alerts' }).click();
     await expect
       .poll(() => feed().innerText(), { timeout: 30_000 })
-      .toContain('Production rolled back');
+      .toContain('Production restored after a rollback');
     const alert = await feed().innerText();
     expect(alert).toContain('Rolled back to: 2.4.0 (blue)');
     expect(alert).toContain('Reason: checkout errors after the release');

@@ -56,16 +56,16 @@ describe('canary with automatic promotion and automatic rollback', () => {
   it('ramps a healthy canary through every step, observes, and releases, with progress updates that stop at the end', async () => {
     const id = await requestRelease(world, '2.4.1');
     expect(await world.click('U0LEAD', 'release_approve', id)).toContain('All approvals are in');
-    await threadHas(world, id, 'canary at 20 %: green 20 %, blue 80 %');
+    await threadHas(world, id, 'Canary at 20 %: green 20 %, blue 80 %');
     const split = await trafficSplit(world.haproxy.frontendUrl('api'), 20);
     expect(split.green).toBeGreaterThan(0);
     expect(split.blue).toBeGreaterThan(0);
-    await threadHas(world, id, 'hold at 20 % passed: promoting');
+    await threadHas(world, id, 'Hold at 20 % passed: promoting');
     await threadHas(world, id, 'canary at 50 %');
-    await threadHas(world, id, 'green takes 100 % of traffic');
+    await threadHas(world, id, 'Green takes 100 % of traffic');
     await threadHas(world, id, 'stability window passed');
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
-    const steps = thread(world, id).filter((m) => m.text.includes('canary at 20 %'));
+    const steps = thread(world, id).filter((m) => m.text.includes('Canary at 20 %'));
     expect(steps).toHaveLength(1);
 
     const progress = thread(world, id).filter((m) =>
@@ -96,7 +96,9 @@ describe('canary with automatic promotion and automatic rollback', () => {
     expect(await world.click('U0DEV2', 'release_approve', id)).toContain('All approvals are in');
     const alert = await eventually(
       () =>
-        world.slack.messages('C0ALERTS').find((m) => textOf(m).includes('Production rolled back')),
+        world.slack
+          .messages('C0ALERTS')
+          .find((m) => textOf(m).includes('Production restored after a rollback')),
       (m) => m !== undefined,
       30_000,
     );
@@ -131,9 +133,9 @@ describe('canary with manual promotion: inconclusive analysis, Promote, restarts
   it('pauses and asks in the thread when there is too little traffic to judge', async () => {
     const id = await requestRelease(world, '2.4.1');
     await world.click('U0LEAD', 'release_approve', id);
-    await threadHas(world, id, 'canary at 20 %');
+    await threadHas(world, id, 'Canary at 20 %');
     // No load: every interval sees fewer requests than the minimum.
-    await threadHas(world, id, 'paused, analysis inconclusive');
+    await threadHas(world, id, 'Paused, analysis inconclusive');
     const parent = world.slack
       .messages('C0RELEASES')
       .find((m) => textOf(m).includes(`Release ${id}`));
@@ -155,7 +157,7 @@ describe('canary with manual promotion: inconclusive analysis, Promote, restarts
         ?.match(/rel-[^"]+/)?.[0]) ?? '';
     load = loadLoop(world.haproxy.frontendUrl('api'), 3);
     expect(await world.click('U0LEAD', 'release_resume', id)).toContain('Resumed');
-    await threadHas(world, id, 'hold at 20 % passed: an approver clicks Promote to continue');
+    await threadHas(world, id, 'Hold at 20 % passed: an approver clicks Promote to continue');
     await new Promise((r) => setTimeout(r, 2000));
     expect(thread(world, id).some((m) => m.text.includes('canary at 50 %'))).toBe(false);
 
@@ -164,10 +166,10 @@ describe('canary with manual promotion: inconclusive analysis, Promote, restarts
       'Promoting api 2.4.1 to 50 %',
     );
     await threadHas(world, id, 'canary at 50 %');
-    await threadHas(world, id, 'hold at 50 % passed: an approver clicks Promote');
+    await threadHas(world, id, 'Hold at 50 % passed: an approver clicks Promote');
     expect(await world.click('U0LEAD', 'release_promote', id)).toContain('to 100 %');
     await threadHas(world, id, 'stability window passed');
-    expect(thread(world, id).filter((m) => m.text.includes('canary at 20 %'))).toHaveLength(1);
+    expect(thread(world, id).filter((m) => m.text.includes('Canary at 20 %'))).toHaveLength(1);
     expect(thread(world, id).filter((m) => m.text.includes('canary at 50 %'))).toHaveLength(1);
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
     const stats = await load.stop();

@@ -136,7 +136,7 @@ describe('two web and two worker processes, concurrent commands on 20 services',
     );
     for (const { ts } of ids) {
       const thread = world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === ts);
-      expect(thread.filter((m) => m.text.includes('traffic switched blue → green'))).toHaveLength(
+      expect(thread.filter((m) => m.text.includes('Traffic switched blue → green'))).toHaveLength(
         1,
       );
       expect(thread.filter((m) => m.text.includes('approved as lead'))).toHaveLength(1);

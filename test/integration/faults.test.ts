@@ -116,7 +116,7 @@ describe('fault tolerance with separate web and worker processes', () => {
     const order = [
       'requested patch release',
       'approved as lead',
-      'traffic switched blue → green',
+      'Traffic switched blue → green',
       'New PRODUCTION',
     ];
     const positions = order.map((phrase) => thread.findIndex((t) => t.includes(phrase)));
@@ -227,7 +227,7 @@ describe('fault tolerance with separate web and worker processes', () => {
     await new Promise((r) => setTimeout(r, 1000));
     const switched = world.slack
       .messages('C0RELEASES')
-      .filter((m) => m.thread_ts === parent?.ts && m.text.includes('traffic switched'));
+      .filter((m) => m.thread_ts === parent?.ts && m.text.includes('Traffic switched'));
     expect(switched).toHaveLength(1);
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
   });
@@ -306,7 +306,7 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
     world.services.api?.green.set({ haproxyHealthy: true });
     await startWorker();
     await eventually(
-      () => thread(id).some((m) => m.text.includes('canary at 20 %')),
+      () => thread(id).some((m) => m.text.includes('Canary at 20 %')),
       Boolean,
       30_000,
     );
@@ -315,7 +315,7 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
     await killOwnerOf('analyze');
     await startWorker();
     await eventually(
-      () => thread(id).some((m) => m.text.includes('hold at 20 % passed')),
+      () => thread(id).some((m) => m.text.includes('Hold at 20 % passed')),
       Boolean,
       30_000,
     );
@@ -323,7 +323,7 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
       'Promoting api 2.4.1 to 50 %',
     );
     await eventually(
-      () => thread(id).some((m) => m.text.includes('hold at 50 % passed')),
+      () => thread(id).some((m) => m.text.includes('Hold at 50 % passed')),
       Boolean,
       30_000,
     );
@@ -336,11 +336,11 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
 
     const story = thread(id).map((m) => m.text);
     const once = [
-      'canary at 20 %',
-      'hold at 20 % passed',
+      'Canary at 20 %',
+      'Hold at 20 % passed',
       'promoted to 50 %',
       'canary at 50 %',
-      'green takes 100 % of traffic',
+      'Green takes 100 % of traffic',
       'stability window passed',
     ];
     for (const phrase of once)

@@ -155,7 +155,11 @@ describe('release policy: gates, operators, windows, expiry, known-bad versions,
       () => trafficSplit(world.haproxy.frontendUrl('api')),
       (split) => split.blue === 10,
     );
-    const alert = await waitForChannelText(world, 'Production rolled back', 'C0ALERTS');
+    const alert = await waitForChannelText(
+      world,
+      'Production restored after a rollback',
+      'C0ALERTS',
+    );
     expect(JSON.stringify(alert?.blocks)).toContain('*Who:* <@U0DEV1> (approved by <@U0LEAD>)');
   });
 
@@ -186,7 +190,7 @@ describe('release policy: gates, operators, windows, expiry, known-bad versions,
     const second = await world.click('U0SEC1', 'release_approve', id);
     expect(second).toContain('You approved as security');
     expect(second).toContain('Still needed: lead');
-    await waitForChannelText(world, 'approval expired: lead by <@U0LEAD>');
+    await waitForChannelText(world, 'Approval expired: lead by <@U0LEAD>');
 
     world.services.api?.green.set({ healthy: false });
     const refused = await world.click('U0LEAD', 'release_approve', id);

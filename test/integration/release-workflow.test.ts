@@ -135,6 +135,12 @@ describe('the blue/green workflow end to end: /bump, /release, approval, /sync, 
     );
     expect(world.services.api?.blue.state.version).toBe('2.4.1');
     expect(await trafficSplit(front)).toEqual({ green: 10 });
+    // The release message shows both slots: after /sync its STANDBY line tells the truth too.
+    const released = latestReleaseId(world);
+    await eventually(
+      () => textOf(parentOf(world, released)),
+      (text) => text.includes('blue · 2.4.1 · healthy'),
+    );
   });
 
   it('releases a minor version with a team approval, then rolls back at once with an alert', async () => {
@@ -171,7 +177,7 @@ describe('the blue/green workflow end to end: /bump, /release, approval, /sync, 
     );
     const alert = await eventually(
       () => world.slack.messages('C0ALERTS')[0],
-      (m) => textOf(m).includes('Production rolled back'),
+      (m) => textOf(m).includes('Production restored after a rollback'),
     );
     const text = textOf(alert);
     expect(text).toContain('*Service:* api');

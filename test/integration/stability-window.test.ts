@@ -50,7 +50,10 @@ describe('blue/green stability window', () => {
       (split) => split.blue === 10,
     );
     await eventually(
-      () => world.slack.messages('C0ALERTS').find((m) => m.text.includes('Production rolled back')),
+      () =>
+        world.slack
+          .messages('C0ALERTS')
+          .find((m) => m.text.includes('Production restored after a rollback')),
       (m) => m !== undefined,
     );
   });

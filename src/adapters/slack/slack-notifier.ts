@@ -86,9 +86,10 @@ export class SlackNotifier implements Notifier {
     const config = this.service(release.service);
     const parentKey = `${release.id}-parent`;
     await this.send(
-      `${parentKey}-r${release.revision}`,
+      // Redrawn when the release or its service changes (a /sync changes the STANDBY line).
+      `${parentKey}-r${release.revision}-s${service.revision}`,
       { mode: 'upsert', key: parentKey, channel: config.channel },
-      releaseParentMessage(release, service, config),
+      releaseParentMessage(release, service, config, this.config.roles),
     );
     const reply = timelineReply(release);
     if (reply !== undefined) {

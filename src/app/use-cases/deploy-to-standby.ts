@@ -1,5 +1,5 @@
 import { type ServiceState, standbyOf, withSlot } from '../../domain/service-state.ts';
-import { type BumpTarget, nextVersion } from '../../domain/version.ts';
+import { type BumpTarget, firstUsable, nextVersion } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, audit, serviceConfig } from '../app-deps.ts';
 import type { DeployKind, DeployNotice } from '../ports.ts';
@@ -64,6 +64,18 @@ async function startDeploy(
   return started;
 }
 
+/** Faulty versions from `version` on, as far as a bump could step (patch by patch). */
+async function faultyAbove(deps: AppDeps, service: string, version: string): Promise<Set<string>> {
+  const faulty = new Set<string>();
+  let candidate: string | undefined = version;
+  for (let i = 0; i < 50 && candidate !== undefined; i += 1) {
+    if ((await deps.faulty.get(service, candidate)) === null) break;
+    faulty.add(candidate);
+    candidate = firstUsable(candidate, (v) => v === candidate);
+  }
+  return faulty;
+}
+
 /** `/bump`: the next version from PRODUCTION's, deployed to STANDBY by a worker. */
 export async function requestBump(
   deps: AppDeps,
@@ -83,7 +95,20 @@ export async function requestBump(
   const window = checkWindow(deps);
   if (!window.open && next.type !== 'hotfix')
     throw closedError(deps, request.service, window.description, 'bump');
-  await refuseFaulty(deps, request.service, next.version, 'it cannot be deployed again');
+  // A level (patch, minor…) steps past versions that were rolled back; an explicit version that
+  // was is refused, naming one that would work.
+  const faulty = await faultyAbove(deps, request.service, next.version);
+  const usable = firstUsable(next.version, (v) => faulty.has(v));
+  if ('level' in request.target && usable !== undefined && usable !== next.version) {
+    next.version = usable;
+  } else if (faulty.has(next.version)) {
+    await refuseFaulty(
+      deps,
+      request.service,
+      next.version,
+      `it cannot be deployed again${usable ? `; /bump ${request.service} ${usable} would work` : ''}`,
+    );
+  }
   const started = await startDeploy(deps, state, 'bump', next.version, request.by, next.type);
   const channel = serviceConfig(deps, request.service).channel;
   return {
@@ -187,6 +212,9 @@ export async function runDeployStep(
         after: next.slots[slot],
       });
       await deps.notifier.deployFinished(details, outcome);
+      // The last release's message shows both slots: keep its STANDBY line true.
+      const last = next.lastReleaseId ? await deps.store.getRelease(next.lastReleaseId) : null;
+      if (last !== null) await deps.notifier.releaseChanged(last, next);
       return;
     }
   }

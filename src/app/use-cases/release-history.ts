@@ -76,7 +76,7 @@ export async function refuseFaulty(
   if (mark === null) return;
   throw new ReleaseError(
     'not_allowed',
-    `${service} ${version} is marked faulty: <@${mark.by}> rolled it back at ${mark.at.slice(0, 16).replace('T', ' ')} UTC (${mark.reason}), so ${what}.`,
+    `${service} ${version} is marked faulty: ${mark.by === 'greenlight' ? 'an automatic rollback' : `<@${mark.by}>`} rolled it back at ${mark.at.slice(0, 16).replace('T', ' ')} UTC (${mark.reason}), so ${what}.`,
     `If it is fixed, /release unmark ${service} ${version}; otherwise /bump ${service} to a new version.`,
   );
 }

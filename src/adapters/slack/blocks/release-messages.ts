@@ -52,13 +52,32 @@ function slotLine(config: ServiceConfig, state: ServiceState, slot: 'blue' | 'gr
   return `${slot} · ${s.version ?? 'no version'} · ${s.health}\n${config.slots[slot].url}`;
 }
 
-function approvalsText(release: Release): string {
+/** A person as Slack renders them, or Greenlight's own automatic steps in words. */
+export function actor(who: string): string {
+  return who === 'greenlight' ? 'Greenlight (automatic)' : `<@${who}>`;
+}
+
+/** Who can give a role: its members mentioned (user groups as Slack group mentions). */
+export function roleMembers(roles: Readonly<Record<string, readonly string[]>>, role: string) {
+  return (roles[role] ?? [])
+    .map((p) => (p.startsWith('S') ? `<!subteam^${p}>` : `<@${p}>`))
+    .join(' ');
+}
+
+function approvalsText(
+  release: Release,
+  roles: Readonly<Record<string, readonly string[]>> = {},
+): string {
+  if (release.requiredRoles.length === 0) return 'none needed';
   const given = release.approvals.map((a) => `:white_check_mark: ${a.role}: <@${a.user}>`);
-  const missing =
-    release.state === 'awaiting_approval'
-      ? missingRoles(release).map((r) => `:hourglass: ${r}: missing`)
-      : [];
-  return [...given, ...missing].join('\n') || 'none needed';
+  const waiting = release.state === 'awaiting_approval';
+  // Still waiting: ping the people who can act. Decided without them: say so.
+  const missing = missingRoles(release).map((r) =>
+    waiting
+      ? `:hourglass: ${r}: missing${roleMembers(roles, r) ? ` · ${roleMembers(roles, r)}` : ''}`
+      : `:heavy_minus_sign: ${r}: not given`,
+  );
+  return [...given, ...missing].join('\n');
 }
 
 /** A danger button that sends all traffic back, behind a confirm dialog saying where to. */
@@ -103,6 +122,7 @@ export function releaseParentMessage(
   release: Release,
   state: ServiceState,
   config: ServiceConfig,
+  roles: Readonly<Record<string, readonly string[]>> = {},
 ): SlackMessage {
   const title = `${release.service} ${release.fromVersion} → ${release.version} (${release.type})`;
   let status = STATUS[release.state];
@@ -110,14 +130,18 @@ export function releaseParentMessage(
   if (release.state === 'rejected' && release.decidedBy) {
     status += ` by <@${release.decidedBy}>${release.rejectReason ? `: ${escapeText(release.rejectReason)}` : ''}`;
   }
-  if (release.state === 'failed' && release.failure) status += `\n${escapeText(release.failure)}`;
+  if ((release.state === 'failed' || release.state === 'cancelled') && release.failure)
+    status += `\n${escapeText(release.failure)}`;
   if (
     release.rollback &&
     (release.state === 'rolling_back' ||
       release.state === 'rolled_back' ||
       release.state === 'cancelled')
   ) {
-    status += ` by <@${release.rollback.by}>: ${escapeText(release.rollback.reason)}`;
+    status +=
+      release.rollback.by === 'greenlight'
+        ? ` automatically: ${escapeText(release.rollback.reason)}`
+        : ` by <@${release.rollback.by}>: ${escapeText(release.rollback.reason)}`;
     if (release.rollback.approvedBy) status += ` (approved by <@${release.rollback.approvedBy}>)`;
   }
   if (release.freezeException) {
@@ -128,7 +152,7 @@ export function releaseParentMessage(
     section(`*${status}*`),
     fields(
       `*Requester*\n<@${release.requester}>`,
-      `*Approvals*\n${approvalsText(release)}`,
+      `*Approvals*\n${approvalsText(release, roles)}`,
       `*PRODUCTION*\n${slotLine(config, state, state.production)}`,
       `*STANDBY*\n${slotLine(config, state, standbyOf(state))}`,
     ),
@@ -146,14 +170,8 @@ export function releaseParentMessage(
             ok: 'Approve',
           },
         }),
-        button(ACTIONS.reject, 'Reject', fenceValue(release), {
-          style: 'danger',
-          confirm: {
-            title: 'Reject this release?',
-            text: `${release.service} stays on ${release.fromVersion}.`,
-            ok: 'Reject',
-          },
-        }),
+        // No confirm dialog: Reject opens a form that asks why, which is the confirmation.
+        button(ACTIONS.reject, 'Reject', fenceValue(release), { style: 'danger' }),
       ],
     });
   } else if (release.state === 'ramping') {
@@ -220,14 +238,38 @@ export function releaseParentMessage(
   return { text: plain(`${title}: ${STATUS[release.state].replace(/:[a-z_]+: /, '')}`), blocks };
 }
 
-/** A thread reply for one timeline entry: who did what. */
+/** States whose arrival the requester hears about by name. */
+const TELL_REQUESTER: readonly Release['state'][] = [
+  'switching',
+  'released',
+  'observing',
+  'rejected',
+  'rolling_back',
+  'rolled_back',
+  'failed',
+  'cancelled',
+];
+
+/**
+ * A thread reply for one timeline entry, as a sentence: `<@U…> approved as lead.`, or for
+ * Greenlight's own steps the step itself (`Traffic switched blue → green.`). The requester is
+ * mentioned when their release switches, goes live, or is rejected, cancelled or rolled back.
+ */
 export function timelineReply(release: Release): SlackMessage | undefined {
   const entry = release.timeline.at(-1);
   if (entry === undefined) return undefined;
-  const who = entry.who === 'greenlight' ? 'Greenlight' : `<@${entry.who}>`;
   // Entries may name people (<@U…>); everything else in them is escaped.
   const what = escapeText(entry.what).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
-  const text = `${who} ${what}`;
+  let text =
+    entry.who === 'greenlight'
+      ? `${what.charAt(0).toUpperCase()}${what.slice(1)}`
+      : `<@${entry.who}> ${what}`;
+  if (!/[.!?]$/.test(text)) text += '.';
+  const decisive =
+    TELL_REQUESTER.includes(release.state) &&
+    release.stateSince === entry.at &&
+    entry.who !== release.requester;
+  if (decisive) text += ` cc <@${release.requester}>`;
   return { text: plain(text), blocks: [section(text)] };
 }
 
@@ -248,7 +290,9 @@ export function completionReport(
   const summary = [
     `*New PRODUCTION:* ${newProd} (${config.slots[newProd].url}) - v${state.slots[newProd].version}`,
     `*New STANDBY:* ${newStandby} (${config.slots[newStandby].url}) - v${state.slots[newStandby].version}`,
-    `*Next:* \`/sync ${release.service}\``,
+    release.observeUntil && release.state === 'observing'
+      ? `*Next:* \`/sync ${release.service}\` once the stability window ends at ${release.observeUntil.slice(11, 16)} UTC (until then ${release.fromSlot} stays the instant-rollback target)`
+      : `*Next:* \`/sync ${release.service}\``,
   ];
   return {
     text: plain(`${release.service} ${release.version} released. ${summary.join(' ')}`),
@@ -264,7 +308,7 @@ export function rollbackAlert(
 ): SlackMessage {
   const headline =
     status === 'done'
-      ? ':white_check_mark: [ROLLBACK] Production rolled back'
+      ? ':large_orange_circle: [ROLLBACK] Production restored after a rollback'
       : status === 'failed'
         ? ':x: [ROLLBACK] Production rollback FAILED'
         : ':rotating_light: [ROLLBACK] Production rollback in progress';
@@ -273,7 +317,7 @@ export function rollbackAlert(
     rollback === undefined
       ? 'unknown'
       : rollback.by === 'greenlight'
-        ? 'automatic'
+        ? 'automatic rollback (Greenlight)'
         : `<@${rollback.by}>`;
   const path =
     rollback?.path === 'redeploy'
@@ -295,6 +339,8 @@ export function rollbackAlert(
     `*Reason:* ${escapeText(rollback?.reason ?? 'none given')}`,
     `*Who:* ${who}${rollback?.approvedBy ? ` (approved by <@${rollback.approvedBy}>)` : ''}`,
     `*Status:* ${statusText}`,
+    // Nobody is paged by "automatic": the people behind the release are.
+    `*Release by:* <@${release.requester}>${release.approvals.length ? ` · *approved by:* ${release.approvals.map((a) => `<@${a.user}>`).join(', ')}` : ''}`,
     `*Links:* ${links.join(' · ')}`,
   ];
   return {
@@ -403,11 +449,13 @@ export function progressMessage(
       `*Stage:* ${plain(liveStatus(release, now.toISOString()))} · traffic: ${release.toSlot} ${weight} % / ${release.fromSlot} ${100 - weight} %`,
     );
     const a = release.analysis;
+    const canaryLabel = release.strategy === 'canary' ? 'Canary' : 'New';
+    const baselineLabel = release.strategy === 'canary' ? 'Baseline' : 'Previous';
     lines.push(
-      `*Canary (${release.toSlot}):* ${a?.canary ? describeReading(a.canary) : 'no reading yet'}`,
+      `*${canaryLabel} (${release.toSlot}):* ${a?.canary ? describeReading(a.canary) : 'no reading yet'}`,
     );
     lines.push(
-      `*Baseline (${release.fromSlot}):* ${a?.baseline ? describeReading(a.baseline) : 'no reading yet'}`,
+      `*${baselineLabel} (${release.fromSlot}):* ${a?.baseline ? describeReading(a.baseline) : 'no reading yet'}`,
     );
     lines.push(
       `_${thresholds}; last verdict: ${a?.lastVerdict ?? 'none'}${a?.lastFigures?.length ? ` (${a.lastFigures.join(', ')})` : ''}_`,
@@ -425,9 +473,15 @@ export function progressMessage(
             ? `Next: automatic promotion to ${upcoming} % after the hold`
             : `Next: after the hold, an approver clicks Promote to ${upcoming} %`;
     } else {
-      const left = release.observeUntil
-        ? Math.max(0, Math.ceil((Date.parse(release.observeUntil) - now.getTime()) / 60_000))
+      // The same minutes as the stage line (`Observing 1/3 min`), so the two always add up.
+      const total =
+        release.releasedAt && release.observeUntil
+          ? minutesBetween(release.releasedAt, release.observeUntil)
+          : 0;
+      const elapsed = release.releasedAt
+        ? Math.min(total, minutesBetween(release.releasedAt, now.toISOString()))
         : 0;
+      const left = total - elapsed;
       lines.push(`*Stability window:* ${left} min left`);
       next = release.paused
         ? 'Next: an approver clicks Resume or Rollback'
