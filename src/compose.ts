@@ -53,6 +53,14 @@ import { createMetrics, type Metrics } from './metrics.ts';
 
 export const VERSION = '0.1.0';
 
+/** Start-up cannot go on because of something outside Greenlight; the message says what to do. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
 export interface Greenlight {
   readonly metrics: Metrics;
   start(): Promise<void>;
@@ -310,8 +318,8 @@ export function compose({
       try {
         await redis.connect();
       } catch (error) {
-        throw new Error(
-          `cannot reach Redis at ${redactedRedisUrl(env.REDIS_URL)}: ${(error as Error).message}`,
+        throw new StartupError(
+          `cannot reach Redis at ${redactedRedisUrl(env.REDIS_URL)} (${(error as Error).message}). Check that Redis runs there and REDIS_URL (host, port, password) is right.`,
         );
       }
       stepsQueue = new Queue(QUEUE_NAMES.steps, { connection: redis, prefix });
@@ -320,7 +328,7 @@ export function compose({
         allowEviction: env.GREENLIGHT_ALLOW_EVICTION,
       });
       for (const warning of redisCheck.warnings) logger.warn(warning);
-      if (redisCheck.refuse !== undefined) throw new Error(redisCheck.refuse);
+      if (redisCheck.refuse !== undefined) throw new StartupError(redisCheck.refuse);
       deps = {
         config,
         store,

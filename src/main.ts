@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
-import { compose } from './compose.ts';
+import { compose, StartupError } from './compose.ts';
 import { ConfigError } from './config/config-error.ts';
+import { loadDotEnv } from './config/dot-env.ts';
 import { readEnv } from './config/env.ts';
 import { loadConfig } from './config/load-config.ts';
 import { createLogger } from './logger.ts';
@@ -14,6 +15,7 @@ async function main(): Promise<number> {
   let logger: ReturnType<typeof createLogger>;
   let greenlight: ReturnType<typeof compose>;
   try {
+    loadDotEnv(process.env);
     env = readEnv(process.env);
     const config = await loadConfig(env.GREENLIGHT_CONFIG);
     logger = createLogger(env.LOG_LEVEL);
@@ -51,7 +53,9 @@ async function main(): Promise<number> {
   try {
     await greenlight.start();
   } catch (error) {
-    logger.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
+    // What a person must fix (Redis unreachable, an evicting Redis) reads as one plain sentence.
+    if (error instanceof StartupError) process.stderr.write(`greenlight: ${error.message}\n`);
+    else logger.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
     await greenlight.stop().catch(() => undefined);
     return 1;
   }

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { ConfigError, problemsFromZod } from './config-error.ts';
+import { ConfigError, keysOf, problemsFromZod } from './config-error.ts';
 import { type GreenlightConfig, greenlightConfigSchema } from './greenlight-schema.ts';
+
+const KNOWN_KEYS = keysOf(greenlightConfigSchema);
 
 /** Parses and validates greenlight.yml text; every YAML and schema problem is reported at once. */
 export function parseConfig(text: string, source = 'greenlight.yml'): GreenlightConfig {
@@ -11,9 +13,12 @@ export function parseConfig(text: string, source = 'greenlight.yml'): Greenlight
       source,
       doc.errors.map((error) => {
         const at = error.linePos?.[0];
+        // The first line says what is wrong; the excerpt with its caret shows where.
+        const [first, ...rest] = error.message.split('\n');
+        const excerpt = rest.filter((line) => line.trim() !== '').map((line) => `    ${line}`);
         return {
           path: at ? `${source}:${at.line}:${at.col}` : source,
-          message: error.message.split('\n')[0] ?? error.message,
+          message: [first ?? error.message, ...excerpt].join('\n'),
         };
       }),
     );
@@ -21,7 +26,10 @@ export function parseConfig(text: string, source = 'greenlight.yml'): Greenlight
   const input: unknown = doc.toJS();
   const result = greenlightConfigSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(source, problemsFromZod(result.error.issues, input));
+    throw new ConfigError(
+      source,
+      problemsFromZod(result.error.issues, input, () => false, KNOWN_KEYS),
+    );
   }
   return result.data;
 }

@@ -1,4 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnGreenlight, startGreenlight, writeConfig } from '../support/greenlight-process.ts';
 import { freePort } from '../support/ports.ts';
@@ -85,7 +89,46 @@ describe('the Greenlight process: start-up, roles and stopping', () => {
     expect(await proc.exited).toBe(1);
     const printed = proc.output.join('\n');
     expect(printed).toContain(`cannot reach Redis at redis://:***@127.0.0.1:${port}`);
+    expect(printed).toContain('Check that Redis runs there and REDIS_URL');
     expect(printed).not.toContain('hunter2');
+    // One plain sentence for a person, not a JSON log line.
+    expect(proc.logs().some((l) => String(l.msg).includes('cannot reach Redis'))).toBe(false);
+  });
+
+  it('reads .env from its working directory, with the real environment taking precedence', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'greenlight-dotenv-'));
+    await writeFile(join(dir, '.env'), 'GREENLIGHT_ROLE=both\n');
+    const run = (env: Record<string, string>) => {
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('../../src/main.ts', import.meta.url))],
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', ...baseEnv, PORT: '1', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => {
+        output += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        output += c.toString();
+      });
+      return new Promise<{ code: number | null; output: string }>((resolve) =>
+        child.on('exit', (code) => resolve({ code, output })),
+      );
+    };
+    // From the file: an invalid role, refused by name.
+    const fromFile = await run({});
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.output).toContain('GREENLIGHT_ROLE');
+    // The real environment wins over the file: the same value set there is what counts.
+    const overridden = await run({ GREENLIGHT_ROLE: 'neither' });
+    expect(overridden.code).toBe(1);
+    expect(overridden.output).toContain('"neither"');
+    expect(overridden.output).not.toContain('"both"');
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('stops on SIGTERM with exit 0', async () => {

@@ -118,7 +118,7 @@ services:
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^freeze\.0\.to: expected "from" to be before "to"/),
-        expect.stringMatching(/^services\.api: Unrecognized key: "verisonPath"/),
+        'services.api.verisonPath: unknown key "verisonPath"; did you mean "versionPath"?',
       ]),
     );
   });
