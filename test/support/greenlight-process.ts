@@ -32,8 +32,9 @@ export async function writeConfig(yaml: string): Promise<string> {
 export function spawnGreenlight(
   env: Record<string, string>,
 ): Omit<RunningGreenlight, 'url' | 'port'> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
+  // Not run from the repository: a developer's own .env there must not reach the tests.
+  const child = spawn(process.execPath, [`${ROOT}src/main.ts`], {
+    cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
