@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+const SOAK = 'test/integration/soak.test.ts';
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     // Integration tests start real processes (HAProxy, Greenlight itself); give them room
     // on a 2-core machine without making any assertion depend on speed.
@@ -10,5 +11,17 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [SOAK] },
+      },
+      {
+        // The soak drives several processes under load of its own: it runs after the rest, so
+        // it neither starves their timing nor is starved by them.
+        extends: true,
+        test: { name: 'soak', include: [SOAK], sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -2,6 +2,7 @@ import { operationDeadline, releaseDeadline } from '../domain/deadlines.ts';
 import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
 import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { deadlineRules } from './deadline-rules.ts';
 import type { StepJob } from './ports.ts';
 import { ReleaseError } from './release-error.ts';
 import { runEvent } from './release-runner.ts';
@@ -46,10 +47,7 @@ async function sweepRelease(
   if (!ACTIVE_STATES.includes(release.state)) return;
   const config = serviceConfig(deps, release.service);
   const now = deps.clock.now().getTime();
-  const deadline = releaseDeadline(release, {
-    ...config.deadlines,
-    approvalMinutes: config.deadlines.approvalMinutes ?? config.approvalTtlMinutes,
-  });
+  const deadline = releaseDeadline(release, deadlineRules(config));
   const step = stepOf(release);
   const stepState = step ? await deps.scheduler.jobState(step) : undefined;
 

@@ -18,7 +18,12 @@ export type ReleaseButton =
  */
 export function stageOf(release: Release): string {
   const step = release.canary ? `.${release.canary.stepIndex}` : '';
-  return `${release.state}${step}`;
+  // Each pause is its own stage, so a click drawn before a pause (or during an earlier one)
+  // cannot promote past it or lift it.
+  const paused = release.paused
+    ? `.p${release.paused.revision ?? Math.floor(Date.parse(release.paused.at) / 1000)}`
+    : '';
+  return `${release.state}${step}${paused}`;
 }
 
 /** A button value: the release and the stage it was drawn for. */
@@ -33,6 +38,10 @@ export function parseFenceValue(value: string): { releaseId: string; stage?: str
 }
 
 const stateOfStage = (stage: string) => stage.split('.')[0] ?? '';
+
+/** The pause a stage was drawn during, if any (`p<seconds>`). */
+const pauseOfStage = (stage: string | undefined) =>
+  stage?.split('.').find((part) => /^p\d+$/.test(part));
 
 /** The canary step a stage names, if any. */
 export function stepOfStage(stage: string | undefined): number | undefined {
@@ -66,7 +75,8 @@ export function staleClick(
     case 'reject':
       if (
         release.state !== 'awaiting_approval' ||
-        (drawn !== undefined && stateOfStage(drawn) !== 'awaiting_approval')
+        drawn === undefined ||
+        stateOfStage(drawn) !== 'awaiting_approval'
       )
         return `${describe()}: it no longer waits for a decision.`;
       return undefined;
@@ -80,9 +90,18 @@ export function staleClick(
         return `${describe()}: there is nothing to ${button} now.`;
       if (drawn === undefined || stateOfStage(drawn) !== release.state)
         return `${describe()}: this message is out of date.`;
+      // Resume lifts only the pause its message showed; Pause from a message drawn during a
+      // pause that has ended is out of date too.
+      if (pauseOfStage(drawn) !== pauseOfStage(now))
+        return `${describe()}: this message showed ${pauseOfStage(drawn) ? 'an earlier pause' : 'it running'}.`;
       return undefined;
     case 'rollback':
     case 'abort':
+      // Already rolling back: a second click (a double click, a lagging message) adds nothing;
+      // only a message drawn after a failed rollback asks for another attempt.
+      if (release.state === 'rolling_back' && !(release.failure !== undefined && drawn === now))
+        return `${describe()}: the rollback is already under way.`;
+      return undefined;
     case 'approve_rollback':
       return undefined;
   }

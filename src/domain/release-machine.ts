@@ -23,6 +23,7 @@ export type ReleaseEvent =
   | { type: 'expire'; reason: string }
   | { type: 'observed' }
   | { type: 'switch_failed'; reason: string }
+  | { type: 'switch_held'; reason: string }
   | { type: 'rollback'; user: string; reason: string; approvedBy?: string }
   | { type: 'rollback_requested'; user: string; reason: string }
   | { type: 'expire_approvals'; olderThan: string }
@@ -268,7 +269,7 @@ export function transition(
       if (release.paused !== undefined) return { release, effects: [] };
       return {
         release: next(
-          { paused: { by: event.user, reason: event.reason, at } },
+          { paused: { by: event.user, reason: event.reason, at, revision: release.revision + 1 } },
           event.user,
           `paused: ${event.reason}`,
         ),
@@ -333,7 +334,12 @@ export function transition(
           release: next(
             {
               analysis,
-              paused: { by: 'greenlight', reason: `inconclusive: ${figures.join(', ')}`, at },
+              paused: {
+                by: 'greenlight',
+                reason: `inconclusive: ${figures.join(', ')}`,
+                at,
+                revision: release.revision + 1,
+              },
             },
             'greenlight',
             `paused, analysis inconclusive: ${figures.join(', ')}`,
@@ -395,6 +401,22 @@ export function transition(
         // PRODUCTION never changed, so desired traffic is back on it: the reconciler restores it.
         effects: [{ type: 'free_service' }, { type: 'drive_traffic' }],
       };
+    case 'switch_held': {
+      // A canary's last step reached a closed calendar before traffic moved: it stays at the
+      // step it had, like autoPromote holding, instead of losing the traffic it already carries.
+      const canary = release.canary;
+      if (release.state !== 'switching' || canary === undefined || canary.stepIndex <= 0)
+        refuse(release, event);
+      const held = canary.stepIndex - 1;
+      return {
+        release: next(
+          { state: 'ramping', canary: { ...canary, stepIndex: held, awaitingPromotion: false } },
+          'greenlight',
+          `held at ${canary.steps[held] ?? 0} %: ${event.reason}`,
+        ),
+        effects: [{ type: 'drive_traffic' }],
+      };
+    }
     case 'expire_approvals': {
       if (release.state !== 'awaiting_approval') refuse(release, event);
       const kept = release.approvals.filter((a) => a.at >= event.olderThan);
@@ -463,7 +485,13 @@ export function transition(
       return {
         // Each attempt gets its own deadline, a retry included.
         release: next(
-          { state: 'rolling_back', stateSince: at, rollback, pendingRollback: undefined },
+          {
+            state: 'rolling_back',
+            stateSince: at,
+            rollback,
+            pendingRollback: undefined,
+            failure: undefined,
+          },
           event.approvedBy ?? event.user,
           event.approvedBy
             ? `approved the rollback asked by <@${event.user}>: ${event.reason}`

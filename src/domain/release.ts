@@ -112,7 +112,13 @@ export interface Release {
   /** End of the stability window; the release is done only after it. */
   readonly observeUntil?: string;
   /** A human or an inconclusive analysis stopped the ramp (or the window) until resumed. */
-  readonly paused?: { readonly by: string; readonly reason: string; readonly at: string };
+  readonly paused?: {
+    readonly by: string;
+    readonly reason: string;
+    readonly at: string;
+    /** The revision that paused it: each pause is told apart by it (see click-fence.ts). */
+    readonly revision?: number;
+  };
   readonly analysis?: AnalysisState;
   /** A rollback asked for outside the rollback window, waiting for its approval. */
   readonly pendingRollback?: { readonly by: string; readonly reason: string; readonly at: string };

@@ -4,6 +4,7 @@ import { freePort } from '../support/ports.ts';
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import {
   bumpAndRequestRelease,
+  buttonValue,
   eventually,
   type ReleaseWorld,
   SIGNING_SECRET,
@@ -119,7 +120,7 @@ describe('two web and two worker processes, concurrent commands on 20 services',
         webs.map((web) =>
           web.click({
             action_id: 'release_approve',
-            value: id,
+            value: buttonValue(world.slack, id),
             user_id: 'U0LEAD',
             message_ts: ts,
             response_url: world.slack.newResponseUrl(),

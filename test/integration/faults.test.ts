@@ -5,6 +5,7 @@ import { type RunningGreenlight, startGreenlight } from '../support/greenlight-p
 import { freePort } from '../support/ports.ts';
 import {
   bumpAndRequestRelease,
+  buttonValue,
   eventually,
   type ReleaseWorld,
   startReleaseWorld,
@@ -201,7 +202,7 @@ describe('fault tolerance with separate web and worker processes', () => {
     const body = interactionBody(
       blockActionsPayload({
         action_id: 'release_approve',
-        value: id,
+        value: buttonValue(world.slack, id),
         user_id: 'U0LEAD',
         message_ts: parent?.ts ?? '',
         response_url: world.slack.newResponseUrl(),

@@ -81,7 +81,9 @@ export const releaseSchema = z.object({
     })
     .optional(),
   observeUntil: z.string().optional(),
-  paused: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  paused: z
+    .object({ by: z.string(), reason: z.string(), at: z.string(), revision: z.number().optional() })
+    .optional(),
   analysis: z
     .object({
       checks: z.number().int(),

@@ -19,7 +19,7 @@ export type ActionDispatcher = (
 ) => Promise<Answer>;
 
 const RELEASE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
-const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?$/;
+const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?(\.p\d{1,12})?$/;
 
 /** A button value as Greenlight draws it (`<release id>:<stage>`), or undefined if forged. */
 function readValue(value: string | undefined): { releaseId: string; stage?: string } | undefined {
@@ -32,9 +32,15 @@ function readValue(value: string | undefined): { releaseId: string; stage?: stri
 
 /** Where a block_actions payload came from. */
 function originOf(body: unknown) {
-  const b = body as { team?: { id?: string } | null; enterprise?: { id?: string } | null };
+  const b = body as {
+    team?: { id?: string } | null;
+    enterprise?: { id?: string } | null;
+    user?: { team_id?: string };
+  };
+  // In a Slack Connect channel `team` is the app's workspace; the clicker's is on the user.
+  const teamId = b.user?.team_id ?? b.team?.id;
   return {
-    ...(b.team?.id ? { teamId: b.team.id } : {}),
+    ...(teamId ? { teamId } : {}),
     ...(b.enterprise?.id ? { enterpriseId: b.enterprise.id } : {}),
   };
 }

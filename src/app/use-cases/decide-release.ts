@@ -1,7 +1,9 @@
+import { releaseDeadline } from '../../domain/deadlines.ts';
 import type { Release } from '../../domain/release.ts';
 import { missingRoles } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { deadlineRules } from '../deadline-rules.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 import { closedFor } from '../release-window.ts';
@@ -63,6 +65,19 @@ export async function approveRelease(
       'This release no longer exists.',
       'See /release status.',
     );
+  // Past its deadline a pending release is over, whether or not the sweeper got to it yet.
+  const deadline =
+    stored.state === 'awaiting_approval'
+      ? releaseDeadline(stored, deadlineRules(serviceConfig(deps, stored.service)))
+      : undefined;
+  if (deadline !== undefined && deps.clock.now().getTime() >= deadline.at) {
+    await runEvent(deps, stored.id, { type: 'expire', reason: deadline.reason });
+    throw new ReleaseError(
+      'not_available',
+      `${stored.service} ${stored.version} ${deadline.reason}.`,
+      `Nothing moved. Request it again: /release ${stored.service}`,
+    );
+  }
   const release =
     stored.state === 'awaiting_approval' ? await refreshApprovals(deps, stored) : stored;
   const closed = release.state === 'awaiting_approval' ? closedFor(deps, release) : undefined;

@@ -58,6 +58,13 @@ export async function runSwitchStep(
     }
     const closed = closedFor(deps, release);
     if (closed !== undefined) {
+      if (release.canary !== undefined && release.canary.stepIndex > 0) {
+        await runEvent(deps, release.id, {
+          type: 'switch_held',
+          reason: `the calendar closed before the last step: ${closed}. Promote once it opens`,
+        });
+        return;
+      }
       await failSwitch(deps, release, `the calendar closed before traffic moved: ${closed}`);
       return;
     }

@@ -218,6 +218,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
     rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
   },
+  // Already rolling back (and not failed): a second Rollback or Abort adds nothing.
   rollback: {
     awaiting_approval: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
     switching: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
@@ -227,7 +228,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
     rejected: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     cancelled: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     failed: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    rolling_back: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
+    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     rolled_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
   },
   abort: {
@@ -239,7 +240,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
     rejected: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     cancelled: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     failed: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    rolling_back: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
+    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     rolled_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
   },
   // Only a released release carries a rollback request here (asked by U0DEV2); only lead approves.
