@@ -8,10 +8,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startGreenlight, writeConfig } from '../test/support/greenlight-process.ts';
+import { basename, join } from 'node:path';
+import { startGreenlight } from '../test/support/greenlight-process.ts';
 import { startHaproxy } from '../test/support/haproxy-fixture.ts';
 import { freePort } from '../test/support/ports.ts';
 import { startPrivateRedis } from '../test/support/private-redis.ts';
@@ -58,6 +58,12 @@ function ensureBinaries(needRedis: boolean): void {
 async function main(): Promise<void> {
   ensureBinaries(process.env.REDIS_URL === undefined);
   const stops: (() => Promise<unknown>)[] = [];
+  // Everything this run writes lives in its own folder, removed on Ctrl-C; only the log stays,
+  // under a name of its own, so a second demo (or the test suite's) never touches this one.
+  const runDir = await mkdtemp(join(tmpdir(), 'greenlight-demo-'));
+  const logPath = join(tmpdir(), `${basename(runDir)}.log`);
+  const log = createWriteStream(logPath);
+  console.log(`demo: Greenlight's log for this run: ${logPath}`);
   const redis = process.env.REDIS_URL
     ? undefined
     : await startPrivateRedis(['--maxmemory-policy', 'noeviction']);
@@ -93,10 +99,12 @@ async function main(): Promise<void> {
   });
   stops.push(() => (emulator as SlackEmulator).close());
 
-  const modeFile = join(tmpdir(), `greenlight-demo-deploy-${process.pid}`);
+  const modeFile = join(runDir, 'deploy-mode');
   await writeFile(modeFile, 'ok');
-  const config =
-    await writeConfig(`# Greenlight demo: one service behind HAProxy, blue in production.
+  const config = join(runDir, 'greenlight.yml');
+  await writeFile(
+    config,
+    `# Greenlight demo: one service behind HAProxy, blue in production.
 timezone: UTC
 alertsChannel: C0ALERTS
 roles:
@@ -120,8 +128,8 @@ services:
     stabilityWindowMinutes: 3
     progressIntervalMinutes: 1
     runbookUrl: "https://example.com/runbooks/api"
-`);
-  const log = createWriteStream(join(tmpdir(), 'greenlight-demo.log'));
+`,
+  );
   const app = await startGreenlight({
     SLACK_BOT_TOKEN: emulator.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -132,6 +140,8 @@ services:
     PORT: String(appPort),
     LOG_LEVEL: 'info',
   });
+  // The start-up lines were read while waiting for it to listen: they go to the log first.
+  for (const line of app.output) log.write(`${line}\n`);
   app.child.stdout?.pipe(log);
   app.child.stderr?.pipe(log);
   stops.unshift(() => app.stop('SIGTERM'));
@@ -141,13 +151,16 @@ services:
 
   console.log(`
   Greenlight sandbox:  http://127.0.0.1:${sandboxPort}/
-  Greenlight:          http://127.0.0.1:${appPort}  (logs: ${join(tmpdir(), 'greenlight-demo.log')})
+  Greenlight:          http://127.0.0.1:${appPort}  (log: ${logPath})
   Traffic (HAProxy):   ${haproxy.frontendUrl('api')}
 
   Try, acting as dana:  /bump api   then  /release api
   Switch to lee (lead) and click Approve; then inject "green: 30 % 5xx" to watch the
   automatic rollback, or type /rollback api <reason>.  Ctrl-C stops everything.
 `);
+
+  // Last: the run's folder, once nothing uses it any more.
+  stops.push(() => rm(runDir, { recursive: true, force: true }));
 
   let stopping = false;
   const stop = async () => {
