@@ -16,9 +16,9 @@ import {
 import type { EmulatedMessage } from '../support/slack-emulator.ts';
 
 /**
- * Review of the release controller (commit 948d0b8): interleavings where the new core breaks
- * its contract (../shared/DESIGN.md, "The control loop"). Each test asserts what the contract
- * promises; a failing test is a defect.
+ * Review of the release controller: interleavings where a core could break the control-loop
+ * promises the README states (desired traffic derived, one mover of traffic, deadlines, data loss
+ * never moves traffic). Each test asserts what is promised; a failing test is a defect.
  */
 
 const LENIENT = `    analysis: { source: haproxy, maxErrorRatePercent: 50, maxP99Ms: 5000, minRequests: 0, intervalSeconds: 1 }
