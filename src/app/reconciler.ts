@@ -10,7 +10,7 @@ import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
 import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
 import { LockBusyError, type TrafficState } from './ports.ts';
-import { currentState } from './service-access.ts';
+import { currentState, updateService } from './service-access.ts';
 
 /** Lock held around every traffic change of a service, so two steps never move it at once. */
 export const trafficLock = (service: string) => `traffic-${service}`;
@@ -48,28 +48,26 @@ async function rememberApplied(
   options: { changed: boolean },
 ) {
   const started = await deps.traffic.startedAt?.(service).catch(() => undefined);
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    const state = await deps.store.getService(service);
-    if (state === null) return;
-    // Kept current with the proxy process too: a reload is told from older Redis data by it.
-    if (
+  await updateService(
+    deps,
+    service,
+    (state) =>
+      // Kept current with the proxy process too: a reload is told from older Redis data by it.
       state.traffic &&
       sameWeights(state.traffic.weights, weights) &&
       !options.changed &&
       state.traffic.proxyStartedAt === started?.getTime()
-    )
-      return;
-    const next: ServiceState = {
-      ...state,
-      traffic: {
-        weights,
-        at: deps.clock.now().toISOString(),
-        ...(started ? { proxyStartedAt: started.getTime() } : {}),
-      },
-      revision: state.revision + 1,
-    };
-    if (await deps.store.commit({ service: { next, expected: state.revision } })) return;
-  }
+        ? null
+        : {
+            ...state,
+            traffic: {
+              weights,
+              at: deps.clock.now().toISOString(),
+              ...(started ? { proxyStartedAt: started.getTime() } : {}),
+            },
+          },
+    5,
+  );
 }
 
 /**

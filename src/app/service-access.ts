@@ -152,6 +152,27 @@ export function busyError(service: string, op: Operation): ReleaseError {
   );
 }
 
+/**
+ * Changes a service with compare-and-set, retried from fresh state on a lost race. `change`
+ * returns the new state (revision is bumped here), or null when nothing needs writing.
+ * Returns whether a write landed (false: nothing to do, or the service kept changing).
+ */
+export async function updateService(
+  deps: AppDeps,
+  service: string,
+  change: (state: ServiceState) => ServiceState | null,
+  attempts = 10,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const state = await currentState(deps, service);
+    const next = change(state);
+    if (next === null) return false;
+    const write = { next: { ...next, revision: state.revision + 1 }, expected: state.revision };
+    if (await deps.store.commit({ service: write })) return true;
+  }
+  return false;
+}
+
 /** Writes a new service state; on a lost race, re-reads and reports what won. */
 export async function commitService(
   deps: AppDeps,

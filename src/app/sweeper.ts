@@ -6,6 +6,7 @@ import { deadlineRules } from './deadline-rules.ts';
 import type { StepJob } from './ports.ts';
 import { ReleaseError } from './release-error.ts';
 import { runEvent } from './release-runner.ts';
+import { updateService } from './service-access.ts';
 
 /**
  * Deadlines and lost jobs, for one service: level-triggered like the reconciler. Every active
@@ -154,14 +155,9 @@ async function holdFor(deps: AppDeps, state: ServiceState, release: Release): Pr
 }
 
 async function freeOperation(deps: AppDeps, service: string, opId: string): Promise<void> {
-  const state = await deps.store.getService(service);
-  if (state === null || state.operation?.id !== opId) return;
-  await deps.store.commit({
-    service: {
-      next: { ...state, operation: null, revision: state.revision + 1 },
-      expected: state.revision,
-    },
-  });
+  await updateService(deps, service, (state) =>
+    state.operation?.id === opId ? { ...state, operation: null } : null,
+  );
 }
 
 /** A /bump or /sync: its deploy job must exist, and it ends by its deadline. */
@@ -170,7 +166,7 @@ async function sweepOperation(deps: AppDeps, state: ServiceState, done: string[]
   if (op === null || (op.kind !== 'bump' && op.kind !== 'sync')) return;
   const config = serviceConfig(deps, state.service);
   const deadline = operationDeadline(op, {
-    deployTimeoutSeconds: 'command' in config.deploy ? config.deploy.timeoutSeconds : 600,
+    deployTimeoutSeconds: config.deploy.timeoutSeconds,
     readyTimeoutSeconds: config.health.readyTimeoutSeconds,
   });
   const job: StepJob = { step: 'deploy', service: state.service, operationId: op.id };

@@ -7,7 +7,7 @@ import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { ReleaseError } from '../release-error.ts';
 import { type AppliedEvent, runEvent } from '../release-runner.ts';
-import { busyError, currentState } from '../service-access.ts';
+import { busyError, currentState, updateService } from '../service-access.ts';
 import { deployOntoSlot } from './slot-deploy.ts';
 
 const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
@@ -243,7 +243,20 @@ export async function runRollbackStep(
         reported.version === release.fromVersion &&
         healthy;
       if (!warm) {
-        if (slot.version === release.fromVersion) await forgetSlot(deps, service, target);
+        // The slot does not run what Redis remembers: until redeployed, traffic must not go there.
+        if (slot.version === release.fromVersion)
+          await updateService(deps, service, (state) =>
+            withSlot(
+              state,
+              target,
+              {
+                version: null,
+                health: 'unknown',
+                note: 'does not report the version Greenlight recorded',
+              },
+              deps.clock.now(),
+            ),
+          );
         // The slot to redeploy must take no traffic first (a proxy reload may have put it back
         // in service): traffic goes to where it should be meanwhile, PRODUCTION.
         await driveTraffic(deps, service);
@@ -267,7 +280,19 @@ export async function runRollbackStep(
           throw new Error(
             `redeploying ${release.fromVersion} to ${target} failed: ${deployed.reason}`,
           );
-        await recordSlot(deps, service, target, release.fromVersion);
+        // Recorded so desired traffic may go to it.
+        const recorded = await updateService(deps, service, (state) =>
+          withSlot(
+            state,
+            target,
+            { version: release.fromVersion, health: 'healthy' },
+            deps.clock.now(),
+          ),
+        );
+        if (!recorded)
+          throw new Error(
+            `could not record ${release.fromVersion} on ${target}: the service kept changing`,
+          );
       }
       await driveTraffic(deps, service);
       const health = await deps.probe.health(service, target);
@@ -290,43 +315,4 @@ export async function runRollbackStep(
       await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
     }
   });
-}
-
-/** The slot does not run what Redis remembers: until redeployed, traffic must not go there. */
-async function forgetSlot(deps: AppDeps, service: string, slot: Release['fromSlot']) {
-  for (let attempt = 0; attempt < 10; attempt += 1) {
-    const state = await currentState(deps, service);
-    const next: ServiceState = {
-      ...withSlot(
-        state,
-        slot,
-        {
-          version: null,
-          health: 'unknown',
-          note: 'does not report the version Greenlight recorded',
-        },
-        deps.clock.now(),
-      ),
-      revision: state.revision + 1,
-    };
-    if (await deps.store.commit({ service: { next, expected: state.revision } })) return;
-  }
-}
-
-/** The slot now runs `version`, healthy: recorded so desired traffic may go to it. */
-async function recordSlot(
-  deps: AppDeps,
-  service: string,
-  slot: Release['fromSlot'],
-  version: string,
-): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt += 1) {
-    const state = await currentState(deps, service);
-    const next: ServiceState = {
-      ...withSlot(state, slot, { version, health: 'healthy' }, deps.clock.now()),
-      revision: state.revision + 1,
-    };
-    if (await deps.store.commit({ service: { next, expected: state.revision } })) return;
-  }
-  throw new Error(`could not record ${version} on ${slot}: the service kept changing`);
 }

@@ -34,7 +34,7 @@ export async function deployOntoSlot(
   const refusal = await servesTraffic(deps, service, slot);
   if (refusal !== undefined) return { ok: false, reason: refusal };
   const config = serviceConfig(deps, service);
-  const waitMs = ('command' in config.deploy ? config.deploy.timeoutSeconds : 600) * 1000 + 30_000;
+  const waitMs = config.deploy.timeoutSeconds * 1000 + 30_000;
   return deps.locks.withLock(
     deployLock(service, slot),
     DEPLOY_LOCK_TTL_MS,
