@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +11,20 @@ import {
   trafficSplit,
   type WorldOptions,
 } from '../support/release-world.ts';
-import type { EmulatedMessage } from '../support/slack-emulator.ts';
+import {
+  alive,
+  api,
+  channelText,
+  front,
+  isThisFilesDeploy,
+  pidsOf,
+  REFUSED,
+  releaseReaches,
+  releaseState,
+  releaseToGreen,
+  sleep,
+  trafficAllOn,
+} from '../support/world-inspection.ts';
 
 /**
  * The eight defects of issue 10 ("The release controller"), one test each, driven as a user
@@ -55,86 +67,6 @@ afterEach(async () => {
   await world.close();
   world = undefined;
 });
-
-const front = (w: ReleaseWorld) => w.haproxy.frontendUrl('api');
-const api = (w: ReleaseWorld) => {
-  const service = w.services.api;
-  if (service === undefined) throw new Error('the world has no api service');
-  return service;
-};
-const textOf = (m: EmulatedMessage | undefined) =>
-  m === undefined ? '' : `${m.text}\n${JSON.stringify(m.blocks)}`;
-const channelText = (w: ReleaseWorld, channel: string) =>
-  w.slack.messages(channel).map(textOf).join('\n');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Whether a process runs: signal 0 reaches it and it is not a zombie (exited, not reaped). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** A pid is the test deploy script of a world this test process started (pids get reused). */
-function isThisFilesDeploy(pid: number): boolean {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return (
-      cmdline.includes('deploy-slot.mjs') &&
-      cmdline.includes(`greenlight-deploy-mode-${process.pid}-`)
-    );
-  } catch {
-    return false;
-  }
-}
-
-/** Pids of the deploy runs (`<release id> <version> <pid>` lines). */
-const pidsOf = (runs: string[]) => runs.map((line) => Number(line.split(' ')[2]));
-
-/** A release's record as Greenlight stored it in Redis. */
-async function releaseRecord(
-  w: ReleaseWorld,
-  id: string,
-): Promise<{ state: string; [key: string]: unknown } | null> {
-  const json = await w.redis.redis.hget(`{${w.redis.keyPrefix}}:release:${id}`, 'json');
-  return json === null ? null : JSON.parse(json);
-}
-const releaseState = async (w: ReleaseWorld, id: string) =>
-  (await releaseRecord(w, id))?.state ?? 'missing';
-
-/** Waits until the release is in `state` (read from Redis). */
-const releaseReaches = (w: ReleaseWorld, id: string, state: string, timeoutMs = 20_000) =>
-  eventually(
-    () => releaseState(w, id),
-    (s) => s === state,
-    timeoutMs,
-  );
-
-/** Waits until HAProxy's frontend sends every request to `slot`. */
-const trafficAllOn = (w: ReleaseWorld, slot: 'blue' | 'green', timeoutMs = 20_000) =>
-  eventually(
-    () => trafficSplit(front(w)),
-    (split) => split[slot] === 10,
-    timeoutMs,
-    200,
-  );
-
-/** `/bump api`, `/release api`, the lead's approval: 2.4.1 goes live on green. */
-async function releaseToGreen(w: ReleaseWorld): Promise<string> {
-  const { id } = await bumpAndRequestRelease(w, '2.4.1');
-  await w.click('U0LEAD', 'release_approve', id);
-  await trafficAllOn(w, 'green');
-  await releaseReaches(w, id, 'released');
-  return id;
-}
 
 /** The version a slot server reports on its version endpoint. */
 async function reportedVersion(slotUrl: string): Promise<string> {
@@ -219,9 +151,6 @@ async function loseQueuedWork(
     return { lost };
   });
 }
-
-/** A private answer that refuses: what Greenlight renders for every refusal. */
-const REFUSED = ':no_entry:';
 
 /** Requests each slot server answered (all of them came through HAProxy) since the last call. */
 function servedCounter(w: ReleaseWorld) {

@@ -13,7 +13,24 @@ import {
   trafficSplit,
   type WorldOptions,
 } from '../support/release-world.ts';
-import type { EmulatedMessage } from '../support/slack-emulator.ts';
+import {
+  alive,
+  api,
+  channelText,
+  front,
+  isThisFilesDeploy,
+  REFUSED,
+  releaseKey,
+  releaseReaches,
+  releaseRecord,
+  releaseState,
+  releaseToGreen,
+  serviceKey,
+  serviceRecord,
+  sleep,
+  textOf,
+  trafficAllOn,
+} from '../support/world-inspection.ts';
 
 /**
  * Review of the release controller: interleavings where a core could break the control-loop
@@ -59,78 +76,6 @@ afterEach(async () => {
   await world.close();
   world = undefined;
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-function isThisFilesDeploy(pid: number): boolean {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return (
-      cmdline.includes('deploy-slot.mjs') &&
-      cmdline.includes(`greenlight-deploy-mode-${process.pid}-`)
-    );
-  } catch {
-    return false;
-  }
-}
-
-const front = (w: ReleaseWorld) => w.haproxy.frontendUrl('api');
-const api = (w: ReleaseWorld) => {
-  const service = w.services.api;
-  if (service === undefined) throw new Error('the world has no api service');
-  return service;
-};
-const textOf = (m: EmulatedMessage | undefined) =>
-  m === undefined ? '' : `${m.text}\n${JSON.stringify(m.blocks)}`;
-const channelText = (w: ReleaseWorld, channel: string) =>
-  w.slack.messages(channel).map(textOf).join('\n');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const REFUSED = ':no_entry:';
-
-const releaseKey = (w: ReleaseWorld, id: string) => `{${w.redis.keyPrefix}}:release:${id}`;
-const serviceKey = (w: ReleaseWorld) => `{${w.redis.keyPrefix}}:service:api`;
-
-async function releaseRecord(
-  w: ReleaseWorld,
-  id: string,
-): Promise<{ state: string; [key: string]: unknown } | null> {
-  const json = await w.redis.redis.hget(releaseKey(w, id), 'json');
-  return json === null ? null : JSON.parse(json);
-}
-async function serviceRecord(w: ReleaseWorld): Promise<Record<string, unknown> | null> {
-  const json = await w.redis.redis.hget(serviceKey(w), 'json');
-  return json === null ? null : JSON.parse(json);
-}
-const releaseState = async (w: ReleaseWorld, id: string) =>
-  (await releaseRecord(w, id))?.state ?? 'missing';
-const releaseReaches = (w: ReleaseWorld, id: string, state: string, timeoutMs = 20_000) =>
-  eventually(
-    () => releaseState(w, id),
-    (s) => s === state,
-    timeoutMs,
-  );
-const trafficAllOn = (w: ReleaseWorld, slot: 'blue' | 'green', timeoutMs = 20_000) =>
-  eventually(
-    () => trafficSplit(front(w)),
-    (split) => split[slot] === 10,
-    timeoutMs,
-    200,
-  );
-
-async function releaseToGreen(w: ReleaseWorld): Promise<string> {
-  const { id } = await bumpAndRequestRelease(w, '2.4.1');
-  await w.click('U0LEAD', 'release_approve', id);
-  await trafficAllOn(w, 'green');
-  await releaseReaches(w, id, 'released');
-  return id;
-}
 
 async function withStepsQueue<T>(w: ReleaseWorld, fn: (queue: Queue) => Promise<T>): Promise<T> {
   const connection = new Redis(w.redis.url, { maxRetriesPerRequest: null });

@@ -4,6 +4,7 @@ import { runAnalyzeStep, steerCanary } from '../../../src/app/use-cases/progress
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import { memoryWorld } from '../../support/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
 
 // The calendar at the moment of acting (issue 11): a freeze that began after /release.
 const NOW = new Date('2026-11-27T10:00:00.000Z'); // inside the freeze below
@@ -27,44 +28,20 @@ services:
 
 function world(state: ReleaseState, autoPromote = false, extra: Partial<Release> = {}) {
   const w = memoryWorld(yaml(autoPromote), NOW);
-  const release: Release = {
-    id: 'rel-1',
-    service: 'api',
-    version: '2.4.1',
-    fromVersion: '2.4.0',
-    type: 'patch',
+  const release = releaseRecord(AT, {
     strategy: 'canary',
-    requester: 'U0DEV1',
-    requiredRoles: ['lead'],
     approvals: state === 'awaiting_approval' ? [] : [{ role: 'lead', user: 'U0LEAD', at: AT }],
     state,
-    stateSince: AT,
-    fromSlot: 'blue',
-    toSlot: 'green',
     canary: {
       steps: [20, 100],
       stepIndex: state === 'awaiting_approval' ? -1 : 0,
       stepStartedAt: AT,
     },
     analysis: { checks: 1, breaches: 0, samples: { canary: null, baseline: null }, at: AT },
-    timeline: [],
-    createdAt: AT,
-    updatedAt: AT,
-    revision: 3,
     ...extra,
-  };
-  w.releases.set(release.id, release);
-  w.services.set('api', {
-    service: 'api',
-    production: 'blue',
-    slots: {
-      blue: { version: '2.4.0', health: 'healthy', updatedAt: AT },
-      green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
-    },
-    operation: { id: 'rel-1', kind: 'release', by: 'U0DEV1', startedAt: AT, releaseId: 'rel-1' },
-    lastReleaseId: 'rel-1',
-    revision: 5,
   });
+  w.releases.set(release.id, release);
+  w.services.set('api', serviceRecord(AT));
   return w;
 }
 

@@ -3,6 +3,7 @@ import { sweepService } from '../../../src/app/sweeper.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { Operation } from '../../../src/domain/service-state.ts';
 import { memoryWorld } from '../../support/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
 
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 const at = (minutes: number) => new Date(START + minutes * 60_000);
@@ -30,42 +31,21 @@ function setUp(
 ) {
   const w = memoryWorld(CONFIG, at(minutesLater));
   const iso = at(0).toISOString();
-  const release: Release = {
-    id: 'rel-1',
-    service: 'api',
-    version: '2.4.1',
-    fromVersion: '2.4.0',
-    type: 'patch',
+  const release = releaseRecord(iso, {
     strategy: 'canary',
-    requester: 'U0DEV1',
-    requiredRoles: ['lead'],
-    approvals: [],
     state,
-    stateSince: iso,
-    fromSlot: 'blue',
-    toSlot: 'green',
     canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: iso },
-    timeline: [],
-    createdAt: iso,
-    updatedAt: iso,
     revision: 4,
     ...extra,
-  };
-  w.releases.set(release.id, release);
-  w.services.set('api', {
-    service: 'api',
-    production: 'blue',
-    slots: {
-      blue: { version: '2.4.0', health: 'healthy', updatedAt: iso },
-      green: { version: '2.4.1', health: 'healthy', updatedAt: iso },
-    },
-    operation:
-      op === undefined
-        ? { id: 'rel-1', kind: 'release', by: 'U0DEV1', startedAt: iso, releaseId: 'rel-1' }
-        : op,
-    lastReleaseId: 'rel-1',
-    revision: 7,
   });
+  w.releases.set(release.id, release);
+  w.services.set(
+    'api',
+    serviceRecord(iso, {
+      revision: 7,
+      ...(op !== undefined ? { operation: op } : {}),
+    }),
+  );
   return w;
 }
 
