@@ -66,7 +66,7 @@ async function rememberApplied(
               ...(started ? { proxyStartedAt: started.getTime() } : {}),
             },
           },
-    5,
+    { attempts: 5, adopt: false },
   );
 }
 

@@ -154,17 +154,23 @@ export function busyError(service: string, op: Operation): ReleaseError {
 
 /**
  * Changes a service with compare-and-set, retried from fresh state on a lost race. `change`
- * returns the new state (revision is bumped here), or null when nothing needs writing.
+ * returns the new state (revision is bumped here), or null when nothing needs writing. A
+ * missing record is adopted from the proxy first, unless `adopt` is false.
  * Returns whether a write landed (false: nothing to do, or the service kept changing).
  */
 export async function updateService(
   deps: AppDeps,
   service: string,
   change: (state: ServiceState) => ServiceState | null,
-  attempts = 10,
+  options: { attempts?: number; adopt?: boolean } = {},
 ): Promise<boolean> {
-  for (let attempt = 0; attempt < attempts; attempt += 1) {
-    const state = await currentState(deps, service);
+  for (let attempt = 0; attempt < (options.attempts ?? 10); attempt += 1) {
+    // `adopt: false`: a record that vanished stays vanished here (the reconciler adopts it).
+    const state =
+      options.adopt === false
+        ? await deps.store.getService(service)
+        : await currentState(deps, service);
+    if (state === null) return false;
     const next = change(state);
     if (next === null) return false;
     const write = { next: { ...next, revision: state.revision + 1 }, expected: state.revision };

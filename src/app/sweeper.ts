@@ -155,8 +155,11 @@ async function holdFor(deps: AppDeps, state: ServiceState, release: Release): Pr
 }
 
 async function freeOperation(deps: AppDeps, service: string, opId: string): Promise<void> {
-  await updateService(deps, service, (state) =>
-    state.operation?.id === opId ? { ...state, operation: null } : null,
+  await updateService(
+    deps,
+    service,
+    (state) => (state.operation?.id === opId ? { ...state, operation: null } : null),
+    { adopt: false },
   );
 }
 

@@ -17,7 +17,9 @@ export type ReleaseButton =
  * and from old messages). Routine analysis readings do not change it.
  */
 export function stageOf(release: Release): string {
-  const step = release.canary ? `.${release.canary.stepIndex}` : '';
+  const step = release.canary
+    ? `.${release.canary.stepIndex}${release.canary.heldRevision !== undefined ? `.h${release.canary.heldRevision}` : ''}`
+    : '';
   // Each pause is its own stage, so a click drawn before a pause (or during an earlier one)
   // cannot promote past it or lift it.
   const paused = release.paused

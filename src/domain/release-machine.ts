@@ -410,7 +410,16 @@ export function transition(
       const held = canary.stepIndex - 1;
       return {
         release: next(
-          { state: 'ramping', canary: { ...canary, stepIndex: held, awaitingPromotion: false } },
+          {
+            state: 'ramping',
+            canary: {
+              ...canary,
+              stepIndex: held,
+              awaitingPromotion: false,
+              // The Promote that asked for the switch must not count again once the window opens.
+              heldRevision: release.revision + 1,
+            },
+          },
           'greenlight',
           `held at ${canary.steps[held] ?? 0} %: ${event.reason}`,
         ),

@@ -44,6 +44,8 @@ export interface CanaryProgress {
   readonly awaitingPromotion?: boolean;
   /** When Promote was asked for: its deadline counts from here. */
   readonly promptedAt?: string;
+  /** The revision at which a last step was held back by the calendar (a stage of its own). */
+  readonly heldRevision?: number;
 }
 
 /** The analysis so far: consecutive breaches and the latest readings, canary and baseline. */

@@ -78,6 +78,7 @@ export const releaseSchema = z.object({
       stepStartedAt: z.string(),
       awaitingPromotion: z.boolean().optional(),
       promptedAt: z.string().optional(),
+      heldRevision: z.number().optional(),
     })
     .optional(),
   observeUntil: z.string().optional(),

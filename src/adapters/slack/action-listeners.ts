@@ -19,7 +19,7 @@ export type ActionDispatcher = (
 ) => Promise<Answer>;
 
 const RELEASE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
-const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?(\.p\d{1,12})?$/;
+const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?(\.h\d{1,12})?(\.p\d{1,12})?$/;
 
 /** A button value as Greenlight draws it (`<release id>:<stage>`), or undefined if forged. */
 function readValue(value: string | undefined): { releaseId: string; stage?: string } | undefined {

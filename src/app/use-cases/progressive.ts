@@ -89,10 +89,11 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
   if (release.state === 'ramping' && release.canary && !release.canary.awaitingPromotion) {
     if (now < Date.parse(release.canary.stepStartedAt) + config.canary.holdMinutes * 60_000)
       return release;
-    const closed = config.canary.autoPromote ? closedFor(deps, release) : undefined;
+    const closed = closedFor(deps, release);
     if (closed !== undefined) {
-      // autoPromote never walks into a closed window: it holds, says until when, and moves on
-      // at the first tick after the window opens.
+      // A canary never walks into a closed window: it holds and says until when. Neither does
+      // it ask for a Promote that would be refused (whose deadline would then roll it back);
+      // at the first tick after the window opens it promotes or asks, as configured.
       const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
       await deps.notifier.releaseNote(
         release,
