@@ -65,7 +65,9 @@ export async function planCommand(
   const lines: string[] = [
     rehearsal.outcome.ok
       ? `Would do: ${rehearsal.outcome.answer.message}`
-      : `Would be refused: ${rehearsal.outcome.refusal.message} ${rehearsal.outcome.refusal.hint}`,
+      : rehearsal.outcome.refusal.code === 'needs_reason'
+        ? `Would ask for a reason first: ${rehearsal.outcome.refusal.message}`
+        : `Would be refused: ${rehearsal.outcome.refusal.message} ${rehearsal.outcome.refusal.hint}`,
     window.open
       ? 'Calendar: open for releases.'
       : `Calendar: ${request.service} is ${window.description}.`,

@@ -8,7 +8,9 @@ export type ReleaseErrorCode =
   | 'frozen'
   | 'not_available'
   /** A click drawn for an earlier state or step of its release. */
-  | 'stale';
+  | 'stale'
+  /** The action is allowed but must say why first (Slack asks in a form). */
+  | 'needs_reason';
 
 /** A refusal the user can act on: `message` says what is wrong, `hint` what to do instead. */
 export class ReleaseError extends Error {

@@ -234,7 +234,7 @@ ${serviceYaml.join('\n')}
       if (reply.status !== 200) throw new Error(`Greenlight answered HTTP ${reply.status}`);
       const first = await Promise.race([
         slack
-          .waitForCall('views.open', () => slack.callsTo('views.open').length > opened)
+          .waitForCall('views.open', (call) => slack.callsTo('views.open').indexOf(call) >= opened)
           .then((call) => ({ call })),
         slack.waitForResponse(responseUrl).then((post) => ({ post })),
       ]);
@@ -252,7 +252,7 @@ ${serviceYaml.join('\n')}
         return JSON.stringify(submitted.body);
       const confirmation = await slack.waitForCall(
         'chat.postEphemeral',
-        () => slack.callsTo('chat.postEphemeral').length > ephemerals,
+        (call) => slack.callsTo('chat.postEphemeral').indexOf(call) >= ephemerals,
       );
       return String(confirmation.args.text);
     },

@@ -12,6 +12,11 @@ import {
   refusalAnswer,
   usageAnswer,
 } from './blocks/private-answers.ts';
+import {
+  ROLLBACK_REASON_MODAL,
+  readRollbackReasonMeta,
+  rollbackReasonModal,
+} from './blocks/rollback-reason-modal.ts';
 import { parseCommand } from './command-args.ts';
 
 export const COMMANDS: readonly CommandName[] = ['bump', 'release', 'sync', 'rollback'];
@@ -42,7 +47,7 @@ export const ephemeral = (message: SlackMessage): RespondArguments => ({
  */
 export function registerCommandListeners(app: App, deps: CommandListenerDeps): void {
   for (const name of COMMANDS) {
-    app.command(`/${name}`, async ({ command, ack, respond }) => {
+    app.command(`/${name}`, async ({ command, ack, respond, client }) => {
       const parsed = parseCommand(name, command.text ?? '', deps.services);
       if (!parsed.ok) {
         deps.onCommand?.(name, 'refused');
@@ -66,6 +71,28 @@ export function registerCommandListeners(app: App, deps: CommandListenerDeps): v
         answer = answerMessage(await deps.dispatch(parsed.request, context));
         deps.onCommand?.(name, 'answered');
       } catch (error) {
+        if (
+          error instanceof ReleaseError &&
+          error.code === 'needs_reason' &&
+          parsed.request.kind === 'rollback'
+        ) {
+          const meta = { service: parsed.request.service, channel: command.channel_id };
+          const opened = await client.views
+            .open({
+              trigger_id: command.trigger_id,
+              view: rollbackReasonModal(meta, error.message) as never,
+            })
+            .then(
+              () => true,
+              (failure: unknown) => {
+                deps.logger.warn({ err: failure }, 'could not open the rollback reason form');
+                return false;
+              },
+            );
+          deps.onCommand?.(name, 'answered');
+          // The form is the answer; without it, the refusal says how to give the reason inline.
+          if (opened) return;
+        }
         if (error instanceof ReleaseError) {
           deps.onCommand?.(name, 'refused');
           answer = refusalAnswer(error.message, error.hint);
@@ -78,4 +105,48 @@ export function registerCommandListeners(app: App, deps: CommandListenerDeps): v
       await respond(ephemeral(answer));
     });
   }
+
+  app.view(ROLLBACK_REASON_MODAL, async ({ ack, view, body, client }) => {
+    const reason = view.state.values.reason?.reason_input?.value?.trim() ?? '';
+    if (reason.length < 3) {
+      await ack({ response_action: 'errors', errors: { reason: 'Say why you roll back.' } });
+      return;
+    }
+    const meta = readRollbackReasonMeta(view.private_metadata);
+    await ack();
+    if (meta === null || !deps.services.includes(meta.service)) return;
+    const context: CommandContext = {
+      command: 'rollback',
+      userId: body.user.id,
+      channelId: meta.channel,
+      text: `${meta.service} ${reason}`,
+    };
+    let answer: SlackMessage;
+    try {
+      answer = answerMessage(
+        await deps.dispatch(
+          { kind: 'rollback', service: meta.service, reason, dryRun: false },
+          context,
+        ),
+      );
+      deps.onCommand?.('rollback', 'answered');
+    } catch (error) {
+      if (error instanceof ReleaseError) {
+        deps.onCommand?.('rollback', 'refused');
+        answer = refusalAnswer(error.message, error.hint);
+      } else {
+        deps.onCommand?.('rollback', 'failed');
+        deps.logger.error({ err: error, user: body.user.id }, 'rollback from the form failed');
+        answer = apologyAnswer({ kind: 'rollback', service: meta.service, dryRun: false });
+      }
+    }
+    await client.chat
+      .postEphemeral({
+        channel: meta.channel,
+        user: body.user.id,
+        text: answer.text,
+        blocks: answer.blocks as never,
+      })
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not answer the form'));
+  });
 }

@@ -68,7 +68,17 @@ export async function requestRollback(
   if (outside !== undefined) {
     return askRollbackApproval(deps, release, request.by, request.reason, outside);
   }
-  const reason = request.reason ?? request.defaultReason ?? 'no reason given';
+  const typed = request.reason?.trim() ? request.reason.trim() : undefined;
+  const needsRedeploy = redeployNeeded(state, release);
+  if (typed === undefined && request.defaultReason === undefined && needsRedeploy !== undefined) {
+    // Redeploying is slow and changes a slot: worth one sentence of why, asked for once.
+    throw new ReleaseError(
+      'needs_reason',
+      `Rolling ${release.service} back means redeploying ${release.fromVersion} onto ${release.fromSlot} first: ${needsRedeploy}.`,
+      `Say why, and it starts at once: /rollback ${release.service} <reason>`,
+    );
+  }
+  const reason = typed ?? request.defaultReason ?? 'no reason given';
   const applied = await beginRollback(deps, release.id, {
     type: 'rollback',
     user: request.by,
@@ -85,6 +95,22 @@ export async function requestRollback(
     message: `Rolling ${r.service} back to ${r.fromVersion} on ${r.fromSlot}.`,
     hint: `The alert is in <#${deps.config.alertsChannel}>; ${r.version} stays on STANDBY (${r.toSlot}) for investigation.`,
   };
+}
+
+/**
+ * Why the rollback would have to redeploy the last good version before moving traffic (its slot
+ * was changed by /sync or is being changed by a /bump it preempts), or undefined when the slot is
+ * still warm or traffic never left it.
+ */
+export function redeployNeeded(state: ServiceState, release: Release): string | undefined {
+  if (release.state === 'awaiting_approval') return undefined;
+  const op = state.operation;
+  if (op !== null && (op.kind === 'bump' || op.kind === 'sync'))
+    return `a /${op.kind} is changing ${release.fromSlot} now`;
+  const slot = state.slots[release.fromSlot];
+  if (slot.version !== release.fromVersion)
+    return `${release.fromSlot} runs ${slot.version ?? 'an unknown version'} now`;
+  return undefined;
 }
 
 /** Releases that ended without ever leaving traffic on their slot. */
