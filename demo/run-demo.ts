@@ -17,18 +17,21 @@ import { freePort } from '../test/support/ports.ts';
 import { startPrivateRedis } from '../test/support/private-redis.ts';
 import { loadLoop } from '../test/support/release-world.ts';
 import { SlackEmulator } from '../test/support/slack-emulator.ts';
-import { sandboxRoutes } from '../test/support/slack-sandbox.ts';
-import { startSlotServer } from '../test/support/slot-server.ts';
+import { type SandboxService, sandboxRoutes } from '../test/support/slack-sandbox.ts';
+import { type SlotServer, startSlotServer } from '../test/support/slot-server.ts';
 
 const SIGNING_SECRET = 'demo-signing-secret-not-for-production';
 const DEPLOY_SCRIPT = new URL('../test/support/deploy/deploy-slot.mjs', import.meta.url).pathname;
+// The cast, as the README names it; the roles are those of the demo config below.
 const USERS = [
-  { id: 'U0DEV1', name: 'dana', role: 'developer, requester' },
-  { id: 'U0DEV2', name: 'devon', role: 'developer, team' },
-  { id: 'U0LEAD', name: 'lee', role: 'lead' },
-  { id: 'U0SEC1', name: 'sasha', role: 'security' },
-  { id: 'U0CTO', name: 'chris', role: 'cto' },
+  { id: 'U0DEV1', name: 'dana', role: 'developer', does: 'requests releases' },
+  { id: 'U0DEV2', name: 'devon', role: 'team', does: 'approves a minor release' },
+  { id: 'U0LEAD', name: 'lee', role: 'lead', does: 'approves a patch release' },
+  { id: 'U0SEC1', name: 'sasha', role: 'security', does: 'approves a hotfix, with lead' },
+  { id: 'U0CTO', name: 'chris', role: 'cto', does: 'approves a major release, with team' },
 ];
+/** HAProxy's admin state bits for maintenance (0x01, 0x02, 0x04, 0x20) and drain (0x08, 0x10). */
+const NOT_SERVING = 0x3f;
 
 const has = (binary: string) => spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
 
@@ -55,9 +58,11 @@ function ensureBinaries(needRedis: boolean): void {
   process.exit(1);
 }
 
+/** What this run started, stopped in this order on Ctrl-C, or when start-up fails. */
+const stops: (() => Promise<unknown>)[] = [];
+
 async function main(): Promise<void> {
   ensureBinaries(process.env.REDIS_URL === undefined);
-  const stops: (() => Promise<unknown>)[] = [];
   // Everything this run writes lives in its own folder, removed on Ctrl-C; only the log stays,
   // under a name of its own, so a second demo (or the test suite's) never touches this one.
   const runDir = await mkdtemp(join(tmpdir(), 'greenlight-demo-'));
@@ -79,6 +84,47 @@ async function main(): Promise<void> {
   const haproxy = await startHaproxy({ api: { blue: blue.port, green: green.port } });
   stops.push(() => haproxy.stop());
 
+  // Which slot is which, for the page: PRODUCTION is where HAProxy sends the traffic; the "new
+  // slot" is the one the latest deploy went to (STANDBY until a release switches to it).
+  const slotServers: Record<'blue' | 'green', SlotServer> = { blue, green };
+  const lastVersions = { blue: blue.state.version, green: green.state.version };
+  let newSlot: 'blue' | 'green' = 'green';
+  const watchDeploys = setInterval(() => {
+    for (const slot of ['blue', 'green'] as const) {
+      if (slotServers[slot].state.version !== lastVersions[slot]) newSlot = slot;
+      lastVersions[slot] = slotServers[slot].state.version;
+    }
+  }, 200);
+  watchDeploys.unref();
+  stops.push(async () => clearInterval(watchDeploys));
+  let production: 'blue' | 'green' = 'blue';
+  const service = async (): Promise<SandboxService> => {
+    const servers = await haproxy.serverStates('api').catch(() => undefined);
+    const weight = (slot: 'blue' | 'green') => {
+      const s = servers?.[slot];
+      return s && (s.admin & NOT_SERVING) === 0 ? s.weight : 0;
+    };
+    const total = weight('blue') + weight('green');
+    // Unreachable HAProxy, nothing serving or an even split mid-switch: keep the last answer.
+    if (weight('green') !== weight('blue'))
+      production = weight('green') > weight('blue') ? 'green' : 'blue';
+    return {
+      name: 'api',
+      slots: (['blue', 'green'] as const).map((slot) => {
+        const { state } = slotServers[slot];
+        return {
+          name: slot,
+          role: slot === production ? 'PRODUCTION' : 'STANDBY',
+          isNew: slot === newSlot,
+          version: state.version,
+          trafficPercent: total > 0 ? Math.round((weight(slot) / total) * 100) : 0,
+          healthy: state.healthy,
+          fault: { errorRate: state.errorRate, latencyMs: state.latencyMs },
+        };
+      }),
+    };
+  };
+
   const appPort = await freePort();
   const sandboxPort = Number(process.env.DEMO_PORT ?? 8088);
   let emulator: SlackEmulator | undefined;
@@ -95,6 +141,8 @@ async function main(): Promise<void> {
         { id: 'C0ALERTS', name: 'alerts' },
       ],
       slots: { blue: blue.url, green: green.url },
+      usergroups: [{ id: 'S0SECURITY', handle: 'security' }],
+      service,
     }),
   });
   stops.push(() => (emulator as SlackEmulator).close());
@@ -155,7 +203,7 @@ services:
   Traffic (HAProxy):   ${haproxy.frontendUrl('api')}
 
   Try, acting as dana:  /bump api   then  /release api
-  Switch to lee (lead) and click Approve; then inject "green: 30 % 5xx" to watch the
+  Switch to lee (lead) and click Approve; then inject "New slot: 30 % 5xx" to watch the
   automatic rollback, or type /rollback api <reason>.  Ctrl-C stops everything.
 `);
 
@@ -174,7 +222,8 @@ services:
   process.on('SIGTERM', () => void stop());
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   console.error(`demo: ${(error as Error).message}`);
+  for (const s of stops) await s().catch(() => undefined);
   process.exit(1);
 });

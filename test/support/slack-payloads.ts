@@ -17,7 +17,7 @@ export interface SlashCommandFields {
 }
 
 let triggerCounter = 0;
-const nextTriggerId = () =>
+export const nextTriggerId = () =>
   `${Date.now()}.${++triggerCounter}.${Math.random().toString(16).slice(2, 18)}`;
 
 /** A slash-command body exactly as Slack puts it on the wire (form-encoded, one line). */

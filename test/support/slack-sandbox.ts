@@ -4,6 +4,7 @@ import type { ExtraRoutes, SlackEmulator } from './slack-emulator.ts';
 import {
   blockActionsPayload,
   interactionBody,
+  nextTriggerId,
   slashCommandBody,
   viewSubmissionPayload,
 } from './slack-payloads.ts';
@@ -19,6 +20,26 @@ export interface SandboxUser {
   readonly id: string;
   readonly name: string;
   readonly role: string;
+  /** What the role lets them do in the demo, for the page's intro (`approves a patch release`). */
+  readonly does?: string;
+}
+
+/** One slot of the demo's service as the page shows it: its role, version, traffic and faults. */
+export interface SandboxSlot {
+  readonly name: string;
+  readonly role: 'PRODUCTION' | 'STANDBY';
+  /** The slot the latest deploy went to (the "new slot" of a release). */
+  readonly isNew: boolean;
+  readonly version: string;
+  /** Share of new requests HAProxy sends to it, 0 to 100. */
+  readonly trafficPercent: number;
+  readonly healthy: boolean;
+  readonly fault: { readonly errorRate: number; readonly latencyMs: number };
+}
+
+export interface SandboxService {
+  readonly name: string;
+  readonly slots: readonly SandboxSlot[];
 }
 
 export interface SandboxOptions {
@@ -29,6 +50,10 @@ export interface SandboxOptions {
   readonly channels: readonly { id: string; name: string }[];
   /** Fault injection: slot name → control URL (`POST` JSON like `{ errorRate: 0.3 }`). */
   readonly slots: Readonly<Record<string, string>>;
+  /** User groups by id, so `<!subteam^S…>` renders as `@handle`. */
+  readonly usergroups?: readonly { id: string; handle: string }[];
+  /** Which slot is PRODUCTION and which faults are active (`GET /sandbox/slots`, and in the state). */
+  readonly service?: () => Promise<SandboxService>;
 }
 
 interface Ephemeral {
@@ -83,7 +108,10 @@ export function sandboxRoutes(
     return url;
   };
 
-  return async (req: IncomingMessage, res: ServerResponse, url: URL, raw: string) => {
+  const serviceStatus = async () =>
+    options.service ? await options.service().catch(() => null) : null;
+
+  return async (_req: IncomingMessage, res: ServerResponse, url: URL, raw: string) => {
     const emulator = getEmulator();
     if (url.pathname === '/' || url.pathname === '/sandbox') {
       res.writeHead(200, {
@@ -120,7 +148,9 @@ export function sandboxRoutes(
         return json(res, 200, {
           users: options.users,
           channels: options.channels,
+          usergroups: options.usergroups ?? [],
           slots: Object.keys(options.slots),
+          service: await serviceStatus(),
           messages: emulator.messages().filter((m) => m.user === undefined),
           ephemerals: ephemerals.filter((e) => e.user === user).sort((a, b) => a.at - b.at),
           modal: modal
@@ -128,6 +158,8 @@ export function sandboxRoutes(
             : null,
         });
       }
+      case '/sandbox/slots':
+        return json(res, 200, { service: await serviceStatus() });
       case '/sandbox/command': {
         const user = options.users.find((u) => u.id === body.user);
         const [command = '', ...rest] = String(body.text ?? '')
@@ -135,6 +167,9 @@ export function sandboxRoutes(
           .split(/\s+/);
         if (user === undefined || !command.startsWith('/'))
           return json(res, 400, { error: 'type a slash command like /bump api' });
+        // A command may answer with a form (a /rollback that must say why): it opens for its typist.
+        const triggerId = nextTriggerId();
+        triggerOwners.set(triggerId, user.id);
         const reply = await post(
           slashCommandBody({
             command,
@@ -143,6 +178,7 @@ export function sandboxRoutes(
             user_name: user.name,
             channel_id: body.channel ?? 'C0RELEASES',
             response_url: track(user.id),
+            trigger_id: triggerId,
           }),
         );
         if (typeof reply.body === 'object' && reply.body !== null) {
