@@ -20,6 +20,6 @@ COPY --chown=node:node package.json greenlight.example.yml ./
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.OPS_PORT||process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Mount greenlight.yml at /etc/greenlight/greenlight.yml; SIGTERM stops it cleanly (exit 0).
 CMD ["node", "dist/src/main.js"]

@@ -14,14 +14,17 @@ import {
   HaproxyTrafficSwitcher,
 } from './adapters/haproxy/haproxy-traffic-switcher.ts';
 import { auditRoute } from './adapters/http/audit-route.ts';
-import { cachedCheck, opsRoutes, type ReadinessCheck } from './adapters/http/ops-routes.ts';
+import { FailureRateLimit } from './adapters/http/failure-rate-limit.ts';
+import { opsRoutes, type ReadinessCheck } from './adapters/http/ops-routes.ts';
 import { createOpsServer } from './adapters/http/ops-server.ts';
 import {
   ConfiguredMetricsSource,
   PrometheusMetricsSource,
 } from './adapters/http/prometheus-metrics-source.ts';
 import { UndiciSlotProbe } from './adapters/http/undici-slot-probe.ts';
+import { ChildEnvironments } from './adapters/process/child-env.ts';
 import { killAllRunning } from './adapters/process/run-argv.ts';
+import { configuredSecrets, secretRedactor } from './adapters/process/secret-redactor.ts';
 import { BullmqStepScheduler } from './adapters/queue/bullmq-step-scheduler.ts';
 import { type JobHandlers, routeJobs } from './adapters/queue/job-router.ts';
 import { QUEUE_NAMES, queuePrefix } from './adapters/queue/queue-names.ts';
@@ -37,6 +40,7 @@ import { registerCommandListeners } from './adapters/slack/command-listeners.ts'
 import { deliveryHeaders, registerDeliveryGuard } from './adapters/slack/delivery-guard.ts';
 import { outboxHandler } from './adapters/slack/outbox-worker.ts';
 import { SlackDirectory } from './adapters/slack/slack-directory.ts';
+import { SlackHealth } from './adapters/slack/slack-health.ts';
 import { SlackNotifier } from './adapters/slack/slack-notifier.ts';
 import {
   type CommandTraffic,
@@ -46,6 +50,7 @@ import {
 import type { AppDeps } from './app/app-deps.ts';
 import { checkClick, dispatchAction } from './app/dispatch-action.ts';
 import { dispatchCommand } from './app/dispatch-command.ts';
+import { ReusedGateResults } from './app/reused-gate-results.ts';
 import { type Env, usesSocketMode } from './config/env.ts';
 import type { GreenlightConfig } from './config/greenlight-schema.ts';
 import { type AppLogger, boltLoggerFrom } from './logger.ts';
@@ -73,11 +78,17 @@ export interface ComposeOptions {
   readonly config: GreenlightConfig;
   readonly logger: AppLogger;
   readonly now?: () => number;
-  /** The environment deploy commands inherit (Greenlight's own secrets removed). */
+  /**
+   * Greenlight's own environment: webhook secrets are read from it, and child processes get its
+   * allow-listed part only (PATH, HOME, locale, what `deploy.env` names).
+   */
   readonly processEnv?: NodeJS.ProcessEnv;
   /** Where relative deploy commands resolve: the directory of greenlight.yml. */
   readonly cwd?: string;
 }
+
+/** How long a Slack health result counts as current (and how often it is checked). */
+const SLACK_HEALTH_FRESH_MS = 10_000;
 
 /** Resolves after `ms` with `onTimeout()`'s value, so a hung close cannot hold the process. */
 function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
@@ -92,14 +103,6 @@ function redactedRedisUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();
-}
-
-/** Deploy commands get Greenlight's environment minus its own credentials. */
-function deployEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...env };
-  for (const name of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_URL'])
-    delete copy[name];
-  return copy;
 }
 
 /** HAProxy targets and command drivers, by service, from greenlight.yml. */
@@ -140,8 +143,9 @@ export function compose({
   const haproxyTraffic = new HaproxyTrafficSwitcher(targets.haproxy);
   const commandTraffic = new CommandTrafficSwitcher(
     targets.commands,
-    deployEnvironment(processEnv),
+    new ChildEnvironments(processEnv, config.services),
     cwd,
+    secretRedactor(configuredSecrets(processEnv, config.services)),
   );
   const traffic = new RoutingTrafficSwitcher(
     new Map(
@@ -191,32 +195,61 @@ export function compose({
     return deps;
   };
 
+  const workers: Worker[] = [];
+  const workerConnections: Redis[] = [];
+  /** Set once stop() begins: a deploy killed by the stop is abandoned, not failed. */
+  let stopping = false;
+
+  // Readiness is what this process needs to do its work: Redis, and (where workers run) workers
+  // that can take jobs. Slack is watched, not waited for: see SlackHealth.
   const checks: ReadinessCheck[] = [
     {
       name: 'redis',
       check: async () =>
         (await redisIsReachable(redis)) ? undefined : 'redis does not answer PING',
     },
-    cachedCheck(
-      {
-        name: 'slack',
-        check: async () => {
-          try {
-            await client.auth.test();
-            return undefined;
-          } catch (error) {
-            return `auth.test failed: ${(error as Error).message}`;
-          }
-        },
+  ];
+  if (runsWorkers) {
+    checks.push({
+      name: 'workers',
+      check: async () => {
+        if (stopping) return 'stopping: taking no new jobs';
+        if (workers.length === 0) return 'workers not started yet';
+        const idle = workers.filter((w) => !w.isRunning() || w.closing !== undefined);
+        if (idle.length > 0) return `not running: ${idle.map((w) => w.name).join(', ')}`;
+        const offline = workerConnections.filter((c) => c.status !== 'ready');
+        if (offline.length > 0)
+          return `${offline.length} worker connection(s) to Redis are ${offline.map((c) => c.status).join(', ')}`;
+        return undefined;
       },
-      30_000,
-      now,
-    ),
-  ];
+    });
+  }
+  // Its own client: no retries and a short timeout, so a check never hangs on a Slack outage.
+  const healthClient = new WebClient(env.SLACK_BOT_TOKEN, {
+    slackApiUrl: env.SLACK_API_URL,
+    logger: boltLogger,
+    retryConfig: { retries: 0 },
+    timeout: 5000,
+  });
+  const slackHealth = new SlackHealth({
+    probe: async () => {
+      await healthClient.auth.test();
+    },
+    report: (up) => metrics.slackUp.set(up),
+    log: logger,
+    freshMs: SLACK_HEALTH_FRESH_MS,
+    now,
+  });
   const routes = [
-    ...opsRoutes(checks, metrics.registry),
-    auditRoute(env.GREENLIGHT_AUDIT_TOKEN, auditLog),
+    ...opsRoutes(checks, metrics.registry, [slackHealth]),
+    auditRoute(env.GREENLIGHT_AUDIT_TOKEN, auditLog, {
+      limit: new FailureRateLimit({ maxFailures: 5, windowMs: 60_000, now }),
+      onRefused: (outcome) => metrics.auditAuthFailures.inc({ outcome }),
+    }),
   ];
+  // With OPS_PORT the ops endpoints live only on their own listener; Slack's port answers 404.
+  const opsPort = env.OPS_PORT;
+  const slackRoutes = opsPort === undefined ? routes : [];
 
   let app: App | undefined;
   if (runsWeb) {
@@ -224,14 +257,14 @@ export function compose({
       ? new SocketModeReceiver({
           appToken: env.SLACK_APP_TOKEN ?? '',
           logger: boltLogger,
-          customRoutes: routes,
+          customRoutes: slackRoutes,
           installerOptions: { port: env.PORT },
         })
       : new HTTPReceiver({
           signingSecret: env.SLACK_SIGNING_SECRET ?? '',
           endpoints: '/slack/events',
           logger: boltLogger,
-          customRoutes: routes,
+          customRoutes: slackRoutes,
           customPropertiesExtractor: (request) => ({ ...deliveryHeaders(request) }),
           // Unmatched requests get Bolt's 404 promptly instead of waiting for a timeout.
           unhandledRequestTimeoutMillis: 2500,
@@ -279,12 +312,9 @@ export function compose({
     });
   }
 
-  const workers: Worker[] = [];
-  const workerConnections: Redis[] = [];
   let opsServer: Server | undefined;
   let controlLoopWatch: NodeJS.Timeout | undefined;
-  /** Set once stop() begins: a deploy killed by the stop is abandoned, not failed. */
-  let stopping = false;
+  let slackWatch: NodeJS.Timeout | undefined;
 
   const startWorker = (name: string, handlers: JobHandlers, concurrency: number): Worker => {
     // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
@@ -329,6 +359,7 @@ export function compose({
       });
       for (const warning of redisCheck.warnings) logger.warn(warning);
       if (redisCheck.refuse !== undefined) throw new StartupError(redisCheck.refuse);
+      const gates = new ConfiguredGateRunner(config.services, processEnv, cwd, http);
       deps = {
         config,
         store,
@@ -336,7 +367,7 @@ export function compose({
         notifier: new SlackNotifier(outboxQueue, config),
         traffic,
         probe: new UndiciSlotProbe(config.services, http),
-        deployer: new ConfiguredDeployer(config.services, deployEnvironment(processEnv), cwd, http),
+        deployer: new ConfiguredDeployer(config.services, processEnv, cwd, http),
         directory,
         audit: auditLog,
         telemetry: {
@@ -347,7 +378,12 @@ export function compose({
           rollbackStarted: (service, trigger) => metrics.rollbacks.inc({ service, trigger }),
           approved: (service, seconds) => metrics.approvalWait.observe({ service }, seconds),
         },
-        gates: new ConfiguredGateRunner(config.services, deployEnvironment(processEnv), cwd, http),
+        gates,
+        dryRunGates: new ReusedGateResults(
+          gates,
+          (service) => (config.services[service]?.dryRunGateCacheSeconds ?? 0) * 1000,
+          now,
+        ),
         metrics: new ConfiguredMetricsSource(
           config.services,
           new HaproxyMetricsSource(haproxyTraffic),
@@ -418,17 +454,33 @@ export function compose({
           { port: env.PORT, mode: usesSocketMode(env) ? 'socket' : 'http', role, services },
           'greenlight is listening for Slack',
         );
-      } else {
+      }
+      if (app === undefined || opsPort !== undefined) {
         opsServer = createOpsServer(routes);
         const server = opsServer;
-        await new Promise<void>((resolve) => server.listen(env.PORT, resolve));
-        logger.info({ port: env.PORT, role }, 'greenlight worker is running');
+        const port = opsPort ?? env.PORT;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        logger.info(
+          { port, role },
+          app === undefined ? 'greenlight worker is running' : 'ops endpoints are listening',
+        );
       }
+      // Slack's health is a metric and a log line, checked in the background.
+      void slackHealth.refresh();
+      slackWatch = setInterval(() => void slackHealth.refresh(), SLACK_HEALTH_FRESH_MS);
+      slackWatch.unref();
     },
     async stop() {
       const bound = env.GREENLIGHT_SHUTDOWN_TIMEOUT_MS;
       stopping = true;
       if (controlLoopWatch !== undefined) clearInterval(controlLoopWatch);
+      if (slackWatch !== undefined) clearInterval(slackWatch);
       if (app !== undefined) {
         await within(
           app.stop().then(() => true),

@@ -12,6 +12,9 @@ export interface Metrics {
   readonly jobFailures: Counter<'queue' | 'job'>;
   readonly slackErrors: Counter<'method' | 'error'>;
   readonly slackRetries: Counter<'reason'>;
+  /** 1 while Slack accepts the bot token (auth.test), 0 while it does not; not readiness. */
+  readonly slackUp: Gauge;
+  readonly auditAuthFailures: Counter<'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -74,6 +77,17 @@ export function createMetrics(): Metrics {
       name: 'greenlight_slack_api_retries_total',
       help: 'Outbox messages put back to retry later, by reason (rate_limited, unavailable).',
       labelNames: ['reason'],
+      registers,
+    }),
+    slackUp: new Gauge({
+      name: 'greenlight_slack_up',
+      help: 'Whether Slack accepted the bot token at the last auth.test (1) or not (0). Slack being down never makes Greenlight unready.',
+      registers,
+    }),
+    auditAuthFailures: new Counter({
+      name: 'greenlight_audit_auth_failures_total',
+      help: 'GET /audit requests refused, by outcome (bad_token: wrong or missing token; rate_limited: too many failures from the address).',
+      labelNames: ['outcome'],
       registers,
     }),
   };

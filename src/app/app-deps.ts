@@ -37,6 +37,11 @@ export interface AppDeps {
   readonly audit: AuditLog;
   readonly faulty: FaultyVersions;
   readonly gates: GateRunner;
+  /**
+   * The gates a `--dry-run` runs: results reused for `dryRunGateCacheSeconds` (see
+   * reused-gate-results.ts). Without it, dry runs use `gates`.
+   */
+  readonly dryRunGates?: GateRunner;
   readonly metrics: MetricsSource;
   readonly telemetry: ReleaseTelemetry;
   readonly clock: Clock;

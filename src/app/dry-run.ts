@@ -19,7 +19,8 @@ export interface Rehearsal {
  * The same dependencies with every effect recorded instead of performed: writes go to an
  * overlay that later reads see, jobs and messages are listed, traffic and deploys cannot move.
  * Reads (Redis, the proxy, slot probes, Slack user groups, gates) stay real, so the command
- * decides on the same facts it would decide on for real.
+ * decides on the same facts it would decide on for real; gate results may be reused for
+ * `dryRunGateCacheSeconds` (`dryRunGates`).
  */
 function recordingDeps(deps: AppDeps): { deps: AppDeps; rehearsal: Omit<Rehearsal, 'outcome'> } {
   const services = new Map<string, ServiceState>();
@@ -84,6 +85,9 @@ function recordingDeps(deps: AppDeps): { deps: AppDeps; rehearsal: Omit<Rehearsa
         unmark: (service, version) => deps.faulty.get(service, version),
       },
       telemetry: { releaseEnded: () => {}, rollbackStarted: () => {}, approved: () => {} },
+      // Gates run last in /release, after every refusal (busy, calendar, faulty, STANDBY, proxy),
+      // so a plan that would be refused anyway never reaches them; and a recent result is reused.
+      gates: deps.dryRunGates ?? deps.gates,
     },
     rehearsal: { services, releases, actions },
   };

@@ -117,10 +117,10 @@ async function describe(
         `Release: ${production} → ${candidate.version ?? 'nothing'} (${type}), ${state.production} → ${standby}.`,
       );
       lines.push(await approversLine(deps, created?.requiredRoles ?? rule.approvals, by));
-      const gates = serviceConfig(deps, request.service).gates;
+      const { gates, dryRunGateCacheSeconds: reuse } = serviceConfig(deps, request.service);
       if (gates.length > 0) {
         lines.push(
-          `Gates before the approval request: ${gates.map((g) => `${g.name} (${g.type}, ${g.blocking ? 'blocking' : 'advisory'})`).join(', ')}.`,
+          `Gates before the approval request: ${gates.map((g) => `${g.name} (${g.type}, ${g.blocking ? 'blocking' : 'advisory'})`).join(', ')}.${reuse > 0 ? ` A dry run reuses their results for ${reuse} s; /release runs them afresh.` : ''}`,
         );
       }
       lines.push(haproxyLines(deps, request.service, standby));

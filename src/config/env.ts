@@ -65,6 +65,19 @@ const envSchema = z
         .max(65535, { error: 'expected a port number from 0 to 65535' })
         .default(3000),
     ),
+    /**
+     * Port of the ops listener (`/healthz`, `/readyz`, `/metrics`, `/audit`). Unset: they are
+     * served on PORT next to Slack's requests, as before; set: only here, and PORT answers 404.
+     */
+    OPS_PORT: z.preprocess(
+      blankToUndefined,
+      z.coerce
+        .number({ error: 'expected a port number' })
+        .int()
+        .min(1, { error: 'expected a port number from 1 to 65535' })
+        .max(65535, { error: 'expected a port number from 1 to 65535' })
+        .optional(),
+    ),
     GREENLIGHT_CONFIG: z.preprocess(blankToUndefined, z.string().default('./greenlight.yml')),
     GREENLIGHT_ROLE: z.preprocess(
       blankToUndefined,
@@ -115,6 +128,13 @@ const envSchema = z
   })
   .superRefine(
     (env, ctx) => {
+      if (env.OPS_PORT !== undefined && env.OPS_PORT === env.PORT) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['OPS_PORT'],
+          message: 'must differ from PORT (unset it to serve the ops endpoints on PORT)',
+        });
+      }
       if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
         ctx.addIssue({
           code: 'custom',

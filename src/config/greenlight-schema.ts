@@ -52,11 +52,25 @@ const healthSchema = z.strictObject({
   readyTimeoutSeconds: positiveInt.max(3600).default(120),
 });
 
+/**
+ * Names of variables passed from Greenlight's own environment to the service's child processes
+ * (deploy command, command gates, command traffic driver), besides PATH, HOME, the locale and
+ * the GREENLIGHT_* variables describing the step. Nothing else is inherited.
+ */
+const childEnvNames = z
+  .array(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }),
+  )
+  .default([]);
+
 const deploySchema = z.union([
   z.strictObject({
     /** argv, run without a shell; GREENLIGHT_* variables describe the deploy. */
     command: z.array(z.string().min(1)).min(1, { error: 'expected at least the program to run' }),
     timeoutSeconds: positiveInt.max(24 * 3600).default(600),
+    env: childEnvNames,
   }),
   z.strictObject({
     webhook: z.strictObject({
@@ -65,6 +79,7 @@ const deploySchema = z.union([
       secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
     }),
     timeoutSeconds: positiveInt.max(24 * 3600).default(600),
+    env: childEnvNames,
   }),
 ]);
 
@@ -74,12 +89,21 @@ const runtimeApiAddress = z
     error: 'expected host:port or an absolute unix socket path',
   });
 
+/**
+ * A backend or server name: it is written into Runtime API command lines, where `;` separates
+ * commands and spaces separate arguments, so only HAProxy's plain name characters are accepted.
+ */
+const haproxyName = z.string().regex(/^[A-Za-z0-9_.-]+$/, {
+  error:
+    'expected an HAProxy name of letters, digits, _ . or - (it is sent to the Runtime API as is)',
+});
+
 const trafficSchema = z.union([
   z.strictObject({
     haproxy: z.strictObject({
       runtimeApi: runtimeApiAddress,
-      backend: z.string().min(1),
-      servers: z.strictObject({ blue: z.string().min(1), green: z.string().min(1) }),
+      backend: haproxyName,
+      servers: z.strictObject({ blue: haproxyName, green: haproxyName }),
       timeoutMs: positiveInt.max(60_000).default(3000),
     }),
   }),
@@ -130,17 +154,49 @@ const analysisSchema = z.strictObject({
           errorRateQuery: z.string().min(1),
           /** P99 latency in seconds; `{slot}` is replaced. */
           p99Query: z.string().min(1),
-          /** Requests over the interval, for the minimum-traffic check; `{slot}` is replaced. */
-          requestsQuery: z.string().min(1).optional(),
+          /**
+           * Requests over the interval; `{slot}` is replaced. Required: without a count, thin
+           * traffic could never be told from a healthy canary.
+           */
+          requestsQuery: z
+            .string({
+              error: (issue) =>
+                issue.input === undefined
+                  ? 'a Prometheus analysis needs requestsQuery (requests per slot over the interval, e.g. sum(increase(http_requests_total{slot="{slot}"}[1m]))): without a count, no data would look like a pass'
+                  : 'must be a PromQL query string',
+            })
+            .min(1),
         }),
       }),
     ])
     .default('haproxy'),
+  /** Absolute ceiling: an interval whose canary error rate is above it is a breach on its own. */
   maxErrorRatePercent: z.number().min(0).max(100).default(0.5),
+  /** Ceiling for a real P99 (Prometheus), and for HAProxy's mean when `maxMeanMs` is unset. */
   maxP99Ms: positiveInt.default(800),
+  /** Ceiling for HAProxy's mean response time (`rtime`), the only latency HAProxy's stats have. */
+  maxMeanMs: positiveInt.optional(),
+  /** Canary requests below which an interval's ceilings are not judged (too thin to mean anything). */
   minRequests: z.number().int().min(0).default(50),
   intervalSeconds: z.number().min(0.2).default(60),
   consecutiveBreaches: positiveInt.default(2),
+  /** Tolerance: a canary error rate up to this multiple of the baseline's is not meaningful harm. */
+  maxErrorRatio: z.number().min(1).default(2),
+  /** Error rates below this are never meaningful harm, whatever the ratio. */
+  errorRateFloorPercent: z.number().min(0).max(100).default(0.1),
+  /** Chance of rolling back a canary no worse than its baseline, however often it is judged. */
+  falseRollbackPercent: z.number().gt(0).max(50).default(0.1),
+  /** Chance of passing a canary meaningfully worse than its baseline. */
+  falsePassPercent: z.number().gt(0).max(50).default(1),
+  /** Consecutive readings with no data (failed or empty) before the release pauses and asks. */
+  maxFailedReads: positiveInt.default(3),
+  /**
+   * A stability window that ends without enough evidence: `release` (recorded as "not enough
+   * traffic to judge") or `rollback`.
+   */
+  whenInconclusive: z.enum(['release', 'rollback']).default('release'),
+  /** Shadow mode: judge and report every reading, never act on one. */
+  dryRun: z.boolean().default(false),
 });
 
 const deadlinesSchema = z.strictObject({
@@ -205,6 +261,11 @@ const serviceSchema = z.strictObject({
   canary: canarySchema.default(canarySchema.parse({})),
   analysis: analysisSchema.default(analysisSchema.parse({})),
   gates: z.array(gateSchema).default([]),
+  /**
+   * A `--dry-run` of /release reuses gate results younger than this instead of running the gates
+   * again (0: run them every time). A real /release always runs them.
+   */
+  dryRunGateCacheSeconds: z.number().min(0).max(3600).default(60),
   operators: operatorsSchema.optional(),
   /** An approval older than this no longer counts; it must be given again. */
   approvalTtlMinutes: z.number().positive().default(60),
@@ -323,6 +384,28 @@ export const greenlightConfigSchema = z
           message: 'expected blue and green to be different slots (same URL)',
         });
       }
+    }
+    // Greenlight's own credentials and every webhook secret stay out of child processes, even
+    // when a deploy.env list names them.
+    const webhookSecrets = new Set(
+      Object.values(config.services).flatMap((s) =>
+        'webhook' in s.deploy ? [s.deploy.webhook.secretEnv] : [],
+      ),
+    );
+    for (const [name, service] of Object.entries(config.services)) {
+      service.deploy.env.forEach((variable, i) => {
+        const why = webhookSecrets.has(variable)
+          ? 'is a deploy webhook secret (secretEnv)'
+          : /^(SLACK_|GREENLIGHT_)/.test(variable) || variable === 'REDIS_URL'
+            ? "is Greenlight's own setting or credential (SLACK_*, GREENLIGHT_*, REDIS_URL)"
+            : undefined;
+        if (why === undefined) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', name, 'deploy', 'env', i],
+          message: `${variable} ${why} and never reaches a child process; remove it from deploy.env`,
+        });
+      });
     }
   });
 

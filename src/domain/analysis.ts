@@ -1,46 +1,233 @@
+import {
+  addInterval,
+  describeEvidence,
+  type ErrorEvidence,
+  type ErrorJudgeSettings,
+  judgeErrors,
+  NO_EVIDENCE,
+} from './error-judge.ts';
+
 /** What one analysis interval saw on a slot. */
 export interface AnalysisReading {
   /** Requests in the interval; null when the source cannot count them. */
   readonly requests: number | null;
+  /**
+   * Failed requests in the interval (5xx, connection errors, retries and redispatches where the
+   * source sees them); null when the source has only a rate.
+   */
+  readonly errors?: number | null;
   readonly errorRatePercent: number;
-  /** P99 latency where the source has it, or HAProxy's average response time. */
+  /** The latency figure of the interval, in milliseconds; what it is says `latencyKind`. */
   readonly latencyMs: number | null;
+  /** `p99`: a real 99th percentile; `mean`: an average (HAProxy's `rtime`), labelled as such. */
+  readonly latencyKind?: 'p99' | 'mean';
 }
 
 export interface Thresholds {
   readonly maxErrorRatePercent: number;
   readonly maxP99Ms: number;
+  /** Ceiling for a mean response time (HAProxy's `rtime`); maxP99Ms when unset. */
+  readonly maxMeanMs?: number | undefined;
   readonly minRequests: number;
 }
 
+/**
+ * One reading's verdict:
+ * - `fail`: strong evidence of harm; the release rolls back at once.
+ * - `breach`: a ceiling was crossed in this interval; it rolls back after `consecutiveBreaches`.
+ * - `pass`: evidence that the canary does no meaningful harm.
+ * - `inconclusive`: not enough evidence yet; `figure` says what is missing.
+ * - `no_data`: the source could not be read or returned nothing; never a pass.
+ */
 export type Verdict =
-  | { readonly verdict: 'pass' }
+  | { readonly verdict: 'pass'; readonly figures?: readonly string[] }
   | { readonly verdict: 'breach'; readonly figures: readonly string[] }
-  | { readonly verdict: 'inconclusive'; readonly figure: string };
+  | { readonly verdict: 'fail'; readonly figures: readonly string[] }
+  | { readonly verdict: 'inconclusive'; readonly figure: string }
+  | { readonly verdict: 'no_data'; readonly figure: string };
+
+export type VerdictName = Verdict['verdict'];
 
 const pct = (n: number) => `${Number(n.toFixed(2))} %`;
 
-/** Judges one reading against thresholds; too little traffic is never a pass. */
-export function judge(reading: AnalysisReading, thresholds: Thresholds): Verdict {
+export function latencyLabel(reading: Pick<AnalysisReading, 'latencyKind'>): string {
+  return reading.latencyKind === 'mean' ? 'mean response time' : 'P99';
+}
+
+/**
+ * The latency ceiling of one interval (a real P99, or a mean judged against `maxMeanMs`); it
+ * rolls back after `consecutiveBreaches` intervals in a row. An interval with fewer than
+ * `minRequests` canary requests is too thin for it to mean anything.
+ */
+export function latencyBreaches(reading: AnalysisReading, thresholds: Thresholds): string[] {
+  if (reading.requests !== null && reading.requests < Math.max(1, thresholds.minRequests))
+    return [];
+  const ceiling =
+    reading.latencyKind === 'mean'
+      ? (thresholds.maxMeanMs ?? thresholds.maxP99Ms)
+      : thresholds.maxP99Ms;
+  return reading.latencyMs !== null && reading.latencyMs > ceiling
+    ? [`${latencyLabel(reading)} ${Math.round(reading.latencyMs)} ms > ${ceiling} ms`]
+    : [];
+}
+
+/** Alternatives above the error ceiling, as multiples of it: a mixture needs no guess of how bad. */
+const CEILING_ALTERNATIVES = [1.5, 2, 3, 5, 10, 20, 50, 100];
+
+/**
+ * Evidence that the canary's error rate is above `maxErrorRatePercent`, from its own counts
+ * alone (so it holds with no baseline, as after a blue/green switch): a mixture of likelihood
+ * ratios of Bernoulli requests, rate `q > ceiling` against `ceiling`. For every true rate at or
+ * under the ceiling the per-request ratio has expectation at most 1, so the product is a test
+ * supermartingale and Ville's inequality bounds the chance of ever tripping by `1/threshold`,
+ * however often it is looked at. A 50 % failure trips on a handful of requests; 2 % against a
+ * 0.5 % ceiling in a few hundred.
+ */
+export function ceilingEValue(requests: number, errors: number, ceilingPercent: number): number {
+  const p0 = ceilingPercent / 100;
+  if (requests <= 0) return 1;
+  if (p0 <= 0) return errors > 0 ? Number.POSITIVE_INFINITY : 1;
+  if (p0 >= 1) return 0;
+  const logs = CEILING_ALTERNATIVES.map((m) => Math.min(0.999, p0 * m))
+    .filter((q) => q > p0)
+    .map((q) => errors * Math.log(q / p0) + (requests - errors) * Math.log((1 - q) / (1 - p0)));
+  if (logs.length === 0) return 1;
+  const top = Math.max(...logs);
+  const mean = logs.reduce((sum, l) => sum + Math.exp(l - top), 0) / logs.length;
+  return Math.exp(top) * mean;
+}
+
+/**
+ * Judges one interval of a canary against its baseline. Error counts go into the release's
+ * running evidence, judged by a sequential test that stays valid however often it looks (see
+ * error-judge.ts), and against the absolute error ceiling on the same running counts; the latency
+ * ceiling judges the interval alone. Too little traffic is never a pass.
+ */
+export function judgeInterval(
+  canary: AnalysisReading,
+  baseline: AnalysisReading | undefined,
+  before: ErrorEvidence | undefined,
+  thresholds: Thresholds,
+  settings: ErrorJudgeSettings,
+): { verdict: Verdict; evidence: ErrorEvidence } {
+  let evidence = before ?? NO_EVIDENCE;
+  const counts = countsOf(canary);
+  const baseCounts = baseline ? countsOf(baseline) : null;
+  if (counts !== null) {
+    evidence = addInterval(evidence, {
+      canary: counts,
+      baseline: baseCounts ?? { requests: 0, errors: 0 },
+    });
+  }
+  const judged = judgeErrors(evidence, settings);
+  const summary = describeEvidence(evidence);
+  const overCeiling =
+    ceilingEValue(evidence.canaryRequests, evidence.canaryErrors, thresholds.maxErrorRatePercent) >=
+    1 / settings.falseFailure;
+  const latency = latencyBreaches(canary, thresholds);
+  if (judged.verdict === 'fail' || overCeiling) {
+    const figures = [
+      ...(judged.verdict === 'fail' ? [judged.evidence] : []),
+      ...(overCeiling
+        ? [
+            `errors ${evidence.canaryErrors.toLocaleString('en-US')} of ${evidence.canaryRequests.toLocaleString('en-US')} (${pct((100 * evidence.canaryErrors) / evidence.canaryRequests)}): error rate above the ${pct(thresholds.maxErrorRatePercent)} ceiling, strong evidence`,
+          ]
+        : []),
+      ...latency,
+    ];
+    return { verdict: { verdict: 'fail', figures }, evidence };
+  }
+  if (latency.length > 0) return { verdict: { verdict: 'breach', figures: latency }, evidence };
+  if (counts === null) {
+    return {
+      verdict: { verdict: 'no_data', figure: 'the source gave no request count for the canary' },
+      evidence,
+    };
+  }
+  if (judged.verdict === 'pass') {
+    return { verdict: { verdict: 'pass', figures: [judged.evidence || summary] }, evidence };
+  }
+  return { verdict: { verdict: 'inconclusive', figure: judged.evidence || summary }, evidence };
+}
+
+/** Request and error counts of a reading, or null when the source has no request count. */
+function countsOf(reading: AnalysisReading): { requests: number; errors: number } | null {
+  const requests = reading.requests;
+  if (requests === null || !Number.isFinite(requests) || requests < 0) return null;
+  const errors =
+    reading.errors !== undefined && reading.errors !== null && Number.isFinite(reading.errors)
+      ? reading.errors
+      : Math.round((reading.errorRatePercent / 100) * requests);
+  return { requests, errors: Math.min(Math.max(0, errors), requests) };
+}
+
+export function describeReading(reading: AnalysisReading): string {
+  const latency =
+    reading.latencyMs === null
+      ? `${latencyLabel(reading)} n/a`
+      : `${latencyLabel(reading)} ${Math.round(reading.latencyMs)} ms`;
+  const errors =
+    reading.errors !== undefined && reading.errors !== null && reading.requests !== null
+      ? `${reading.errors.toLocaleString('en-US')} errors (${pct(reading.errorRatePercent)})`
+      : `errors ${pct(reading.errorRatePercent)}`;
+  return `${reading.requests === null ? '?' : reading.requests.toLocaleString('en-US')} req · ${errors} · ${latency}`;
+}
+
+/**
+ * The fixed-threshold rule Greenlight used before the sequential test: one interval against
+ * ceilings, thin traffic inconclusive. Kept as the baseline `bench/judgement.ts` measures the
+ * sequential judge against.
+ */
+export function judge(
+  reading: AnalysisReading,
+  thresholds: Thresholds,
+):
+  | { verdict: 'pass' }
+  | { verdict: 'breach'; figures: string[] }
+  | { verdict: 'inconclusive'; figure: string } {
   if (reading.requests !== null && reading.requests < thresholds.minRequests) {
     return {
       verdict: 'inconclusive',
       figure: `${reading.requests} requests < ${thresholds.minRequests} needed`,
     };
   }
-  const figures: string[] = [];
-  if (reading.errorRatePercent > thresholds.maxErrorRatePercent) {
-    figures.push(
-      `error rate ${pct(reading.errorRatePercent)} > ${pct(thresholds.maxErrorRatePercent)}`,
+  const figures = latencyBreaches(reading, { ...thresholds, minRequests: 0 });
+  if (reading.errorRatePercent > thresholds.maxErrorRatePercent)
+    figures.unshift(
+      `error rate ${pct(reading.errorRatePercent)} > ceiling ${pct(thresholds.maxErrorRatePercent)}`,
     );
-  }
-  if (reading.latencyMs !== null && reading.latencyMs > thresholds.maxP99Ms) {
-    figures.push(`P99 ${Math.round(reading.latencyMs)} ms > ${thresholds.maxP99Ms} ms`);
-  }
   return figures.length > 0 ? { verdict: 'breach', figures } : { verdict: 'pass' };
 }
 
-export function describeReading(reading: AnalysisReading): string {
-  const latency = reading.latencyMs === null ? 'n/a' : `${Math.round(reading.latencyMs)} ms`;
-  return `${reading.requests ?? '?'} req · errors ${pct(reading.errorRatePercent)} · latency ${latency}`;
+const isCount = (value: unknown) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+/**
+ * The evidence stored with a release, checked: a record written by another version, or damaged,
+ * starts the evidence afresh rather than failing the analysis.
+ */
+export function readEvidence(stored: unknown): ErrorEvidence {
+  if (typeof stored !== 'object' || stored === null) return NO_EVIDENCE;
+  const e = stored as Partial<ErrorEvidence>;
+  const totalsOk = [
+    e.intervals,
+    e.canaryRequests,
+    e.canaryErrors,
+    e.baselineRequests,
+    e.baselineErrors,
+  ].every(isCount);
+  const groupsOk =
+    Array.isArray(e.groups) &&
+    e.groups.every(
+      (g) =>
+        typeof g === 'object' &&
+        g !== null &&
+        Object.values(g as unknown as Record<string, unknown>).every(isCount),
+    );
+  return totalsOk && groupsOk ? (stored as ErrorEvidence) : NO_EVIDENCE;
+}
+
+/** Canary requests judged so far. */
+export function canaryRequests(evidence: ErrorEvidence): number {
+  return evidence.canaryRequests;
 }

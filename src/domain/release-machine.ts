@@ -1,4 +1,5 @@
 import type { AnalysisReading, Verdict } from './analysis.ts';
+import type { ErrorEvidence } from './error-judge.ts';
 import { ENDED_STATES, missingRoles, type Release, type ReleaseState } from './release.ts';
 import type { Slot } from './slots.ts';
 
@@ -16,12 +17,19 @@ export type ReleaseEvent =
       baseline?: AnalysisReading;
       verdict: Verdict;
       breachLimit: number;
+      /** Consecutive no-data readings after which the release pauses and asks. */
+      failedReadLimit: number;
       samples?: { canary: unknown; baseline: unknown };
+      evidence?: ErrorEvidence;
+      /** Shadow mode: recorded and reported, never acted on. */
+      shadow?: boolean;
     }
   | { type: 'sampled'; samples: { canary: unknown; baseline: unknown } }
   | { type: 'hold_passed'; autoPromote: boolean }
+  /** The hold's time is up without evidence either way: ask for Promote anyway or Roll back. */
+  | { type: 'hold_inconclusive'; missing: string }
   | { type: 'expire'; reason: string }
-  | { type: 'observed' }
+  | { type: 'observed'; verdict?: string }
   | { type: 'switch_failed'; reason: string }
   | { type: 'switch_held'; reason: string }
   | { type: 'rollback'; user: string; reason: string; approvedBy?: string }
@@ -153,7 +161,13 @@ export function transition(
     if (canary === undefined) refuse(release, event);
     const to = canary.stepIndex + 1;
     const weight = canary.steps[to] ?? 100;
-    const moved = { ...canary, stepIndex: to, stepStartedAt: at, awaitingPromotion: false };
+    const moved = {
+      ...canary,
+      stepIndex: to,
+      stepStartedAt: at,
+      awaitingPromotion: false,
+      withoutEvidence: undefined,
+    };
     if (weight >= 100) {
       return {
         release: next(
@@ -262,7 +276,13 @@ export function transition(
           `${release.service} ${release.version} is already past the step this Promote was for: it is at ${release.canary.steps[release.canary.stepIndex] ?? 100} %.`,
         );
       }
-      return nextStep(event.user, 'promoted');
+      // Without evidence, the Promote is "Promote anyway": recorded with who and what was missing.
+      return nextStep(
+        event.user,
+        release.canary.withoutEvidence !== undefined
+          ? `promoted anyway, without evidence (${release.canary.withoutEvidence})`
+          : 'promoted',
+      );
     }
     case 'pause':
       if (release.state !== 'ramping' && release.state !== 'observing') refuse(release, event);
@@ -285,7 +305,9 @@ export function transition(
         release: next(
           {
             paused: undefined,
-            analysis: release.analysis ? { ...release.analysis, breaches: 0 } : undefined,
+            analysis: release.analysis
+              ? { ...release.analysis, breaches: 0, failedReads: 0 }
+              : undefined,
             // The hold starts again, and so does any wait for Promote (with its deadline).
             ...(release.canary
               ? {
@@ -306,43 +328,64 @@ export function transition(
     case 'analysis': {
       if (release.state !== 'ramping' && release.state !== 'observing') refuse(release, event);
       const previous = release.analysis ?? { checks: 0, breaches: 0 };
-      const breaches = event.verdict.verdict === 'breach' ? previous.breaches + 1 : 0;
+      const verdict = event.verdict;
+      const breaches = verdict.verdict === 'breach' ? previous.breaches + 1 : 0;
+      const failedReads = verdict.verdict === 'no_data' ? (previous.failedReads ?? 0) + 1 : 0;
       const figures =
-        event.verdict.verdict === 'breach'
-          ? event.verdict.figures
-          : event.verdict.verdict === 'inconclusive'
-            ? [event.verdict.figure]
-            : [];
+        verdict.verdict === 'inconclusive' || verdict.verdict === 'no_data'
+          ? [verdict.figure]
+          : [...(verdict.figures ?? [])];
       const analysis = {
         checks: previous.checks + 1,
         breaches,
-        lastVerdict: event.verdict.verdict,
+        failedReads,
+        lastVerdict: verdict.verdict,
         lastFigures: figures,
         canary: event.canary,
         ...(event.baseline ? { baseline: event.baseline } : {}),
         ...(event.samples ? { samples: event.samples } : {}),
+        ...(event.evidence ? { evidence: event.evidence } : {}),
+        ...(event.shadow ? { shadow: true } : {}),
         at,
       };
-      if (event.verdict.verdict === 'breach' && breaches >= event.breachLimit) {
+      const rollsBack =
+        verdict.verdict === 'fail' ||
+        (verdict.verdict === 'breach' && breaches >= event.breachLimit);
+      if (event.shadow) {
+        // Shadow mode acts on nothing; a verdict that would have acted is noted once per change.
+        const would = rollsBack
+          ? 'roll back'
+          : verdict.verdict === 'no_data' && failedReads >= event.failedReadLimit
+            ? 'pause'
+            : undefined;
+        if (would !== undefined && previous.lastVerdict !== verdict.verdict)
+          return {
+            release: next(
+              { analysis },
+              'greenlight',
+              `shadow analysis would ${would}: ${figures.join(', ')}`,
+            ),
+            effects: [],
+          };
+        return { release: quietly({ analysis }), effects: [] };
+      }
+      if (rollsBack) {
         return {
           release: quietly({ analysis }),
           effects: [{ type: 'auto_rollback', reason: figures.join(', ') }],
         };
       }
-      if (event.verdict.verdict === 'inconclusive' && release.paused === undefined) {
+      if (
+        verdict.verdict === 'no_data' &&
+        failedReads >= event.failedReadLimit &&
+        release.paused === undefined
+      ) {
+        const reason = `no metrics for ${failedReads} readings in a row: ${verdict.figure}`;
         return {
           release: next(
-            {
-              analysis,
-              paused: {
-                by: 'greenlight',
-                reason: `inconclusive: ${figures.join(', ')}`,
-                at,
-                revision: release.revision + 1,
-              },
-            },
+            { analysis, paused: { by: 'greenlight', reason, at, revision: release.revision + 1 } },
             'greenlight',
-            `paused, analysis inconclusive: ${figures.join(', ')}`,
+            `paused: ${reason}`,
           ),
           effects: [],
         };
@@ -367,15 +410,45 @@ export function transition(
     }
     case 'hold_passed': {
       if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
-      if (release.paused !== undefined || release.canary.awaitingPromotion)
+      // Evidence that arrives while Promote anyway is asked for turns it into a plain Promote.
+      const late = release.canary.withoutEvidence !== undefined;
+      if (release.paused !== undefined || (release.canary.awaitingPromotion && !late))
         return { release, effects: [] };
       const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
       if (event.autoPromote) return nextStep('greenlight', `hold at ${weight} % passed: promoting`);
       return {
         release: next(
-          { canary: { ...release.canary, awaitingPromotion: true, promptedAt: at } },
+          {
+            canary: {
+              ...release.canary,
+              awaitingPromotion: true,
+              promptedAt: late ? (release.canary.promptedAt ?? at) : at,
+              withoutEvidence: undefined,
+            },
+          },
           'greenlight',
           `hold at ${weight} % passed: an approver clicks Promote to continue`,
+        ),
+        effects: [],
+      };
+    }
+    case 'hold_inconclusive': {
+      if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
+      if (release.paused !== undefined || release.canary.awaitingPromotion)
+        return { release, effects: [] };
+      const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
+      return {
+        release: next(
+          {
+            canary: {
+              ...release.canary,
+              awaitingPromotion: true,
+              promptedAt: at,
+              withoutEvidence: event.missing,
+            },
+          },
+          'greenlight',
+          `hold at ${weight} % ended without evidence (${event.missing}): an approver clicks Promote anyway or Roll back`,
         ),
         effects: [],
       };
@@ -386,7 +459,9 @@ export function transition(
         release: next(
           { state: 'released' },
           'greenlight',
-          `released: the stability window passed, so /sync ${release.service} is possible now`,
+          event.verdict === undefined
+            ? `released: the stability window passed, so /sync ${release.service} is possible now`
+            : `released: the stability window ended, ${event.verdict}; /sync ${release.service} is possible now`,
         ),
         effects: [{ type: 'free_service' }],
       };

@@ -1,4 +1,4 @@
-import type { AnalysisReading } from './analysis.ts';
+import type { AnalysisReading, VerdictName } from './analysis.ts';
 import type { Slot } from './slots.ts';
 import type { ReleaseType } from './version.ts';
 
@@ -46,18 +46,32 @@ export interface CanaryProgress {
   readonly promptedAt?: string;
   /** The revision at which a last step was held back by the calendar (a stage of its own). */
   readonly heldRevision?: number;
+  /**
+   * The hold's time passed without evidence either way: what is missing. Promote then means
+   * "Promote anyway", recorded with who and this.
+   */
+  readonly withoutEvidence?: string;
 }
 
 /** The analysis so far: consecutive breaches and the latest readings, canary and baseline. */
 export interface AnalysisState {
   readonly checks: number;
   readonly breaches: number;
-  readonly lastVerdict?: 'pass' | 'breach' | 'inconclusive';
+  /** Consecutive readings with no data (a failed or empty read). */
+  readonly failedReads?: number;
+  readonly lastVerdict?: VerdictName;
   readonly lastFigures?: readonly string[];
   readonly canary?: AnalysisReading;
   readonly baseline?: AnalysisReading;
   /** What the metrics source returned last, per slot, for deltas on the next reading. */
   readonly samples?: { readonly canary: unknown; readonly baseline: unknown };
+  /**
+   * The sequential test's running evidence across every interval so far: an `ErrorEvidence`
+   * (error-judge.ts) as stored, read back through `readEvidence`.
+   */
+  readonly evidence?: unknown;
+  /** Shadow mode (`analysis.dryRun`): judged and reported, never acted on. */
+  readonly shadow?: boolean;
   /** When the last reading was taken: the sweeper restarts an analysis that went quiet. */
   readonly at?: string;
 }

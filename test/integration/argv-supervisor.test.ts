@@ -304,7 +304,7 @@ describe('deployers: DeployRequest.signal cancels a running deploy', () => {
         timeoutSeconds: 60,
         slotUrl: 'http://127.0.0.1:1',
         cwd: tmpdir(),
-        baseEnv: process.env,
+        env: (step) => ({ ...process.env, ...step }),
       },
       request(controller.signal),
     );

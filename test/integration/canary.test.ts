@@ -12,7 +12,7 @@ import type { EmulatedMessage } from '../support/slack-emulator.ts';
 const CANARY = (
   autoPromote: boolean,
 ) => `    canary: { steps: [20, 50, 100], holdMinutes: 0.02, autoPromote: ${autoPromote} }
-    analysis: { source: haproxy, maxErrorRatePercent: 5, maxP99Ms: 800, minRequests: 5, intervalSeconds: 0.5, consecutiveBreaches: 2 }
+    analysis: { source: haproxy, maxErrorRatePercent: 5, maxP99Ms: 800, minRequests: 5, intervalSeconds: 0.5, consecutiveBreaches: 2, errorRateFloorPercent: 5 }
     progressIntervalMinutes: 0.02
 `;
 
@@ -104,7 +104,9 @@ describe('canary with automatic promotion and automatic rollback', () => {
     );
     expect(textOf(alert)).toContain('*Rolled back to:* 2.4.1 (green)');
     const text = textOf(alert);
-    expect(text).toMatch(/error rate \d+(\.\d+)? % &gt; 5 %/);
+    // Strong evidence against the baseline, or the ceiling twice: whichever comes first.
+    expect(text).toMatch(/strong evidence of harm|error rate \d+(\.\d+)? % &gt; ceiling 5 %/);
+    expect(text).toMatch(/\*Canary \(blue\):\* [\d,]+ req · [\d,]+ errors/);
     expect(text).toContain('*Who:* automatic');
     world.services.api?.blue.set({ errorRate: 0 });
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
@@ -114,7 +116,7 @@ describe('canary with automatic promotion and automatic rollback', () => {
   });
 });
 
-describe('canary with manual promotion: inconclusive analysis, Promote, restarts', () => {
+describe('canary with manual promotion: no evidence, Promote, restarts', () => {
   let world: ReleaseWorld;
   let load: ReturnType<typeof loadLoop> | undefined;
 
@@ -130,17 +132,19 @@ describe('canary with manual promotion: inconclusive analysis, Promote, restarts
     await world?.close();
   });
 
-  it('pauses and asks in the thread when there is too little traffic to judge', async () => {
+  it('holds a silent canary past its hold and asks for Promote anyway, never promoting by itself', async () => {
     const id = await requestRelease(world, '2.4.1');
     await world.click('U0LEAD', 'release_approve', id);
     await threadHas(world, id, 'Canary at 20 %');
-    // No load: every interval sees fewer requests than the minimum.
-    await threadHas(world, id, 'Paused, analysis inconclusive');
-    const parent = world.slack
-      .messages('C0RELEASES')
-      .find((m) => textOf(m).includes(`Release ${id}`));
-    expect(textOf(parent)).toContain('paused by Greenlight: inconclusive');
-    expect(textOf(parent)).toContain('release_resume');
+    // No load: no evidence either way, so the hold ends by asking, not by passing.
+    await threadHas(world, id, 'ended without evidence');
+    const parent = await eventually(
+      async () =>
+        world.slack.messages('C0RELEASES').find((m) => textOf(m).includes(`Release ${id}`)),
+      (m) => textOf(m).includes('Promote anyway to 50 %'),
+    );
+    expect(textOf(parent)).toContain('waiting for Promote anyway or Abort');
+    expect(thread(world, id).some((m) => m.text.includes('canary at 50 %'))).toBe(false);
     expect(await world.click('U0DEV1', 'release_promote', id)).toContain(
       'an approver must promote it',
     );
@@ -155,8 +159,8 @@ describe('canary with manual promotion: inconclusive analysis, Promote, restarts
         .match(/"value":"(rel-[^":]+)/g)
         ?.pop()
         ?.match(/rel-[^"]+/)?.[0]) ?? '';
+    // Traffic brings evidence: the Promote anyway becomes a plain Promote.
     load = loadLoop(world.haproxy.frontendUrl('api'), 3);
-    expect(await world.click('U0LEAD', 'release_resume', id)).toContain('Resumed');
     await threadHas(world, id, 'Hold at 20 % passed: an approver clicks Promote to continue');
     await new Promise((r) => setTimeout(r, 2000));
     expect(thread(world, id).some((m) => m.text.includes('canary at 50 %'))).toBe(false);

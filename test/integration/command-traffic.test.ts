@@ -23,7 +23,7 @@ function switcher(stateFile: string, status?: string[]) {
         },
       ],
     ]),
-    { PATH: process.env.PATH ?? '' },
+    { for: (_service, step) => ({ PATH: process.env.PATH ?? '', ...step }) },
     tmpdir(),
   );
 }

@@ -2,7 +2,7 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusMetricsSource } from '../../src/adapters/http/prometheus-metrics-source.ts';
 import { parseConfig } from '../../src/config/load-config.ts';
-import { judge } from '../../src/domain/analysis.ts';
+import { judgeInterval } from '../../src/domain/analysis.ts';
 import { type PrometheusFixture, startPrometheus } from '../support/prometheus-fixture.ts';
 import { eventually } from '../support/release-world.ts';
 import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
@@ -35,7 +35,7 @@ services:
       source:
         prometheus:
           url: "${prometheus.url}"
-          errorRateQuery: 'sum(rate(slot_requests_total{job="{slot}",code="500"}[5s])) / sum(rate(slot_requests_total{job="{slot}"}[5s]))'
+          errorRateQuery: '(sum(rate(slot_requests_total{job="{slot}",code="500"}[5s])) or vector(0)) / sum(rate(slot_requests_total{job="{slot}"}[5s]))'
           p99Query: 'histogram_quantile(0.99, sum by (le) (rate(slot_request_duration_seconds_bucket{job="{slot}"}[5s])))'
           requestsQuery: 'sum(increase(slot_requests_total{job="{slot}"}[5s]))'
       maxErrorRatePercent: 0.5
@@ -52,9 +52,10 @@ services:
   });
 
   it('reads error rate, P99 and request count per slot, and the canary breaches while the baseline passes', async () => {
-    const deadline = Date.now() + 8000;
+    // Traffic until both readings are in (Prometheus sees it over a 5 s window).
+    let flowing = true;
     const traffic = (async () => {
-      while (Date.now() < deadline) {
+      while (flowing) {
         await Promise.all(
           [blue.url, green.url].map(async (url) => (await fetch(url)).arrayBuffer()),
         );
@@ -62,25 +63,42 @@ services:
       }
     })();
     const canary = await eventually(
-      async () => (await source.read('api', 'green')).reading,
-      (r) => (r.requests ?? 0) >= 20 && r.errorRatePercent > 0,
+      // Until Prometheus has scraped some traffic, a read is "no data" (thrown), never zeros.
+      async () => (await source.read('api', 'green').catch(() => null))?.reading,
+      (r) => (r?.requests ?? 0) >= 20 && (r?.errorRatePercent ?? 0) > 0,
       10_000,
       250,
     );
     const baseline = await eventually(
-      async () => (await source.read('api', 'blue')).reading,
-      (r) => (r.requests ?? 0) >= 20,
+      async () => (await source.read('api', 'blue').catch(() => null))?.reading,
+      (r) => (r?.requests ?? 0) >= 20,
       10_000,
       250,
     );
+    flowing = false;
     await traffic;
+    if (canary === undefined || baseline === undefined) throw new Error('no readings');
     expect(canary.errorRatePercent).toBeGreaterThan(10);
     expect(canary.errorRatePercent).toBeLessThan(30);
     expect(canary.latencyMs).not.toBeNull();
     expect(baseline.errorRatePercent).toBe(0);
+    // Counts, not only a rate: errors are the rate's share of the requests, and the latency is
+    // a real percentile from the histogram.
+    expect(canary.errors).toBe(
+      Math.round((canary.errorRatePercent / 100) * (canary.requests ?? 0)),
+    );
+    expect(canary.latencyKind).toBe('p99');
+    expect(baseline.errors).toBe(0);
     const thresholds = { maxErrorRatePercent: 0.5, maxP99Ms: 800, minRequests: 20 };
-    expect(judge(canary, thresholds).verdict).toBe('breach');
-    expect(judge(baseline, thresholds).verdict).toBe('pass');
+    const settings = {
+      maxErrorRatio: 2,
+      errorRateFloorPercent: 0.1,
+      falseFailure: 0.001,
+      falsePass: 0.01,
+    };
+    expect(judgeInterval(canary, baseline, undefined, thresholds, settings).verdict.verdict).toBe(
+      'fail',
+    );
   });
 
   it('reports a query Prometheus refuses, so the analysis says why it has no figure', async () => {

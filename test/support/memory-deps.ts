@@ -129,7 +129,8 @@ export function memoryWorld(yaml: string, now: Date): MemoryWorld {
     gates: { run: async () => [] },
     metrics: {
       read: async () => ({
-        reading: { requests: 100, errorRatePercent: 0, latencyMs: 10 },
+        // A healthy canary with traffic enough for evidence in one interval.
+        reading: { requests: 100_000, errors: 0, errorRatePercent: 0, latencyMs: 10 },
         sample: null,
       }),
     },

@@ -13,6 +13,10 @@ export interface SlotState {
   errorRate: number;
   /** Added to every `/` response. */
   latencyMs: number;
+  /** Added on top to a share of `/` responses (every k-th, deterministic): a slow tail. */
+  tailLatencyMs: number;
+  /** The share of `/` responses that get `tailLatencyMs`, from 0 to 1. */
+  tailShare: number;
   /** What `/hachk` (a separate check path for HAProxy) says, on top of `healthy`. */
   haproxyHealthy: boolean;
 }
@@ -45,6 +49,8 @@ export async function startSlotServer(
     healthy: true,
     errorRate: 0,
     latencyMs: 0,
+    tailLatencyMs: 0,
+    tailShare: 0,
     haproxyHealthy: true,
     ...initial,
   };
@@ -78,6 +84,7 @@ export async function startSlotServer(
     ].join('\n');
   // Deterministic failures: every k-th request fails, so a 10 % error rate is exactly 10 %.
   let failureBudget = 0;
+  let tailBudget = 0;
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://slot').pathname;
     if (path === '/healthz') {
@@ -126,7 +133,11 @@ export async function startSlotServer(
       res.writeHead(fail ? 500 : 200, { 'content-type': 'application/json', 'x-slot': name });
       res.end(JSON.stringify({ slot: name, version: state.version }));
     };
-    if (state.latencyMs > 0) setTimeout(answer, state.latencyMs);
+    tailBudget += state.tailShare;
+    const slow = tailBudget >= 1;
+    if (slow) tailBudget -= 1;
+    const delay = state.latencyMs + (slow ? state.tailLatencyMs : 0);
+    if (delay > 0) setTimeout(answer, delay);
     else answer();
   });
   server.keepAliveTimeout = 1000;

@@ -212,6 +212,13 @@ export class SoakOracle {
             ? { at: Date.parse(r.observeUntil), what: `observing until ${r.observeUntil}` }
             : undefined;
         }
+        // Waiting for Promote (anyway): rolled back pausedMinutes after it was asked for.
+        if (r.canary?.awaitingPromotion && r.canary.promptedAt) {
+          return {
+            at: Date.parse(r.canary.promptedAt) + minutes(t.pausedMinutes) + 2000,
+            what: `waiting for Promote since ${r.canary.promptedAt} (pausedMinutes ${t.pausedMinutes} + 2 analysis intervals)`,
+          };
+        }
         // A resume restarts nothing the record shows, so count from its latest event too.
         const since = Math.max(
           Date.parse(r.canary?.stepStartedAt ?? r.updatedAt),

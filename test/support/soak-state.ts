@@ -39,7 +39,13 @@ export interface StoredRelease {
   readonly state: string;
   readonly fromSlot: Slot;
   readonly toSlot: Slot;
-  readonly canary?: { steps: number[]; stepIndex: number; stepStartedAt?: string };
+  readonly canary?: {
+    steps: number[];
+    stepIndex: number;
+    stepStartedAt?: string;
+    awaitingPromotion?: boolean;
+    promptedAt?: string;
+  };
   readonly observeUntil?: string;
   readonly paused?: { by: string; reason: string; at: string };
   readonly rollback?: { at: string; path?: string };

@@ -163,7 +163,8 @@ function serviceYaml(
     '    progressIntervalMinutes: 0.5',
     // Minor releases leave their rollback window fast, so /rollback must ask for an approval.
     `    releaseTypes: { minor: { approvals: [team], rollbackWindowMinutes: ${t.minorRollbackWindowMinutes} } }`,
-    '    analysis: { source: haproxy, maxErrorRatePercent: 10, maxP99Ms: 2000, minRequests: 0, intervalSeconds: 1, consecutiveBreaches: 2 }',
+    // A light load: a high error floor lets a healthy canary pass on a few dozen requests.
+    '    analysis: { source: haproxy, maxErrorRatePercent: 10, maxP99Ms: 2000, minRequests: 0, intervalSeconds: 1, consecutiveBreaches: 2, errorRateFloorPercent: 20 }',
   ];
   if (strategy === 'canary') {
     lines.push(

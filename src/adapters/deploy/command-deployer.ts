@@ -7,8 +7,10 @@ export interface CommandDeploySpec {
   readonly slotUrl: string;
   /** Working directory: relative commands (`./deploy.sh`) resolve from here. */
   readonly cwd: string;
-  /** The environment the deploy command inherits, before the GREENLIGHT_* variables. */
-  readonly baseEnv: NodeJS.ProcessEnv;
+  /** The command's whole environment, given the GREENLIGHT_* variables of this deploy. */
+  readonly env: (step: Readonly<Record<string, string>>) => NodeJS.ProcessEnv;
+  /** Removes secret values from the output before its tail is shown. */
+  readonly redact?: (text: string) => string;
 }
 
 const TAIL_LINES = 20;
@@ -24,7 +26,7 @@ export function tailOf(output: string): string {
  * Runs a deploy command as an argv, never through a shell, in a process group of its own so a
  * timeout, an abort of `request.signal` or the death of this process kills everything it
  * started. Nothing typed in Slack reaches it: only the validated service, version, slot and id,
- * as environment variables.
+ * as environment variables, on top of an allow-listed environment (see child-env.ts).
  */
 export async function runDeployCommand(
   spec: CommandDeploySpec,
@@ -35,14 +37,14 @@ export async function runDeployCommand(
     timeoutSeconds: spec.timeoutSeconds,
     label: 'deploy command',
     signal: request.signal,
-    env: {
-      ...spec.baseEnv,
+    ...(spec.redact ? { redact: spec.redact } : {}),
+    env: spec.env({
       GREENLIGHT_SERVICE: request.service,
       GREENLIGHT_VERSION: request.version,
       GREENLIGHT_SLOT: request.slot,
       GREENLIGHT_SLOT_URL: spec.slotUrl,
       GREENLIGHT_RELEASE_ID: request.releaseId,
-    },
+    }),
   });
   if (result.ok) return { ok: true };
   const reason = result.reason.startsWith('deploy command not found')

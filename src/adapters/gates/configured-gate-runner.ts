@@ -3,14 +3,22 @@ import type { GateResult, GateRunner } from '../../app/ports.ts';
 import type { ServiceConfig } from '../../config/greenlight-schema.ts';
 import type { Slot } from '../../domain/slots.ts';
 import { tailOf } from '../deploy/command-deployer.ts';
+import { ChildEnvironments } from '../process/child-env.ts';
 import { runArgv } from '../process/run-argv.ts';
+import { configuredSecrets, secretRedactor } from '../process/secret-redactor.ts';
 
 type Gate = ServiceConfig['gates'][number];
 
-/** Pre-release gates as greenlight.yml describes them; each runs on its own and never throws. */
+/**
+ * Pre-release gates as greenlight.yml describes them; each runs on its own and never throws.
+ * `env` is Greenlight's own environment: `env` gates check names in it (never showing values),
+ * command gates get only its allow-listed part, and their output is shown without secrets.
+ */
 export class ConfiguredGateRunner implements GateRunner {
   private readonly services: Readonly<Record<string, ServiceConfig>>;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly children: ChildEnvironments;
+  private readonly redact: (text: string) => string;
   private readonly cwd: string;
   private readonly dispatcher: Dispatcher;
 
@@ -22,6 +30,8 @@ export class ConfiguredGateRunner implements GateRunner {
   ) {
     this.services = services;
     this.env = env;
+    this.children = new ChildEnvironments(env, services);
+    this.redact = secretRedactor(configuredSecrets(env, services));
     this.cwd = cwd;
     this.dispatcher = dispatcher;
   }
@@ -29,7 +39,11 @@ export class ConfiguredGateRunner implements GateRunner {
   async run(service: string, context: { version: string; slot: Slot }): Promise<GateResult[]> {
     const config = this.services[service];
     if (config === undefined) return [];
-    return Promise.all(config.gates.map((gate) => this.runGate(service, config, gate, context)));
+    const results = await Promise.all(
+      config.gates.map((gate) => this.runGate(service, config, gate, context)),
+    );
+    // Every detail reaches Slack: whatever a gate answered, no configured secret goes with it.
+    return results.map((result) => ({ ...result, detail: this.redact(result.detail) }));
   }
 
   private async runGate(
@@ -69,13 +83,13 @@ export class ConfiguredGateRunner implements GateRunner {
           cwd: this.cwd,
           timeoutSeconds: gate.timeoutSeconds,
           label: 'gate command',
-          env: {
-            ...this.env,
+          redact: this.redact,
+          env: this.children.for(service, {
             GREENLIGHT_SERVICE: service,
             GREENLIGHT_VERSION: context.version,
             GREENLIGHT_SLOT: context.slot,
             GREENLIGHT_SLOT_URL: config.slots[context.slot].url,
-          },
+          }),
         });
         const tail = tailOf(result.output).split('\n').slice(-3).join(' / ');
         return result.ok

@@ -6,12 +6,17 @@ import type { HaproxyTrafficSwitcher } from './haproxy-traffic-switcher.ts';
 interface Counters {
   readonly responses: number;
   readonly errors: number;
+  /** Requests that never got a response from this server (connection errors). */
+  readonly unanswered?: number;
 }
 
 /**
- * Analysis from HAProxy's own per-server stats, so no other system is needed: the 5xx share of
- * responses since the previous read (`hrsp_*` are cumulative, so deltas) and `rtime`, HAProxy's
- * average response time over the last 1024 requests, as the latency figure.
+ * Analysis from HAProxy's own per-server stats, so no other system is needed. Counters are
+ * cumulative, so each reading is the difference from the previous one: requests are responses
+ * plus connection errors; errors are 5xx, connection errors, response errors (`eresp`, which
+ * includes aborts), retries and redispatches away from the server, capped at the requests.
+ * HAProxy's stats have no percentile: the latency figure is `rtime`, the mean response time of
+ * the last 1024 requests, and it is labelled and judged as a mean.
  */
 export class HaproxyMetricsSource implements MetricsSource {
   private readonly haproxy: HaproxyTrafficSwitcher;
@@ -35,19 +40,26 @@ export class HaproxyMetricsSource implements MetricsSource {
         n('hrsp_4xx') +
         n('hrsp_5xx') +
         n('hrsp_other'),
-      errors: n('hrsp_5xx'),
+      errors: n('hrsp_5xx') + n('econ') + n('eresp') + n('wretr') + n('wredis'),
+      unanswered: n('econ'),
     };
     const before =
-      isCounters(previous) && previous.responses <= now.responses
+      isCounters(previous) &&
+      previous.responses <= now.responses &&
+      previous.errors <= now.errors &&
+      (previous.unanswered ?? 0) <= (now.unanswered ?? 0)
         ? previous
-        : { responses: now.responses, errors: now.errors };
-    const requests = now.responses - before.responses;
-    const errors = now.errors - before.errors;
+        : now;
+    const requests =
+      now.responses - before.responses + ((now.unanswered ?? 0) - (before.unanswered ?? 0));
+    const errors = Math.min(requests, now.errors - before.errors);
     return {
       reading: {
         requests,
+        errors,
         errorRatePercent: requests === 0 ? 0 : (errors / requests) * 100,
         latencyMs: row.rtime === undefined || row.rtime === '' ? null : n('rtime'),
+        latencyKind: 'mean',
       },
       sample: now,
     };
@@ -56,6 +68,9 @@ export class HaproxyMetricsSource implements MetricsSource {
 
 function isCounters(value: unknown): value is Counters {
   return (
-    typeof value === 'object' && value !== null && typeof (value as Counters).responses === 'number'
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Counters).responses === 'number' &&
+    typeof (value as Counters).errors === 'number'
   );
 }

@@ -1,6 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../../app/ports.ts';
+import { FailureRateLimit } from './failure-rate-limit.ts';
 import type { OpsRoute } from './ops-routes.ts';
+
+export interface AuditRouteOptions {
+  /** Failed authentications per client address; past its limit every attempt gets 429. */
+  readonly limit?: FailureRateLimit;
+  /** Told of every refused attempt: `bad_token` (wrong or missing) or `rate_limited`. */
+  readonly onRefused?: (outcome: 'bad_token' | 'rate_limited') => void;
+}
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -11,8 +19,15 @@ function sameSecret(given: string, expected: string): boolean {
 /**
  * `GET /audit`: the audit trail as JSON lines, oldest first, for a bearer token from the
  * environment. `?after=<id>` continues from the last line read, `?limit=` caps a page (≤ 10,000).
+ * Wrong tokens are rate-limited per client address (the socket's peer, never a header a client
+ * can set): after 5 failures in a minute, 429 with Retry-After, even for the right token.
  */
-export function auditRoute(token: string | undefined, audit: AuditLog): OpsRoute {
+export function auditRoute(
+  token: string | undefined,
+  audit: AuditLog,
+  options: AuditRouteOptions = {},
+): OpsRoute {
+  const failures = options.limit ?? new FailureRateLimit();
   return {
     path: '/audit',
     method: 'GET',
@@ -22,9 +37,19 @@ export function auditRoute(token: string | undefined, audit: AuditLog): OpsRoute
         res.end('audit export is off: set GREENLIGHT_AUDIT_TOKEN to turn it on\n');
         return;
       }
+      const client = req.socket.remoteAddress ?? 'unknown';
+      const wait = failures.retryAfterSeconds(client);
+      if (wait > 0) {
+        options.onRefused?.('rate_limited');
+        res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': String(wait) });
+        res.end(`too many failed attempts from this address; try again in ${wait} s\n`);
+        return;
+      }
       const header = req.headers.authorization ?? '';
       const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
       if (!sameSecret(given, token)) {
+        failures.recordFailure(client);
+        options.onRefused?.('bad_token');
         res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
         res.end('a valid bearer token is required\n');
         return;

@@ -21,8 +21,25 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** `/healthz` (alive), `/readyz` (every dependency answers), `/metrics` (Prometheus text). */
-export function opsRoutes(checks: readonly ReadinessCheck[], registry: Registry): OpsRoute[] {
+/**
+ * A dependency watched but not waited for: `/readyz` shows its last known state beside the
+ * checks without letting it decide readiness (Slack: an outage there must not take every replica
+ * out of a load balancer). `status()` must answer at once, from memory.
+ */
+export interface ObservedDependency {
+  readonly name: string;
+  status(): string;
+}
+
+/**
+ * `/healthz` (alive), `/readyz` (every check passes; observed dependencies are reported, never
+ * decisive), `/metrics` (Prometheus text).
+ */
+export function opsRoutes(
+  checks: readonly ReadinessCheck[],
+  registry: Registry,
+  observed: readonly ObservedDependency[] = [],
+): OpsRoute[] {
   return [
     {
       path: '/healthz',
@@ -40,6 +57,9 @@ export function opsRoutes(checks: readonly ReadinessCheck[], registry: Registry)
             sendJson(res, ready ? 200 : 503, {
               status: ready ? 'ready' : 'not ready',
               checks: Object.fromEntries(results.map(([name, error]) => [name, error ?? 'ok'])),
+              ...(observed.length > 0
+                ? { observed: Object.fromEntries(observed.map((d) => [d.name, d.status()])) }
+                : {}),
             });
           },
         );
@@ -59,22 +79,4 @@ export function opsRoutes(checks: readonly ReadinessCheck[], registry: Registry)
       },
     },
   ];
-}
-
-/** A check result reused for `ttlMs` after a success, so probes do not hammer Slack's API. */
-export function cachedCheck(
-  check: ReadinessCheck,
-  ttlMs: number,
-  now: () => number,
-): ReadinessCheck {
-  let okUntil = 0;
-  return {
-    name: check.name,
-    check: async () => {
-      if (now() < okUntil) return undefined;
-      const error = await check.check();
-      if (error === undefined) okUntil = now() + ttlMs;
-      return error;
-    },
-  };
 }

@@ -8,7 +8,7 @@ interface PrometheusQueries {
   readonly url: string;
   readonly errorRateQuery: string;
   readonly p99Query: string;
-  readonly requestsQuery?: string;
+  readonly requestsQuery: string;
 }
 
 /** Analysis from Prometheus instant queries; `{slot}` in each query becomes the slot's name. */
@@ -28,8 +28,11 @@ export class PrometheusMetricsSource implements MetricsSource {
     return source.prometheus;
   }
 
-  /** One instant query; an empty result is 0 (no traffic, no errors), NaN is 0 too. */
-  async query(base: string, promql: string): Promise<number> {
+  /**
+   * One instant query: its value, or null when Prometheus returned no series or NaN (a mistyped
+   * label, a metric that does not exist yet, 0/0): "no data" is never read as 0.
+   */
+  async query(base: string, promql: string): Promise<number | null> {
     const url = new URL('/api/v1/query', base);
     url.searchParams.set('query', promql);
     const res = await request(url, {
@@ -50,23 +53,33 @@ export class PrometheusMetricsSource implements MetricsSource {
     if (body.data?.resultType === 'scalar' && Array.isArray(result)) raw = result[1];
     else if (Array.isArray(result) && result.length > 0)
       raw = (result[0] as { value?: [number, string] }).value?.[1];
-    const value = Number(raw ?? 0);
-    return Number.isFinite(value) ? value : 0;
+    if (raw === undefined || raw === null) return null;
+    const value = Number(raw);
+    return Number.isFinite(value) ? value : null;
   }
 
   async read(service: string, slot: Slot): Promise<{ reading: AnalysisReading; sample: null }> {
     const q = this.queries(service);
     const fill = (promql: string) => promql.replaceAll('{slot}', slot);
-    const [errorRate, p99Seconds, requests] = await Promise.all([
+    const [requests, errorRate, p99Seconds] = await Promise.all([
+      this.query(q.url, fill(q.requestsQuery)),
       this.query(q.url, fill(q.errorRateQuery)),
       this.query(q.url, fill(q.p99Query)),
-      q.requestsQuery ? this.query(q.url, fill(q.requestsQuery)) : Promise.resolve(null),
     ]);
+    if (requests === null)
+      throw new Error(`no data: requestsQuery returned nothing for ${slot} (check its labels)`);
+    const count = Math.max(0, Math.round(requests));
+    // With no requests the rate is 0/0: nothing failed. With requests, a missing rate is no data.
+    if (errorRate === null && count > 0)
+      throw new Error(`no data: errorRateQuery returned nothing for ${slot} (check its labels)`);
+    const rate = Math.min(1, Math.max(0, errorRate ?? 0));
     return {
       reading: {
-        requests: requests === null ? null : Math.round(requests),
-        errorRatePercent: errorRate * 100,
-        latencyMs: p99Seconds * 1000,
+        requests: count,
+        errors: Math.round(rate * count),
+        errorRatePercent: rate * 100,
+        latencyMs: p99Seconds === null ? null : p99Seconds * 1000,
+        latencyKind: 'p99',
       },
       sample: null,
     };

@@ -73,7 +73,9 @@ process.stdin.resume();
 
 let child: ChildProcess;
 try {
-  child = spawn(program, args, { stdio: ['ignore', 'inherit', 'inherit'], shell: false });
+  // The command gets exactly the environment runArgv chose, without this supervisor's knob.
+  const { GREENLIGHT_SUPERVISOR_HEARTBEAT_MS: _knob, ...env } = process.env;
+  child = spawn(program, args, { stdio: ['ignore', 'inherit', 'inherit'], shell: false, env });
 } catch (error) {
   // Arguments Node refuses outright (an empty program name, a NUL byte in an argument).
   report({ error: 'EINVAL', message: (error as Error).message });

@@ -18,12 +18,20 @@ export interface RunArgvOptions {
   readonly label: string;
   /** Aborting it kills the command's whole process group at once. */
   readonly signal?: AbortSignal;
+  /**
+   * Applied to the output before anyone sees it (secret values removed); applied to the whole
+   * kept output, so a tail cut from it later cannot hold part of a secret.
+   */
+  readonly redact?: (text: string) => string;
 }
 
 // Same extension as this file: src/*.ts under Node's type stripping, dist/src/*.js once built.
 const SUPERVISOR = fileURLToPath(
   new URL(`./argv-supervisor${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
+
+/** How long the supervisor waits for a heartbeat (ms); read by argv-supervisor.ts. */
+const HEARTBEAT_VAR = 'GREENLIGHT_SUPERVISOR_HEARTBEAT_MS';
 
 /** Process groups (supervisor pids) of the commands running now. */
 const running = new Set<number>();
@@ -96,7 +104,11 @@ export function runArgv(argv: readonly string[], options: RunArgvOptions): Promi
       detached: true,
       // stdin: heartbeats; their end tells the supervisor this process died. fd 3: report.
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      env: options.env,
+      // The supervisor's own knob travels beside the command's environment; it removes it
+      // before starting the command.
+      env: process.env[HEARTBEAT_VAR]
+        ? { ...options.env, [HEARTBEAT_VAR]: process.env[HEARTBEAT_VAR] }
+        : options.env,
     });
     const pgid = child.pid;
     if (pgid !== undefined) running.add(pgid);
@@ -127,7 +139,7 @@ export function runArgv(argv: readonly string[], options: RunArgvOptions): Promi
       clearTimeout(timer);
       clearInterval(heartbeat);
       signal?.removeEventListener('abort', onAbort);
-      resolve(result);
+      resolve(options.redact ? { ...result, output: options.redact(result.output) } : result);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -39,8 +39,10 @@ export const serviceStateSchema = z.object({
 
 const reading = z.object({
   requests: z.number().nullable(),
+  errors: z.number().nullable().optional(),
   errorRatePercent: z.number(),
   latencyMs: z.number().nullable(),
+  latencyKind: z.enum(['p99', 'mean']).optional(),
 });
 
 export const releaseSchema = z.object({
@@ -79,6 +81,7 @@ export const releaseSchema = z.object({
       awaitingPromotion: z.boolean().optional(),
       promptedAt: z.string().optional(),
       heldRevision: z.number().optional(),
+      withoutEvidence: z.string().optional(),
     })
     .optional(),
   observeUntil: z.string().optional(),
@@ -89,11 +92,15 @@ export const releaseSchema = z.object({
     .object({
       checks: z.number().int(),
       breaches: z.number().int(),
-      lastVerdict: z.enum(['pass', 'breach', 'inconclusive']).optional(),
+      failedReads: z.number().int().optional(),
+      lastVerdict: z.enum(['pass', 'breach', 'fail', 'inconclusive', 'no_data']).optional(),
       lastFigures: z.array(z.string()).optional(),
       canary: reading.optional(),
       baseline: reading.optional(),
       samples: z.object({ canary: z.unknown(), baseline: z.unknown() }).optional(),
+      // The judge's own shape (error-judge.ts), checked where it is read (analysis.ts).
+      evidence: z.unknown().optional(),
+      shadow: z.boolean().optional(),
       at: z.string().optional(),
     })
     .optional(),

@@ -1,6 +1,7 @@
 import type { TrafficState, TrafficSwitcher } from '../../app/ports.ts';
 import { otherSlot, SLOTS, type Slot } from '../../domain/slots.ts';
 import { tailOf } from '../deploy/command-deployer.ts';
+import type { ChildEnvSource } from '../process/child-env.ts';
 import { runArgv } from '../process/run-argv.ts';
 
 export interface CommandTraffic {
@@ -30,13 +31,24 @@ export function parseStatus(output: string): Record<Slot, number> {
  */
 export class CommandTrafficSwitcher implements TrafficSwitcher {
   private readonly services: ReadonlyMap<string, CommandTraffic>;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly env: ChildEnvSource;
   private readonly cwd: string;
+  private readonly redact: (text: string) => string;
 
-  constructor(services: ReadonlyMap<string, CommandTraffic>, env: NodeJS.ProcessEnv, cwd: string) {
+  /**
+   * `env` gives each command its allow-listed environment; `redact` removes secret values from
+   * output quoted in errors (they reach Slack as drift or failure reports).
+   */
+  constructor(
+    services: ReadonlyMap<string, CommandTraffic>,
+    env: ChildEnvSource,
+    cwd: string,
+    redact: (text: string) => string = (text) => text,
+  ) {
     this.services = services;
     this.env = env;
     this.cwd = cwd;
+    this.redact = redact;
   }
 
   private spec(service: string): CommandTraffic {
@@ -48,7 +60,8 @@ export class CommandTrafficSwitcher implements TrafficSwitcher {
   private async weights(service: string): Promise<Record<Slot, number>> {
     const spec = this.spec(service);
     const result = await runArgv(spec.status, {
-      env: { ...this.env, GREENLIGHT_SERVICE: service },
+      env: this.env.for(service, { GREENLIGHT_SERVICE: service }),
+      redact: this.redact,
       cwd: this.cwd,
       timeoutSeconds: spec.timeoutSeconds,
       label: 'traffic status command',
@@ -82,12 +95,12 @@ export class CommandTrafficSwitcher implements TrafficSwitcher {
       arg === '{slot}' ? slot : arg === '{weight}' ? String(percent) : arg,
     );
     const result = await runArgv(argv, {
-      env: {
-        ...this.env,
+      env: this.env.for(service, {
         GREENLIGHT_SERVICE: service,
         GREENLIGHT_SLOT: slot,
         GREENLIGHT_WEIGHT: String(percent),
-      },
+      }),
+      redact: this.redact,
       cwd: this.cwd,
       timeoutSeconds: spec.timeoutSeconds,
       label: 'traffic switch command',

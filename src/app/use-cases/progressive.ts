@@ -1,4 +1,12 @@
-import { type AnalysisReading, judge, type Verdict } from '../../domain/analysis.ts';
+import type { ServiceConfig } from '../../config/greenlight-schema.ts';
+import {
+  type AnalysisReading,
+  canaryRequests,
+  judgeInterval,
+  readEvidence,
+  type Verdict,
+} from '../../domain/analysis.ts';
+import type { ErrorJudgeSettings } from '../../domain/error-judge.ts';
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
@@ -7,6 +15,7 @@ import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 import { closedFor } from '../release-window.ts';
 import { currentState } from '../service-access.ts';
+import { beginRollback } from './rollback.ts';
 
 async function readSlot(
   deps: AppDeps,
@@ -22,12 +31,24 @@ async function readSlot(
   }
 }
 
+/** The sequential test's settings from a service's `analysis` config. */
+export function judgeSettings(analysis: ServiceConfig['analysis']): ErrorJudgeSettings {
+  return {
+    maxErrorRatio: analysis.maxErrorRatio,
+    errorRateFloorPercent: analysis.errorRateFloorPercent,
+    falseFailure: analysis.falseRollbackPercent / 100,
+    falsePass: analysis.falsePassPercent / 100,
+  };
+}
+
 /**
  * One analysis tick while a release ramps or observes, from the release's job schedule (one job
  * per interval however many workers run; a lock keeps two slow ticks from overlapping). The
- * first tick only takes samples; each later one judges the canary against thresholds (and its
- * health probe), may pause on thin traffic, roll back on repeated breaches, pass a hold or end
- * the stability window. Samples live in the release, so a restart or a lost tick loses nothing.
+ * first tick only takes samples; each later one reads canary and baseline over the same
+ * interval and judges them (analysis.ts): strong evidence of harm rolls back at once, a ceiling
+ * crossed `consecutiveBreaches` times too; readings without data pause after `maxFailedReads`;
+ * a hold passes only on evidence. Samples and evidence live in the release, so a restart or a
+ * lost tick loses nothing.
  */
 export async function runAnalyzeStep(deps: AppDeps, job: { releaseId: string }): Promise<void> {
   try {
@@ -56,48 +77,86 @@ async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<v
     await runEvent(deps, release.id, { type: 'sampled', samples });
     return;
   }
-  let verdict: Verdict =
+  const judged =
     canary.reading === undefined
-      ? { verdict: 'inconclusive', figure: `no metrics: ${canary.problem ?? 'unknown error'}` }
-      : judge(canary.reading, config.analysis);
+      ? undefined
+      : judgeInterval(
+          canary.reading,
+          baseline.reading,
+          readEvidence(release.analysis?.evidence),
+          config.analysis,
+          judgeSettings(config.analysis),
+        );
+  let verdict: Verdict = judged?.verdict ?? {
+    verdict: 'no_data',
+    figure: `no metrics: ${canary.problem ?? 'unknown error'}`,
+  };
   const health = await deps.probe.health(release.service, release.toSlot);
   if (!health.ok) {
-    verdict = {
-      verdict: 'breach',
-      figures: [
-        ...(verdict.verdict === 'breach' ? verdict.figures : []),
-        `health probe failed: ${health.reason}`,
-      ],
-    };
+    const probe = `health probe failed: ${health.reason}`;
+    verdict =
+      verdict.verdict === 'fail'
+        ? { verdict: 'fail', figures: [...verdict.figures, probe] }
+        : {
+            verdict: 'breach',
+            figures: [...(verdict.verdict === 'breach' ? verdict.figures : []), probe],
+          };
   }
   const analysed = await runEvent(deps, release.id, {
     type: 'analysis',
-    canary: canary.reading ?? { requests: 0, errorRatePercent: 0, latencyMs: null },
+    canary: canary.reading ?? {
+      requests: null,
+      errors: null,
+      errorRatePercent: 0,
+      latencyMs: null,
+    },
     ...(baseline.reading ? { baseline: baseline.reading } : {}),
     verdict,
     breachLimit: config.analysis.consecutiveBreaches,
+    failedReadLimit: config.analysis.maxFailedReads,
     samples,
+    ...(judged ? { evidence: judged.evidence } : {}),
+    ...(config.analysis.dryRun ? { shadow: true } : {}),
   });
-  await advanceIfDue(deps, analysed.release, verdict);
+  // Shadow mode judges and reports; holds and windows then end by time alone.
+  const acted: Verdict = config.analysis.dryRun ? { verdict: 'pass' } : verdict;
+  await advanceIfDue(deps, analysed.release, acted);
 }
 
-/** A passed hold (canary) or a passed stability window, once the latest verdict is a pass. */
+/**
+ * At the end of a canary hold or a stability window: a pass moves on; a hold without evidence
+ * asks for Promote anyway or Roll back (a canary never promotes without evidence); a window
+ * without evidence ends as `whenInconclusive` says, with the verdict recorded.
+ */
 async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): Promise<Release> {
-  if (verdict.verdict !== 'pass' || release.paused !== undefined) return release;
+  if (release.paused !== undefined) return release;
   const config = serviceConfig(deps, release.service);
   const now = deps.clock.now().getTime();
-  if (release.state === 'ramping' && release.canary && !release.canary.awaitingPromotion) {
-    if (now < Date.parse(release.canary.stepStartedAt) + config.canary.holdMinutes * 60_000)
-      return release;
+  const settled = verdict.verdict === 'pass';
+  const unsettled = verdict.verdict === 'inconclusive' || verdict.verdict === 'no_data';
+  if (!settled && !unsettled) return release;
+  if (release.state === 'ramping' && release.canary) {
+    const canary = release.canary;
+    if (now < Date.parse(canary.stepStartedAt) + config.canary.holdMinutes * 60_000) return release;
+    if (unsettled) {
+      if (canary.awaitingPromotion) return release;
+      const held = await runEvent(deps, release.id, {
+        type: 'hold_inconclusive',
+        missing: verdict.figure,
+      });
+      return held.release;
+    }
+    // A pass: a plain Promote is due (or a Promote anyway becomes one).
+    if (canary.awaitingPromotion && canary.withoutEvidence === undefined) return release;
     const closed = closedFor(deps, release);
     if (closed !== undefined) {
       // A canary never walks into a closed window: it holds and says until when. Neither does
       // it ask for a Promote that would be refused (whose deadline would then roll it back);
       // at the first tick after the window opens it promotes or asks, as configured.
-      const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
+      const weight = canary.steps[canary.stepIndex] ?? 0;
       await deps.notifier.releaseNote(
         release,
-        `calendar-hold-${release.canary.stepIndex}`,
+        `calendar-hold-${canary.stepIndex}`,
         `Holding at ${weight} %: ${closed}. The canary moves on when the window opens.`,
       );
       return release;
@@ -113,8 +172,21 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
     release.observeUntil &&
     now >= Date.parse(release.observeUntil)
   ) {
-    const done = await runEvent(deps, release.id, { type: 'observed' });
-    return done.release;
+    if (settled) return (await runEvent(deps, release.id, { type: 'observed' })).release;
+    const requests = release.analysis?.evidence
+      ? canaryRequests(readEvidence(release.analysis.evidence))
+      : 0;
+    const missing = `not enough traffic to judge: ${requests.toLocaleString('en-US')} requests (${verdict.figure})`;
+    if (config.analysis.whenInconclusive === 'rollback') {
+      return (
+        await beginRollback(deps, release.id, {
+          type: 'rollback',
+          user: 'greenlight',
+          reason: `stability window ended with ${missing}`,
+        })
+      ).release;
+    }
+    return (await runEvent(deps, release.id, { type: 'observed', verdict: missing })).release;
   }
   return release;
 }

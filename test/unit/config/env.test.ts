@@ -94,3 +94,23 @@ describe('readEnv', () => {
     ]);
   });
 });
+
+describe('OPS_PORT', () => {
+  it('is unset by default: the ops endpoints stay on PORT', () => {
+    expect(readEnv(base).OPS_PORT).toBeUndefined();
+    expect(readEnv({ ...base, OPS_PORT: '' }).OPS_PORT).toBeUndefined();
+  });
+
+  it('takes a port of its own', () => {
+    expect(readEnv({ ...base, OPS_PORT: '9090' }).OPS_PORT).toBe(9090);
+  });
+
+  it('refuses the same port as PORT, and what is not a port', () => {
+    expect(problems({ ...base, PORT: '3000', OPS_PORT: '3000' })).toEqual([
+      'OPS_PORT: must differ from PORT (unset it to serve the ops endpoints on PORT), got "3000"',
+    ]);
+    expect(problems({ ...base, OPS_PORT: '70000' })).toEqual([
+      'OPS_PORT: expected a port number from 1 to 65535, got "70000"',
+    ]);
+  });
+});

@@ -51,7 +51,8 @@ services:
       readyTimeoutSeconds: 120,
     });
     expect(api?.versionPath).toBe('/version');
-    expect(api?.deploy).toEqual({ command: ['./deploy.sh'], timeoutSeconds: 600 });
+    expect(api?.deploy).toEqual({ command: ['./deploy.sh'], timeoutSeconds: 600, env: [] });
+    expect(api?.dryRunGateCacheSeconds).toBe(60);
     expect(api?.progressIntervalMinutes).toBe(15);
     expect(api?.stabilityWindowMinutes).toBe(30);
   });

@@ -1,7 +1,8 @@
 import type { DeployNotice } from '../../../app/ports.ts';
 import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
-import { describeReading } from '../../../domain/analysis.ts';
+import { describeReading, readEvidence, type VerdictName } from '../../../domain/analysis.ts';
 import { fenceValue } from '../../../domain/click-fence.ts';
+import { describeEvidence } from '../../../domain/error-judge.ts';
 import { missingRoles, type Release } from '../../../domain/release.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import {
@@ -101,7 +102,9 @@ export function liveStatus(release: Release, now = release.updatedAt): string {
   if (release.state === 'ramping' && release.canary) {
     const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
     status = `${STATUS.ramping} ${weight} %`;
-    if (release.canary.awaitingPromotion) status += ' · hold passed, waiting for Promote';
+    if (release.canary.withoutEvidence !== undefined)
+      status += ' · hold ended without evidence, waiting for Promote anyway or Abort';
+    else if (release.canary.awaitingPromotion) status += ' · hold passed, waiting for Promote';
   } else {
     const total =
       release.releasedAt && release.observeUntil
@@ -180,14 +183,22 @@ export function releaseParentMessage(
       type: 'actions',
       block_id: 'release_canary',
       elements: [
-        button(ACTIONS.promote, `Promote to ${next} %`, fenceValue(release), {
-          style: 'primary',
-          confirm: {
-            title: 'Promote the canary?',
-            text: `${release.toSlot} gets ${next} % of traffic.`,
-            ok: 'Promote',
-          },
-        }),
+        release.canary?.withoutEvidence !== undefined
+          ? button(ACTIONS.promote, `Promote anyway to ${next} %`, fenceValue(release), {
+              confirm: {
+                title: 'Promote without evidence?',
+                text: `The analysis could not judge the canary (${release.canary.withoutEvidence}). ${release.toSlot} gets ${next} % of traffic, recorded as promoted anyway by you.`,
+                ok: 'Promote anyway',
+              },
+            })
+          : button(ACTIONS.promote, `Promote to ${next} %`, fenceValue(release), {
+              style: 'primary',
+              confirm: {
+                title: 'Promote the canary?',
+                text: `${release.toSlot} gets ${next} % of traffic.`,
+                ok: 'Promote',
+              },
+            }),
         release.paused
           ? button(ACTIONS.resume, 'Resume', fenceValue(release))
           : button(ACTIONS.pause, 'Pause', fenceValue(release)),
@@ -337,6 +348,14 @@ export function rollbackAlert(
     `*Rolled back to:* ${release.fromVersion} (${release.fromSlot})`,
     `*Failed version:* ${release.version} (stays on STANDBY ${release.toSlot})`,
     `*Reason:* ${escapeText(rollback?.reason ?? 'none given')}`,
+    ...(release.analysis?.canary
+      ? [
+          `*Canary (${release.toSlot}):* ${describeReading(release.analysis.canary)}${release.analysis.baseline ? ` · *baseline (${release.fromSlot}):* ${describeReading(release.analysis.baseline)}` : ''}`,
+        ]
+      : []),
+    ...(release.analysis?.evidence !== undefined
+      ? [`*Evidence so far:* ${describeEvidence(readEvidence(release.analysis.evidence))}`]
+      : []),
     `*Who:* ${who}${rollback?.approvedBy ? ` (approved by <@${rollback.approvedBy}>)` : ''}`,
     `*Status:* ${statusText}`,
     // Nobody is paged by "automatic": the people behind the release are.
@@ -423,6 +442,18 @@ export function rejectModal(release: Release, channel: string, stage?: string) {
   };
 }
 
+const VERDICT_WORDS: Record<VerdictName, string> = {
+  pass: 'pass',
+  fail: 'fail, strong evidence of harm',
+  breach: 'ceiling crossed',
+  inconclusive: 'not enough evidence yet',
+  no_data: 'no data',
+};
+
+function verdictWords(verdict: VerdictName | undefined): string {
+  return verdict === undefined ? 'none yet' : VERDICT_WORDS[verdict];
+}
+
 /** The periodic progress reply: stage, split, canary and baseline against thresholds, what next. */
 export function progressMessage(
   release: Release,
@@ -431,7 +462,11 @@ export function progressMessage(
   missing: readonly string[],
 ): SlackMessage {
   const t = config.analysis;
-  const thresholds = `thresholds: errors ≤ ${t.maxErrorRatePercent} %, latency ≤ ${t.maxP99Ms} ms, ≥ ${t.minRequests} requests per ${t.intervalSeconds} s`;
+  const latencyCeiling =
+    t.source === 'haproxy'
+      ? `mean response time ≤ ${t.maxMeanMs ?? t.maxP99Ms} ms`
+      : `P99 ≤ ${t.maxP99Ms} ms`;
+  const thresholds = `rolls back on strong evidence of more errors than the baseline, or errors above ${t.maxErrorRatePercent} % or ${latencyCeiling} in ${t.consecutiveBreaches} intervals in a row; passes on evidence of errors under ${t.maxErrorRatio}× the baseline's (or under ${t.errorRateFloorPercent} %)${t.dryRun ? '; shadow mode: nothing is acted on' : ''}`;
   const lines: string[] = [];
   let next: string;
   if (release.state === 'awaiting_approval') {
@@ -458,8 +493,9 @@ export function progressMessage(
       `*${baselineLabel} (${release.fromSlot}):* ${a?.baseline ? describeReading(a.baseline) : 'no reading yet'}`,
     );
     lines.push(
-      `_${thresholds}; last verdict: ${a?.lastVerdict ?? 'none'}${a?.lastFigures?.length ? ` (${a.lastFigures.join(', ')})` : ''}_`,
+      `*Verdict:* ${verdictWords(a?.lastVerdict)}${a?.lastFigures?.length ? `: ${a.lastFigures.join('; ')}` : ''}`,
     );
+    lines.push(`_${thresholds}_`);
     if (release.state === 'ramping' && release.canary) {
       const inStage = minutesBetween(release.canary.stepStartedAt, now.toISOString());
       const left = Math.max(0, Math.ceil(config.canary.holdMinutes - inStage));
@@ -467,11 +503,13 @@ export function progressMessage(
       const upcoming = release.canary.steps[release.canary.stepIndex + 1] ?? 100;
       next = release.paused
         ? 'Next: an approver clicks Resume or Abort'
-        : release.canary.awaitingPromotion
-          ? `Next: an approver clicks Promote to ${upcoming} %`
-          : config.canary.autoPromote
-            ? `Next: automatic promotion to ${upcoming} % after the hold`
-            : `Next: after the hold, an approver clicks Promote to ${upcoming} %`;
+        : release.canary.withoutEvidence !== undefined
+          ? `Next: not enough evidence (${release.canary.withoutEvidence}); an approver clicks Promote anyway to ${upcoming} % or Abort`
+          : release.canary.awaitingPromotion
+            ? `Next: an approver clicks Promote to ${upcoming} %`
+            : config.canary.autoPromote
+              ? `Next: automatic promotion to ${upcoming} % after the hold`
+              : `Next: after the hold, an approver clicks Promote to ${upcoming} %`;
     } else {
       // The same minutes as the stage line (`Observing 1/3 min`), so the two always add up.
       const total =

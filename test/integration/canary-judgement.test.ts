@@ -1,0 +1,210 @@
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PrometheusMetricsSource } from '../../src/adapters/http/prometheus-metrics-source.ts';
+import type { AppDeps } from '../../src/app/app-deps.ts';
+import { runAnalyzeStep } from '../../src/app/use-cases/progressive.ts';
+import type { Release } from '../../src/domain/release.ts';
+import { memoryWorld } from '../support/memory-deps.ts';
+import { type PrometheusFixture, startPrometheus } from '../support/prometheus-fixture.ts';
+import { releaseRecord, serviceRecord } from '../support/release-fixtures.ts';
+import {
+  bumpAndRequestRelease,
+  eventually,
+  loadLoop,
+  type ReleaseWorld,
+  startReleaseWorld,
+} from '../support/release-world.ts';
+import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
+import { channelText, releaseReaches, sleep, trafficAllOn } from '../support/world-inspection.ts';
+
+/**
+ * Issue 13's integration cases: the judge fed by real sources. A real Prometheus scraping real
+ * slot servers drives the analysis use case (on in-memory ports, with the real clock); the
+ * rest runs the whole app behind a real HAProxy.
+ */
+
+const REQUESTS = 'sum(increase(slot_requests_total{job="{slot}"}[5s]))';
+// `or vector(0)`: a slot without a single 500 has no such series, and an empty result is no data.
+const ERROR_RATE =
+  '(sum(rate(slot_requests_total{job="{slot}",code="500"}[5s])) or vector(0)) / sum(rate(slot_requests_total{job="{slot}"}[5s]))';
+const P99 =
+  'histogram_quantile(0.99, sum by (le) (rate(slot_request_duration_seconds_bucket{job="{slot}"}[5s])))';
+const MEAN =
+  'sum(rate(slot_request_duration_seconds_sum{job="{slot}"}[5s])) / sum(rate(slot_request_duration_seconds_count{job="{slot}"}[5s]))';
+
+describe('analysis from a real Prometheus (issue 13)', () => {
+  let blue: SlotServer;
+  let green: SlotServer;
+  let prometheus: PrometheusFixture;
+  const http = new Agent();
+  let running = true;
+  let traffic: Promise<void>;
+
+  beforeAll(async () => {
+    blue = await startSlotServer('blue', { version: '2.4.0' });
+    green = await startSlotServer('green', { version: '2.4.1' });
+    prometheus = await startPrometheus({
+      blue: `127.0.0.1:${blue.port}`,
+      green: `127.0.0.1:${green.port}`,
+    });
+    // Steady traffic on both slots: 4 baseline requests for each canary request.
+    traffic = (async () => {
+      while (running) {
+        await Promise.all(
+          [blue.url, blue.url, blue.url, blue.url, green.url].map(async (url) =>
+            (await fetch(url)).arrayBuffer(),
+          ),
+        );
+        await sleep(5);
+      }
+    })();
+  }, 60_000);
+
+  afterAll(async () => {
+    running = false;
+    await traffic;
+    await prometheus?.stop();
+    await blue?.close();
+    await green?.close();
+    await http.close();
+  });
+
+  /** The analysis use case on in-memory ports, reading this Prometheus with these queries. */
+  function analysisOf(queries: { requests: string; errorRate: string }, extra: string) {
+    const yaml = `
+alertsChannel: C0ALERTS
+roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
+services:
+  api:
+    channel: C0RELEASES
+    strategy: canary
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "${blue.url}" }, green: { url: "${green.url}" } }
+    deploy: { command: ["./deploy.sh"] }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
+    canary: { steps: [20, 100], holdMinutes: 60 }
+    analysis:
+      source:
+        prometheus:
+          url: "${prometheus.url}"
+          requestsQuery: '${queries.requests}'
+          errorRateQuery: '${queries.errorRate}'
+          p99Query: '${P99}'
+      intervalSeconds: 1
+${extra}`;
+    const w = memoryWorld(yaml, new Date());
+    const at = new Date().toISOString();
+    w.releases.set(
+      'rel-1',
+      releaseRecord(at, {
+        strategy: 'canary',
+        state: 'ramping',
+        canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: at },
+      }),
+    );
+    w.services.set('api', serviceRecord(at));
+    const deps: AppDeps = {
+      ...w.deps,
+      clock: { now: () => new Date() },
+      metrics: new PrometheusMetricsSource(w.deps.config.services, http),
+    };
+    return {
+      release: () => w.releases.get('rel-1') as Release,
+      async tick() {
+        await runAnalyzeStep(deps, { releaseId: 'rel-1' });
+        await sleep(1000);
+        return w.releases.get('rel-1') as Release;
+      },
+    };
+  }
+
+  it('a requestsQuery with a mistyped label returns nothing: never a pass, the release pauses and says why', async () => {
+    const typo = REQUESTS.replace('job="{slot}"', 'jbo="{slot}"');
+    const a = analysisOf({ requests: typo, errorRate: ERROR_RATE }, '      maxFailedReads: 3\n');
+    const verdicts: string[] = [];
+    for (let i = 0; i < 6; i += 1) verdicts.push((await a.tick()).analysis?.lastVerdict ?? '');
+    expect(verdicts).not.toContain('pass');
+    expect(verdicts.filter((v) => v === 'no_data').length).toBeGreaterThanOrEqual(3);
+    expect(a.release().paused?.reason).toContain('no metrics for 3 readings in a row');
+    expect(a.release().paused?.reason).toContain('requestsQuery returned nothing for green');
+  });
+
+  it('+300 ms on 2 % of the canary, mean nearly unchanged: the real P99 breaches and it rolls back', async () => {
+    green.set({ tailShare: 0.02, tailLatencyMs: 300 });
+    try {
+      // Wait until Prometheus has seen the slow tail (its window is 5 s).
+      const query = (promql: string) =>
+        new PrometheusMetricsSource({}, http).query(
+          prometheus.url,
+          promql.replaceAll('{slot}', 'green'),
+        );
+      await eventually(
+        () => query(P99),
+        (p99) => (p99 ?? 0) > 0.25,
+        20_000,
+        500,
+      );
+      const a = analysisOf(
+        { requests: REQUESTS, errorRate: ERROR_RATE },
+        '      maxP99Ms: 200\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+      );
+      let release = a.release();
+      for (let i = 0; i < 10 && release.state === 'ramping'; i += 1) release = await a.tick();
+      expect(release.state, JSON.stringify(release.analysis)).toBe('rolling_back');
+      expect(release.rollback?.reason).toMatch(/P99 \d+ ms > 200 ms/);
+      // The mean the same Prometheus reports stays far under the ceiling: a mean would pass.
+      const mean = (await query(MEAN)) ?? 0;
+      expect(mean * 1000).toBeLessThan(50);
+    } finally {
+      green.set({ tailShare: 0, tailLatencyMs: 0 });
+    }
+  });
+});
+
+describe('the judge behind a real HAProxy, the whole app running (issue 13)', () => {
+  let world: ReleaseWorld | undefined;
+  let load: ReturnType<typeof loadLoop> | undefined;
+  afterEach(async () => {
+    await load?.stop();
+    load = undefined;
+    await world?.close();
+    world = undefined;
+  });
+
+  it('2 % 5xx on a 20 % canary against a clean baseline rolls back, with the evidence in the alert', async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      serviceExtra: `    canary: { steps: [20, 100], holdMinutes: 10 }
+    analysis: { source: haproxy, intervalSeconds: 1, maxErrorRatePercent: 5 }
+`,
+    });
+    const w = world;
+    load = loadLoop(w.haproxy.frontendUrl('api'), 3, 5);
+    const { id } = await bumpAndRequestRelease(w, '2.4.1');
+    w.services.api?.green.set({ errorRate: 0.02 });
+    await w.click('U0LEAD', 'release_approve', id);
+    await releaseReaches(w, id, 'rolled_back', 90_000);
+    await trafficAllOn(w, 'blue');
+    const alert = channelText(w, 'C0ALERTS');
+    // 2 % is under the 5 % ceiling: only the comparison with the baseline can catch it.
+    expect(alert).toContain('strong evidence of harm');
+    expect(alert).toMatch(/errors [\d,]+ of [\d,]+ \([\d.]+ %\) vs baseline [\d,]+ of [\d,]+/);
+  });
+
+  it('a quiet blue/green release finishes its stability window with "not enough traffic to judge"', async () => {
+    world = await startReleaseWorld({
+      stabilityWindowMinutes: 0.05,
+      serviceExtra: '    analysis: { source: haproxy, intervalSeconds: 0.5 }\n',
+    });
+    const w = world;
+    const { id } = await bumpAndRequestRelease(w, '2.4.1');
+    await w.click('U0LEAD', 'release_approve', id);
+    await releaseReaches(w, id, 'released', 30_000);
+    await eventually(
+      async () => channelText(w, 'C0RELEASES'),
+      (text) => text.includes('not enough traffic to judge'),
+      10_000,
+    );
+    expect(channelText(w, 'C0RELEASES')).toMatch(/not enough traffic to judge: \d+ requests/);
+  });
+});

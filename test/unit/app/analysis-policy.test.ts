@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import type { AppDeps } from '../../../src/app/app-deps.ts';
+import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
+import type { AnalysisReading } from '../../../src/domain/analysis.ts';
+import type { Release } from '../../../src/domain/release.ts';
+import type { Slot } from '../../../src/domain/slots.ts';
+import { memoryWorld } from '../../support/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
+
+/**
+ * Issue 13: what the analysis does with its verdicts, on in-memory ports with a clock the test
+ * moves one interval at a time. Each case scripts what the metrics source counts on the canary
+ * (green) and the baseline (blue), and asserts what a person would see: the release's state,
+ * its timeline and the buttons it asks for.
+ */
+const START = Date.parse('2026-11-24T10:00:00.000Z');
+
+const config = (extra: string, strategy = 'canary') => `
+alertsChannel: C0ALERTS
+roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
+services:
+  api:
+    channel: C0RELEASES
+    strategy: ${strategy}
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
+    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
+    canary: { steps: [20, 100], holdMinutes: 5, autoPromote: false }
+    stabilityWindowMinutes: 10
+    analysis: { source: haproxy, intervalSeconds: 60${extra} }
+`;
+
+type Counts = { requests: number | null; errors: number };
+type Script = (slot: Slot, tick: number) => Counts | Error;
+
+/** Rates as whole counts per 60 s interval: `rps` requests per second split by the canary weight. */
+const traffic =
+  (rps: number, canaryWeight: number, canaryErrors: number, baselineErrors: number): Script =>
+  (slot) => {
+    const requests = Math.round(rps * 60 * (slot === 'green' ? canaryWeight : 1 - canaryWeight));
+    return {
+      requests,
+      errors: Math.round(requests * (slot === 'green' ? canaryErrors : baselineErrors)),
+    };
+  };
+
+function setUp(
+  script: Script,
+  options: { extra?: string; strategy?: string; release?: Partial<Release> } = {},
+) {
+  const w = memoryWorld(config(options.extra ?? '', options.strategy), new Date(START));
+  let now = START;
+  let tick = 0;
+  const iso = new Date(START).toISOString();
+  const canary =
+    options.strategy === 'bluegreen'
+      ? {}
+      : {
+          canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: iso },
+        };
+  w.releases.set(
+    'rel-1',
+    releaseRecord(iso, {
+      strategy: (options.strategy ?? 'canary') as Release['strategy'],
+      state: options.strategy === 'bluegreen' ? 'observing' : 'ramping',
+      releasedAt: iso,
+      ...canary,
+      ...(options.strategy === 'bluegreen'
+        ? { observeUntil: new Date(START + 10 * 60_000).toISOString() }
+        : {}),
+      approvals: [{ role: 'lead', user: 'U0LEAD', at: iso }],
+      ...options.release,
+    }),
+  );
+  w.services.set(
+    'api',
+    serviceRecord(iso, { production: options.strategy === 'bluegreen' ? 'green' : 'blue' }),
+  );
+  const deps: AppDeps = {
+    ...w.deps,
+    clock: { now: () => new Date(now) },
+    metrics: {
+      read: async (_service, slot) => {
+        const counts = script(slot, tick);
+        if (counts instanceof Error) throw counts;
+        const reading: AnalysisReading = {
+          requests: counts.requests,
+          errors: counts.errors,
+          errorRatePercent: counts.requests ? (counts.errors / counts.requests) * 100 : 0,
+          latencyMs: 20,
+          latencyKind: 'mean',
+        };
+        return { reading, sample: { tick } };
+      },
+    },
+  };
+  const release = () => w.releases.get('rel-1') as Release;
+  return {
+    w,
+    release,
+    timeline: () =>
+      release()
+        .timeline.map((e) => e.what)
+        .join('\n'),
+    /** One interval later, one analysis tick; returns the release after it. */
+    async tick(times = 1) {
+      for (let i = 0; i < times; i += 1) {
+        tick += 1;
+        now += 60_000;
+        await runAnalyzeStep(deps, { releaseId: 'rel-1' });
+      }
+      return release();
+    },
+  };
+}
+
+describe('canary judgement: what each verdict does (issue 13)', () => {
+  it('a 2 % vs 0.1 % regression at 20 % weight and 20 requests/s rolls back within two intervals', async () => {
+    const t = setUp(traffic(20, 0.2, 0.02, 0.001));
+    await t.tick(); // the first tick only samples
+    let ticks = 0;
+    while (t.release().state === 'ramping' && ticks < 2) {
+      await t.tick();
+      ticks += 1;
+    }
+    expect(t.release().state).toBe('rolling_back');
+    expect(t.release().rollback?.reason).toMatch(/errors \d+ of [\d,]+ .* vs baseline/);
+  });
+
+  it('a canary at 0.4 % against a 0.01 % baseline never passes (under the 0.5 % ceiling) and rolls back', async () => {
+    // 240 canary requests per interval with one error; the baseline's 960 requests, 0.1 error.
+    const t = setUp((slot, tick) =>
+      slot === 'green'
+        ? { requests: 240, errors: 1 }
+        : { requests: 960, errors: tick % 10 === 0 ? 1 : 0 },
+    );
+    await t.tick();
+    const seen: string[] = [];
+    for (let i = 0; i < 30 && t.release().state === 'ramping'; i += 1) {
+      await t.tick();
+      seen.push(t.release().analysis?.lastVerdict ?? '');
+    }
+    expect(seen).not.toContain('pass');
+    expect(t.release().state).toBe('rolling_back');
+  });
+
+  it('a healthy canary with equal rates and plenty of traffic passes its hold and asks for a plain Promote', async () => {
+    const t = setUp(traffic(50, 0.2, 0.001, 0.001), { extra: ', errorRateFloorPercent: 1' });
+    await t.tick(6);
+    const r = t.release();
+    expect(r.state).toBe('ramping');
+    expect(r.canary?.awaitingPromotion).toBe(true);
+    expect(r.canary?.withoutEvidence).toBeUndefined();
+    expect(t.timeline()).toContain('hold at 20 % passed');
+  });
+
+  it('a silent canary holds past its hold time without promoting, asks for Promote anyway, and records who promoted without evidence', async () => {
+    const t = setUp(() => ({ requests: 0, errors: 0 }), { extra: ', maxFailedReads: 3' });
+    await t.tick(8);
+    const r = t.release();
+    expect(r.state).toBe('ramping');
+    expect(r.canary?.stepIndex).toBe(0);
+    expect(r.paused).toBeUndefined();
+    expect(r.canary?.awaitingPromotion).toBe(true);
+    expect(r.canary?.withoutEvidence).toMatch(/no canary requests yet|more canary requests/);
+    expect(t.timeline()).toContain('ended without evidence');
+    const { runEvent } = await import('../../../src/app/release-runner.ts');
+    await runEvent(t.w.deps, 'rel-1', { type: 'promote', user: 'U0LEAD', fromStep: 0 });
+    expect(t.timeline()).toMatch(/promoted anyway, without evidence \(.+\) to 100 %/);
+    expect(t.release().timeline.at(-1)?.who).toBe('U0LEAD');
+  });
+
+  it('evidence that arrives while Promote anyway is asked for turns it into a plain Promote', async () => {
+    let busy = false;
+    const t = setUp(
+      (slot, tick) =>
+        busy ? traffic(50, 0.2, 0.001, 0.001)(slot, tick) : { requests: 0, errors: 0 },
+      { extra: ', errorRateFloorPercent: 1' },
+    );
+    await t.tick(7);
+    expect(t.release().canary?.withoutEvidence).toBeDefined();
+    busy = true;
+    await t.tick(6);
+    expect(t.release().canary?.awaitingPromotion).toBe(true);
+    expect(t.release().canary?.withoutEvidence).toBeUndefined();
+  });
+
+  it('reads that fail or come back empty pause the release after maxFailedReads and say so; never a pass', async () => {
+    const t = setUp(() => new Error('no data: requestsQuery returned nothing for green'), {
+      extra: ', maxFailedReads: 3',
+    });
+    await t.tick(); // sampling
+    await t.tick(2);
+    expect(t.release().paused).toBeUndefined();
+    expect(t.release().analysis?.lastVerdict).toBe('no_data');
+    await t.tick();
+    expect(t.release().paused?.reason).toContain('no metrics for 3 readings in a row');
+    expect(t.release().paused?.reason).toContain('requestsQuery returned nothing');
+    await t.tick(10);
+    expect(t.release().canary?.stepIndex).toBe(0);
+    expect(t.release().canary?.awaitingPromotion).toBeFalsy();
+  });
+
+  it('shadow mode judges a failing canary, says it would roll back, and does not act', async () => {
+    const t = setUp(traffic(20, 0.2, 0.3, 0.001), { extra: ', dryRun: true' });
+    await t.tick(4);
+    expect(t.release().state).toBe('ramping');
+    expect(t.release().analysis?.lastVerdict).toMatch(/fail|breach/);
+    expect(t.release().analysis?.shadow).toBe(true);
+    expect(t.timeline()).toContain('shadow analysis would roll back');
+    expect(t.timeline().match(/shadow analysis would roll back/g)).toHaveLength(1);
+  });
+
+  it('a quiet blue/green stability window ends released, with "not enough traffic to judge" recorded', async () => {
+    const t = setUp(
+      (slot) => (slot === 'green' ? { requests: 3, errors: 0 } : { requests: 0, errors: 0 }),
+      { strategy: 'bluegreen' },
+    );
+    await t.tick(12);
+    expect(t.release().state).toBe('released');
+    expect(t.timeline()).toContain('not enough traffic to judge: 27 requests'); // 9 judged intervals × 3;
+  });
+
+  it('with whenInconclusive: rollback, the same quiet window rolls back instead', async () => {
+    const t = setUp(
+      (slot) => (slot === 'green' ? { requests: 3, errors: 0 } : { requests: 0, errors: 0 }),
+      { strategy: 'bluegreen', extra: ', whenInconclusive: rollback' },
+    );
+    await t.tick(12);
+    expect(t.release().state).toBe('rolling_back');
+    expect(t.release().rollback?.reason).toContain('not enough traffic to judge');
+  });
+
+  it('a busy healthy blue/green window passes on evidence and is released without a caveat', async () => {
+    const t = setUp(
+      (slot) => (slot === 'green' ? { requests: 3000, errors: 0 } : { requests: 0, errors: 0 }),
+      { strategy: 'bluegreen' },
+    );
+    await t.tick(12);
+    expect(t.release().state).toBe('released');
+    expect(t.timeline()).not.toContain('not enough traffic');
+  });
+});
