@@ -182,8 +182,22 @@ export function compose({
     rejectRateLimitedCalls: true,
   });
   const http = new Agent({ connections: 32, keepAliveTimeout: 10_000 });
-  const store = new RedisStateStore(redis, prefix);
-  const auditLog = new RedisAuditLog(redis, prefix);
+  const store = new RedisStateStore(redis, prefix, {
+    releaseDays: config.releases.retentionDays,
+  });
+  const auditLog = new RedisAuditLog(redis, prefix, {
+    retentionDays: config.audit.retentionDays,
+    now,
+    // Trimming is never silent: each trim that removed entries is a warning and a count.
+    onTrimmed: ({ removed, cutoffId, retentionDays }) => {
+      metrics.auditTrimmed.inc(removed);
+      logger.warn(
+        { removed, cutoffId, cutoff: new Date(Number.parseInt(cutoffId, 10)).toISOString() },
+        `trimmed ${removed} audit entries older than ${retentionDays} days (audit.retentionDays)`,
+      );
+    },
+    onTrimFailed: (error) => logger.warn({ err: error }, 'could not trim the audit stream'),
+  });
   const directory = new SlackDirectory(client, {
     onError: (group, error) =>
       logger.warn({ group, err: error }, 'could not resolve a user group; it grants nothing'),
@@ -404,6 +418,7 @@ export function compose({
           client: outboxClient,
           redis,
           prefix,
+          retentionDays: config.releases.retentionDays,
           pause: async (ms) => outboxWorker?.rateLimit(ms),
           onError: (method, error, retried) => {
             metrics.slackErrors.inc({ method, error });

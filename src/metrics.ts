@@ -15,6 +15,8 @@ export interface Metrics {
   /** 1 while Slack accepts the bot token (auth.test), 0 while it does not; not readiness. */
   readonly slackUp: Gauge;
   readonly auditAuthFailures: Counter<'outcome'>;
+  /** Audit entries removed because they were older than `audit.retentionDays`. */
+  readonly auditTrimmed: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -88,6 +90,11 @@ export function createMetrics(): Metrics {
       name: 'greenlight_audit_auth_failures_total',
       help: 'GET /audit requests refused, by outcome (bad_token: wrong or missing token; rate_limited: too many failures from the address).',
       labelNames: ['outcome'],
+      registers,
+    }),
+    auditTrimmed: new Counter({
+      name: 'greenlight_audit_entries_trimmed_total',
+      help: 'Audit stream entries removed because they were older than audit.retentionDays.',
       registers,
     }),
   };

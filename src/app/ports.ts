@@ -105,6 +105,8 @@ export interface MetricsSource {
     service: string,
     slot: Slot,
     previous: unknown,
+    /** When the reading is taken, by Greenlight's clock. */
+    at?: Date,
   ): Promise<{ reading: AnalysisReading; sample: unknown }>;
 }
 

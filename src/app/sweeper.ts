@@ -67,6 +67,8 @@ async function sweepRelease(
           type: 'rollback',
           user: 'greenlight',
           reason: deadline.reason,
+          // The deadline was read from this revision: a Promote or Resume that commits first wins.
+          atRevision: release.revision,
         });
         done.push(`rolled back ${release.id}: ${deadline.reason}`);
         return;

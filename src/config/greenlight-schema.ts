@@ -155,6 +155,11 @@ const analysisSchema = z.strictObject({
           /** P99 latency in seconds; `{slot}` is replaced. */
           p99Query: z.string().min(1),
           /**
+           * Optional: the interval's latency histogram by `le` (cumulative counts), to compare
+           * canary and baseline distributions; `{slot}` and `{interval}` are replaced.
+           */
+          latencyBucketsQuery: z.string().min(1).optional(),
+          /**
            * Requests over the interval; `{slot}` is replaced. Required: without a count, thin
            * traffic could never be told from a healthy canary.
            */
@@ -162,15 +167,22 @@ const analysisSchema = z.strictObject({
             .string({
               error: (issue) =>
                 issue.input === undefined
-                  ? 'a Prometheus analysis needs requestsQuery (requests per slot over the interval, e.g. sum(increase(http_requests_total{slot="{slot}"}[1m]))): without a count, no data would look like a pass'
+                  ? 'a Prometheus analysis needs requestsQuery (requests per slot since the last reading, e.g. sum(increase(http_requests_total{slot="{slot}"}[{interval}]))): without a count, no data would look like a pass'
                   : 'must be a PromQL query string',
             })
-            .min(1),
+            .min(1)
+            .refine((q) => q.includes('{interval}'), {
+              error:
+                'requestsQuery must count requests since the last reading: use {interval} as its range, e.g. sum(increase(http_requests_total{slot="{slot}"}[{interval}])) (a fixed range such as [1m] counts requests twice when readings overlap)',
+            }),
         }),
       }),
     ])
     .default('haproxy'),
-  /** Absolute ceiling: an interval whose canary error rate is above it is a breach on its own. */
+  /**
+   * Absolute ceiling: strong evidence, on the canary's running counts, that its error rate is
+   * above it rolls back on its own.
+   */
   maxErrorRatePercent: z.number().min(0).max(100).default(0.5),
   /** Ceiling for a real P99 (Prometheus), and for HAProxy's mean when `maxMeanMs` is unset. */
   maxP99Ms: positiveInt.default(800),
@@ -298,6 +310,11 @@ const timezone = z.string().refine(
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time like 09:00' });
 
+/** How long Redis keeps a kind of record, in whole days (at most 100 years). */
+const retentionSchema = z.strictObject({
+  retentionDays: positiveInt.max(36_500).default(400),
+});
+
 const serviceName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,39}$/, { error: 'expected lowercase letters, digits and -' })
@@ -332,6 +349,14 @@ export const greenlightConfigSchema = z
           .optional(),
       })
       .optional(),
+    /** The audit stream keeps `retentionDays` of entries; older ones are trimmed with a warning. */
+    audit: retentionSchema.default(retentionSchema.parse({})),
+    /**
+     * An ended release (its record, its Slack message map and its line in /release history) is
+     * kept `retentionDays` after it ended; deploy messages as long after their last change.
+     * Active releases never expire.
+     */
+    releases: retentionSchema.default(retentionSchema.parse({})),
     services: z
       .record(serviceName, serviceSchema)
       .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one service' }),

@@ -6,6 +6,7 @@ import {
   judgeErrors,
   NO_EVIDENCE,
 } from './error-judge.ts';
+import { type Bucket, judgeLatency } from './latency-judge.ts';
 
 /** What one analysis interval saw on a slot. */
 export interface AnalysisReading {
@@ -21,6 +22,8 @@ export interface AnalysisReading {
   readonly latencyMs: number | null;
   /** `p99`: a real 99th percentile; `mean`: an average (HAProxy's `rtime`), labelled as such. */
   readonly latencyKind?: 'p99' | 'mean';
+  /** The interval's latency histogram (cumulative, seconds), where the source has one. */
+  readonly latencyBuckets?: readonly Bucket[];
 }
 
 export interface Thresholds {
@@ -125,6 +128,16 @@ export function judgeInterval(
     ceilingEValue(evidence.canaryRequests, evidence.canaryErrors, thresholds.maxErrorRatePercent) >=
     1 / settings.falseFailure;
   const latency = latencyBreaches(canary, thresholds);
+  // Canary against baseline latency, as distributions (a rank test and a tail test on the
+  // interval's histograms): a slowdown that is significant and matters counts as a breach.
+  if (canary.latencyBuckets && baseline?.latencyBuckets) {
+    const compared = judgeLatency(canary.latencyBuckets, baseline.latencyBuckets, {
+      maxP99Ms: thresholds.maxP99Ms,
+      falseFailure: settings.falseFailure,
+      minRequests: thresholds.minRequests,
+    });
+    if (compared.verdict === 'fail') latency.push(compared.evidence);
+  }
   if (judged.verdict === 'fail' || overCeiling) {
     const figures = [
       ...(judged.verdict === 'fail' ? [judged.evidence] : []),
@@ -199,32 +212,58 @@ export function judge(
   return figures.length > 0 ? { verdict: 'breach', figures } : { verdict: 'pass' };
 }
 
-const isCount = (value: unknown) =>
+const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
 /**
- * The evidence stored with a release, checked: a record written by another version, or damaged,
- * starts the evidence afresh rather than failing the analysis.
+ * The evidence stored with a release, checked: a record written by another version, or damaged
+ * (a count missing or negative, errors above requests, groups that do not add up to the totals,
+ * a weighted share beyond its errors), starts the evidence afresh rather than skewing the test.
  */
 export function readEvidence(stored: unknown): ErrorEvidence {
   if (typeof stored !== 'object' || stored === null) return NO_EVIDENCE;
   const e = stored as Partial<ErrorEvidence>;
-  const totalsOk = [
-    e.intervals,
-    e.canaryRequests,
-    e.canaryErrors,
-    e.baselineRequests,
-    e.baselineErrors,
-  ].every(isCount);
-  const groupsOk =
-    Array.isArray(e.groups) &&
-    e.groups.every(
-      (g) =>
-        typeof g === 'object' &&
-        g !== null &&
-        Object.values(g as unknown as Record<string, unknown>).every(isCount),
-    );
-  return totalsOk && groupsOk ? (stored as ErrorEvidence) : NO_EVIDENCE;
+  if (
+    !isCount(e.intervals) ||
+    !isCount(e.canaryRequests) ||
+    !isCount(e.canaryErrors) ||
+    !isCount(e.baselineRequests) ||
+    !isCount(e.baselineErrors) ||
+    e.canaryErrors > e.canaryRequests ||
+    e.baselineErrors > e.baselineRequests ||
+    !Array.isArray(e.groups)
+  )
+    return NO_EVIDENCE;
+  const sums = { canaryRequests: 0, canaryErrors: 0, baselineRequests: 0, baselineErrors: 0 };
+  for (const g of e.groups as unknown[]) {
+    if (typeof g !== 'object' || g === null) return NO_EVIDENCE;
+    const group = g as Partial<ErrorEvidence['groups'][number]>;
+    if (
+      !isCount(group.sharePercent) ||
+      group.sharePercent > 100 ||
+      !isCount(group.canaryRequests) ||
+      !isCount(group.canaryErrors) ||
+      !isCount(group.baselineRequests) ||
+      !isCount(group.baselineErrors) ||
+      !isCount(group.errorWeightedShare) ||
+      group.canaryErrors > group.canaryRequests ||
+      group.baselineErrors > group.baselineRequests ||
+      group.errorWeightedShare > group.canaryErrors + group.baselineErrors
+    )
+      return NO_EVIDENCE;
+    sums.canaryRequests += group.canaryRequests;
+    sums.canaryErrors += group.canaryErrors;
+    sums.baselineRequests += group.baselineRequests;
+    sums.baselineErrors += group.baselineErrors;
+  }
+  if (
+    sums.canaryRequests > e.canaryRequests ||
+    sums.canaryErrors > e.canaryErrors ||
+    sums.baselineRequests > e.baselineRequests ||
+    sums.baselineErrors > e.baselineErrors
+  )
+    return NO_EVIDENCE;
+  return stored as ErrorEvidence;
 }
 
 /** Canary requests judged so far. */

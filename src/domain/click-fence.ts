@@ -17,8 +17,10 @@ export type ReleaseButton =
  * and from old messages). Routine analysis readings do not change it.
  */
 export function stageOf(release: Release): string {
+  // A Promote asked for without evidence ("Promote anyway") is a stage of its own: a plain
+  // Promote drawn before it cannot count as one, and the other way round.
   const step = release.canary
-    ? `.${release.canary.stepIndex}${release.canary.heldRevision !== undefined ? `.h${release.canary.heldRevision}` : ''}`
+    ? `.${release.canary.stepIndex}${release.canary.heldRevision !== undefined ? `.h${release.canary.heldRevision}` : ''}${release.canary.withoutEvidence !== undefined ? '.a' : ''}`
     : '';
   // Each pause is its own stage, so a click drawn before a pause (or during an earlier one)
   // cannot promote past it or lift it.

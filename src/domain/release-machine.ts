@@ -2,6 +2,7 @@ import type { AnalysisReading, Verdict } from './analysis.ts';
 import type { ErrorEvidence } from './error-judge.ts';
 import { ENDED_STATES, missingRoles, type Release, type ReleaseState } from './release.ts';
 import type { Slot } from './slots.ts';
+import { userText } from './user-text.ts';
 
 /** Something that happened to a release: a click, a command, or a step's outcome. */
 export type ReleaseEvent =
@@ -25,14 +26,28 @@ export type ReleaseEvent =
       shadow?: boolean;
     }
   | { type: 'sampled'; samples: { canary: unknown; baseline: unknown } }
-  | { type: 'hold_passed'; autoPromote: boolean }
+  | {
+      type: 'hold_passed';
+      autoPromote: boolean;
+      /** The step the decision was made for: it counts only while the canary is still there. */
+      stepStartedAt: string;
+      /** Shadow mode: the hold's time ended; the verdict was not a pass (said, not hidden). */
+      byTime?: string;
+    }
   /** The hold's time is up without evidence either way: ask for Promote anyway or Roll back. */
-  | { type: 'hold_inconclusive'; missing: string }
+  | { type: 'hold_inconclusive'; missing: string; stepStartedAt: string }
   | { type: 'expire'; reason: string }
-  | { type: 'observed'; verdict?: string }
+  | { type: 'observed'; verdict?: string; byTime?: string }
   | { type: 'switch_failed'; reason: string }
   | { type: 'switch_held'; reason: string }
-  | { type: 'rollback'; user: string; reason: string; approvedBy?: string }
+  | {
+      type: 'rollback';
+      user: string;
+      reason: string;
+      approvedBy?: string;
+      /** A deadline's rollback: only while the release is still at the revision it was due at. */
+      atRevision?: number;
+    }
   | { type: 'rollback_requested'; user: string; reason: string }
   | { type: 'expire_approvals'; olderThan: string }
   | { type: 'void_approvals'; reason: string }
@@ -110,9 +125,17 @@ function refuse(release: Release, event: ReleaseEvent): never {
  */
 export function transition(
   release: Release,
-  event: ReleaseEvent,
+  given: ReleaseEvent,
   now: Date,
 ): { release: Release; effects: ReleaseEffect[] } {
+  // A reason a person typed is stored and shown under the user-text rule, whoever passed it in.
+  const event: ReleaseEvent =
+    'reason' in given &&
+    typeof given.reason === 'string' &&
+    'user' in given &&
+    given.user !== 'greenlight'
+      ? ({ ...given, reason: userText(given.reason) } as ReleaseEvent)
+      : given;
   const at = now.toISOString();
   const next = (changes: Partial<Release>, who: string, what: string): Release => ({
     ...release,
@@ -276,12 +299,16 @@ export function transition(
           `${release.service} ${release.version} is already past the step this Promote was for: it is at ${release.canary.steps[release.canary.stepIndex] ?? 100} %.`,
         );
       }
-      // Without evidence, the Promote is "Promote anyway": recorded with who and what was missing.
+      // Without evidence (asked for as Promote anyway, or clicked before the analysis passed) the
+      // Promote is recorded as such, with who and what was missing.
+      const missing =
+        release.canary.withoutEvidence ??
+        (release.analysis?.lastVerdict === 'pass'
+          ? undefined
+          : release.analysis?.lastFigures?.join('; ') || 'no analysis verdict yet');
       return nextStep(
         event.user,
-        release.canary.withoutEvidence !== undefined
-          ? `promoted anyway, without evidence (${release.canary.withoutEvidence})`
-          : 'promoted',
+        missing !== undefined ? `promoted anyway, without evidence (${missing})` : 'promoted',
       );
     }
     case 'pause':
@@ -316,6 +343,7 @@ export function transition(
                     stepStartedAt: at,
                     awaitingPromotion: false,
                     promptedAt: undefined,
+                    withoutEvidence: undefined,
                   },
                 }
               : {}),
@@ -344,7 +372,10 @@ export function transition(
         canary: event.canary,
         ...(event.baseline ? { baseline: event.baseline } : {}),
         ...(event.samples ? { samples: event.samples } : {}),
-        ...(event.evidence ? { evidence: event.evidence } : {}),
+        // A reading without data adds nothing, and must not erase what was gathered so far.
+        ...((event.evidence ?? previous.evidence) !== undefined
+          ? { evidence: event.evidence ?? previous.evidence }
+          : {}),
         ...(event.shadow ? { shadow: true } : {}),
         at,
       };
@@ -410,12 +441,18 @@ export function transition(
     }
     case 'hold_passed': {
       if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
+      // Decided for a step the canary has left (a Promote landed meanwhile): nothing to do.
+      if (release.canary.stepStartedAt !== event.stepStartedAt) return { release, effects: [] };
       // Evidence that arrives while Promote anyway is asked for turns it into a plain Promote.
       const late = release.canary.withoutEvidence !== undefined;
       if (release.paused !== undefined || (release.canary.awaitingPromotion && !late))
         return { release, effects: [] };
       const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
-      if (event.autoPromote) return nextStep('greenlight', `hold at ${weight} % passed: promoting`);
+      const ended =
+        event.byTime !== undefined
+          ? `hold time at ${weight} % ended (shadow analysis, verdict: ${event.byTime})`
+          : `hold at ${weight} % passed`;
+      if (event.autoPromote) return nextStep('greenlight', `${ended}: promoting`);
       return {
         release: next(
           {
@@ -427,14 +464,18 @@ export function transition(
             },
           },
           'greenlight',
-          `hold at ${weight} % passed: an approver clicks Promote to continue`,
+          `${ended}: an approver clicks Promote to continue`,
         ),
         effects: [],
       };
     }
     case 'hold_inconclusive': {
       if (release.state !== 'ramping' || release.canary === undefined) refuse(release, event);
-      if (release.paused !== undefined || release.canary.awaitingPromotion)
+      if (
+        release.paused !== undefined ||
+        release.canary.awaitingPromotion ||
+        release.canary.stepStartedAt !== event.stepStartedAt
+      )
         return { release, effects: [] };
       const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
       return {
@@ -459,9 +500,11 @@ export function transition(
         release: next(
           { state: 'released' },
           'greenlight',
-          event.verdict === undefined
-            ? `released: the stability window passed, so /sync ${release.service} is possible now`
-            : `released: the stability window ended, ${event.verdict}; /sync ${release.service} is possible now`,
+          event.byTime !== undefined
+            ? `released: the stability window ended (shadow analysis, verdict: ${event.byTime}), so /sync ${release.service} is possible now`
+            : event.verdict === undefined
+              ? `released: the stability window passed, so /sync ${release.service} is possible now`
+              : `released: the stability window ended, ${event.verdict}; /sync ${release.service} is possible now`,
         ),
         effects: [{ type: 'free_service' }],
       };
@@ -545,6 +588,9 @@ export function transition(
         effects: [],
       };
     case 'rollback': {
+      // A deadline computed from an older revision (someone acted meanwhile) no longer holds.
+      if (event.atRevision !== undefined && event.atRevision !== release.revision)
+        return { release, effects: [] };
       const rollback = {
         by: event.user,
         reason: event.reason,

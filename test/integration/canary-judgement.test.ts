@@ -23,12 +23,15 @@ import { channelText, releaseReaches, sleep, trafficAllOn } from '../support/wor
  * rest runs the whole app behind a real HAProxy.
  */
 
-const REQUESTS = 'sum(increase(slot_requests_total{job="{slot}"}[5s]))';
+// `{interval}`: the time since the previous reading, so no request is counted twice.
+const REQUESTS = 'sum(increase(slot_requests_total{job="{slot}"}[{interval}]))';
 // `or vector(0)`: a slot without a single 500 has no such series, and an empty result is no data.
 const ERROR_RATE =
   '(sum(rate(slot_requests_total{job="{slot}",code="500"}[5s])) or vector(0)) / sum(rate(slot_requests_total{job="{slot}"}[5s]))';
 const P99 =
   'histogram_quantile(0.99, sum by (le) (rate(slot_request_duration_seconds_bucket{job="{slot}"}[5s])))';
+const BUCKETS =
+  'sum by (le) (increase(slot_request_duration_seconds_bucket{job="{slot}"}[{interval}]))';
 const MEAN =
   'sum(rate(slot_request_duration_seconds_sum{job="{slot}"}[5s])) / sum(rate(slot_request_duration_seconds_count{job="{slot}"}[5s]))';
 
@@ -70,7 +73,10 @@ describe('analysis from a real Prometheus (issue 13)', () => {
   });
 
   /** The analysis use case on in-memory ports, reading this Prometheus with these queries. */
-  function analysisOf(queries: { requests: string; errorRate: string }, extra: string) {
+  function analysisOf(
+    queries: { requests: string; errorRate: string; buckets?: string },
+    extra: string,
+  ) {
     const yaml = `
 alertsChannel: C0ALERTS
 roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
@@ -89,8 +95,13 @@ services:
           url: "${prometheus.url}"
           requestsQuery: '${queries.requests}'
           errorRateQuery: '${queries.errorRate}'
-          p99Query: '${P99}'
-      intervalSeconds: 1
+          p99Query: '${P99}'${
+            queries.buckets
+              ? `
+          latencyBucketsQuery: '${queries.buckets}'`
+              : ''
+          }
+      intervalSeconds: 3
 ${extra}`;
     const w = memoryWorld(yaml, new Date());
     const at = new Date().toISOString();
@@ -112,7 +123,8 @@ ${extra}`;
       release: () => w.releases.get('rel-1') as Release,
       async tick() {
         await runAnalyzeStep(deps, { releaseId: 'rel-1' });
-        await sleep(1000);
+        // Readings 3 s apart: each range then spans three 1 s scrapes.
+        await sleep(3000);
         return w.releases.get('rel-1') as Release;
       },
     };
@@ -155,6 +167,33 @@ ${extra}`;
       // The mean the same Prometheus reports stays far under the ceiling: a mean would pass.
       const mean = (await query(MEAN)) ?? 0;
       expect(mean * 1000).toBeLessThan(50);
+    } finally {
+      green.set({ tailShare: 0, tailLatencyMs: 0 });
+    }
+  });
+  it('+300 ms on 2 % of the canary under a lenient P99 ceiling: canary against baseline distributions still rolls back', async () => {
+    green.set({ tailShare: 0.02, tailLatencyMs: 300 });
+    try {
+      const query = (promql: string) =>
+        new PrometheusMetricsSource({}, http).query(
+          prometheus.url,
+          promql.replaceAll('{slot}', 'green'),
+        );
+      await eventually(
+        () => query(P99),
+        (p99) => (p99 ?? 0) > 0.25,
+        20_000,
+        500,
+      );
+      const a = analysisOf(
+        { requests: REQUESTS, errorRate: ERROR_RATE, buckets: BUCKETS },
+        // A ceiling no tail reaches: only the comparison with the baseline can catch it.
+        '      maxP99Ms: 5000\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+      );
+      let release = a.release();
+      for (let i = 0; i < 10 && release.state === 'ramping'; i += 1) release = await a.tick();
+      expect(release.state, JSON.stringify(release.analysis)).toBe('rolling_back');
+      expect(release.rollback?.reason).toMatch(/P99 [\d,]+ ms vs baseline [\d,]+ ms/);
     } finally {
       green.set({ tailShare: 0, tailLatencyMs: 0 });
     }

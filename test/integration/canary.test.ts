@@ -105,7 +105,7 @@ describe('canary with automatic promotion and automatic rollback', () => {
     expect(textOf(alert)).toContain('*Rolled back to:* 2.4.1 (green)');
     const text = textOf(alert);
     // Strong evidence against the baseline, or the ceiling twice: whichever comes first.
-    expect(text).toMatch(/strong evidence of harm|error rate \d+(\.\d+)? % &gt; ceiling 5 %/);
+    expect(text).toMatch(/strong evidence of harm|above the 5 % ceiling/);
     expect(text).toMatch(/\*Canary \(blue\):\* [\d,]+ req · [\d,]+ errors/);
     expect(text).toContain('*Who:* automatic');
     world.services.api?.blue.set({ errorRate: 0 });

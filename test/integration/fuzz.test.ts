@@ -1,12 +1,19 @@
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/adapters/slack/command-args.ts';
-import { hostilePayload, hostileText, PWNED_FILE, prng } from '../support/hostile-input.ts';
+import {
+  hostilePayload,
+  hostileText,
+  LIVE_HOSTILE_TOKENS,
+  PWNED_FILE,
+  prng,
+} from '../support/hostile-input.ts';
 import { type ReleaseWorld, SIGNING_SECRET, startReleaseWorld } from '../support/release-world.ts';
 import {
   blockActionsPayload,
   interactionBody,
   slashCommandBody,
+  viewSubmissionPayload,
 } from '../support/slack-payloads.ts';
 import { signedHeaders } from '../support/slack-signing.ts';
 
@@ -126,4 +133,90 @@ describe('hostile input: thousands of generated commands and payloads', () => {
     expect(world.app.output.join('\n')).not.toMatch(/uncaught|unhandled rejection/i);
     expect(world.slack.violations).toEqual([]);
   });
+
+  it('10,000 hostile strings through every free-text field: nothing typed mentions, links or formats, and nothing changes', async () => {
+    const before = await snapshot();
+    const calls = world.slack.calls.length;
+    const responses = world.slack.responses.length;
+    const random = prng(20261126);
+    const bodies: string[] = [];
+    const text = () => hostileText(random) || '<!here> <@U0EVIL> https://evil.example';
+    const modal = (callback: string, metadata: unknown, reason: string) =>
+      interactionBody(
+        viewSubmissionPayload(
+          { callback_id: callback, private_metadata: JSON.stringify(metadata) },
+          random() < 0.5 ? 'U0LEAD' : 'U0DEV1',
+          { reason: { reason_input: reason } },
+        ),
+      );
+    for (let i = 0; i < 10_000; i += 1) {
+      const kind = i % 5;
+      const hostile = text();
+      if (kind === 0 || kind === 1)
+        // A rollback reason (refused: nothing to roll back), answered privately with the reason.
+        bodies.push(
+          slashCommandBody({
+            command: '/rollback',
+            text: `api ${hostile}`,
+            user_id: 'U0LEAD',
+            response_url: world.slack.newResponseUrl(),
+          }),
+        );
+      else if (kind === 2)
+        // A freeze justification, on a dry run (never acts).
+        bodies.push(
+          slashCommandBody({
+            command: '/release',
+            text: `api --dry-run --justify ${hostile}`,
+            user_id: 'U0DEV1',
+            response_url: world.slack.newResponseUrl(),
+          }),
+        );
+      else if (kind === 3)
+        // The reject form, for a release that does not exist (or a hostile id).
+        bodies.push(
+          modal(
+            'release_reject_reason',
+            { releaseId: random() < 0.5 ? 'rel-nope' : hostile, channel: 'C0RELEASES' },
+            hostile,
+          ),
+        );
+      // The rollback reason form.
+      else
+        bodies.push(modal('rollback_reason', { service: 'api', channel: 'C0RELEASES' }, hostile));
+    }
+    const failures: string[] = [];
+    let next = 0;
+    const sendAll = async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++];
+        if (body === undefined) break;
+        const reply = await world.sender.post(body, signedHeaders(SIGNING_SECRET, body));
+        if (reply.status !== 200 && failures.length < 5)
+          failures.push(`${reply.status} ${decodeURIComponent(body).slice(0, 300)}`);
+        const answer = JSON.stringify(reply.body ?? '');
+        for (const token of LIVE_HOSTILE_TOKENS)
+          if (token.test(answer) && failures.length < 5)
+            failures.push(`ack carries ${token}: ${answer.slice(0, 300)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, sendAll));
+    expect(failures).toEqual([]);
+    // Let the last answers and ephemerals land.
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent = [
+      ...world.slack.calls.slice(calls).map((c) => JSON.stringify(c.args)),
+      ...world.slack.responses.slice(responses).map((r) => JSON.stringify(r.body)),
+    ];
+    // Every command is answered privately, every form confirmed: thousands of texts to check.
+    expect(sent.length).toBeGreaterThan(5000);
+    const live = sent.filter((s) => LIVE_HOSTILE_TOKENS.some((t) => t.test(s)));
+    expect(live.slice(0, 3)).toEqual([]);
+    expect((await fetch(`${world.app.url}/healthz`)).status).toBe(200);
+    expect(world.app.child.exitCode).toBeNull();
+    expect(await snapshot()).toBe(before);
+    expect(world.app.output.join('\n')).not.toMatch(/uncaught|unhandled rejection/i);
+    expect(world.slack.violations).toEqual([]);
+    // 10,000 signed requests against one process: about a minute and a half on two cores.
+  }, 300_000);
 });

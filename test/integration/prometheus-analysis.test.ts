@@ -37,9 +37,10 @@ services:
           url: "${prometheus.url}"
           errorRateQuery: '(sum(rate(slot_requests_total{job="{slot}",code="500"}[5s])) or vector(0)) / sum(rate(slot_requests_total{job="{slot}"}[5s]))'
           p99Query: 'histogram_quantile(0.99, sum by (le) (rate(slot_request_duration_seconds_bucket{job="{slot}"}[5s])))'
-          requestsQuery: 'sum(increase(slot_requests_total{job="{slot}"}[5s]))'
+          requestsQuery: 'sum(increase(slot_requests_total{job="{slot}"}[{interval}]))'
       maxErrorRatePercent: 0.5
       minRequests: 20
+      intervalSeconds: 5
 `);
     source = new PrometheusMetricsSource(config.services, http);
   }, 60_000);

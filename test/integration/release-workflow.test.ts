@@ -182,7 +182,7 @@ describe('the blue/green workflow end to end: /bump, /release, approval, /sync, 
     const text = textOf(alert);
     expect(text).toContain('*Service:* api');
     expect(text).toContain('*Rolled back to:* 2.4.1 (green)');
-    expect(text).toContain('*Reason:* error rate 3.2% &gt; 0.5% &lt;script&gt;');
+    expect(text).toContain('*Reason:* error rate 3.2% › 0.5% ‹script›');
     expect(text).toContain('*Who:* <@U0DEV1>');
     expect(text).toContain('switched straight back');
     expect(text).toContain('https://greenlight-test.slack.com/archives/C0RELEASES/p');

@@ -56,6 +56,38 @@ const PIECES = [
   '%00',
   '%0a',
   '*bold* _it_ `code`',
+  // Tokens that would mention, link or format if they reached Slack as typed; EVIL marks them,
+  // so a check can tell them from the mentions Greenlight writes itself.
+  '<@U0EVIL>',
+  '<!here>',
+  '<!everyone>',
+  '<!subteam^S0EVIL>',
+  '<#C0EVIL>',
+  '<https://evil.example|dashboard>',
+  'https://evil.example/login',
+  '&lt;@U0EVIL&gt;',
+  '&lt;!channel&gt;',
+  '```evil```',
+  '~strike~',
+  '> quoted',
+  '\u202eLIVE',
+];
+
+/** What must never appear in anything Greenlight sends to Slack when hostile text went in. */
+export const LIVE_HOSTILE_TOKENS: readonly RegExp[] = [
+  /<@U0EVIL/,
+  /<!here/,
+  /<!everyone/,
+  /<!channel/,
+  /<!subteam\^S0EVIL/,
+  /<#C0EVIL/,
+  /<https?:\/\/evil/,
+  /https?:\/\/evil/,
+  /&lt;[@!#]/,
+  /\*bold\*/,
+  /~strike~/,
+  /```evil/,
+  /[\u202a-\u202e\u200b\u2066-\u2069]/,
 ];
 
 export function hostileText(random: () => number): string {

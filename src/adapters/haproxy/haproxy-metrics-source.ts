@@ -8,6 +8,8 @@ interface Counters {
   readonly errors: number;
   /** Requests that never got a response from this server (connection errors). */
   readonly unanswered?: number;
+  /** When the HAProxy process that counted them started: a reload restarts every counter. */
+  readonly since?: number;
 }
 
 /**
@@ -31,6 +33,11 @@ export class HaproxyMetricsSource implements MetricsSource {
     previous: unknown,
   ): Promise<{ reading: AnalysisReading; sample: Counters }> {
     const row = await this.haproxy.stats(service, slot);
+    const since = (
+      await Promise.resolve()
+        .then(() => this.haproxy.startedAt(service))
+        .catch(() => undefined)
+    )?.getTime();
     const n = (name: string) => Number(row[name] ?? 0) || 0;
     const now: Counters = {
       responses:
@@ -42,9 +49,16 @@ export class HaproxyMetricsSource implements MetricsSource {
         n('hrsp_other'),
       errors: n('hrsp_5xx') + n('econ') + n('eresp') + n('wretr') + n('wredis'),
       unanswered: n('econ'),
+      ...(since !== undefined ? { since } : {}),
     };
+    // Counters from another HAProxy process (a reload between reads), or ones that went down,
+    // cannot be subtracted: this interval is skipped (zero requests) and counting starts again.
+    const sameProcess =
+      isCounters(previous) &&
+      (previous.since === undefined || now.since === undefined || previous.since === now.since);
     const before =
       isCounters(previous) &&
+      sameProcess &&
       previous.responses <= now.responses &&
       previous.errors <= now.errors &&
       (previous.unanswered ?? 0) <= (now.unanswered ?? 0)

@@ -5,6 +5,7 @@ import type { Click, ReleaseButton } from '../../app/dispatch-action.ts';
 import { ReleaseError } from '../../app/release-error.ts';
 import { parseFenceValue } from '../../domain/click-fence.ts';
 import type { Release } from '../../domain/release.ts';
+import { userText } from '../../domain/user-text.ts';
 import type { AppLogger } from '../../logger.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
 import { answerMessage, refusalAnswer } from './blocks/private-answers.ts';
@@ -19,7 +20,7 @@ export type ActionDispatcher = (
 ) => Promise<Answer>;
 
 const RELEASE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
-const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?(\.h\d{1,12})?(\.p\d{1,12})?$/;
+const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?(\.h\d{1,12})?(\.a)?(\.p\d{1,12})?$/;
 
 /** A button value as Greenlight draws it (`<release id>:<stage>`), or undefined if forged. */
 function readValue(value: string | undefined): { releaseId: string; stage?: string } | undefined {
@@ -197,7 +198,7 @@ export function registerActionListeners(
   });
 
   app.view(REJECT_MODAL, async ({ ack, view, body }) => {
-    const reason = view.state.values.reason?.reason_input?.value?.trim() ?? '';
+    const reason = userText(view.state.values.reason?.reason_input?.value ?? '');
     if (reason.length < 3) {
       await ack({
         response_action: 'errors',

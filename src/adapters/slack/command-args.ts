@@ -1,6 +1,7 @@
 import semver from 'semver';
 import { BUMP_LEVELS, type BumpLevel, type CommandRequest } from '../../app/command-requests.ts';
 import type { CommandName } from '../../config/greenlight-schema.ts';
+import { userText } from '../../domain/user-text.ts';
 
 /** Slack allows 4,000 characters of command text; reasons beyond this are cut, not refused. */
 export const MAX_REASON_LENGTH = 500;
@@ -134,7 +135,7 @@ export function parseCommand(
     }
     case 'release': {
       if (rest[0] !== undefined) return fail({ code: 'unexpected_argument', given: rest[0] });
-      const justification = reasonWords.join(' ').slice(0, MAX_REASON_LENGTH);
+      const justification = userText(reasonWords.join(' '), MAX_REASON_LENGTH);
       return {
         ok: true,
         request: { kind: 'release', service, dryRun, ...(justification ? { justification } : {}) },
@@ -144,7 +145,7 @@ export function parseCommand(
       if (rest[0] !== undefined) return fail({ code: 'unexpected_argument', given: rest[0] });
       return { ok: true, request: { kind: 'sync', service, dryRun } };
     case 'rollback': {
-      const reason = reasonWords.join(' ').slice(0, MAX_REASON_LENGTH);
+      const reason = userText(reasonWords.join(' '), MAX_REASON_LENGTH);
       return {
         ok: true,
         request: reason

@@ -3,6 +3,7 @@ import type { Answer } from '../../app/answer.ts';
 import type { CommandContext, CommandRequest } from '../../app/command-requests.ts';
 import { ReleaseError } from '../../app/release-error.ts';
 import type { CommandName } from '../../config/greenlight-schema.ts';
+import { userText } from '../../domain/user-text.ts';
 import type { AppLogger } from '../../logger.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
 import {
@@ -107,7 +108,7 @@ export function registerCommandListeners(app: App, deps: CommandListenerDeps): v
   }
 
   app.view(ROLLBACK_REASON_MODAL, async ({ ack, view, body, client }) => {
-    const reason = view.state.values.reason?.reason_input?.value?.trim() ?? '';
+    const reason = userText(view.state.values.reason?.reason_input?.value ?? '');
     if (reason.length < 3) {
       await ack({ response_action: 'errors', errors: { reason: 'Say why you roll back.' } });
       return;

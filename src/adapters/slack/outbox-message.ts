@@ -3,12 +3,18 @@ import { z } from 'zod';
 /**
  * One Slack message waiting in the outbox queue. `key` names the message for good: a `post`
  * happens once per key, an `upsert` edits the message posted under its key, and `threadKey`
- * makes it a reply in the thread of another key's message.
+ * makes it a reply in the thread of another key's message (of the same group).
  */
 export const outboxMessageSchema = z.object({
   v: z.literal(1),
   mode: z.enum(['post', 'upsert']),
   key: z.string().min(1).max(200),
+  /**
+   * Where `key` is recorded: a release id (the record is kept as long as the release's) or a
+   * deploy operation's id (kept for the retention after its last message). Jobs queued before
+   * groups existed have none and use the one shared map.
+   */
+  group: z.string().min(1).max(200).optional(),
   channel: z.string().regex(/^[CGD][A-Z0-9]+$/),
   threadKey: z.string().optional(),
   /** Key of a message whose thread link replaces `{{thread_link}}` in text and blocks. */

@@ -2,6 +2,7 @@ import { ErrorCode, type WebClient } from '@slack/web-api';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobHandler } from '../queue/job-router.ts';
+import { DAY_SECONDS, DEFAULT_RETENTION_DAYS, redisKeys } from '../redis/redis-keys.ts';
 import { THREAD_LINK } from './blocks/release-messages.ts';
 import { type OutboxMessage, outboxMessageSchema } from './outbox-message.ts';
 
@@ -16,6 +17,12 @@ export interface OutboxDeps {
   readonly outageBackoffMs?: number;
   /** Told of every failed Slack call: the method, Slack's error, and whether it will be retried. */
   readonly onError?: (method: string, error: string, retried: boolean) => void;
+  /**
+   * Days a message record outlives its group: a deploy's messages after the last one, an
+   * expired release's late messages after they are posted (a release's own map expires with its
+   * record, whatever this says). Default 400.
+   */
+  readonly retentionDays?: number;
 }
 
 interface Posted {
@@ -24,17 +31,58 @@ interface Posted {
 }
 
 /**
+ * Records a posted message in its group's map (KEYS[1]) and gives the map the expiry of the
+ * group's release record (KEYS[2]): none while the release is active, the rest of its retention
+ * once it ended. A group without a record (a deploy, a notice, a release already expired) is kept
+ * ARGV[3] seconds after its last message.
+ */
+const RECORD = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl == -2 then redis.call('EXPIRE', KEYS[1], ARGV[3])
+elseif ttl == -1 then redis.call('PERSIST', KEYS[1])
+else redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;
+
+/**
  * Delivers outbox messages in order. A 429 pauses the queue for Slack's `Retry-After`, a 5xx or a
  * network error for a short backoff, and the job is tried again without losing its place; an
  * `ok:false` that no retry can fix fails the job for good and is logged.
  */
 export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessageSchema> {
-  const postedKey = `${deps.prefix}:slack-messages`;
+  const legacyKey = redisKeys.legacyMessageMap(deps.prefix);
+  const retentionSeconds = Math.round((deps.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_SECONDS);
   let teamUrl: string | undefined;
+  let legacyExpiry: Promise<unknown> | undefined;
 
-  const posted = async (key: string): Promise<Posted | undefined> => {
-    const json = await deps.redis.hget(postedKey, key);
+  /** Looked up in the message's group, then in the shared map of messages queued before groups. */
+  const posted = async (group: string | undefined, key: string): Promise<Posted | undefined> => {
+    const json =
+      (group === undefined
+        ? null
+        : await deps.redis.hget(redisKeys.messageMap(deps.prefix, group), key)) ??
+      (await deps.redis.hget(legacyKey, key));
     return json === null ? undefined : (JSON.parse(json) as Posted);
+  };
+
+  const record = async (message: OutboxMessage, at: { channel: string; ts?: string }) => {
+    const json = JSON.stringify(at);
+    if (message.group === undefined) {
+      // Only jobs queued before groups existed land here: the shared map ends a retention later.
+      await deps.redis.hset(legacyKey, message.key, json);
+      await deps.redis.expire(legacyKey, retentionSeconds);
+      return;
+    }
+    await deps.redis.eval(
+      RECORD,
+      2,
+      redisKeys.messageMap(deps.prefix, message.group),
+      redisKeys.release(deps.prefix, message.group),
+      message.key,
+      json,
+      String(retentionSeconds),
+    );
   };
 
   const permalink = async (at: Posted): Promise<string> => {
@@ -43,11 +91,20 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
   };
 
   const deliver = async (message: OutboxMessage) => {
-    const existing = await posted(message.key);
+    // The shared map of an older version (read as a fallback) ends a retention after it was last
+    // written: once per process, it gets that expiry if it has none yet.
+    legacyExpiry ??= deps.redis
+      .ttl(legacyKey)
+      .then((ttl) => (ttl === -1 ? deps.redis.expire(legacyKey, retentionSeconds) : undefined))
+      .catch(() => {
+        legacyExpiry = undefined;
+      });
+    await legacyExpiry;
+    const existing = await posted(message.group, message.key);
     if (message.mode === 'post' && existing !== undefined) return;
     let threadTs: string | undefined;
     if (message.threadKey !== undefined) {
-      const parent = await posted(message.threadKey);
+      const parent = await posted(message.group, message.threadKey);
       // Ordering puts the parent first; if it failed for good, this reply cannot be placed.
       if (parent === undefined)
         throw new UnrecoverableError(`thread parent ${message.threadKey} was never posted`);
@@ -56,7 +113,7 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
     let text = message.text;
     let blocks = message.blocks;
     if (message.linkKey !== undefined) {
-      const target = await posted(message.linkKey);
+      const target = await posted(message.group, message.linkKey);
       const link = target === undefined ? 'https://slack.com/' : await permalink(target);
       text = text.replaceAll(THREAD_LINK, link);
       blocks = JSON.parse(JSON.stringify(blocks).replaceAll(THREAD_LINK, link)) as typeof blocks;
@@ -77,11 +134,7 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
       ...(threadTs ? { thread_ts: threadTs } : {}),
       unfurl_links: false,
     });
-    await deps.redis.hset(
-      postedKey,
-      message.key,
-      JSON.stringify({ channel: result.channel ?? message.channel, ts: result.ts }),
-    );
+    await record(message, { channel: result.channel ?? message.channel, ts: result.ts });
   };
 
   return {

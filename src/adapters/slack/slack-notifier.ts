@@ -26,7 +26,8 @@ const KEEP = {
 /**
  * The Notifier behind the outbox: renders Block Kit and enqueues it, so a Slack outage delays
  * messages and loses none. Job ids derive from what the message says about (release revision,
- * timeline entry), so a step that runs twice does not post twice.
+ * timeline entry), so a step that runs twice does not post twice. Each message names its group
+ * (the release, or the deploy operation) so that what Slack returned for it expires with it.
  */
 export class SlackNotifier implements Notifier {
   private readonly queue: Queue;
@@ -65,7 +66,7 @@ export class SlackNotifier implements Notifier {
     const channel = this.service(notice.service).channel;
     await this.send(
       `${notice.operationId}-start`,
-      { mode: 'upsert', key: notice.operationId, channel },
+      { mode: 'upsert', key: notice.operationId, group: notice.operationId, channel },
       deployMessage(notice),
     );
   }
@@ -77,7 +78,7 @@ export class SlackNotifier implements Notifier {
     const channel = this.service(notice.service).channel;
     await this.send(
       `${notice.operationId}-done`,
-      { mode: 'upsert', key: notice.operationId, channel },
+      { mode: 'upsert', key: notice.operationId, group: notice.operationId, channel },
       deployMessage(notice, outcome),
     );
   }
@@ -88,7 +89,7 @@ export class SlackNotifier implements Notifier {
     await this.send(
       // Redrawn when the release or its service changes (a /sync changes the STANDBY line).
       `${parentKey}-r${release.revision}-s${service.revision}`,
-      { mode: 'upsert', key: parentKey, channel: config.channel },
+      { mode: 'upsert', key: parentKey, group: release.id, channel: config.channel },
       releaseParentMessage(release, service, config, this.config.roles),
     );
     const reply = timelineReply(release);
@@ -96,7 +97,7 @@ export class SlackNotifier implements Notifier {
       const key = `${release.id}-t${release.timeline.length}`;
       await this.send(
         key,
-        { mode: 'post', key, channel: config.channel, threadKey: parentKey },
+        { mode: 'post', key, group: release.id, channel: config.channel, threadKey: parentKey },
         reply,
       );
     }
@@ -107,7 +108,13 @@ export class SlackNotifier implements Notifier {
     const id = `${release.id}-note-${key}`;
     await this.send(
       id,
-      { mode: 'post', key: id, channel: config.channel, threadKey: `${release.id}-parent` },
+      {
+        mode: 'post',
+        key: id,
+        group: release.id,
+        channel: config.channel,
+        threadKey: `${release.id}-parent`,
+      },
       noteMessage(text),
     );
   }
@@ -117,7 +124,13 @@ export class SlackNotifier implements Notifier {
     const key = `${release.id}-report`;
     await this.send(
       key,
-      { mode: 'post', key, channel: config.channel, threadKey: `${release.id}-parent` },
+      {
+        mode: 'post',
+        key,
+        group: release.id,
+        channel: config.channel,
+        threadKey: `${release.id}-parent`,
+      },
       completionReport(release, service, config),
     );
   }
@@ -134,7 +147,13 @@ export class SlackNotifier implements Notifier {
     const suffix = `${status}-r${release.revision}`;
     await this.send(
       `${alertKey}-${suffix}`,
-      { mode: 'upsert', key: alertKey, channel: this.config.alertsChannel, linkKey: parentKey },
+      {
+        mode: 'upsert',
+        key: alertKey,
+        group: release.id,
+        channel: this.config.alertsChannel,
+        linkKey: parentKey,
+      },
       message,
     );
     const threadKey = `${release.id}-alert-thread`;
@@ -143,6 +162,7 @@ export class SlackNotifier implements Notifier {
       {
         mode: 'upsert',
         key: threadKey,
+        group: release.id,
         channel: config.channel,
         threadKey: parentKey,
         linkKey: parentKey,
@@ -153,12 +173,12 @@ export class SlackNotifier implements Notifier {
 
   async adopted(service: string, channel: string, detail: string): Promise<void> {
     const key = `adopted-${service}-${Date.now()}`;
-    await this.send(key, { mode: 'post', key, channel }, adoptedMessage(detail));
+    await this.send(key, { mode: 'post', key, group: key, channel }, adoptedMessage(detail));
   }
 
   async drift(service: string, channel: string, detail: string): Promise<void> {
     const key = `drift-${service}-${Date.now()}`;
-    await this.send(key, { mode: 'post', key, channel }, driftMessage(detail));
+    await this.send(key, { mode: 'post', key, group: key, channel }, driftMessage(detail));
   }
 
   async progress(release: Release, _service: ServiceState, sequence: number): Promise<void> {
@@ -167,7 +187,13 @@ export class SlackNotifier implements Notifier {
     const message = progressMessage(release, config, new Date(), missingRoles(release));
     await this.send(
       key,
-      { mode: 'post', key, channel: config.channel, threadKey: `${release.id}-parent` },
+      {
+        mode: 'post',
+        key,
+        group: release.id,
+        channel: config.channel,
+        threadKey: `${release.id}-parent`,
+      },
       message,
     );
   }

@@ -6,7 +6,7 @@ import {
   readEvidence,
   type Verdict,
 } from '../../domain/analysis.ts';
-import type { ErrorJudgeSettings } from '../../domain/error-judge.ts';
+import { type ErrorJudgeSettings, judgeErrors } from '../../domain/error-judge.ts';
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
@@ -24,11 +24,23 @@ async function readSlot(
   previous: unknown,
 ): Promise<{ reading?: AnalysisReading; sample: unknown; problem?: string }> {
   try {
-    const { reading, sample } = await deps.metrics.read(release.service, slot, previous);
+    const { reading, sample } = await deps.metrics.read(
+      release.service,
+      slot,
+      previous,
+      deps.clock.now(),
+    );
     return { reading, sample };
   } catch (error) {
     return { sample: previous, problem: (error as Error).message };
   }
+}
+
+/** A reading as the release keeps it: the histogram served its interval and is not stored. */
+function stored(reading: AnalysisReading | undefined): AnalysisReading | undefined {
+  if (reading === undefined) return undefined;
+  const { latencyBuckets: _histogram, ...kept } = reading;
+  return kept;
 }
 
 /** The sequential test's settings from a service's `analysis` config. */
@@ -104,13 +116,13 @@ async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<v
   }
   const analysed = await runEvent(deps, release.id, {
     type: 'analysis',
-    canary: canary.reading ?? {
+    canary: stored(canary.reading) ?? {
       requests: null,
       errors: null,
       errorRatePercent: 0,
       latencyMs: null,
     },
-    ...(baseline.reading ? { baseline: baseline.reading } : {}),
+    ...(baseline.reading ? { baseline: stored(baseline.reading) } : {}),
     verdict,
     breachLimit: config.analysis.consecutiveBreaches,
     failedReadLimit: config.analysis.maxFailedReads,
@@ -118,31 +130,47 @@ async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<v
     ...(judged ? { evidence: judged.evidence } : {}),
     ...(config.analysis.dryRun ? { shadow: true } : {}),
   });
-  // Shadow mode judges and reports; holds and windows then end by time alone.
-  const acted: Verdict = config.analysis.dryRun ? { verdict: 'pass' } : verdict;
-  await advanceIfDue(deps, analysed.release, acted);
+  await advanceIfDue(deps, analysed.release, verdict);
 }
 
 /**
  * At the end of a canary hold or a stability window: a pass moves on; a hold without evidence
  * asks for Promote anyway or Roll back (a canary never promotes without evidence); a window
- * without evidence ends as `whenInconclusive` says, with the verdict recorded.
+ * without evidence ends as `whenInconclusive` says, with the verdict recorded. A reading without
+ * data says nothing new: the evidence gathered so far decides, or a later reading does (the
+ * release pauses after `maxFailedReads`). In shadow mode holds and windows end by time, saying
+ * what the verdict was.
  */
 async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): Promise<Release> {
   if (release.paused !== undefined) return release;
   const config = serviceConfig(deps, release.service);
+  const shadow = config.analysis.dryRun;
   const now = deps.clock.now().getTime();
-  const settled = verdict.verdict === 'pass';
-  const unsettled = verdict.verdict === 'inconclusive' || verdict.verdict === 'no_data';
-  if (!settled && !unsettled) return release;
+  let settled = verdict.verdict === 'pass';
+  let missing = verdict.verdict === 'inconclusive' ? verdict.figure : undefined;
+  if (verdict.verdict === 'no_data') {
+    const stored = judgeErrors(
+      readEvidence(release.analysis?.evidence),
+      judgeSettings(config.analysis),
+    );
+    if (stored.verdict === 'pass') settled = true;
+    else if (stored.verdict === 'extend') missing = stored.evidence;
+  }
+  let byTime: string | undefined;
+  if (shadow && !settled) {
+    byTime = verdict.verdict;
+    settled = true;
+  }
+  if (!settled && (missing === undefined || verdict.verdict === 'no_data')) return release;
   if (release.state === 'ramping' && release.canary) {
     const canary = release.canary;
     if (now < Date.parse(canary.stepStartedAt) + config.canary.holdMinutes * 60_000) return release;
-    if (unsettled) {
+    if (!settled) {
       if (canary.awaitingPromotion) return release;
       const held = await runEvent(deps, release.id, {
         type: 'hold_inconclusive',
-        missing: verdict.figure,
+        missing: missing ?? 'not enough evidence',
+        stepStartedAt: canary.stepStartedAt,
       });
       return held.release;
     }
@@ -164,6 +192,8 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
     const held = await runEvent(deps, release.id, {
       type: 'hold_passed',
       autoPromote: config.canary.autoPromote,
+      stepStartedAt: canary.stepStartedAt,
+      ...(byTime !== undefined ? { byTime } : {}),
     });
     return held.release;
   }
@@ -172,21 +202,25 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
     release.observeUntil &&
     now >= Date.parse(release.observeUntil)
   ) {
-    if (settled) return (await runEvent(deps, release.id, { type: 'observed' })).release;
-    const requests = release.analysis?.evidence
-      ? canaryRequests(readEvidence(release.analysis.evidence))
-      : 0;
-    const missing = `not enough traffic to judge: ${requests.toLocaleString('en-US')} requests (${verdict.figure})`;
+    if (settled)
+      return (
+        await runEvent(deps, release.id, {
+          type: 'observed',
+          ...(byTime !== undefined ? { byTime } : {}),
+        })
+      ).release;
+    const requests = canaryRequests(readEvidence(release.analysis?.evidence));
+    const verdictText = `not enough traffic to judge: ${requests.toLocaleString('en-US')} requests (${missing})`;
     if (config.analysis.whenInconclusive === 'rollback') {
       return (
         await beginRollback(deps, release.id, {
           type: 'rollback',
           user: 'greenlight',
-          reason: `stability window ended with ${missing}`,
+          reason: `stability window ended with ${verdictText}`,
         })
       ).release;
     }
-    return (await runEvent(deps, release.id, { type: 'observed', verdict: missing })).release;
+    return (await runEvent(deps, release.id, { type: 'observed', verdict: verdictText })).release;
   }
   return release;
 }

@@ -1,4 +1,5 @@
 import type { Release } from '../../domain/release.ts';
+import { userText } from '../../domain/user-text.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, audit } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
@@ -14,7 +15,7 @@ function line(release: Release): string {
   const approvers = release.approvals.map((a) => `<@${a.user}> (${a.role})`).join(', ') || 'nobody';
   const outcome = release.state.replace('_', ' ');
   const why = release.rollback
-    ? ` · ${release.rollback.reason}`
+    ? ` · ${userText(release.rollback.reason)}`
     : release.failure
       ? ` · ${release.failure}`
       : '';
@@ -27,15 +28,18 @@ export async function releaseHistory(
   request: { service: string; limit: number },
 ): Promise<Answer> {
   const releases = await deps.store.listReleases(request.service, request.limit);
+  // Ended releases expire after the retention: fewer than asked may mean older ones are gone.
+  const kept = `ended releases are kept ${deps.config.releases.retentionDays} days`;
   if (releases.length === 0) {
     return {
-      message: `${request.service} has no releases yet.`,
+      message: `${request.service} has no releases on record (${kept}).`,
       hint: `Start with /bump ${request.service}.`,
     };
   }
   return {
     message: `Last ${releases.length} release${releases.length === 1 ? '' : 's'} of ${request.service}`,
     details: [releases.map(line).join('\n')],
+    ...(releases.length < request.limit ? { hint: `No older releases on record (${kept}).` } : {}),
   };
 }
 
@@ -60,7 +64,7 @@ export async function unmarkFaulty(
     before: removed,
   });
   return {
-    message: `${request.service} ${request.version} is no longer marked faulty (marked by <@${removed.by}>: ${removed.reason}).`,
+    message: `${request.service} ${request.version} is no longer marked faulty (marked by <@${removed.by}>: ${userText(removed.reason)}).`,
     hint: 'It can be released again; the change is in the audit trail.',
   };
 }
@@ -76,7 +80,7 @@ export async function refuseFaulty(
   if (mark === null) return;
   throw new ReleaseError(
     'not_allowed',
-    `${service} ${version} is marked faulty: ${mark.by === 'greenlight' ? 'an automatic rollback' : `<@${mark.by}>`} rolled it back at ${mark.at.slice(0, 16).replace('T', ' ')} UTC (${mark.reason}), so ${what}.`,
+    `${service} ${version} is marked faulty: ${mark.by === 'greenlight' ? 'an automatic rollback' : `<@${mark.by}>`} rolled it back at ${mark.at.slice(0, 16).replace('T', ' ')} UTC (${userText(mark.reason)}), so ${what}.`,
     `If it is fixed, /release unmark ${service} ${version}; otherwise /bump ${service} to a new version.`,
   );
 }

@@ -34,7 +34,12 @@ describe('deadlines found by an adversarial review', () => {
   // Hold passes at 0 (Promote asked), paused at 50, resumed at 70: the Promote deadline still
   // counts from 0, so the sweeper rolls the canary back the moment the approver resumes it.
   it('a Resume is not followed at once by "nobody promoted it" rollback', () => {
-    let r = transition(ramping(), { type: 'hold_passed', autoPromote: false }, min(0)).release;
+    const start = ramping();
+    let r = transition(
+      start,
+      { type: 'hold_passed', autoPromote: false, stepStartedAt: start.canary?.stepStartedAt ?? '' },
+      min(0),
+    ).release;
     r = transition(r, { type: 'pause', user: 'U0LEAD', reason: 'look at logs' }, min(50)).release;
     r = transition(r, { type: 'resume', user: 'U0LEAD' }, min(70)).release;
     const deadline = releaseDeadline(r, RULES);

@@ -258,7 +258,12 @@ describe('canary steps', () => {
   });
 
   it('a passed hold asks for Promote and remembers when, for its deadline', () => {
-    const result = transition(canary(0), { type: 'hold_passed', autoPromote: false }, NOW);
+    const start = canary(0);
+    const result = transition(
+      start,
+      { type: 'hold_passed', autoPromote: false, stepStartedAt: start.canary?.stepStartedAt ?? '' },
+      NOW,
+    );
     expect(result.release.canary?.awaitingPromotion).toBe(true);
     expect(result.release.canary?.promptedAt).toBe(NOW.toISOString());
   });

@@ -1,3 +1,5 @@
+import { neutralise, neutraliseCode } from '../../../domain/user-text.ts';
+
 /** The few Block Kit shapes Greenlight sends, typed narrowly so builders stay pure and checked. */
 export interface TextObject {
   type: 'mrkdwn' | 'plain_text';
@@ -84,9 +86,18 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** Slack renders `&`, `<` and `>` as control characters in mrkdwn; user text must be escaped. */
+/**
+ * Text Greenlight did not write (what a person typed, a slot's or a gate's answer, a deploy's
+ * output) as it goes into any message: the one rule of user-text.ts, without its length cap
+ * (callers cut to what their block allows).
+ */
 export function escapeText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return neutralise(text);
+}
+
+/** The same, for the inside of a code block (see `neutraliseCode`). */
+export function escapeCode(text: string): string {
+  return neutraliseCode(text);
 }
 
 /** The plain-text fallback: what notifications and screen readers get, without mrkdwn marks. */

@@ -9,6 +9,7 @@ import {
   type Block,
   button,
   context,
+  escapeCode,
   escapeText,
   fields,
   header,
@@ -269,8 +270,12 @@ const TELL_REQUESTER: readonly Release['state'][] = [
 export function timelineReply(release: Release): SlackMessage | undefined {
   const entry = release.timeline.at(-1);
   if (entry === undefined) return undefined;
-  // Entries may name people (<@U…>); everything else in them is escaped.
-  const what = escapeText(entry.what).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+  // Entries may name people (<@U…>, written by Greenlight); everything else in them goes
+  // through the user-text rule, so nothing a person typed into an entry can become a mention.
+  const what = entry.what
+    .split(/(<@[UW][A-Z0-9]+>)/)
+    .map((part) => (/^<@[UW][A-Z0-9]+>$/.test(part) ? part : escapeText(part)))
+    .join('');
   let text =
     entry.who === 'greenlight'
       ? `${what.charAt(0).toUpperCase()}${what.slice(1)}`
@@ -364,7 +369,7 @@ export function rollbackAlert(
   ];
   return {
     text: plain(
-      `${headline.replace(/^:[a-z_]+: /, '')}: ${release.service} back to ${release.fromVersion} (${release.fromSlot}). Reason: ${rollback?.reason ?? 'none given'}`,
+      `${headline.replace(/^:[a-z_]+: /, '')}: ${release.service} back to ${release.fromVersion} (${release.fromSlot}). Reason: ${escapeText(rollback?.reason ?? 'none given')}`,
     ),
     blocks: [section(`*${headline}*`), section(facts.join('\n'))],
   };
@@ -390,7 +395,7 @@ export function deployMessage(
   const text = `:x: Deploy of ${notice.service} ${notice.version} to STANDBY (${notice.slot}) failed: ${escapeText(outcome.reason)}. PRODUCTION (${notice.productionVersion ?? 'unknown'}) is untouched.`;
   const blocks: Block[] = [section(text)];
   if (outcome.outputTail)
-    blocks.push(section(`\`\`\`${escapeText(outcome.outputTail).slice(-2800)}\`\`\``));
+    blocks.push(section(`\`\`\`${escapeCode(outcome.outputTail).slice(-2800)}\`\`\``));
   blocks.push(context(`${what} · fix the cause, then \`/bump ${notice.service}\` again`));
   return { text: plain(text), blocks };
 }
@@ -406,7 +411,8 @@ export function adoptedMessage(detail: string): SlackMessage {
 }
 
 export function noteMessage(text: string): SlackMessage {
-  return { text: plain(text), blocks: [section(escapeText(text))] };
+  const safe = escapeText(text);
+  return { text: plain(safe), blocks: [section(safe)] };
 }
 
 /** The modal that asks why a release is rejected; the reason is recorded and shown. */
@@ -466,7 +472,7 @@ export function progressMessage(
     t.source === 'haproxy'
       ? `mean response time ≤ ${t.maxMeanMs ?? t.maxP99Ms} ms`
       : `P99 ≤ ${t.maxP99Ms} ms`;
-  const thresholds = `rolls back on strong evidence of more errors than the baseline, or errors above ${t.maxErrorRatePercent} % or ${latencyCeiling} in ${t.consecutiveBreaches} intervals in a row; passes on evidence of errors under ${t.maxErrorRatio}× the baseline's (or under ${t.errorRateFloorPercent} %)${t.dryRun ? '; shadow mode: nothing is acted on' : ''}`;
+  const thresholds = `rolls back on strong evidence of more errors than the baseline or of errors above ${t.maxErrorRatePercent} %, or on ${latencyCeiling} crossed in ${t.consecutiveBreaches} intervals in a row; passes on evidence of errors under ${t.maxErrorRatio}× the baseline's (or under ${t.errorRateFloorPercent} %)${t.dryRun ? '; shadow mode: nothing is acted on' : ''}`;
   const lines: string[] = [];
   let next: string;
   if (release.state === 'awaiting_approval') {

@@ -83,7 +83,7 @@ describe('release messages', () => {
       SERVICE,
     );
     expect(all(card)).not.toContain('<@greenlight>');
-    expect(all(card)).toContain('automatically: error rate 3.2% &gt; 0.5%');
+    expect(all(card)).toContain('automatically: error rate 3.2% › 0.5%');
 
     const w = memoryWorld(YAML, NOW);
     await w.deps.faulty.mark('api', {
