@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { compose, StartupError } from './compose.ts';
+import { compose, StartupError } from './composition/compose.ts';
 import { ConfigError } from './config/config-error.ts';
 import { loadDotEnv } from './config/dot-env.ts';
 import { readEnv } from './config/env.ts';

@@ -6,8 +6,8 @@ import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
 import { ReleaseError } from './release-error.ts';
 import { approveRelease, rejectRelease } from './use-cases/decide-release.ts';
-import { steerCanary } from './use-cases/progressive.ts';
 import { approveRollback, requestRollback } from './use-cases/rollback.ts';
+import { steerCanary } from './use-cases/steer-canary.ts';
 
 export type { ReleaseButton } from '../domain/click-fence.ts';
 

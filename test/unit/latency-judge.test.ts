@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Bucket,
-  hypergeometricUpperTail,
   judgeLatency,
   mannWhitneyGrouped,
   quantileFromBuckets,
-  upperNormalTail,
 } from '../../src/domain/latency-judge.ts';
+import { hypergeometricUpperTail, upperNormalTail } from '../../src/domain/tail-probabilities.ts';
 
 const INF = Number.POSITIVE_INFINITY;
 const BOUNDS = [0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, INF];

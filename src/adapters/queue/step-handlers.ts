@@ -4,7 +4,7 @@ import { reconcileTraffic } from '../../app/reconciler.ts';
 import { sweepService } from '../../app/sweeper.ts';
 import { runDeployStep } from '../../app/use-cases/deploy-to-standby.ts';
 import { runAnalyzeStep, runProgressStep } from '../../app/use-cases/progressive.ts';
-import { runRollbackStep } from '../../app/use-cases/rollback.ts';
+import { runRollbackStep } from '../../app/use-cases/rollback-traffic.ts';
 import { runSwitchStep, runTrafficStep } from '../../app/use-cases/switch-traffic.ts';
 import {
   ANALYZE_JOB,

@@ -8,8 +8,9 @@ import type { Release } from '../../domain/release.ts';
 import { userText } from '../../domain/user-text.ts';
 import type { AppLogger } from '../../logger.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
+import { REJECT_MODAL, rejectModal } from './blocks/modals.ts';
 import { answerMessage, refusalAnswer } from './blocks/private-answers.ts';
-import { ACTIONS, REJECT_MODAL, rejectModal } from './blocks/release-messages.ts';
+import { ACTIONS } from './blocks/release-card.ts';
 import { ephemeral } from './command-listeners.ts';
 
 /** Runs the use case behind a button, for the release and stage its value names. */
@@ -186,7 +187,7 @@ export function registerActionListeners(
     try {
       await deps.client.views.open({
         trigger_id: body.trigger_id,
-        view: rejectModal(release, body.channel?.id ?? '', value?.stage) as never,
+        view: rejectModal(release, body.channel?.id ?? '', value?.stage),
       });
     } catch (error) {
       deps.logger.warn({ err: error }, 'could not open the reject modal');
@@ -234,7 +235,7 @@ export function registerActionListeners(
           channel: meta.channel,
           user: body.user.id,
           text: answer.text,
-          blocks: answer.blocks as never,
+          blocks: answer.blocks,
         })
         .catch((error: unknown) =>
           deps.logger.warn({ err: error }, 'could not confirm the rejection'),

@@ -7,17 +7,17 @@ import { userText } from '../../domain/user-text.ts';
 import type { AppLogger } from '../../logger.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
 import {
+  ROLLBACK_REASON_MODAL,
+  readRollbackReasonMeta,
+  rollbackReasonModal,
+} from './blocks/modals.ts';
+import {
   answerMessage,
   apologyAnswer,
   helpAnswer,
   refusalAnswer,
   usageAnswer,
 } from './blocks/private-answers.ts';
-import {
-  ROLLBACK_REASON_MODAL,
-  readRollbackReasonMeta,
-  rollbackReasonModal,
-} from './blocks/rollback-reason-modal.ts';
 import { parseCommand } from './command-args.ts';
 
 export const COMMANDS: readonly CommandName[] = ['bump', 'release', 'sync', 'rollback'];
@@ -81,7 +81,7 @@ export function registerCommandListeners(app: App, deps: CommandListenerDeps): v
           const opened = await client.views
             .open({
               trigger_id: command.trigger_id,
-              view: rollbackReasonModal(meta, error.message) as never,
+              view: rollbackReasonModal(meta, error.message),
             })
             .then(
               () => true,
@@ -146,7 +146,7 @@ export function registerCommandListeners(app: App, deps: CommandListenerDeps): v
         channel: meta.channel,
         user: body.user.id,
         text: answer.text,
-        blocks: answer.blocks as never,
+        blocks: answer.blocks,
       })
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not answer the form'));
   });

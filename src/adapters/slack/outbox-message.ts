@@ -1,4 +1,14 @@
+import type { AnyBlock } from '@slack/types';
 import { z } from 'zod';
+
+function isBlock(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { type?: unknown }).type === 'string'
+  );
+}
 
 /**
  * One Slack message waiting in the outbox queue. `key` names the message for good: a `post`
@@ -20,7 +30,8 @@ export const outboxMessageSchema = z.object({
   /** Key of a message whose thread link replaces `{{thread_link}}` in text and blocks. */
   linkKey: z.string().optional(),
   text: z.string(),
-  blocks: z.array(z.record(z.string(), z.unknown())),
+  /** Block Kit as the builders made it; checked only for its shape (an object with a type). */
+  blocks: z.array(z.custom<AnyBlock>(isBlock, { error: 'expected a Block Kit block' })),
 });
 
 export type OutboxMessage = z.output<typeof outboxMessageSchema>;

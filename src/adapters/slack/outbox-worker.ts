@@ -3,7 +3,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobHandler } from '../queue/job-router.ts';
 import { DAY_SECONDS, DEFAULT_RETENTION_DAYS, redisKeys } from '../redis/redis-keys.ts';
-import { THREAD_LINK } from './blocks/release-messages.ts';
+import { THREAD_LINK } from './blocks/alerts.ts';
 import { type OutboxMessage, outboxMessageSchema } from './outbox-message.ts';
 
 export interface OutboxDeps {
@@ -123,14 +123,14 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
         channel: existing.channel,
         ts: existing.ts,
         text,
-        blocks: blocks as never,
+        blocks,
       });
       return;
     }
     const result = await deps.client.chat.postMessage({
       channel: message.channel,
       text,
-      blocks: blocks as never,
+      blocks,
       ...(threadTs ? { thread_ts: threadTs } : {}),
       unfurl_links: false,
     });

@@ -3,18 +3,16 @@ import type { DeployNotice, Notifier } from '../../app/ports.ts';
 import type { GreenlightConfig } from '../../config/greenlight-schema.ts';
 import { missingRoles, type Release } from '../../domain/release.ts';
 import type { ServiceState } from '../../domain/service-state.ts';
+import { adoptedMessage, driftMessage, rollbackAlert } from './blocks/alerts.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
+import { deployMessage } from './blocks/deploy-messages.ts';
+import { releaseParentMessage } from './blocks/release-card.ts';
 import {
-  adoptedMessage,
   completionReport,
-  deployMessage,
-  driftMessage,
   noteMessage,
   progressMessage,
-  releaseParentMessage,
-  rollbackAlert,
   timelineReply,
-} from './blocks/release-messages.ts';
+} from './blocks/thread-replies.ts';
 import type { OutboxMessage } from './outbox-message.ts';
 
 /** Keeps finished outbox jobs long enough that a re-run step re-enqueueing one is a no-op. */
@@ -47,7 +45,7 @@ export class SlackNotifier implements Notifier {
       v: 1,
       ...message,
       text: body.text,
-      blocks: body.blocks as unknown as Record<string, unknown>[],
+      blocks: body.blocks,
     };
     // BullMQ refuses ids with ':' (and keys are built from times and ids): keep ids plain.
     await this.queue.add('slack-message', data, {

@@ -1,14 +1,12 @@
 import type { Release } from '../../domain/release.ts';
 import type { ReleaseEvent } from '../../domain/release-machine.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
-import { type ServiceState, withSlot } from '../../domain/service-state.ts';
+import type { ServiceState } from '../../domain/service-state.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
-import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { ReleaseError } from '../release-error.ts';
 import { type AppliedEvent, runEvent } from '../release-runner.ts';
-import { busyError, currentState, updateService } from '../service-access.ts';
-import { deployOntoSlot } from './slot-deploy.ts';
+import { busyError, currentState } from '../service-access.ts';
 
 const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
   rejected: 'was rejected, so traffic never moved',
@@ -232,113 +230,4 @@ export async function approveRollback(
   return {
     message: `Rollback approved: ${r.service} goes back to ${r.fromVersion} on ${r.fromSlot}.`,
   };
-}
-
-/**
- * The worker step of a rollback, once per attempt (the release revision it was asked for). If old
- * PRODUCTION still runs the previous version (it stays warm) the reconciler flips traffic back at
- * once; if /sync or a preempted /bump changed it, the last good version is deployed there first.
- */
-export async function runRollbackStep(
-  deps: AppDeps,
-  job: { releaseId: string; attempt?: number | undefined },
-): Promise<void> {
-  const first = await deps.store.getRelease(job.releaseId);
-  if (first === null) return;
-  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async () => {
-    const release = await deps.store.getRelease(job.releaseId);
-    if (
-      release === null ||
-      release.state !== 'rolling_back' ||
-      (job.attempt !== undefined && release.revision !== job.attempt)
-    )
-      return;
-    const service = release.service;
-    const target = release.fromSlot;
-    try {
-      let path: 'switch' | 'redeploy' = 'switch';
-      const slot = (await currentState(deps, service)).slots[target];
-      // What the slot really runs, not only what Redis remembers: a hand-made change must not
-      // become PRODUCTION.
-      const reported = await deps.probe.version(service, target);
-      const healthy = (await deps.probe.health(service, target)).ok;
-      const warm =
-        slot.version === release.fromVersion &&
-        slot.health !== 'failed' &&
-        reported.ok &&
-        reported.version === release.fromVersion &&
-        healthy;
-      if (!warm) {
-        // The slot does not run what Redis remembers: until redeployed, traffic must not go there.
-        if (slot.version === release.fromVersion)
-          await updateService(deps, service, (state) =>
-            withSlot(
-              state,
-              target,
-              {
-                version: null,
-                health: 'unknown',
-                note: 'does not report the version Greenlight recorded',
-              },
-              deps.clock.now(),
-            ),
-          );
-        // The slot to redeploy must take no traffic first (a proxy reload may have put it back
-        // in service): traffic goes to where it should be meanwhile, PRODUCTION.
-        await driveTraffic(deps, service);
-        path = 'redeploy';
-        await deps.notifier.releaseNote(
-          release,
-          `redeploy-${release.revision}`,
-          `${target} no longer runs ${release.fromVersion}: deploying it there before switching back.`,
-        );
-        const deployed = await deployOntoSlot(deps, {
-          service,
-          slot: target,
-          version: release.fromVersion,
-          id: release.id,
-          stillWanted: async () => {
-            const latest = await deps.store.getRelease(release.id);
-            return latest?.state === 'rolling_back';
-          },
-        });
-        if (!deployed.ok)
-          throw new Error(
-            `redeploying ${release.fromVersion} to ${target} failed: ${deployed.reason}`,
-          );
-        // Recorded so desired traffic may go to it.
-        const recorded = await updateService(deps, service, (state) =>
-          withSlot(
-            state,
-            target,
-            { version: release.fromVersion, health: 'healthy' },
-            deps.clock.now(),
-          ),
-        );
-        if (!recorded)
-          throw new Error(
-            `could not record ${release.fromVersion} on ${target}: the service kept changing`,
-          );
-      }
-      await driveTraffic(deps, service);
-      const health = await deps.probe.health(service, target);
-      if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
-      const done = await runEvent(deps, release.id, { type: 'rolled_back', path });
-      await deps.faulty.mark(service, {
-        version: release.version,
-        by: release.rollback?.by ?? 'greenlight',
-        reason: release.rollback?.reason ?? 'rolled back',
-        at: deps.clock.now().toISOString(),
-        releaseId: release.id,
-      });
-      await deps.notifier.rollbackAlert(done.release, done.state, 'done');
-    } catch (error) {
-      // Cut short by this process stopping: left for another worker to run again, not failed.
-      if (deps.isStopping?.()) throw error;
-      const reason = (error as Error).message;
-      deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
-      const failed = await runEvent(deps, release.id, { type: 'rollback_failed', reason });
-      await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
-    }
-  });
 }

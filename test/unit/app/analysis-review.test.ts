@@ -6,7 +6,7 @@ import { PrometheusMetricsSource } from '../../../src/adapters/http/prometheus-m
 import {
   liveStatus,
   releaseParentMessage,
-} from '../../../src/adapters/slack/blocks/release-messages.ts';
+} from '../../../src/adapters/slack/blocks/release-card.ts';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { dispatchAction } from '../../../src/app/dispatch-action.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { approveRelease } from '../../../src/app/use-cases/decide-release.ts';
-import { runAnalyzeStep, steerCanary } from '../../../src/app/use-cases/progressive.ts';
+import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
+import { steerCanary } from '../../../src/app/use-cases/steer-canary.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import { memoryWorld } from '../../support/memory-deps.ts';

@@ -1,57 +1,43 @@
+import type {
+  Button,
+  ContextBlock,
+  DividerBlock,
+  HeaderBlock,
+  KnownBlock,
+  MrkdwnElement,
+  PlainTextElement,
+  SectionBlock,
+} from '@slack/types';
 import { neutralise, neutraliseCode } from '../../../domain/user-text.ts';
 
-/** The few Block Kit shapes Greenlight sends, typed narrowly so builders stay pure and checked. */
-export interface TextObject {
-  type: 'mrkdwn' | 'plain_text';
-  text: string;
-}
-
-export interface Button {
-  type: 'button';
-  action_id: string;
-  text: { type: 'plain_text'; text: string };
-  value: string;
-  style?: 'primary' | 'danger';
-  confirm?: {
-    title: { type: 'plain_text'; text: string };
-    text: TextObject;
-    confirm: { type: 'plain_text'; text: string };
-    deny: { type: 'plain_text'; text: string };
-    style?: 'primary' | 'danger';
-  };
-}
-
-export type Block =
-  | { type: 'header'; text: { type: 'plain_text'; text: string } }
-  | { type: 'section'; text?: TextObject; fields?: TextObject[] }
-  | { type: 'context'; elements: TextObject[] }
-  | { type: 'divider' }
-  | { type: 'actions'; block_id?: string; elements: Button[] };
+// Block Kit as @slack/types defines it (the types Bolt and the Web API client take), built by
+// small pure functions that also keep every text within the limit of the field it fills.
 
 /** A message body: blocks for people, `text` for notifications and screen readers. */
 export interface SlackMessage {
   text: string;
-  blocks: Block[];
+  blocks: KnownBlock[];
 }
 
-export const mrkdwn = (text: string): TextObject => ({ type: 'mrkdwn', text });
-export const section = (text: string): Block => ({
+export const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text });
+export const plainText = (text: string): PlainTextElement => ({ type: 'plain_text', text });
+export const section = (text: string): SectionBlock => ({
   type: 'section',
   text: mrkdwn(truncate(text, 3000)),
 });
-export const fields = (...texts: string[]): Block => ({
+export const fields = (...texts: string[]): SectionBlock => ({
   type: 'section',
   fields: texts.slice(0, 10).map((t) => mrkdwn(truncate(t, 2000))),
 });
-export const context = (text: string): Block => ({
+export const context = (text: string): ContextBlock => ({
   type: 'context',
   elements: [mrkdwn(truncate(text, 3000))],
 });
-export const header = (text: string): Block => ({
+export const header = (text: string): HeaderBlock => ({
   type: 'header',
-  text: { type: 'plain_text', text: truncate(text, 150) },
+  text: plainText(truncate(text, 150)),
 });
-export const divider: Block = { type: 'divider' };
+export const divider: DividerBlock = { type: 'divider' };
 
 export function button(
   actionId: string,
@@ -65,16 +51,16 @@ export function button(
   return {
     type: 'button',
     action_id: actionId,
-    text: { type: 'plain_text', text: truncate(label, 75) },
+    text: plainText(truncate(label, 75)),
     value: truncate(value, 2000),
     ...(options.style ? { style: options.style } : {}),
     ...(options.confirm
       ? {
           confirm: {
-            title: { type: 'plain_text', text: truncate(options.confirm.title, 100) },
+            title: plainText(truncate(options.confirm.title, 100)),
             text: mrkdwn(options.confirm.text),
-            confirm: { type: 'plain_text', text: options.confirm.ok },
-            deny: { type: 'plain_text', text: 'Cancel' },
+            confirm: plainText(options.confirm.ok),
+            deny: plainText('Cancel'),
             ...(options.style ? { style: options.style } : {}),
           },
         }

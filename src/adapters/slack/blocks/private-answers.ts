@@ -1,3 +1,4 @@
+import type { KnownBlock } from '@slack/types';
 import type { Answer } from '../../../app/answer.ts';
 import { BUMP_LEVELS, type CommandRequest } from '../../../app/command-requests.ts';
 import type { CommandName } from '../../../config/greenlight-schema.ts';
@@ -117,7 +118,10 @@ export function apologyAnswer(request: CommandRequest): SlackMessage {
 
 /** A use case's answer, privately: what happened, details, then what to do next. */
 export function answerMessage(answer: Answer): SlackMessage {
-  const blocks = [section(answer.message), ...(answer.details ?? []).map((d) => section(d))];
+  const blocks: KnownBlock[] = [
+    section(answer.message),
+    ...(answer.details ?? []).map((d) => section(d)),
+  ];
   if (answer.hint) blocks.push(context(answer.hint));
   return {
     text: plain(

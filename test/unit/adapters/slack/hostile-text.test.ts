@@ -1,19 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { driftMessage, rollbackAlert } from '../../../../src/adapters/slack/blocks/alerts.ts';
+import { deployMessage } from '../../../../src/adapters/slack/blocks/deploy-messages.ts';
+import { rejectModal, rollbackReasonModal } from '../../../../src/adapters/slack/blocks/modals.ts';
 import {
   answerMessage,
   refusalAnswer,
 } from '../../../../src/adapters/slack/blocks/private-answers.ts';
+import { releaseParentMessage } from '../../../../src/adapters/slack/blocks/release-card.ts';
 import {
-  deployMessage,
-  driftMessage,
   noteMessage,
   progressMessage,
-  rejectModal,
-  releaseParentMessage,
-  rollbackAlert,
   timelineReply,
-} from '../../../../src/adapters/slack/blocks/release-messages.ts';
-import { rollbackReasonModal } from '../../../../src/adapters/slack/blocks/rollback-reason-modal.ts';
+} from '../../../../src/adapters/slack/blocks/thread-replies.ts';
 import { parseCommand } from '../../../../src/adapters/slack/command-args.ts';
 import type { ReleaseError } from '../../../../src/app/release-error.ts';
 import {

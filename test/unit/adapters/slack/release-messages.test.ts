@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { rollbackAlert } from '../../../../src/adapters/slack/blocks/alerts.ts';
+import { releaseParentMessage } from '../../../../src/adapters/slack/blocks/release-card.ts';
 import {
   completionReport,
   progressMessage,
-  releaseParentMessage,
-  rollbackAlert,
   timelineReply,
-} from '../../../../src/adapters/slack/blocks/release-messages.ts';
+} from '../../../../src/adapters/slack/blocks/thread-replies.ts';
 import { requestBump } from '../../../../src/app/use-cases/deploy-to-standby.ts';
 import { refuseFaulty } from '../../../../src/app/use-cases/release-history.ts';
 import { parseConfig } from '../../../../src/config/load-config.ts';

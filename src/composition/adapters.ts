@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger as BoltLogger } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Agent } from 'undici';
+import { ConfiguredDeployer } from '../adapters/deploy/configured-deployer.ts';
+import { ConfiguredGateRunner } from '../adapters/gates/configured-gate-runner.ts';
+import { HaproxyMetricsSource } from '../adapters/haproxy/haproxy-metrics-source.ts';
+import { HaproxyRuntimeApi } from '../adapters/haproxy/haproxy-runtime-api.ts';
+import {
+  type HaproxyServiceTraffic,
+  HaproxyTrafficSwitcher,
+} from '../adapters/haproxy/haproxy-traffic-switcher.ts';
+import {
+  ConfiguredMetricsSource,
+  PrometheusMetricsSource,
+} from '../adapters/http/prometheus-metrics-source.ts';
+import { UndiciSlotProbe } from '../adapters/http/undici-slot-probe.ts';
+import { ChildEnvironments } from '../adapters/process/child-env.ts';
+import { configuredSecrets, secretRedactor } from '../adapters/process/secret-redactor.ts';
+import { BullmqStepScheduler } from '../adapters/queue/bullmq-step-scheduler.ts';
+import { queuePrefix } from '../adapters/queue/queue-names.ts';
+import { RedisAuditLog } from '../adapters/redis/redis-audit-log.ts';
+import { RedisFaultyVersions } from '../adapters/redis/redis-faulty-versions.ts';
+import { RedisLocks } from '../adapters/redis/redis-locks.ts';
+import { RedisStateStore } from '../adapters/redis/redis-state-store.ts';
+import { SlackDirectory } from '../adapters/slack/slack-directory.ts';
+import { SlackNotifier } from '../adapters/slack/slack-notifier.ts';
+import {
+  type CommandTraffic,
+  CommandTrafficSwitcher,
+  RoutingTrafficSwitcher,
+} from '../adapters/traffic/command-traffic-switcher.ts';
+import type { AppDeps } from '../app/app-deps.ts';
+import { ReusedGateResults } from '../app/reused-gate-results.ts';
+import type { Env } from '../config/env.ts';
+import type { GreenlightConfig } from '../config/greenlight-schema.ts';
+import { type AppLogger, boltLoggerFrom } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+
+/** What every adapter is built from: the validated env and config, and the injected world. */
+export interface AdapterOptions {
+  readonly env: Env;
+  readonly config: GreenlightConfig;
+  readonly logger: AppLogger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  readonly processEnv: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+/** The clients and stores built before start-up; none of them connects until start(). */
+export interface Adapters {
+  /** The shared producer connection (commands, the store, the queues). */
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly http: Agent;
+  /** One Bolt-shaped logger shared by every Slack client and the app, as Bolt names it once. */
+  readonly boltLogger: BoltLogger;
+  /** Slack Web API client for listeners and the directory. */
+  readonly client: WebClient;
+  /** Slack Web API client for the outbox worker, which retries through its own queue. */
+  readonly outboxClient: WebClient;
+  /** Slack Web API client for the health check. */
+  readonly healthClient: WebClient;
+  readonly store: RedisStateStore;
+  readonly auditLog: RedisAuditLog;
+  readonly directory: SlackDirectory;
+  readonly traffic: RoutingTrafficSwitcher;
+  readonly haproxyTraffic: HaproxyTrafficSwitcher;
+}
+
+/** HAProxy targets and command drivers, by service, from greenlight.yml. */
+function trafficTargets(config: GreenlightConfig): {
+  haproxy: Map<string, HaproxyServiceTraffic>;
+  commands: Map<string, CommandTraffic>;
+} {
+  const haproxy = new Map<string, HaproxyServiceTraffic>();
+  const commands = new Map<string, CommandTraffic>();
+  for (const [name, service] of Object.entries(config.services)) {
+    if ('haproxy' in service.traffic) {
+      const { runtimeApi, backend, servers, timeoutMs } = service.traffic.haproxy;
+      haproxy.set(name, { api: new HaproxyRuntimeApi(runtimeApi, timeoutMs), backend, servers });
+    } else {
+      commands.set(name, service.traffic.command);
+    }
+  }
+  return { haproxy, commands };
+}
+
+export function buildAdapters({
+  env,
+  config,
+  logger,
+  metrics,
+  now,
+  processEnv,
+  cwd,
+}: AdapterOptions): Adapters {
+  const boltLogger = boltLoggerFrom(logger);
+  const targets = trafficTargets(config);
+  const haproxyTraffic = new HaproxyTrafficSwitcher(targets.haproxy);
+  const commandTraffic = new CommandTrafficSwitcher(
+    targets.commands,
+    new ChildEnvironments(processEnv, config.services),
+    cwd,
+    secretRedactor(configuredSecrets(processEnv, config.services)),
+  );
+  const traffic = new RoutingTrafficSwitcher(
+    new Map(
+      Object.keys(config.services).map((name) => [
+        name,
+        targets.haproxy.has(name) ? haproxyTraffic : commandTraffic,
+      ]),
+    ),
+  );
+
+  // Producers fail fast: a command must answer "Redis is down" rather than hang past 3 s.
+  const redis = new Redis(env.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    connectionName: `greenlight-${env.GREENLIGHT_ROLE}`,
+  });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const prefix = queuePrefix(env.GREENLIGHT_KEY_PREFIX);
+
+  const client = new WebClient(env.SLACK_BOT_TOKEN, {
+    slackApiUrl: env.SLACK_API_URL,
+    logger: boltLogger,
+  });
+  // The outbox retries through its queue (in order, surviving restarts), so its client must not
+  // retry or wait out rate limits on its own.
+  const outboxClient = new WebClient(env.SLACK_BOT_TOKEN, {
+    slackApiUrl: env.SLACK_API_URL,
+    logger: boltLogger,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
+  // Its own client: no retries and a short timeout, so a check never hangs on a Slack outage.
+  const healthClient = new WebClient(env.SLACK_BOT_TOKEN, {
+    slackApiUrl: env.SLACK_API_URL,
+    logger: boltLogger,
+    retryConfig: { retries: 0 },
+    timeout: 5000,
+  });
+  const http = new Agent({ connections: 32, keepAliveTimeout: 10_000 });
+  const store = new RedisStateStore(redis, prefix, {
+    releaseDays: config.releases.retentionDays,
+  });
+  const auditLog = new RedisAuditLog(redis, prefix, {
+    retentionDays: config.audit.retentionDays,
+    now,
+    // Trimming is never silent: each trim that removed entries is a warning and a count.
+    onTrimmed: ({ removed, cutoffId, retentionDays }) => {
+      metrics.auditTrimmed.inc(removed);
+      logger.warn(
+        { removed, cutoffId, cutoff: new Date(Number.parseInt(cutoffId, 10)).toISOString() },
+        `trimmed ${removed} audit entries older than ${retentionDays} days (audit.retentionDays)`,
+      );
+    },
+    onTrimFailed: (error) => logger.warn({ err: error }, 'could not trim the audit stream'),
+  });
+  const directory = new SlackDirectory(client, {
+    onError: (group, error) =>
+      logger.warn({ group, err: error }, 'could not resolve a user group; it grants nothing'),
+  });
+  return {
+    redis,
+    prefix,
+    http,
+    boltLogger,
+    client,
+    outboxClient,
+    healthClient,
+    store,
+    auditLog,
+    directory,
+    traffic,
+    haproxyTraffic,
+  };
+}
+
+/** The queues exist only once Redis is connected: BullMQ would otherwise connect on its own. */
+export interface Queues {
+  readonly steps: Queue;
+  readonly outbox: Queue;
+}
+
+/**
+ * The ports the use cases run against, built at start-up once the queues exist.
+ * `isStopping` tells a deploy killed by the stop to be abandoned, not failed.
+ */
+export function buildAppDeps(
+  adapters: Adapters,
+  queues: Queues,
+  {
+    config,
+    logger,
+    metrics,
+    now,
+    processEnv,
+    cwd,
+    isStopping,
+  }: Omit<AdapterOptions, 'env'> & { readonly isStopping: () => boolean },
+): AppDeps {
+  const { http, store, traffic, directory, redis, prefix } = adapters;
+  const gates = new ConfiguredGateRunner(config.services, processEnv, cwd, http);
+  return {
+    config,
+    store,
+    scheduler: new BullmqStepScheduler(queues.steps),
+    notifier: new SlackNotifier(queues.outbox, config),
+    traffic,
+    probe: new UndiciSlotProbe(config.services, http),
+    deployer: new ConfiguredDeployer(config.services, processEnv, cwd, http),
+    directory,
+    audit: adapters.auditLog,
+    telemetry: {
+      releaseEnded: (service, outcome, seconds) => {
+        metrics.releases.inc({ service, outcome });
+        metrics.releaseDuration.observe({ service, outcome }, seconds);
+      },
+      rollbackStarted: (service, trigger) => metrics.rollbacks.inc({ service, trigger }),
+      approved: (service, seconds) => metrics.approvalWait.observe({ service }, seconds),
+    },
+    gates,
+    dryRunGates: new ReusedGateResults(
+      gates,
+      (service) => (config.services[service]?.dryRunGateCacheSeconds ?? 0) * 1000,
+      now,
+    ),
+    metrics: new ConfiguredMetricsSource(
+      config.services,
+      new HaproxyMetricsSource(adapters.haproxyTraffic),
+      new PrometheusMetricsSource(config.services, http),
+    ),
+    faulty: new RedisFaultyVersions(redis, prefix),
+    locks: new RedisLocks(redis, prefix),
+    clock: { now: () => new Date(now()) },
+    ids: { next: (kind) => `${kind}-${now().toString(36)}-${randomBytes(3).toString('hex')}` },
+    log: logger,
+    isStopping,
+  };
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { SLOTS } from '../domain/slots.ts';
+import { RELEASE_TYPES } from '../domain/version.ts';
+import { analysisSchema, canarySchema } from './analysis-schema.ts';
+import { deadlinesSchema } from './deadlines-schema.ts';
+import { deploySchema, trafficSchema } from './delivery-schema.ts';
+import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
+
+/** Words the commands use as subcommands (`/release status`), so no service may take them. */
+export const RESERVED_SERVICE_NAMES = ['status', 'help', 'history', 'unmark'] as const;
+
+const slotSchema = z.strictObject({
+  /** Where the slot answers directly (health and version probes, links in Slack). */
+  url: httpUrl,
+});
+
+const healthSchema = z.strictObject({
+  path: z.string().startsWith('/').default('/healthz'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  timeoutMs: positiveInt.max(60_000).default(2000),
+  /** Consecutive passing probes needed before a slot counts as healthy. */
+  successes: positiveInt.max(20).default(2),
+  intervalMs: positiveInt.max(60_000).default(1000),
+  /** How long a deployed slot may take to pass `successes` probes and report its version. */
+  readyTimeoutSeconds: positiveInt.max(3600).default(120),
+});
+
+const releaseTypeSchema = z.strictObject({
+  /** Roles that must each approve, each by a different person. */
+  approvals: z.array(z.string().min(1)),
+  rollbackWindowMinutes: z.number().positive(),
+});
+
+const gateSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    name: z.string().min(1),
+    type: z.literal('http'),
+    url: httpUrl,
+    expectStatus: z.number().int().default(200),
+    blocking: z.boolean().default(true),
+  }),
+  z.strictObject({
+    name: z.string().min(1),
+    type: z.literal('command'),
+    command: z.array(z.string().min(1)).min(1),
+    timeoutSeconds: positiveInt.default(120),
+    blocking: z.boolean().default(true),
+  }),
+  z.strictObject({
+    name: z.string().min(1),
+    type: z.literal('env'),
+    variables: z.array(z.string().min(1)).min(1),
+    blocking: z.boolean().default(true),
+  }),
+]);
+
+const COMMANDS = ['bump', 'release', 'sync', 'rollback'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+const operatorsSchema = z.union([
+  z.array(slackPrincipal),
+  z.strictObject(
+    Object.fromEntries(COMMANDS.map((c) => [c, z.array(slackPrincipal).optional()])) as Record<
+      CommandName,
+      z.ZodOptional<z.ZodArray<typeof slackPrincipal>>
+    >,
+  ),
+]);
+
+export const serviceSchema = z.strictObject({
+  channel: channelId,
+  strategy: z.enum(['bluegreen', 'canary']).default('bluegreen'),
+  /** Used only while Redis knows nothing about the service yet. */
+  bootstrap: z.strictObject({ production: z.enum(SLOTS), version }),
+  slots: z.strictObject({ blue: slotSchema, green: slotSchema }),
+  health: healthSchema.default(healthSchema.parse({})),
+  versionPath: z.string().startsWith('/').default('/version'),
+  deploy: deploySchema,
+  traffic: trafficSchema,
+  releaseTypes: z.partialRecord(z.enum(RELEASE_TYPES), releaseTypeSchema).optional(),
+  canary: canarySchema.default(canarySchema.parse({})),
+  analysis: analysisSchema.default(analysisSchema.parse({})),
+  gates: z.array(gateSchema).default([]),
+  /**
+   * A `--dry-run` of /release reuses gate results younger than this instead of running the gates
+   * again (0: run them every time). A real /release always runs them.
+   */
+  dryRunGateCacheSeconds: z.number().min(0).max(3600).default(60),
+  operators: operatorsSchema.optional(),
+  /** An approval older than this no longer counts; it must be given again. */
+  approvalTtlMinutes: z.number().positive().default(60),
+  /** How long each waiting state may last before Greenlight acts on it. */
+  deadlines: deadlinesSchema.default(deadlinesSchema.parse({})),
+  progressIntervalMinutes: z.number().positive().default(15),
+  stabilityWindowMinutes: z.number().min(0).default(30),
+  runbookUrl: httpUrl.optional(),
+  dashboardUrl: httpUrl.optional(),
+});
+
+export const serviceName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, { error: 'expected lowercase letters, digits and -' })
+  .refine((name) => !(RESERVED_SERVICE_NAMES as readonly string[]).includes(name), {
+    error: `is reserved by the commands (${RESERVED_SERVICE_NAMES.join(', ')})`,
+  });
