@@ -7,7 +7,7 @@ import type { Answer } from './answer.ts';
 import { type AppDeps, serviceConfig } from './app-deps.ts';
 import type { CommandRequest } from './command-requests.ts';
 import { type Rehearsal, rehearse } from './dry-run.ts';
-import { checkWindow } from './release-window.ts';
+import { checkCalendar } from './release-calendar.ts';
 
 type Planned = Exclude<
   CommandRequest,
@@ -61,16 +61,16 @@ export async function planCommand(
   const rehearsal = await rehearse(deps, perform);
   const state =
     rehearsal.services.get(request.service) ?? (await deps.store.getService(request.service));
-  const window = checkWindow(deps);
+  const calendar = checkCalendar(deps);
   const lines: string[] = [
     rehearsal.outcome.ok
       ? `Would do: ${rehearsal.outcome.answer.message}`
       : rehearsal.outcome.refusal.code === 'needs_reason'
         ? `Would ask for a reason first: ${rehearsal.outcome.refusal.message}`
         : `Would be refused: ${rehearsal.outcome.refusal.message} ${rehearsal.outcome.refusal.hint}`,
-    window.open
+    calendar.open
       ? 'Calendar: open for releases.'
-      : `Calendar: ${request.service} is ${window.description}.`,
+      : `Calendar: ${request.service} is ${calendar.description}.`,
   ];
   if (state !== null) lines.push(...(await describe(deps, request, by, state, rehearsal)));
   return {

@@ -19,7 +19,7 @@ export interface CalendarPolicy {
   readonly releaseHours?: { readonly from: string; readonly to: string };
 }
 
-export type WindowVerdict =
+export type CalendarVerdict =
   | { readonly open: true }
   | {
       readonly open: false;
@@ -144,7 +144,7 @@ function nextOpening(from: Date, policy: CalendarPolicy): Date {
 }
 
 /** Whether releases may happen at `now`, and if not, why and until when. */
-export function releaseWindow(policy: CalendarPolicy, now: Date): WindowVerdict {
+export function calendarVerdict(policy: CalendarPolicy, now: Date): CalendarVerdict {
   const t = now.getTime();
   const active = policy.freeze.filter((f) => Date.parse(f.from) <= t && t < Date.parse(f.to));
   if (active.length > 0) {

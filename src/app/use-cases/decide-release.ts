@@ -4,9 +4,9 @@ import { missingRoles } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { deadlineRules } from '../deadline-rules.ts';
+import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
-import { closedFor } from '../release-window.ts';
 
 /** The roles, among those the release still needs, that `user` holds (groups resolved). */
 async function rolesOf(deps: AppDeps, user: string, roles: readonly string[]): Promise<string[]> {
@@ -84,8 +84,8 @@ export async function approveRelease(
   if (closed !== undefined) {
     throw new ReleaseError(
       'frozen',
-      `${closed}: an approval now would move traffic into a closed window.`,
-      `The release stays pending until it expires; approve once the window opens, or /rollback ${release.service} to cancel it.`,
+      `${closed}: an approval now would move traffic while the calendar is closed.`,
+      `The release stays pending until it expires; approve once the calendar opens, or /rollback ${release.service} to cancel it.`,
     );
   }
   const roles =

@@ -3,10 +3,10 @@ import { type BumpTarget, firstUsable, nextVersion } from '../../domain/version.
 import type { Answer } from '../answer.ts';
 import { type AppDeps, audit, serviceConfig } from '../app-deps.ts';
 import type { DeployKind, DeployNotice } from '../ports.ts';
+import { checkCalendar, closedError } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
-import { checkWindow, closedError } from '../release-window.ts';
 import { busyError, commitService, currentState } from '../service-access.ts';
-import { refuseDuringWindow } from './progressive.ts';
+import { refuseDuringStabilityWindow } from './progressive.ts';
 import { refuseFaulty } from './release-history.ts';
 import { deployOntoSlot } from './slot-deploy.ts';
 
@@ -92,9 +92,9 @@ export async function requestBump(
       `Give a version above ${production}, or a level: /bump ${request.service} patch`,
     );
   }
-  const window = checkWindow(deps);
-  if (!window.open && next.type !== 'hotfix')
-    throw closedError(deps, request.service, window.description, 'bump');
+  const calendar = checkCalendar(deps);
+  if (!calendar.open && next.type !== 'hotfix')
+    throw closedError(deps, request.service, calendar.description, 'bump');
   // A level (patch, minor…) steps past versions that were rolled back; an explicit version that
   // was is refused, naming one that would work.
   const faulty = await faultyAbove(deps, request.service, next.version);
@@ -122,7 +122,7 @@ export async function requestSync(
   deps: AppDeps,
   request: { service: string; by: string },
 ): Promise<Answer> {
-  await refuseDuringWindow(deps, request.service);
+  await refuseDuringStabilityWindow(deps, request.service);
   const state = await currentState(deps, request.service);
   if (state.operation !== null) throw busyError(request.service, state.operation);
   const production = state.slots[state.production].version;

@@ -10,9 +10,9 @@ import { type ErrorJudgeSettings, judgeErrors } from '../../domain/error-judge.t
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { LockBusyError } from '../ports.ts';
+import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
-import { closedFor } from '../release-window.ts';
 import { currentState } from '../service-access.ts';
 import { beginRollback } from './rollback.ts';
 
@@ -184,7 +184,7 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
       await deps.notifier.releaseNote(
         release,
         `calendar-hold-${canary.stepIndex}`,
-        `Holding at ${weight} %: ${closed}. The canary moves on when the window opens.`,
+        `Holding at ${weight} %: ${closed}. The canary moves on when the calendar opens.`,
       );
       return release;
     }
@@ -244,7 +244,7 @@ export async function runProgressStep(
 }
 
 /** `/sync` while a release observes its stability window: STANDBY is the rollback target. */
-export async function refuseDuringWindow(deps: AppDeps, service: string): Promise<void> {
+export async function refuseDuringStabilityWindow(deps: AppDeps, service: string): Promise<void> {
   const state = await currentState(deps, service);
   const releaseId = state.operation?.releaseId;
   const release = releaseId ? await deps.store.getRelease(releaseId) : null;

@@ -28,7 +28,7 @@ export async function requestRollback(
     by: string;
     /** Typed by the person: outside the rollback window nothing else will do. */
     reason?: string;
-    /** Recorded inside the window when nothing was typed (a button). */
+    /** Recorded inside the rollback window when nothing was typed (a button). */
     defaultReason?: string;
     /** A button's release: the rollback acts only while it is the live one. */
     releaseId?: string;
@@ -62,7 +62,7 @@ export async function requestRollback(
       `Nothing to roll back. See /release status ${request.service}.`,
     );
   }
-  const outside = outsideWindow(deps, release);
+  const outside = outsideRollbackWindow(deps, release);
   if (outside !== undefined) {
     return askRollbackApproval(deps, release, request.by, request.reason, outside);
   }
@@ -148,8 +148,8 @@ export async function beginRollback(
   return runEvent(deps, releaseId, event);
 }
 
-/** How long ago the window closed, phrased, or undefined while the release is inside it. */
-function outsideWindow(deps: AppDeps, release: Release): string | undefined {
+/** How long ago the rollback window closed, phrased, or undefined while the release is inside it. */
+function outsideRollbackWindow(deps: AppDeps, release: Release): string | undefined {
   if (release.state !== 'released' || release.releasedAt === undefined) return undefined;
   const rule = releaseTypeRule(release.type, serviceConfig(deps, release.service).releaseTypes);
   const closes = Date.parse(release.releasedAt) + rule.rollbackWindowMinutes * 60_000;
@@ -179,7 +179,7 @@ async function askRollbackApproval(
   };
 }
 
-/** The Approve rollback click on a release past its window: one approval from the lead role. */
+/** The Approve rollback click on a release past its rollback window: one approval from the lead role. */
 export async function approveRollback(
   deps: AppDeps,
   request: { releaseId: string; user: string },
@@ -217,7 +217,7 @@ export async function approveRollback(
   if (!members.includes(request.user)) {
     throw new ReleaseError(
       'not_allowed',
-      `Only ${ROLLBACK_APPROVER_ROLE} can approve a rollback outside the window.`,
+      `Only ${ROLLBACK_APPROVER_ROLE} can approve a rollback outside the rollback window.`,
       `Ask a ${ROLLBACK_APPROVER_ROLE}.`,
     );
   }

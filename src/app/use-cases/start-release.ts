@@ -5,8 +5,8 @@ import { isNewer, releaseTypeOf } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import type { GateResult } from '../ports.ts';
+import { checkCalendar, closedError } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
-import { checkWindow, closedError } from '../release-window.ts';
 import { busyError, currentState } from '../service-access.ts';
 import { refuseFaulty } from './release-history.ts';
 
@@ -97,19 +97,19 @@ export function freezeExceptionFor(
   type: string,
   justification: string | undefined,
 ): { role: string; justification: string; window: string } | undefined {
-  const window = checkWindow(deps);
-  if (window.open) return undefined;
+  const calendar = checkCalendar(deps);
+  if (calendar.open) return undefined;
   const role = deps.config.freezeException;
   if (type !== 'hotfix' || role === undefined)
-    throw closedError(deps, service, window.description, 'release');
+    throw closedError(deps, service, calendar.description, 'release');
   if (justification === undefined || justification.trim() === '') {
     throw new ReleaseError(
       'frozen',
-      `${service} is ${window.description}; a hotfix needs a written justification to pass.`,
+      `${service} is ${calendar.description}; a hotfix needs a written justification to pass.`,
       `Say why: /release ${service} --justify <why>. It also needs an approval from ${role}.`,
     );
   }
-  return { role, justification: justification.trim(), window: window.description };
+  return { role, justification: justification.trim(), window: calendar.description };
 }
 
 /** `/release`: checks, then the release and its approval request, with the service held for it. */

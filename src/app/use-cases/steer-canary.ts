@@ -1,9 +1,9 @@
 import type { Release } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import type { AppDeps } from '../app-deps.ts';
+import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
-import { closedFor } from '../release-window.ts';
 
 /** Who may steer a canary: anyone holding one of the roles the release needed. */
 async function requireApprover(
@@ -54,7 +54,7 @@ export async function steerCanary(
     throw new ReleaseError(
       'frozen',
       `${closed}: the canary stays where it is.`,
-      'Promote once the window opens, or Abort to roll back.',
+      'Promote once the calendar opens, or Abort to roll back.',
     );
   }
   const event =

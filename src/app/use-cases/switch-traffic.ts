@@ -8,9 +8,9 @@ import {
   TRAFFIC_LOCK_TTL_MS,
   trafficLock,
 } from '../reconciler.ts';
+import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
-import { closedFor } from '../release-window.ts';
 import { standbyChange } from './decide-release.ts';
 
 /** End of the stability window for traffic that moved now, or undefined when there is none. */
@@ -87,11 +87,12 @@ export async function runSwitchStep(
       await failSwitch(deps, release, (error as Error).message);
       return;
     }
-    const window = targetWeight(release) >= 100 ? stabilityEnd(deps, release.service) : undefined;
+    const stabilityUntil =
+      targetWeight(release) >= 100 ? stabilityEnd(deps, release.service) : undefined;
     try {
       await runEvent(deps, release.id, {
         type: 'switched',
-        ...(window ? { observeUntil: window } : {}),
+        ...(stabilityUntil ? { observeUntil: stabilityUntil } : {}),
       });
     } catch (error) {
       // A /rollback arrived while traffic moved: its own step runs after this lock and restores.

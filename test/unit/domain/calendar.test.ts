@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   type CalendarPolicy,
+  calendarVerdict,
   formatLocal,
-  releaseWindow,
   zonedInstant,
 } from '../../../src/domain/calendar.ts';
 
@@ -13,7 +13,7 @@ const berlin = (overrides: Partial<CalendarPolicy> = {}): CalendarPolicy => ({
   ...overrides,
 });
 
-describe('releaseWindow', () => {
+describe('calendarVerdict', () => {
   it.each([
     // [now (UTC), policy, open?, until (UTC) or undefined]
     [
@@ -69,7 +69,7 @@ describe('releaseWindow', () => {
   ] as [string, Partial<CalendarPolicy>, string, string | undefined][])(
     '%s with %j -> %s until %s',
     (now, policy, expected, until) => {
-      const verdict = releaseWindow(berlin(policy), new Date(now));
+      const verdict = calendarVerdict(berlin(policy), new Date(now));
       if (expected === 'open') {
         expect(verdict).toEqual({ open: true });
       } else {
@@ -80,7 +80,7 @@ describe('releaseWindow', () => {
   );
 
   it('reads back-to-back freezes as one, ending when the last ends', () => {
-    const verdict = releaseWindow(
+    const verdict = calendarVerdict(
       berlin({
         freeze: [
           { from: '2026-12-20T00:00:00Z', to: '2026-12-27T00:00:00Z', reason: 'holidays' },

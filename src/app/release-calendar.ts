@@ -1,14 +1,14 @@
-import { formatLocal, releaseWindow } from '../domain/calendar.ts';
+import { calendarVerdict, formatLocal } from '../domain/calendar.ts';
 import type { Release } from '../domain/release.ts';
 import type { AppDeps } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 
-export type WindowCheck = { open: true } | { open: false; description: string };
+export type CalendarCheck = { open: true } | { open: false; description: string };
 
 /** The calendar verdict now, phrased for people (`frozen until Tue 1 Dec 01:00 CET (Black Friday)`). */
-export function checkWindow(deps: AppDeps): WindowCheck {
+export function checkCalendar(deps: AppDeps): CalendarCheck {
   const { timezone, freeze, blockedDays, releaseHours } = deps.config;
-  const verdict = releaseWindow(
+  const verdict = calendarVerdict(
     { timezone, freeze, blockedDays, ...(releaseHours ? { releaseHours } : {}) },
     deps.clock.now(),
   );
@@ -47,6 +47,6 @@ export function closedError(
  */
 export function closedFor(deps: AppDeps, release: Release): string | undefined {
   if (release.freezeException !== undefined) return undefined;
-  const window = checkWindow(deps);
-  return window.open ? undefined : `${release.service} is ${window.description}`;
+  const calendar = checkCalendar(deps);
+  return calendar.open ? undefined : `${release.service} is ${calendar.description}`;
 }
