@@ -4,10 +4,10 @@
  * Run with `npm run bench:ack`.
  */
 import { spawn } from 'node:child_process';
-import { freePort } from '../test/support/ports.ts';
-import { SIGNING_SECRET, startReleaseWorld } from '../test/support/release-world.ts';
-import { slashCommandBody } from '../test/support/slack-payloads.ts';
-import { signedHeaders } from '../test/support/slack-signing.ts';
+import { freePort } from '../testkit/ports.ts';
+import { SIGNING_SECRET, startReleaseWorld } from '../testkit/release-world.ts';
+import { slashCommandBody } from '../testkit/slack-payloads.ts';
+import { signedHeaders } from '../testkit/slack-signing.ts';
 
 const SENDERS = 50;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);

@@ -12,7 +12,7 @@ import {
   eventually,
   loadLoop,
   startReleaseWorld,
-} from '../test/support/release-world.ts';
+} from '../testkit/release-world.ts';
 
 const INTERVAL_SECONDS = Number(process.env.BENCH_INTERVAL_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

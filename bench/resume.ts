@@ -5,9 +5,9 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type RunningGreenlight, startGreenlight } from '../test/support/greenlight-process.ts';
-import { freePort } from '../test/support/ports.ts';
-import { eventually, startReleaseWorld } from '../test/support/release-world.ts';
+import { type RunningGreenlight, startGreenlight } from '../testkit/greenlight-process.ts';
+import { freePort } from '../testkit/ports.ts';
+import { eventually, startReleaseWorld } from '../testkit/release-world.ts';
 
 const STALLED_MS = Number(process.env.BENCH_STALLED_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

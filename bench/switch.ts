@@ -18,7 +18,7 @@ import {
   eventually,
   loadLoop,
   startReleaseWorld,
-} from '../test/support/release-world.ts';
+} from '../testkit/release-world.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 

@@ -11,17 +11,17 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { startGreenlight } from '../test/support/greenlight-process.ts';
-import { startHaproxy } from '../test/support/haproxy-fixture.ts';
-import { freePort } from '../test/support/ports.ts';
-import { startPrivateRedis } from '../test/support/private-redis.ts';
-import { loadLoop } from '../test/support/release-world.ts';
-import { SlackEmulator } from '../test/support/slack-emulator.ts';
-import { type SandboxService, sandboxRoutes } from '../test/support/slack-sandbox.ts';
-import { type SlotServer, startSlotServer } from '../test/support/slot-server.ts';
+import { startGreenlight } from '../testkit/greenlight-process.ts';
+import { startHaproxy } from '../testkit/haproxy-fixture.ts';
+import { loadLoop } from '../testkit/load.ts';
+import { freePort } from '../testkit/ports.ts';
+import { startPrivateRedis } from '../testkit/private-redis.ts';
+import { SlackEmulator } from '../testkit/slack-emulator.ts';
+import { type SandboxService, sandboxRoutes } from '../testkit/slack-sandbox.ts';
+import { type SlotServer, startSlotServer } from '../testkit/slot-server.ts';
 
 const SIGNING_SECRET = 'demo-signing-secret-not-for-production';
-const DEPLOY_SCRIPT = new URL('../test/support/deploy/deploy-slot.mjs', import.meta.url).pathname;
+const DEPLOY_SCRIPT = new URL('../testkit/deploy/deploy-slot.mjs', import.meta.url).pathname;
 // The cast, as the README names it; the roles are those of the demo config below.
 const USERS = [
   { id: 'U0DEV1', name: 'dana', role: 'developer', does: 'requests releases' },

@@ -1,6 +1,7 @@
 import type { GreenlightConfig, ServiceConfig } from '../config/greenlight-schema.ts';
 import type {
   AuditLog,
+  ChangeLog,
   Clock,
   Deployer,
   Directory,
@@ -43,6 +44,8 @@ export interface AppDeps {
    */
   readonly dryRunGates?: GateRunner;
   readonly metrics: MetricsSource;
+  /** Release notes for services with `changes.git`; without it, no notes are read. */
+  readonly changes?: ChangeLog;
   readonly telemetry: ReleaseTelemetry;
   readonly clock: Clock;
   readonly ids: IdGenerator;

@@ -1,5 +1,6 @@
 import type { AnalysisReading } from '../domain/analysis.ts';
 import type { Release } from '../domain/release.ts';
+import type { Commit } from '../domain/release-notes.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
 
@@ -241,4 +242,21 @@ export interface ReleaseTelemetry {
   releaseEnded(service: string, outcome: string, durationSeconds: number): void;
   rollbackStarted(service: string, trigger: 'manual' | 'automatic'): void;
   approved(service: string, waitSeconds: number): void;
+}
+
+/** The commits between two versions, from the tags of a service's repository (`changes.git`). */
+export type ChangeLogResult =
+  | {
+      readonly ok: true;
+      /** Newest first, merges left out. */
+      readonly commits: readonly Commit[];
+      readonly fromTag: string;
+      readonly toTag: string;
+    }
+  /** Why not, in one line a card can show: `tag v2.4.1 not found in <repo>`. */
+  | { readonly ok: false; readonly reason: string };
+
+export interface ChangeLog {
+  /** Never throws: a missing tag or an unreachable repository is `ok: false` with the reason. */
+  between(service: string, fromVersion: string, toVersion: string): Promise<ChangeLogResult>;
 }

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { ConfiguredDeployer } from '../adapters/deploy/configured-deployer.ts';
 import { ConfiguredGateRunner } from '../adapters/gates/configured-gate-runner.ts';
+import { GitChangeLog } from '../adapters/git/git-change-log.ts';
 import { HaproxyMetricsSource } from '../adapters/haproxy/haproxy-metrics-source.ts';
 import { HaproxyRuntimeApi } from '../adapters/haproxy/haproxy-runtime-api.ts';
 import {
@@ -231,6 +232,11 @@ export function buildAppDeps(
       (service) => (config.services[service]?.dryRunGateCacheSeconds ?? 0) * 1000,
       now,
     ),
+    changes: new GitChangeLog(config.services, {
+      cacheDir: processEnv.GREENLIGHT_CACHE_DIR,
+      env: new ChildEnvironments(processEnv, config.services),
+      cwd,
+    }),
     metrics: new ConfiguredMetricsSource(
       config.services,
       new HaproxyMetricsSource(adapters.haproxyTraffic),

@@ -5,7 +5,7 @@ import type { AppLogger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { buildAdapters } from './adapters.ts';
 import { type Lifecycle, lifecycle, type RunState, readinessChecks } from './lifecycle.ts';
-import { buildSlackApp, opsRouteList, slackHealthOf } from './web.ts';
+import { opsRouteList, slackHealthOf } from './web.ts';
 import { WorkerPool } from './workers.ts';
 
 export { StartupError } from './lifecycle.ts';
@@ -62,8 +62,15 @@ export function compose({
   const routes = opsRouteList(checks, slackHealth, adapters, env, metrics, now);
   // With OPS_PORT the ops endpoints live only on their own listener; Slack's port answers 404.
   const slackRoutes = env.OPS_PORT === undefined ? routes : [];
-  const app = runsWeb
-    ? buildSlackApp(adapters, { ...world, services, routes: slackRoutes, appDeps })
+  // Bolt, Express and the listeners load only where this process takes Slack traffic.
+  const buildApp = runsWeb
+    ? async () =>
+        (await import('./slack-app.ts')).buildSlackApp(adapters, {
+          ...world,
+          services,
+          routes: slackRoutes,
+          appDeps,
+        })
     : undefined;
 
   return {
@@ -74,7 +81,7 @@ export function compose({
       adapters,
       pool,
       runsWorkers,
-      app,
+      buildApp,
       routes,
       slackHealth,
       state,

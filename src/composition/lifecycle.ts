@@ -14,7 +14,7 @@ import type { AppLogger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Adapters, buildAppDeps } from './adapters.ts';
 import { SLACK_HEALTH_FRESH_MS } from './web.ts';
-import { startWorkers, type WorkerPool } from './workers.ts';
+import type { WorkerPool } from './workers.ts';
 
 /** Start-up cannot go on because of something outside Greenlight; the message says what to do. */
 export class StartupError extends Error {
@@ -91,8 +91,11 @@ export interface LifecycleParts {
   /** Always there, so stop() closes whatever was started; empty where workers do not run. */
   readonly pool: WorkerPool;
   readonly runsWorkers: boolean;
-  /** The Bolt app, where this process takes Slack traffic. */
-  readonly app: App | undefined;
+  /**
+   * Builds the Bolt app, where this process takes Slack traffic. Called by start(): Bolt and the
+   * listeners are imported only by processes that take Slack traffic.
+   */
+  readonly buildApp: (() => Promise<App>) | undefined;
   /** Every ops route, served on OPS_PORT, or on PORT where no Bolt app listens. */
   readonly routes: OpsRoute[];
   readonly slackHealth: SlackHealth;
@@ -101,7 +104,7 @@ export interface LifecycleParts {
 
 /** start() and stop() of the composed process, in the order each needs. */
 export function lifecycle(parts: LifecycleParts): Lifecycle {
-  const { env, config, logger, adapters, pool, app, routes, slackHealth, state } = parts;
+  const { env, config, logger, adapters, pool, routes, slackHealth, state } = parts;
   const { redis, prefix, http } = adapters;
   const opsPort = env.OPS_PORT;
   // Created once Redis is connected: BullMQ would otherwise start connecting on its own.
@@ -110,6 +113,7 @@ export function lifecycle(parts: LifecycleParts): Lifecycle {
   let opsServer: Server | undefined;
   let controlLoopWatch: NodeJS.Timeout | undefined;
   let slackWatch: NodeJS.Timeout | undefined;
+  let app: App | undefined;
 
   return {
     async start() {
@@ -139,6 +143,8 @@ export function lifecycle(parts: LifecycleParts): Lifecycle {
       });
       state.deps = deps;
       if (parts.runsWorkers) {
+        // The job handlers load only where workers run.
+        const { startWorkers } = await import('./start-workers.ts');
         controlLoopWatch = await startWorkers(pool, deps, adapters, queues, {
           env,
           config,
@@ -146,6 +152,7 @@ export function lifecycle(parts: LifecycleParts): Lifecycle {
           metrics: parts.metrics,
         });
       }
+      if (parts.buildApp !== undefined) app = await parts.buildApp();
       if (app !== undefined) {
         await app.init();
         await app.start(env.PORT);

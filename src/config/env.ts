@@ -125,6 +125,8 @@ const envSchema = z
      * start-up refuses an evicting Redis: it may silently drop queued steps and release state.
      */
     GREENLIGHT_ALLOW_EVICTION: flag(),
+    /** Directory Greenlight owns for its caches (git clones for release notes); default: tmp. */
+    GREENLIGHT_CACHE_DIR: optionalString(z.string()),
   })
   .superRefine(
     (env, ctx) => {

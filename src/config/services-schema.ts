@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SLOTS } from '../domain/slots.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { analysisSchema, canarySchema } from './analysis-schema.ts';
+import { changesSchema } from './changes-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
@@ -95,6 +96,8 @@ export const serviceSchema = z.strictObject({
   stabilityWindowMinutes: z.number().min(0).default(30),
   runbookUrl: httpUrl.optional(),
   dashboardUrl: httpUrl.optional(),
+  /** Release notes in the approval card, from the commits between two versions' tags. */
+  changes: changesSchema.optional(),
 });
 
 export const serviceName = z

@@ -1,4 +1,5 @@
 import type { AnalysisReading, VerdictName } from './analysis.ts';
+import type { ReleaseNotes } from './release-notes.ts';
 import type { Slot } from './slots.ts';
 import type { ReleaseType } from './version.ts';
 
@@ -138,6 +139,8 @@ export interface Release {
   readonly analysis?: AnalysisState;
   /** A rollback asked for outside the rollback window, waiting for its approval. */
   readonly pendingRollback?: { readonly by: string; readonly reason: string; readonly at: string };
+  /** What changes, read from git when the release was requested (or why it could not be). */
+  readonly notes?: ReleaseNotes;
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

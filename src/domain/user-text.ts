@@ -36,7 +36,7 @@ export function neutralise(text: string): string {
       .replace(INVISIBLE, '')
       .replace(/[<>&*_~`]/g, (c) => LOOKALIKES[c] ?? c)
       // A scheme is a link on its own in Slack: `https://x` reads the same as `https∶//x`.
-      .replace(/([A-Za-z][A-Za-z0-9+.-]*):\/\//g, '$1∶//')
+      .replace(/:\/\//g, '∶//')
       // More than two line breaks in a row would let a text push the rest of a message away.
       .replace(/\n{3,}/g, '\n\n')
   );
@@ -50,7 +50,7 @@ export function neutraliseCode(text: string): string {
   return text
     .replace(INVISIBLE, '')
     .replace(/[<>&`]/g, (c) => LOOKALIKES[c] ?? c)
-    .replace(/([A-Za-z][A-Za-z0-9+.-]*):\/\//g, '$1∶//');
+    .replace(/:\/\//g, '∶//');
 }
 
 /** Text a person typed, as it is stored: the rule, trimmed and cut to `max` characters. */

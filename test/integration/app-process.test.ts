@@ -4,12 +4,12 @@ import {
   type RunningGreenlight,
   startGreenlight,
   writeConfig,
-} from '../support/greenlight-process.ts';
-import { type RedisFixture, redisFixture } from '../support/redis-fixture.ts';
-import { SlackEmulator } from '../support/slack-emulator.ts';
-import { slashCommandBody } from '../support/slack-payloads.ts';
-import { SlackSender } from '../support/slack-sender.ts';
-import { signedHeaders } from '../support/slack-signing.ts';
+} from '../../testkit/greenlight-process.ts';
+import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
+import { SlackEmulator } from '../../testkit/slack-emulator.ts';
+import { slashCommandBody } from '../../testkit/slack-payloads.ts';
+import { SlackSender } from '../../testkit/slack-sender.ts';
+import { signedHeaders } from '../../testkit/slack-signing.ts';
 
 const SIGNING_SECRET = 'test-signing-secret-0123456789';
 

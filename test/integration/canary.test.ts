@@ -6,8 +6,8 @@ import {
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
-import type { EmulatedMessage } from '../support/slack-emulator.ts';
+} from '../../testkit/release-world.ts';
+import type { EmulatedMessage } from '../../testkit/slack-emulator.ts';
 
 const CANARY = (
   autoPromote: boolean,

@@ -7,9 +7,9 @@ import {
   SIGNING_SECRET,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
-import { slashCommandBody } from '../support/slack-payloads.ts';
-import { signedHeaders } from '../support/slack-signing.ts';
+} from '../../testkit/release-world.ts';
+import { slashCommandBody } from '../../testkit/slack-payloads.ts';
+import { signedHeaders } from '../../testkit/slack-signing.ts';
 
 /** Issue 11: every click and command authorised, fenced, calendar-checked and acted on once. */
 

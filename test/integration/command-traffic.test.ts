@@ -9,7 +9,7 @@ import {
 import { ConfigError } from '../../src/config/config-error.ts';
 import { parseConfig } from '../../src/config/load-config.ts';
 
-const SCRIPT = new URL('../support/deploy/traffic-cmd.mjs', import.meta.url).pathname;
+const SCRIPT = new URL('../../testkit/deploy/traffic-cmd.mjs', import.meta.url).pathname;
 
 function switcher(stateFile: string, status?: string[]) {
   return new CommandTrafficSwitcher(
@@ -100,7 +100,7 @@ describe('a whole release through the command traffic driver', () => {
   it('switches with the switch command after approval and rolls back with it', async () => {
     const { readFileSync } = await import('node:fs');
     const { bumpAndRequestRelease, eventually, startReleaseWorld } = await import(
-      '../support/release-world.ts'
+      '../../testkit/release-world.ts'
     );
     const stateFile = join(tmpdir(), `greenlight-lb-${process.pid}.json`);
     rmSync(stateFile, { force: true });

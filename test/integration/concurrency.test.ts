@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGreenlight, startGreenlight } from '../support/greenlight-process.ts';
-import { freePort } from '../support/ports.ts';
-import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
+import { type RunningGreenlight, startGreenlight } from '../../testkit/greenlight-process.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { type PrivateRedis, startPrivateRedis } from '../../testkit/private-redis.ts';
 import {
   bumpAndRequestRelease,
   buttonValue,
@@ -10,8 +10,8 @@ import {
   SIGNING_SECRET,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
-import { SlackSender } from '../support/slack-sender.ts';
+} from '../../testkit/release-world.ts';
+import { SlackSender } from '../../testkit/slack-sender.ts';
 
 const SERVICES = Array.from({ length: 20 }, (_, i) => `svc${String(i + 1).padStart(2, '0')}`);
 

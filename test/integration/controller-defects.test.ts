@@ -10,7 +10,7 @@ import {
   startReleaseWorld,
   trafficSplit,
   type WorldOptions,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
 import {
   alive,
   api,

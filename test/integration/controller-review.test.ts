@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGreenlight, startGreenlight } from '../support/greenlight-process.ts';
-import { freePort } from '../support/ports.ts';
+import { type RunningGreenlight, startGreenlight } from '../../testkit/greenlight-process.ts';
+import { freePort } from '../../testkit/ports.ts';
 import {
   bumpAndRequestRelease,
   eventually,
@@ -12,7 +12,7 @@ import {
   startReleaseWorld,
   trafficSplit,
   type WorldOptions,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
 import {
   alive,
   api,
@@ -114,6 +114,19 @@ describe('controller review: interleavings found by an adversarial review', () =
     const { id } = await bumpAndRequestRelease(w, '2.4.1');
     await w.click('U0LEAD', 'release_approve', id);
     await releaseReaches(w, id, 'ramping');
+    // A person clicks the Promote they see: wait until the card shows it (the outbox may lag).
+    await eventually(
+      () =>
+        w.slack
+          .messages('C0RELEASES')
+          .some(
+            (m) =>
+              m.thread_ts === undefined &&
+              JSON.stringify(m.blocks).includes(`"value":"${id}:ramping.0"`),
+          ),
+      Boolean,
+      20_000,
+    );
     // Both clicks come from the message as drawn at 20 % ("Promote to 50 %").
     const answers = await Promise.all([
       w.click('U0LEAD', 'release_promote', id),

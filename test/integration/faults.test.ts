@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGreenlight, startGreenlight } from '../support/greenlight-process.ts';
-import { freePort } from '../support/ports.ts';
+import { type RunningGreenlight, startGreenlight } from '../../testkit/greenlight-process.ts';
+import { freePort } from '../../testkit/ports.ts';
 import {
   bumpAndRequestRelease,
   buttonValue,
@@ -10,8 +10,8 @@ import {
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
-import type { EmulatedMessage } from '../support/slack-emulator.ts';
+} from '../../testkit/release-world.ts';
+import type { EmulatedMessage } from '../../testkit/slack-emulator.ts';
 
 const textOf = (m: EmulatedMessage | undefined) =>
   m === undefined ? '' : `${m.text}\n${JSON.stringify(m.blocks)}`;
@@ -197,8 +197,10 @@ describe('fault tolerance with separate web and worker processes', () => {
       (m) => m !== undefined,
     );
     const id = textOf(parent).match(/"value":"(rel-[^":]+)/)?.[1] ?? '';
-    const { blockActionsPayload, interactionBody } = await import('../support/slack-payloads.ts');
-    const { signedHeaders } = await import('../support/slack-signing.ts');
+    const { blockActionsPayload, interactionBody } = await import(
+      '../../testkit/slack-payloads.ts'
+    );
+    const { signedHeaders } = await import('../../testkit/slack-signing.ts');
     const body = interactionBody(
       blockActionsPayload({
         action_id: 'release_approve',

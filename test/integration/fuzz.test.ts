@@ -2,20 +2,24 @@ import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/adapters/slack/command-args.ts';
 import {
+  type ReleaseWorld,
+  SIGNING_SECRET,
+  startReleaseWorld,
+} from '../../testkit/release-world.ts';
+import {
+  blockActionsPayload,
+  interactionBody,
+  slashCommandBody,
+  viewSubmissionPayload,
+} from '../../testkit/slack-payloads.ts';
+import { signedHeaders } from '../../testkit/slack-signing.ts';
+import {
   hostilePayload,
   hostileText,
   LIVE_HOSTILE_TOKENS,
   PWNED_FILE,
   prng,
 } from '../support/hostile-input.ts';
-import { type ReleaseWorld, SIGNING_SECRET, startReleaseWorld } from '../support/release-world.ts';
-import {
-  blockActionsPayload,
-  interactionBody,
-  slashCommandBody,
-  viewSubmissionPayload,
-} from '../support/slack-payloads.ts';
-import { signedHeaders } from '../support/slack-signing.ts';
 
 const COMMANDS = ['bump', 'release', 'sync', 'rollback'] as const;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HaproxyFixture, startHaproxy } from '../support/haproxy-fixture.ts';
-import { trafficSplit } from '../support/release-world.ts';
-import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
+import { type HaproxyFixture, startHaproxy } from '../../testkit/haproxy-fixture.ts';
+import { trafficSplit } from '../../testkit/release-world.ts';
+import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
 
 async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

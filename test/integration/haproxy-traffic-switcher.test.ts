@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxyRuntimeApi } from '../../src/adapters/haproxy/haproxy-runtime-api.ts';
 import { HaproxyTrafficSwitcher } from '../../src/adapters/haproxy/haproxy-traffic-switcher.ts';
-import { type HaproxyFixture, startHaproxy } from '../support/haproxy-fixture.ts';
-import { freePort } from '../support/ports.ts';
-import { trafficSplit } from '../support/release-world.ts';
-import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
+import { type HaproxyFixture, startHaproxy } from '../../testkit/haproxy-fixture.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { trafficSplit } from '../../testkit/release-world.ts';
+import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
 
 describe('HaproxyTrafficSwitcher against a real HAProxy', () => {
   let blue: SlotServer;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIVE_HOSTILE_TOKENS } from '../support/hostile-input.ts';
 import {
   bumpAndRequestRelease,
   type ReleaseWorld,
   startReleaseWorld,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
+import { LIVE_HOSTILE_TOKENS } from '../support/hostile-input.ts';
 import { releaseReaches, releaseToGreen, trafficAllOn } from '../support/world-inspection.ts';
 
 /**

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createMetrics } from '../../src/metrics.ts';
-import { writeConfig } from '../support/greenlight-process.ts';
-import { freePort } from '../support/ports.ts';
-import { type RedisFixture, redisFixture } from '../support/redis-fixture.ts';
-import { SlackEmulator } from '../support/slack-emulator.ts';
+import { writeConfig } from '../../testkit/greenlight-process.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
+import { SlackEmulator } from '../../testkit/slack-emulator.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (path: string) => readFile(join(ROOT, path), 'utf8');

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnGreenlight, startGreenlight, writeConfig } from '../support/greenlight-process.ts';
-import { freePort } from '../support/ports.ts';
-import { startPrivateRedis } from '../support/private-redis.ts';
-import { type RedisFixture, redisFixture } from '../support/redis-fixture.ts';
-import { SlackEmulator } from '../support/slack-emulator.ts';
-import { slashCommandBody } from '../support/slack-payloads.ts';
-import { signedHeaders } from '../support/slack-signing.ts';
+import { spawnGreenlight, startGreenlight, writeConfig } from '../../testkit/greenlight-process.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { startPrivateRedis } from '../../testkit/private-redis.ts';
+import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
+import { SlackEmulator } from '../../testkit/slack-emulator.ts';
+import { slashCommandBody } from '../../testkit/slack-payloads.ts';
+import { signedHeaders } from '../../testkit/slack-signing.ts';
 
 const SIGNING_SECRET = 'lifecycle-signing-secret';
 

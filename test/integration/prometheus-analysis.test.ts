@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusMetricsSource } from '../../src/adapters/http/prometheus-metrics-source.ts';
 import { parseConfig } from '../../src/config/load-config.ts';
 import { judgeInterval } from '../../src/domain/analysis.ts';
-import { type PrometheusFixture, startPrometheus } from '../support/prometheus-fixture.ts';
-import { eventually } from '../support/release-world.ts';
-import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
+import { type PrometheusFixture, startPrometheus } from '../../testkit/prometheus-fixture.ts';
+import { eventually } from '../../testkit/release-world.ts';
+import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
 
 describe('analysis from a real Prometheus scraping the slots', () => {
   let blue: SlotServer;

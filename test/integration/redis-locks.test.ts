@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLocks } from '../../src/adapters/redis/redis-locks.ts';
 import { LockBusyError } from '../../src/app/ports.ts';
-import { type RedisFixture, redisFixture } from '../support/redis-fixture.ts';
+import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
 
 describe('RedisLocks: one holder per name, renewed while held, freed when the holder dies', () => {
   let redis: RedisFixture;

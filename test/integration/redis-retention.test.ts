@@ -9,8 +9,8 @@ import { outboxHandler } from '../../src/adapters/slack/outbox-worker.ts';
 import type { AppDeps } from '../../src/app/app-deps.ts';
 import { releaseHistory } from '../../src/app/use-cases/release-history.ts';
 import type { Release } from '../../src/domain/release.ts';
-import { type RedisFixture, redisFixture } from '../support/redis-fixture.ts';
-import { releaseRecord } from '../support/release-fixtures.ts';
+import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
+import { releaseRecord } from '../../testkit/release-fixtures.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 const DAY_S = 24 * 3600;

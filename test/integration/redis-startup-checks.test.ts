@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRedisForStartup } from '../../src/adapters/redis/redis-checks.ts';
-import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
+import { type PrivateRedis, startPrivateRedis } from '../../testkit/private-redis.ts';
 
 const NOTHING_ON_DISK =
   'Redis keeps nothing on disk: a Redis restart loses every release and queued step. Turn on appendonly yes.';

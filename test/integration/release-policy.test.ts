@@ -8,7 +8,7 @@ import {
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
 
 const AUDIT_TOKEN = 'audit-token-0123456789abcdef';
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../testkit/ports.ts';
 import {
   eventually,
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
 
 const APPROVE = 'release_approve';
 

@@ -5,8 +5,8 @@ import {
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
-import type { EmulatedMessage } from '../support/slack-emulator.ts';
+} from '../../testkit/release-world.ts';
+import type { EmulatedMessage } from '../../testkit/slack-emulator.ts';
 
 const ACTION = {
   approve: 'release_approve',

@@ -6,7 +6,7 @@ import {
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
 
 describe('state survives restarts, HAProxy drift is corrected, re-run steps do nothing twice', () => {
   let world: ReleaseWorld;

@@ -4,7 +4,7 @@ import {
   eventually,
   type ReleaseWorld,
   startReleaseWorld,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 const DAY_S = 24 * 3600;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ReleaseWorld, startReleaseWorld } from '../support/release-world.ts';
-import { viewSubmissionPayload } from '../support/slack-payloads.ts';
+import { type ReleaseWorld, startReleaseWorld } from '../../testkit/release-world.ts';
+import { viewSubmissionPayload } from '../../testkit/slack-payloads.ts';
 import {
   api,
   channelText,

@@ -6,20 +6,20 @@ import {
   type RunningGreenlight,
   spawnGreenlight,
   writeConfig,
-} from '../support/greenlight-process.ts';
-import { freePort } from '../support/ports.ts';
-import { startPrivateRedis } from '../support/private-redis.ts';
-import { type RedisFixture, redisFixture } from '../support/redis-fixture.ts';
-import { eventually } from '../support/release-world.ts';
-import { SlackEmulator } from '../support/slack-emulator.ts';
-import { SlackSender } from '../support/slack-sender.ts';
-import { type SlotServer, startSlotServer } from '../support/slot-server.ts';
+} from '../../testkit/greenlight-process.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { startPrivateRedis } from '../../testkit/private-redis.ts';
+import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
+import { eventually } from '../../testkit/release-world.ts';
+import { SlackEmulator } from '../../testkit/slack-emulator.ts';
+import { SlackSender } from '../../testkit/slack-sender.ts';
+import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
 
 const SIGNING_SECRET = 'secrets-and-ops-signing-secret';
 const AUDIT_TOKEN = 'audit-token-must-never-leak-0123456789';
 const HOOK_SECRET = 'webhook-hmac-secret-must-never-leak-42';
 const UNLISTED = 'unlisted-cloud-credential-must-not-pass';
-const TRAFFIC = new URL('../support/deploy/traffic-cmd.mjs', import.meta.url).pathname;
+const TRAFFIC = new URL('../../testkit/deploy/traffic-cmd.mjs', import.meta.url).pathname;
 const unique = `${process.pid}-${Math.random().toString(16).slice(2)}`;
 const file = (name: string) => join(tmpdir(), `greenlight-secrets-${unique}-${name}`);
 

@@ -1,7 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackDirectory } from '../../src/adapters/slack/slack-directory.ts';
-import { SlackEmulator } from '../support/slack-emulator.ts';
+import { SlackEmulator } from '../../testkit/slack-emulator.ts';
 
 describe('SlackDirectory: role members from user ids and user groups', () => {
   let slack: SlackEmulator;

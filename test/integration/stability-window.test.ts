@@ -5,7 +5,7 @@ import {
   type ReleaseWorld,
   startReleaseWorld,
   trafficSplit,
-} from '../support/release-world.ts';
+} from '../../testkit/release-world.ts';
 
 describe('blue/green stability window', () => {
   let world: ReleaseWorld;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { TEST_REDIS_URL } from './redis-fixture.ts';
+import { TEST_REDIS_URL } from '../../testkit/redis-fixture.ts';
 
 async function redisAnswers(): Promise<boolean> {
   const redis = new Redis(TEST_REDIS_URL, {

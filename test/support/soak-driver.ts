@@ -4,8 +4,8 @@ import {
   interactionBody,
   slashCommandBody,
   viewSubmissionPayload,
-} from './slack-payloads.ts';
-import { signedHeaders } from './slack-signing.ts';
+} from '../../testkit/slack-payloads.ts';
+import { signedHeaders } from '../../testkit/slack-signing.ts';
 import type { ChaosRecord, Violation } from './soak-oracle.ts';
 import {
   ACTIVE,

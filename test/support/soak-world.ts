@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type RunningGreenlight, startGreenlight, writeConfig } from './greenlight-process.ts';
-import { type HaproxyFixture, startHaproxy } from './haproxy-fixture.ts';
-import { freePort } from './ports.ts';
-import { type PrivateRedis, startPrivateRedis } from './private-redis.ts';
-import { SlackEmulator } from './slack-emulator.ts';
-import { SlackSender } from './slack-sender.ts';
-import { type SlotServer, startSlotServer } from './slot-server.ts';
+import {
+  type RunningGreenlight,
+  startGreenlight,
+  writeConfig,
+} from '../../testkit/greenlight-process.ts';
+import { type HaproxyFixture, startHaproxy } from '../../testkit/haproxy-fixture.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { type PrivateRedis, startPrivateRedis } from '../../testkit/private-redis.ts';
+import { SlackEmulator } from '../../testkit/slack-emulator.ts';
+import { SlackSender } from '../../testkit/slack-sender.ts';
+import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
 
 /**
  * The soak test's world: two services (one blue/green, one canary) behind one real HAProxy, a

@@ -4,8 +4,8 @@ import {
   eventually,
   type ReleaseWorld,
   trafficSplit,
-} from './release-world.ts';
-import type { EmulatedMessage } from './slack-emulator.ts';
+} from '../../testkit/release-world.ts';
+import type { EmulatedMessage } from '../../testkit/slack-emulator.ts';
 
 /** What integration tests read off a running world: Redis records, traffic, processes, Slack. */
 

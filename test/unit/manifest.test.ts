@@ -56,17 +56,3 @@ describe('manifest.yml', () => {
     );
   });
 });
-
-describe('the test suite', () => {
-  it('reads no file outside the repository (a fresh clone has nothing beside it)', async () => {
-    const { readdirSync } = await import('node:fs');
-    const files = readdirSync(new URL('test/', root), { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile() && /\.(ts|mjs|js)$/.test(entry.name))
-      .map((entry) => `${entry.parentPath}/${entry.name}`);
-    const outside = files.filter((file) =>
-      // Any mention counts, a comment included: what a test leans on must be in the repository.
-      /(\.\.\/)+shared\/|\/work\/shared/.test(readFileSync(file, 'utf8')),
-    );
-    expect(outside).toEqual([]);
-  });
-});

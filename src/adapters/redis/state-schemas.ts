@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RELEASE_STATES } from '../../domain/release.ts';
+import { NOTE_GROUPS } from '../../domain/release-notes.ts';
 import { SLOTS } from '../../domain/slots.ts';
 import { RELEASE_TYPES } from '../../domain/version.ts';
 
@@ -44,6 +45,28 @@ const reading = z.object({
   latencyMs: z.number().nullable(),
   latencyKind: z.enum(['p99', 'mean']).optional(),
 });
+
+const releaseNotes = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    fromTag: z.string(),
+    toTag: z.string(),
+    total: z.number().int(),
+    entries: z.array(
+      z.object({
+        group: z.enum(NOTE_GROUPS),
+        type: z.string().optional(),
+        scope: z.string().optional(),
+        text: z.string(),
+        author: z.string(),
+        sha: z.string(),
+        refs: z.array(z.object({ label: z.string(), url: z.string().optional() })),
+      }),
+    ),
+    compareUrl: z.string().optional(),
+  }),
+  z.object({ ok: z.literal(false), reason: z.string() }),
+]);
 
 export const releaseSchema = z.object({
   id: z.string(),
@@ -105,6 +128,7 @@ export const releaseSchema = z.object({
     })
     .optional(),
   pendingRollback: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  notes: releaseNotes.optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),

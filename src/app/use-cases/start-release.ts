@@ -9,6 +9,7 @@ import { checkCalendar, closedError } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { busyError, currentState } from '../service-access.ts';
 import { refuseFaulty } from './release-history.ts';
+import { readReleaseNotes } from './release-notes.ts';
 
 function gateLines(gates: readonly GateResult[]): string {
   return gates
@@ -146,6 +147,7 @@ export async function requestRelease(
   const requiredRoles = exception
     ? [...new Set([...rule.approvals, exception.role])]
     : rule.approvals;
+  const notes = await readReleaseNotes(deps, request.service, production, version);
   const now = deps.clock.now();
   const at = now.toISOString();
   const release: Release = {
@@ -163,6 +165,7 @@ export async function requestRelease(
     ...(exception
       ? { freezeException: { justification: exception.justification, window: exception.window } }
       : {}),
+    ...(notes ? { notes } : {}),
     approvals: [],
     state: 'awaiting_approval',
     fromSlot: state.production,

@@ -4,8 +4,8 @@ import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import type { AnalysisReading } from '../../../src/domain/analysis.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import type { Slot } from '../../../src/domain/slots.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 /**
  * Issue 13: what the analysis does with its verdicts, on in-memory ports with a clock the test

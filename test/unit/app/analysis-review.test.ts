@@ -21,8 +21,8 @@ import { stageOf } from '../../../src/domain/click-fence.ts';
 import { DEFAULT_ERROR_JUDGE, NO_EVIDENCE } from '../../../src/domain/error-judge.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import type { Slot } from '../../../src/domain/slots.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 /**
  * Review of issue 13 (canary judgement): interleavings and inputs a real team produces, each

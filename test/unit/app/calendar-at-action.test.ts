@@ -4,8 +4,8 @@ import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import { steerCanary } from '../../../src/app/use-cases/steer-canary.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 // The calendar at the moment of acting (issue 11): a freeze that began after /release.
 const NOW = new Date('2026-11-27T10:00:00.000Z'); // inside the freeze below

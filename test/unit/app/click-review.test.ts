@@ -5,7 +5,7 @@ import { sweepService } from '../../../src/app/sweeper.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { fenceValue, parseFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
 
 // Review of issue 11: clicks that still act when they should not (or the reverse).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze

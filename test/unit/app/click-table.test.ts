@@ -8,7 +8,7 @@ import { ReleaseError } from '../../../src/app/release-error.ts';
 import { fenceValue, parseFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { ServiceState } from '../../../src/domain/service-state.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday; no freeze configured
 const AT = NOW.toISOString();

@@ -6,8 +6,8 @@ import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
 import type { GateResult } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { ReusedGateResults } from '../../../src/app/reused-gate-results.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
-import { serviceRecord } from '../../support/release-fixtures.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();

@@ -7,8 +7,8 @@ import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 // Final review of db53f3c..cef17f7 (switch_held, pause stages, approval deadline, updateService).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { Operation } from '../../../src/domain/service-state.ts';
-import { memoryWorld } from '../../support/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../support/release-fixtures.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 const at = (minutes: number) => new Date(START + minutes * 60_000);

@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
 import { fenceValue } from '../../../domain/click-fence.ts';
 import { missingRoles, type Release } from '../../../domain/release.ts';
+import { notesText, notesUnavailableText } from '../../../domain/release-notes.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import {
   button,
@@ -152,6 +153,10 @@ export function releaseParentMessage(
       `*STANDBY*\n${slotLine(config, state, standbyOf(state))}`,
     ),
   ];
+  if (release.notes !== undefined)
+    blocks.push(
+      section(release.notes.ok ? notesText(release.notes) : notesUnavailableText(release.notes)),
+    );
   if (release.state === 'awaiting_approval') {
     blocks.push({
       type: 'actions',

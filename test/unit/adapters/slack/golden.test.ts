@@ -36,6 +36,7 @@ import {
 import type { DeployNotice } from '../../../../src/app/ports.ts';
 import { parseConfig } from '../../../../src/config/load-config.ts';
 import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
+import { buildReleaseNotes, webLinks } from '../../../../src/domain/release-notes.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
 
 const GOLDEN = fileURLToPath(new URL('./golden', import.meta.url));
@@ -130,6 +131,18 @@ function service(production: 'blue' | 'green', name = 'api'): ServiceState {
   };
 }
 
+/** Release notes as requestRelease stores them, one commit of each kind and a hostile one. */
+const NOTES = buildReleaseNotes(
+  [
+    { sha: 'a1', author: 'Ann', subject: 'feat(api): export releases as CSV (#12)', body: '' },
+    { sha: 'a2', author: 'Bob', subject: 'fix: crash on an empty history (#13)', body: '' },
+    { sha: 'a3', author: 'Cy', subject: 'refactor(auth): tokens', body: 'BREAKING CHANGE: v1' },
+    { sha: 'a4', author: 'Sec', subject: 'fix(security): escape names (#15)', body: '' },
+    { sha: 'a5', author: '<!channel>', subject: HOSTILE, body: '' },
+  ],
+  { fromTag: 'v2.4.0', toTag: 'v2.4.1', web: webLinks('https://github.com/acme/api') },
+);
+
 const approved = [
   { role: 'lead', user: 'U0LEAD', at: T5 },
   { role: 'security', user: 'U0SEC', at: T5 },
@@ -200,6 +213,22 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
           approvals: [{ role: 'lead', user: 'U0LEAD', at: T5 }],
           type: 'hotfix',
           freezeException: { window: 'the holiday freeze', justification: HOSTILE },
+        }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
+    'awaiting-approval-notes': () =>
+      releaseParentMessage(
+        release('awaiting_approval', { notes: NOTES }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
+    'awaiting-approval-notes-unavailable': () =>
+      releaseParentMessage(
+        release('awaiting_approval', {
+          notes: { ok: false, reason: 'tag v2.4.1 not found in https://github.com/acme/api.git' },
         }),
         service('blue'),
         API,

@@ -22,9 +22,9 @@ import {
 import type { Release } from '../../../../src/domain/release.ts';
 import { transition } from '../../../../src/domain/release-machine.ts';
 import { userText } from '../../../../src/domain/user-text.ts';
+import { memoryWorld } from '../../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../../testkit/release-fixtures.ts';
 import { hostileText, LIVE_HOSTILE_TOKENS, prng } from '../../../support/hostile-input.ts';
-import { memoryWorld } from '../../../support/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../support/release-fixtures.ts';
 
 /**
  * Issue 14: one rule for text a person typed. Hostile strings go in through the real entry

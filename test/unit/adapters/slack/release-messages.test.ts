@@ -12,7 +12,7 @@ import { parseConfig } from '../../../../src/config/load-config.ts';
 import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
 import { transition } from '../../../../src/domain/release-machine.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
-import { memoryWorld } from '../../../support/memory-deps.ts';
+import { memoryWorld } from '../../../../testkit/memory-deps.ts';
 
 // Messages as people read them (issue 12). Expected texts are written out here, by hand.
 

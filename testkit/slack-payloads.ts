@@ -1,7 +1,7 @@
 /**
  * Builders for the requests Slack sends to an app, in Slack's own shapes: field order and
- * encoding of `fixtures/slack/slash-command.txt`, and the `block_actions` payload of
- * `fixtures/slack/block-actions.message-with-blocks.json`.
+ * encoding of `test/support/fixtures/slack/slash-command.txt`, and the `block_actions` payload of
+ * `test/support/fixtures/slack/block-actions.message-with-blocks.json`.
  */
 
 export interface SlashCommandFields {

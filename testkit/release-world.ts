@@ -10,6 +10,8 @@ import { viewSubmissionPayload } from './slack-payloads.ts';
 import { type SlackReply, SlackSender } from './slack-sender.ts';
 import { type SlotServer, startSlotServer } from './slot-server.ts';
 
+export { loadLoop } from './load.ts';
+
 export const SIGNING_SECRET = 'release-world-signing-secret';
 const DEPLOY_SCRIPT = new URL('./deploy/deploy-slot.mjs', import.meta.url).pathname;
 const TRAFFIC_SCRIPT = new URL('./deploy/traffic-cmd.mjs', import.meta.url).pathname;
@@ -280,42 +282,6 @@ export async function trafficSplit(url: string, count = 10): Promise<Record<stri
     seen[key] = (seen[key] ?? 0) + 1;
   }
   return seen;
-}
-
-/** Requests through HAProxy in a loop until stopped; counts every failure (status or network). */
-export function loadLoop(
-  url: string,
-  concurrency = 3,
-  pauseMs = 5,
-): { stop(): Promise<{ total: number; failed: number; errors: string[] }> } {
-  let running = true;
-  const stats = { total: 0, failed: 0, errors: [] as string[] };
-  const worker = async () => {
-    while (running) {
-      try {
-        const res = await fetch(url);
-        await res.arrayBuffer();
-        stats.total += 1;
-        if (res.status !== 200) {
-          stats.failed += 1;
-          if (stats.errors.length < 10) stats.errors.push(`HTTP ${res.status}`);
-        }
-      } catch (error) {
-        stats.total += 1;
-        stats.failed += 1;
-        if (stats.errors.length < 10) stats.errors.push(String(error));
-      }
-      await new Promise((r) => setTimeout(r, pauseMs));
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  return {
-    async stop() {
-      running = false;
-      await Promise.all(workers);
-      return stats;
-    },
-  };
 }
 
 /** Polls until `check` passes or `timeoutMs` runs out; returns the last value. */

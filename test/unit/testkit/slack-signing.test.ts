@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { slackSignature } from '../../support/slack-signing.ts';
+import { slackSignature } from '../../../testkit/slack-signing.ts';
 
 const fixture = (name: string) => new URL(`../../support/fixtures/slack/${name}`, import.meta.url);
 

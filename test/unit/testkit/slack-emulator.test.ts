@@ -1,6 +1,6 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlackEmulator } from '../../support/slack-emulator.ts';
+import { SlackEmulator } from '../../../testkit/slack-emulator.ts';
 
 describe('the Slack Web API emulator answers like Slack', () => {
   let slack: SlackEmulator;

@@ -1,5 +1,5 @@
-import type { Release } from '../../src/domain/release.ts';
-import type { ServiceState } from '../../src/domain/service-state.ts';
+import type { Release } from '../src/domain/release.ts';
+import type { ServiceState } from '../src/domain/service-state.ts';
 
 /**
  * Stored records for tests on in-memory ports: `api` 2.4.0 on blue, 2.4.1 on green, a patch

@@ -62,7 +62,7 @@ interface Ephemeral {
   readonly body: Record<string, unknown>;
 }
 
-const PAGE = new URL('../../demo/sandbox.html', import.meta.url);
+const PAGE = new URL('../demo/sandbox.html', import.meta.url);
 
 async function json(res: ServerResponse, status: number, body: unknown): Promise<boolean> {
   res.writeHead(status, {

@@ -1,4 +1,4 @@
-import type { AppDeps } from '../../src/app/app-deps.ts';
+import type { AppDeps } from '../src/app/app-deps.ts';
 import type {
   AuditEntry,
   FaultyMark,
@@ -8,16 +8,18 @@ import type {
   StepJob,
   StepScheduler,
   TrafficSwitcher,
-} from '../../src/app/ports.ts';
-import { parseConfig } from '../../src/config/load-config.ts';
-import type { Release } from '../../src/domain/release.ts';
-import type { ServiceState } from '../../src/domain/service-state.ts';
-import type { Slot } from '../../src/domain/slots.ts';
+} from '../src/app/ports.ts';
+import { parseConfig } from '../src/config/load-config.ts';
+import type { Release } from '../src/domain/release.ts';
+import type { ServiceState } from '../src/domain/service-state.ts';
+import type { Slot } from '../src/domain/slots.ts';
+import { type ManualClock, manualClock } from './clock.ts';
 
 /**
  * The use cases' ports in memory, for table tests of decisions: a compare-and-set store, a
  * scheduler and notifier that record, a proxy that keeps weights, slots that report versions.
- * Nothing here decides anything; the use cases under test do.
+ * Nothing here decides anything; the use cases under test do. Time is a `ManualClock`: a test
+ * moves it (`world.clock.advance(ms)`) instead of sleeping.
  */
 export interface MemoryWorld {
   readonly deps: AppDeps;
@@ -30,10 +32,17 @@ export interface MemoryWorld {
   jobState: (job: StepJob) => JobState;
   readonly audit: AuditEntry[];
   readonly weights: Record<Slot, number>;
+  /** The clock the use cases read (`deps.clock`); move it to make time pass. */
+  readonly clock: ManualClock;
 }
 
-export function memoryWorld(yaml: string, now: Date): MemoryWorld {
+/**
+ * `now` is when the world starts: a `Date` (the world gets its own clock, stopped there) or a
+ * `ManualClock` the test already holds. Either way `world.clock` is the clock to move.
+ */
+export function memoryWorld(yaml: string, now: Date | ManualClock): MemoryWorld {
   const config = parseConfig(yaml);
+  const clock = now instanceof Date ? manualClock(now) : now;
   const services = new Map<string, ServiceState>();
   const releases = new Map<string, Release>();
   const jobs: StepJob[] = [];
@@ -135,9 +144,9 @@ export function memoryWorld(yaml: string, now: Date): MemoryWorld {
       }),
     },
     telemetry: { releaseEnded: () => {}, rollbackStarted: () => {}, approved: () => {} },
-    clock: { now: () => now },
+    clock,
     ids: { next: (kind) => `${kind}-${Math.random().toString(36).slice(2, 8)}` },
     log: { info: () => {}, warn: () => {}, error: () => {} },
   };
-  return Object.assign(world, { deps, services, releases, jobs, posts, audit, weights });
+  return Object.assign(world, { deps, services, releases, jobs, posts, audit, weights, clock });
 }

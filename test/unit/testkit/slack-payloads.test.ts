@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { blockActionsPayload, slashCommandBody } from '../../support/slack-payloads.ts';
+import { blockActionsPayload, slashCommandBody } from '../../../testkit/slack-payloads.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../support/fixtures/slack/${name}`, import.meta.url), 'utf8');

@@ -1,0 +1,35 @@
+/** Requests through HAProxy in a loop until stopped; counts every failure (status or network). */
+export function loadLoop(
+  url: string,
+  concurrency = 3,
+  pauseMs = 5,
+): { stop(): Promise<{ total: number; failed: number; errors: string[] }> } {
+  let running = true;
+  const stats = { total: 0, failed: 0, errors: [] as string[] };
+  const worker = async () => {
+    while (running) {
+      try {
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        stats.total += 1;
+        if (res.status !== 200) {
+          stats.failed += 1;
+          if (stats.errors.length < 10) stats.errors.push(`HTTP ${res.status}`);
+        }
+      } catch (error) {
+        stats.total += 1;
+        stats.failed += 1;
+        if (stats.errors.length < 10) stats.errors.push(String(error));
+      }
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      return stats;
+    },
+  };
+}
