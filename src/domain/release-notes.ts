@@ -218,7 +218,7 @@ export function buildReleaseNotes(
   };
 }
 
-function entryLine(entry: NoteEntry): string {
+export function entryLine(entry: NoteEntry): string {
   const typed = (entry.group === 'enhancement' || entry.group === 'other') && entry.type;
   const scope = entry.scope ? `(${entry.scope})` : '';
   const lead = typed ? `${entry.type}${scope}: ` : entry.scope ? `*${entry.scope}:* ` : '';
@@ -226,7 +226,7 @@ function entryLine(entry: NoteEntry): string {
   return `• ${lead}${entry.text}${refs ? ` (${refs})` : ''} · ${entry.author}`;
 }
 
-const link = (url: string | undefined, label: string) => (url ? `<${url}|${label}>` : label);
+export const link = (url: string | undefined, label: string) => (url ? `<${url}|${label}>` : label);
 
 /**
  * The notes as one mrkdwn text of at most `maxChars` (a section's 3000): a heading, then the

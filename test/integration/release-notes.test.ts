@@ -105,6 +105,23 @@ function parentText(world: ReleaseWorld, releaseId: string): string {
     .join('\n');
 }
 
+/** The thread replies under a release's message that carry its full notes, as texts. */
+function threadNotes(world: ReleaseWorld, releaseId: string): string[] {
+  const messages = world.slack.messages('C0RELEASES');
+  const parent = messages.find(
+    (m) => m.thread_ts === undefined && JSON.stringify(m.blocks).includes(`Release ${releaseId}`),
+  );
+  return messages
+    .filter((m) => parent !== undefined && m.thread_ts === parent.ts)
+    .map((m) =>
+      (m.blocks ?? [])
+        .map((b) => (b as { text?: { text?: unknown } }).text?.text)
+        .filter((t): t is string => typeof t === 'string')
+        .join('\n'),
+    )
+    .filter((t) => t.startsWith('*Release notes · '));
+}
+
 async function released(world: ReleaseWorld, id: string): Promise<void> {
   expect(await world.click('U0LEAD', 'release_approve', id)).toContain('switching api');
   await eventually(
@@ -158,9 +175,46 @@ describe('release notes in the approval card, from a real git repository', () =>
         .git('-C', join(cacheDir, 'greenlight-git', 'api'), 'rev-parse', '--is-bare-repository')
         .trim(),
     ).toBe('true');
+    // Nothing in the thread before the release.
+    expect(threadNotes(world, id)).toEqual([]);
     await released(world, id);
     // The notes stay on the card after the release.
     expect(parentText(world, id)).toContain('*Breaking changes*');
+    // The full notes go into the thread once released, in the seed's order.
+    const [full] = await eventually(
+      () => threadNotes(world, id),
+      (found) => found.length > 0,
+    );
+    expect(full?.split('\n')).toEqual([
+      `*Release notes · api 2.4.1* · <${WEB}/compare/v2.4.0...v2.4.1|v2.4.0...v2.4.1> · 6 commits`,
+      '*New features*',
+      `• *api:* export releases as CSV (<${WEB}/pull/21|#21>) · Ann Author`,
+      '*Bug fixes*',
+      `• crash on an empty history (<${WEB}/pull/22|#22>) · Bob Builder`,
+      '*Breaking changes*',
+      '• *auth:* one token format · Cy Coder',
+      '*Security*',
+      `• *security:* escape ‹@U0CTO› in names (<${WEB}/pull/24|#24>) · Sec Team`,
+      '*Other changes*',
+      '• Tidy up whitespace · Ann Author',
+      `• docs: explain the export (<${WEB}/pull/20|#20>) · Rita Writer`,
+    ]);
+    // Once: the completion report comes first, and nothing posts the notes again after it.
+    const thread = () => {
+      const parent = world.slack
+        .messages('C0RELEASES')
+        .find(
+          (m) => m.thread_ts === undefined && JSON.stringify(m.blocks).includes(`Release ${id}`),
+        );
+      return world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === parent?.ts);
+    };
+    const replies = thread().map((m) => JSON.stringify(m.blocks));
+    const report = replies.findIndex((r) => r.includes('Switch HAProxy traffic'));
+    const notesAt = replies.findIndex((r) => r.includes('*Release notes · '));
+    expect(report).toBeGreaterThanOrEqual(0);
+    expect(notesAt).toBeGreaterThan(report);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(threadNotes(world, id)).toHaveLength(1);
   });
 
   it('says a tag is missing in one line, and the release still goes through', async () => {
@@ -170,6 +224,9 @@ describe('release notes in the approval card, from a real git repository', () =>
       `:warning: Release notes unavailable: tag v2.4.2 not found in ${repo.dir}`,
     );
     await released(world, id);
+    // Notes that could not be read put nothing in the thread.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(threadNotes(world, id)).toEqual([]);
   });
 
   it('cuts 300 commits to what the card holds, with "and N more" and the compare link', async () => {
@@ -189,6 +246,14 @@ describe('release notes in the approval card, from a real git repository', () =>
     const shown = notes.split('\n').filter((l) => l.startsWith('• ')).length;
     expect(shown).toBeGreaterThan(10);
     expect(notes).toContain(`_…and ${300 - shown} more: <${WEB}/compare/v2.4.2...v2.4.3|compare>_`);
+    await released(world, id);
+    // The thread holds every line the record kept (100), then "…and 200 more".
+    const [full = ''] = await eventually(
+      () => threadNotes(world, id),
+      (found) => found.length > 0,
+    );
+    expect(full.split('\n').filter((l) => l.startsWith('• '))).toHaveLength(100);
+    expect(full).toContain(`_…and 200 more: <${WEB}/compare/v2.4.2...v2.4.3|compare>_`);
   });
 });
 

@@ -7,6 +7,7 @@ import { adoptedMessage, driftMessage, rollbackAlert } from './blocks/alerts.ts'
 import type { SlackMessage } from './blocks/block-kit.ts';
 import { deployMessage } from './blocks/deploy-messages.ts';
 import { releaseParentMessage } from './blocks/release-card.ts';
+import { releaseNotesMessage } from './blocks/release-notes-thread.ts';
 import {
   completionReport,
   noteMessage,
@@ -99,6 +100,31 @@ export class SlackNotifier implements Notifier {
         reply,
       );
     }
+    // Released after a stability window: the completion report went out when traffic switched.
+    if (release.state === 'released' && release.observeUntil !== undefined)
+      await this.releaseNotes(release);
+  }
+
+  /**
+   * The full notes in the thread, once: the key is the release's, so a retried step, a restart
+   * or a second path to `released` finds it posted (the job id, then the outbox's posted keys).
+   */
+  private async releaseNotes(release: Release): Promise<void> {
+    const message = releaseNotesMessage(release);
+    if (message === undefined) return;
+    const config = this.service(release.service);
+    const key = `${release.id}-notes`;
+    await this.send(
+      key,
+      {
+        mode: 'post',
+        key,
+        group: release.id,
+        channel: config.channel,
+        threadKey: `${release.id}-parent`,
+      },
+      message,
+    );
   }
 
   async releaseNote(release: Release, key: string, text: string): Promise<void> {
@@ -131,6 +157,8 @@ export class SlackNotifier implements Notifier {
       },
       completionReport(release, service, config),
     );
+    // Released straight away (no stability window): the notes follow the report.
+    if (release.state === 'released') await this.releaseNotes(release);
   }
 
   async rollbackAlert(

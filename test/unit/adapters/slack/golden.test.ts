@@ -27,6 +27,7 @@ import {
   usageAnswer,
 } from '../../../../src/adapters/slack/blocks/private-answers.ts';
 import { releaseParentMessage } from '../../../../src/adapters/slack/blocks/release-card.ts';
+import { releaseNotesMessage } from '../../../../src/adapters/slack/blocks/release-notes-thread.ts';
 import {
   completionReport,
   noteMessage,
@@ -347,6 +348,7 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
     'progress-observing': () =>
       progressMessage(release('observing', { ...observing, analysis: readings }), API, NOW, []),
     note: () => noteMessage(`Gate \`smoke\` answered: ${HOSTILE}`),
+    'release-notes': () => releaseNotesMessage(release('released', { ...observing, notes: NOTES })),
   },
   alerts: {
     'rollback-in-progress': () =>
