@@ -7,7 +7,20 @@
  *
  * Run with `npm run bench:judgement` (no services needed). `BENCH_SEED`, `BENCH_RUNS`.
  */
-import { judge, judgeInterval, type Thresholds } from '../src/domain/analysis.ts';
+import { judgeInterval, type Thresholds } from '../src/domain/analysis.ts';
+
+/**
+ * The fixed-threshold rule Greenlight used before the sequential test, as the baseline: one
+ * interval's canary error rate against the ceiling, fewer than minRequests inconclusive.
+ */
+function judge(
+  reading: { requests: number; errorRatePercent: number },
+  thresholds: Thresholds,
+): { verdict: 'pass' | 'breach' | 'inconclusive' } {
+  if (reading.requests < thresholds.minRequests) return { verdict: 'inconclusive' };
+  return { verdict: reading.errorRatePercent > thresholds.maxErrorRatePercent ? 'breach' : 'pass' };
+}
+
 import {
   addInterval,
   DEFAULT_ERROR_JUDGE,
@@ -144,7 +157,6 @@ function simulate(s: Scenario, rng: Rng): Outcome {
         {
           requests: canaryRequests,
           errorRatePercent: canaryRequests > 0 ? (100 * canaryErrors) / canaryRequests : 0,
-          latencyMs: null,
         },
         FIXED,
       );

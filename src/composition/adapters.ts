@@ -236,6 +236,7 @@ export function buildAppDeps(
       cacheDir: processEnv.GREENLIGHT_CACHE_DIR,
       env: new ChildEnvironments(processEnv, config.services),
       cwd,
+      redact: secretRedactor(configuredSecrets(processEnv, config.services)),
     }),
     metrics: new ConfiguredMetricsSource(
       config.services,

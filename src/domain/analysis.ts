@@ -186,32 +186,6 @@ export function describeReading(reading: AnalysisReading): string {
   return `${reading.requests === null ? '?' : reading.requests.toLocaleString('en-US')} req · ${errors} · ${latency}`;
 }
 
-/**
- * The fixed-threshold rule Greenlight used before the sequential test: one interval against
- * ceilings, thin traffic inconclusive. Kept as the baseline `bench/judgement.ts` measures the
- * sequential judge against.
- */
-export function judge(
-  reading: AnalysisReading,
-  thresholds: Thresholds,
-):
-  | { verdict: 'pass' }
-  | { verdict: 'breach'; figures: string[] }
-  | { verdict: 'inconclusive'; figure: string } {
-  if (reading.requests !== null && reading.requests < thresholds.minRequests) {
-    return {
-      verdict: 'inconclusive',
-      figure: `${reading.requests} requests < ${thresholds.minRequests} needed`,
-    };
-  }
-  const figures = latencyBreaches(reading, { ...thresholds, minRequests: 0 });
-  if (reading.errorRatePercent > thresholds.maxErrorRatePercent)
-    figures.unshift(
-      `error rate ${pct(reading.errorRatePercent)} > ceiling ${pct(thresholds.maxErrorRatePercent)}`,
-    );
-  return figures.length > 0 ? { verdict: 'breach', figures } : { verdict: 'pass' };
-}
-
 const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
@@ -264,9 +238,4 @@ export function readEvidence(stored: unknown): ErrorEvidence {
   )
     return NO_EVIDENCE;
   return stored as ErrorEvidence;
-}
-
-/** Canary requests judged so far. */
-export function canaryRequests(evidence: ErrorEvidence): number {
-  return evidence.canaryRequests;
 }

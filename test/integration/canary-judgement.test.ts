@@ -141,63 +141,65 @@ ${extra}`;
     expect(a.release().paused?.reason).toContain('requestsQuery returned nothing for green');
   });
 
-  it('+300 ms on 2 % of the canary, mean nearly unchanged: the real P99 breaches and it rolls back', async () => {
-    green.set({ tailShare: 0.02, tailLatencyMs: 300 });
+  /** The green slot's value of a query, from this Prometheus. */
+  const greenValue = (promql: string) =>
+    new PrometheusMetricsSource({}, http).query(
+      prometheus.url,
+      promql.replaceAll('{slot}', 'green'),
+    );
+
+  /**
+   * Slows `share` of the canary's requests by 300 ms, waits until Prometheus sees the tail (its
+   * window is 5 s), then ticks the analysis until it rolls back (or gives up after 10 readings).
+   */
+  async function rollbackOnSlowTail(
+    share: number,
+    queries: { requests: string; errorRate: string; buckets?: string },
+    extra: string,
+  ): Promise<Release> {
+    green.set({ tailShare: share, tailLatencyMs: 300 });
     try {
-      // Wait until Prometheus has seen the slow tail (its window is 5 s).
-      const query = (promql: string) =>
-        new PrometheusMetricsSource({}, http).query(
-          prometheus.url,
-          promql.replaceAll('{slot}', 'green'),
-        );
       await eventually(
-        () => query(P99),
+        () => greenValue(P99),
         (p99) => (p99 ?? 0) > 0.25,
         20_000,
         500,
       );
-      const a = analysisOf(
-        { requests: REQUESTS, errorRate: ERROR_RATE },
-        '      maxP99Ms: 200\n      consecutiveBreaches: 2\n      minRequests: 5\n',
-      );
+      const a = analysisOf(queries, extra);
       let release = a.release();
       for (let i = 0; i < 10 && release.state === 'ramping'; i += 1) release = await a.tick();
       expect(release.state, JSON.stringify(release.analysis)).toBe('rolling_back');
-      expect(release.rollback?.reason).toMatch(/P99 \d+ ms > 200 ms/);
-      // The mean the same Prometheus reports stays far under the ceiling: a mean would pass.
-      const mean = (await query(MEAN)) ?? 0;
-      expect(mean * 1000).toBeLessThan(50);
+      return release;
+    } finally {
+      green.set({ tailShare: 0, tailLatencyMs: 0 });
+    }
+  }
+
+  it('+300 ms on 2 % of the canary, mean nearly unchanged: the real P99 breaches and it rolls back', async () => {
+    const release = await rollbackOnSlowTail(
+      0.02,
+      { requests: REQUESTS, errorRate: ERROR_RATE },
+      '      maxP99Ms: 200\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+    );
+    expect(release.rollback?.reason).toMatch(/P99 \d+ ms > 200 ms/);
+    // The mean the same Prometheus reports stays far under the ceiling: a mean would pass.
+    green.set({ tailShare: 0.02, tailLatencyMs: 300 });
+    try {
+      expect(((await greenValue(MEAN)) ?? 0) * 1000).toBeLessThan(50);
     } finally {
       green.set({ tailShare: 0, tailLatencyMs: 0 });
     }
   });
+
   it('+300 ms on 10 % of the canary under a lenient P99 ceiling: canary against baseline distributions still roll it back', async () => {
-    // Enough slow requests per 3 s interval for the rank and tail tests on a busy machine too.
-    green.set({ tailShare: 0.1, tailLatencyMs: 300 });
-    try {
-      const query = (promql: string) =>
-        new PrometheusMetricsSource({}, http).query(
-          prometheus.url,
-          promql.replaceAll('{slot}', 'green'),
-        );
-      await eventually(
-        () => query(P99),
-        (p99) => (p99 ?? 0) > 0.25,
-        20_000,
-        500,
-      );
-      const a = analysisOf(
-        { requests: REQUESTS, errorRate: ERROR_RATE, buckets: BUCKETS },
-        // A ceiling no tail reaches: only the comparison with the baseline can catch it.
-        '      maxP99Ms: 5000\n      consecutiveBreaches: 2\n      minRequests: 5\n',
-      );
-      let release = a.release();
-      for (let i = 0; i < 10 && release.state === 'ramping'; i += 1) release = await a.tick();
-      expect(release.state, JSON.stringify(release.analysis)).toBe('rolling_back');
-      expect(release.rollback?.reason).toMatch(/P99 [\d,]+ ms vs baseline [\d,]+ ms/);
-    } finally {
-      green.set({ tailShare: 0, tailLatencyMs: 0 });
-    }
+    // Enough slow requests per 3 s interval for the rank and tail tests on a busy machine too;
+    // a ceiling no tail reaches, so only the comparison with the baseline can catch it.
+    const release = await rollbackOnSlowTail(
+      0.1,
+      { requests: REQUESTS, errorRate: ERROR_RATE, buckets: BUCKETS },
+      '      maxP99Ms: 5000\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+    );
+    expect(release.rollback?.reason).toMatch(/P99 [\d,]+ ms vs baseline [\d,]+ ms/);
   });
 });
 

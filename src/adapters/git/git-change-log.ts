@@ -18,6 +18,8 @@ export interface GitChangeLogOptions {
   readonly env: ChildEnvSource;
   /** Where relative repository paths start. */
   readonly cwd: string;
+  /** Removes every configured secret from git's output before it can reach a card. */
+  readonly redact?: (text: string) => string;
   readonly run?: ArgvRunner;
 }
 
@@ -106,16 +108,24 @@ export class GitChangeLog implements ChangeLog {
         cwd: this.root,
         timeoutSeconds: git.timeoutSeconds,
         label,
+        ...(this.options.redact ? { redact: this.options.redact } : {}),
       });
     const dir = join(this.root, service);
     const ready = await this.ensureClone(repo, dir, call);
-    if (!ready.ok) return { ok: false, reason: `could not clone ${shown}: ${ready.reason}` };
+    if (!ready.ok)
+      return {
+        ok: false,
+        reason: `could not clone ${shown}: ${ready.reason} (check changes.git.repo, and credentials passed through deploy.env)`,
+      };
     const fetched = await call(
       ['-C', dir, 'fetch', '--quiet', '--tags', '--force', '--prune', 'origin'],
       'git fetch',
     );
     if (!fetched.ok)
-      return { ok: false, reason: `could not fetch ${shown}: ${gitComplaint(fetched, repo)}` };
+      return {
+        ok: false,
+        reason: `could not fetch ${shown}: ${gitComplaint(fetched, repo)} (check changes.git.repo, and credentials passed through deploy.env)`,
+      };
     const fromTag = git.tagPattern.replace('{version}', fromVersion);
     const toTag = git.tagPattern.replace('{version}', toVersion);
     for (const tag of [toTag, fromTag]) {
@@ -123,7 +133,11 @@ export class GitChangeLog implements ChangeLog {
         ['-C', dir, 'rev-parse', '--verify', '--quiet', `refs/tags/${tag}^{commit}`],
         'git rev-parse',
       );
-      if (!found.ok) return { ok: false, reason: `tag ${tag} not found in ${shown}` };
+      if (!found.ok)
+        return {
+          ok: false,
+          reason: `tag ${tag} not found in ${shown} (push the tag, or fix changes.git.tagPattern: ${git.tagPattern})`,
+        };
     }
     // The log goes to a file: the argv runner keeps only the tail of a command's output.
     const out = join(this.root, `${service}.log-${randomBytes(4).toString('hex')}`);

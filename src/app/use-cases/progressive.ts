@@ -1,7 +1,6 @@
 import type { ServiceConfig } from '../../config/greenlight-schema.ts';
 import {
   type AnalysisReading,
-  canaryRequests,
   judgeInterval,
   readEvidence,
   type Verdict,
@@ -208,7 +207,7 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
           ...(byTime !== undefined ? { byTime } : {}),
         })
       ).release;
-    const requests = canaryRequests(readEvidence(release.analysis?.evidence));
+    const requests = readEvidence(release.analysis?.evidence).canaryRequests;
     const verdictText = `not enough traffic to judge: ${requests.toLocaleString('en-US')} requests (${missing})`;
     if (config.analysis.whenInconclusive === 'rollback') {
       return (

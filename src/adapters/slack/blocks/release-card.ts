@@ -45,11 +45,6 @@ function slotLine(config: ServiceConfig, state: ServiceState, slot: 'blue' | 'gr
   return `${slot} · ${s.version ?? 'no version'} · ${s.health}\n${config.slots[slot].url}`;
 }
 
-/** A person as Slack renders them, or Greenlight's own automatic steps in words. */
-export function actor(who: string): string {
-  return who === 'greenlight' ? 'Greenlight (automatic)' : `<@${who}>`;
-}
-
 /** Who can give a role: its members mentioned (user groups as Slack group mentions). */
 export function roleMembers(roles: Readonly<Record<string, readonly string[]>>, role: string) {
   return (roles[role] ?? [])

@@ -148,7 +148,9 @@ async function rendered(typed: string): Promise<string[]> {
     rollbackReasonModal({ service: 'api', channel: 'C0RELEASES' }, typed),
     answerMessage(await releaseHistory(w.deps, { service: 'api', limit: 5 })),
     await refuseFaulty(w.deps, 'api', '2.4.1', 'it cannot be released').then(
-      () => ({ none: true }),
+      () => {
+        throw new Error('a version marked faulty must be refused');
+      },
       (error: ReleaseError) => refusalAnswer(error.message, error.hint),
     ),
     answerMessage(await unmarkFaulty(w.deps, { service: 'api', version: '2.4.1', by: 'U0LEAD' })),
@@ -188,6 +190,11 @@ describe('one rule for text a person typed (issue 14)', () => {
           `${JSON.stringify(typed).slice(0, 200)} → ${json.slice(0, 300)}`,
         ).toEqual([]);
     }
+  });
+
+  it('the check itself sees a live token when one is there', () => {
+    expect(violations('{"text":"<!here> <@U0EVIL> https://evil.example"}')).not.toEqual([]);
+    expect(violations('{"text":"ok \\u202e"}')).not.toEqual([]);
   });
 
   it('keeps what was typed readable, cut to 500 characters, and is idempotent', () => {
