@@ -19,6 +19,7 @@ import { startPrivateRedis } from '../testkit/private-redis.ts';
 import { SlackEmulator } from '../testkit/slack-emulator.ts';
 import { type SandboxService, sandboxRoutes } from '../testkit/slack-sandbox.ts';
 import { type SlotServer, startSlotServer } from '../testkit/slot-server.ts';
+import { buildDemoHistory } from './demo-history.ts';
 
 const SIGNING_SECRET = 'demo-signing-secret-not-for-production';
 const DEPLOY_SCRIPT = new URL('../testkit/deploy/deploy-slot.mjs', import.meta.url).pathname;
@@ -40,6 +41,7 @@ function ensureBinaries(needRedis: boolean): void {
   const missing = [
     ...(needRedis && !has('redis-server') ? ['redis-server'] : []),
     ...(has('haproxy') ? [] : ['haproxy']),
+    ...(has('git') ? [] : ['git']),
   ];
   if (missing.length === 0) return;
   const command = `apt-get install -y ${missing.join(' ')}`;
@@ -147,6 +149,7 @@ async function main(): Promise<void> {
   });
   stops.push(() => (emulator as SlackEmulator).close());
 
+  const repo = await buildDemoHistory(runDir);
   const modeFile = join(runDir, 'deploy-mode');
   await writeFile(modeFile, 'ok');
   const config = join(runDir, 'greenlight.yml');
@@ -176,6 +179,7 @@ services:
     stabilityWindowMinutes: 3
     progressIntervalMinutes: 1
     runbookUrl: "https://example.com/runbooks/api"
+    changes: { git: { repo: "${repo}", webUrl: "https://github.com/example/api" } }
 `,
   );
   const app = await startGreenlight({
@@ -185,6 +189,7 @@ services:
     REDIS_URL: redisUrl,
     GREENLIGHT_KEY_PREFIX: `demo-${process.pid}`,
     GREENLIGHT_CONFIG: config,
+    GREENLIGHT_CACHE_DIR: join(runDir, 'cache'),
     PORT: String(appPort),
     LOG_LEVEL: 'info',
   });
