@@ -152,31 +152,33 @@ export function busyError(service: string, op: Operation): ReleaseError {
   );
 }
 
+/** What `updateService` did: wrote, found nothing to change, found no record, or kept losing races. */
+export type ServiceUpdate = 'written' | 'unchanged' | 'missing' | 'conflict';
+
 /**
  * Changes a service with compare-and-set, retried from fresh state on a lost race. `change`
  * returns the new state (revision is bumped here), or null when nothing needs writing. A
  * missing record is adopted from the proxy first, unless `adopt` is false.
- * Returns whether a write landed (false: nothing to do, or the service kept changing).
  */
 export async function updateService(
   deps: AppDeps,
   service: string,
   change: (state: ServiceState) => ServiceState | null,
   options: { attempts?: number; adopt?: boolean } = {},
-): Promise<boolean> {
+): Promise<ServiceUpdate> {
   for (let attempt = 0; attempt < (options.attempts ?? 10); attempt += 1) {
     // `adopt: false`: a record that vanished stays vanished here (the reconciler adopts it).
     const state =
       options.adopt === false
         ? await deps.store.getService(service)
         : await currentState(deps, service);
-    if (state === null) return false;
+    if (state === null) return 'missing';
     const next = change(state);
-    if (next === null) return false;
+    if (next === null) return 'unchanged';
     const write = { next: { ...next, revision: state.revision + 1 }, expected: state.revision };
-    if (await deps.store.commit({ service: write })) return true;
+    if (await deps.store.commit({ service: write })) return 'written';
   }
-  return false;
+  return 'conflict';
 }
 
 /** Writes a new service state; on a lost race, re-reads and reports what won. */

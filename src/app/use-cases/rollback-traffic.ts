@@ -86,9 +86,11 @@ export async function runRollbackStep(
             deps.clock.now(),
           ),
         );
-        if (!recorded)
+        if (recorded !== 'written')
           throw new Error(
-            `could not record ${release.fromVersion} on ${target}: the service kept changing`,
+            recorded === 'conflict'
+              ? `could not record ${release.fromVersion} on ${target}: the service kept changing`
+              : `could not record ${release.fromVersion} on ${target}: the service's record is ${recorded}`,
           );
       }
       await driveTraffic(deps, service);
