@@ -58,7 +58,7 @@ export interface AppDeps {
   readonly isStopping?: () => boolean;
 }
 
-export function serviceConfig(deps: AppDeps, service: string): ServiceConfig {
+export function serviceConfig(deps: Uses<'config'>, service: string): ServiceConfig {
   const config = deps.config.services[service];
   if (config === undefined) throw new Error(`unknown service ${service}`);
   return config;
@@ -68,7 +68,7 @@ export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTi
 
 /** Appends to the audit trail; a failure to audit is logged, never turned into a user error. */
 export async function audit(
-  deps: AppDeps,
+  deps: Uses<'audit' | 'clock' | 'log'>,
   entry: Omit<import('./ports.ts').AuditEntry, 'at'>,
 ): Promise<void> {
   try {
@@ -77,3 +77,23 @@ export async function audit(
     deps.log.error({ err: error, entry }, 'could not write the audit trail');
   }
 }
+
+/**
+ * The ports a use case uses, named in its signature: a test passes exactly these (no cast to the
+ * whole bag), and a reader sees what a use case can touch without reading its body.
+ */
+export type Uses<K extends keyof AppDeps> = Pick<AppDeps, K>;
+
+/** What reading, adopting and changing a service's state takes (service-access.ts). */
+export type ServicePorts =
+  | 'audit'
+  | 'clock'
+  | 'config'
+  | 'log'
+  | 'notifier'
+  | 'probe'
+  | 'store'
+  | 'traffic';
+
+/** What applying a release event and carrying out its effects takes (release-runner.ts). */
+export type EventPorts = ServicePorts | 'scheduler' | 'telemetry';

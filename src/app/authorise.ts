@@ -1,5 +1,5 @@
 import type { CommandName } from '../config/greenlight-schema.ts';
-import type { AppDeps } from './app-deps.ts';
+import type { Uses } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 
 /**
@@ -7,7 +7,7 @@ import { ReleaseError } from './release-error.ts';
  * without `operators` lets anyone in its channel run its commands.
  */
 export async function authoriseCommand(
-  deps: AppDeps,
+  deps: Uses<'config' | 'directory'>,
   service: string,
   command: CommandName,
   user: string,

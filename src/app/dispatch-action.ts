@@ -2,7 +2,7 @@ import type { CommandName } from '../config/greenlight-schema.ts';
 import { type ReleaseButton, staleClick, stepOfStage } from '../domain/click-fence.ts';
 import type { Release } from '../domain/release.ts';
 import type { Answer } from './answer.ts';
-import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { audit, type EventPorts, serviceConfig, type Uses } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
 import { ReleaseError } from './release-error.ts';
 import { approveRelease, rejectRelease } from './use-cases/decide-release.ts';
@@ -37,7 +37,7 @@ const COMMAND_OF: Record<ReleaseButton, CommandName> = {
 };
 
 /** Clicks count only from the service's channel, and from the configured workspace. */
-function checkOrigin(deps: AppDeps, release: Release, click: Click): void {
+function checkOrigin(deps: Uses<'config'>, release: Release, click: Click): void {
   const channel = serviceConfig(deps, release.service).channel;
   if (click.channel !== channel) {
     throw new ReleaseError(
@@ -60,7 +60,11 @@ function checkOrigin(deps: AppDeps, release: Release, click: Click): void {
 }
 
 /** Reject: the requester, anyone in a role the release needs, or a listed operator. */
-async function mayReject(deps: AppDeps, release: Release, user: string): Promise<void> {
+async function mayReject(
+  deps: Uses<'config' | 'directory'>,
+  release: Release,
+  user: string,
+): Promise<void> {
   if (user === release.requester) return;
   for (const role of release.requiredRoles) {
     if ((await deps.directory.members(deps.config.roles[role] ?? [])).includes(user)) return;
@@ -77,7 +81,7 @@ async function mayReject(deps: AppDeps, release: Release, user: string): Promise
 
 /** Origin, stage and clicker: everything a click must pass before it may act. */
 export async function checkClick(
-  deps: AppDeps,
+  deps: Uses<'config' | 'directory'>,
   button: ReleaseButton,
   release: Release,
   click: Click,
@@ -95,7 +99,12 @@ export async function checkClick(
   if (button === 'reject') await mayReject(deps, release, click.user);
 }
 
-async function act(deps: AppDeps, button: ReleaseButton, release: Release, click: Click) {
+async function act(
+  deps: Uses<EventPorts | 'directory'>,
+  button: ReleaseButton,
+  release: Release,
+  click: Click,
+) {
   const releaseId = release.id;
   const user = click.user;
   await checkClick(deps, button, release, click);
@@ -133,7 +142,7 @@ async function act(deps: AppDeps, button: ReleaseButton, release: Release, click
 
 /** A button click to one use case, after its origin, stage and clicker are checked; audited. */
 export async function dispatchAction(
-  deps: AppDeps,
+  deps: Uses<EventPorts | 'directory'>,
   button: ReleaseButton,
   releaseId: string,
   click: Click,

@@ -1,5 +1,5 @@
 import type { Answer } from './answer.ts';
-import { type AppDeps, audit } from './app-deps.ts';
+import { type AppDeps, audit, type EventPorts, type Uses } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
 import type { CommandContext, CommandRequest } from './command-requests.ts';
 import { planCommand } from './plan-command.ts';
@@ -34,7 +34,7 @@ async function run(
 
 /** The four commands that change something: what a dry run rehearses, and what runs for real. */
 function perform(
-  deps: AppDeps,
+  deps: Uses<EventPorts | 'changes' | 'faulty' | 'gates' | 'ids'>,
   request: Exclude<
     CommandRequest,
     { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' }

@@ -4,7 +4,7 @@ import { type ServiceState, standbyOf } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
 import { releaseTypeOf } from '../domain/version.ts';
 import type { Answer } from './answer.ts';
-import { type AppDeps, serviceConfig } from './app-deps.ts';
+import { type AppDeps, serviceConfig, type Uses } from './app-deps.ts';
 import type { CommandRequest } from './command-requests.ts';
 import { type Rehearsal, rehearse } from './dry-run.ts';
 import { checkCalendar } from './release-calendar.ts';
@@ -14,7 +14,7 @@ type Planned = Exclude<
   { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' }
 >;
 
-function deployLine(deps: AppDeps, service: string, version: string, slot: Slot): string {
+function deployLine(deps: Uses<'config'>, service: string, version: string, slot: Slot): string {
   const config = serviceConfig(deps, service);
   const how =
     'command' in config.deploy
@@ -23,7 +23,7 @@ function deployLine(deps: AppDeps, service: string, version: string, slot: Slot)
   return `Deploy: ${how} with GREENLIGHT_VERSION=${version} GREENLIGHT_SLOT=${slot} GREENLIGHT_SLOT_URL=${config.slots[slot].url}; then waits for ${config.health.successes} passing probes of ${config.health.path} and version ${version}.`;
 }
 
-function haproxyLines(deps: AppDeps, service: string, to: Slot): string {
+function haproxyLines(deps: Uses<'config'>, service: string, to: Slot): string {
   const traffic = serviceConfig(deps, service).traffic;
   if (!('haproxy' in traffic)) return `Traffic: switch to ${to}.`;
   const { backend, servers, runtimeApi } = traffic.haproxy;
@@ -32,7 +32,7 @@ function haproxyLines(deps: AppDeps, service: string, to: Slot): string {
 }
 
 async function approversLine(
-  deps: AppDeps,
+  deps: Uses<'config' | 'directory'>,
   roles: readonly string[],
   requester: string,
 ): Promise<string> {
@@ -82,7 +82,7 @@ export async function planCommand(
 
 /** The steps behind the verdict, from the state the command would have left. */
 async function describe(
-  deps: AppDeps,
+  deps: Uses<'config' | 'directory'>,
   request: Planned,
   by: string,
   state: ServiceState,
@@ -140,7 +140,7 @@ async function describe(
 }
 
 function rollbackLines(
-  deps: AppDeps,
+  deps: Uses<'config'>,
   service: string,
   state: ServiceState,
   release: Release,

@@ -8,7 +8,7 @@ import {
 import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
-import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { LockBusyError, type TrafficState } from './ports.ts';
 import { currentState, updateService } from './service-access.ts';
 
@@ -28,7 +28,7 @@ export interface ReconcileOutcome {
 
 /** The service and the release that decides its traffic (its last one), read fresh. */
 export async function desiredNow(
-  deps: AppDeps,
+  deps: Uses<ServicePorts>,
   service: string,
 ): Promise<{ state: ServiceState; release: Release | null; desired: DesiredTraffic }> {
   const state = await currentState(deps, service);
@@ -42,7 +42,7 @@ function versionsOf(state: ServiceState): Record<Slot, string | null> {
 
 /** Records what Greenlight set on the proxy, so a later difference reads as drift. */
 async function rememberApplied(
-  deps: AppDeps,
+  deps: Uses<ServicePorts>,
   service: string,
   weights: SlotWeights,
   options: { changed: boolean },
@@ -77,7 +77,7 @@ async function rememberApplied(
  * end where it should.
  */
 export async function driveTraffic(
-  deps: AppDeps,
+  deps: Uses<ServicePorts>,
   service: string,
 ): Promise<{
   desired: DesiredTraffic;
@@ -133,7 +133,7 @@ const NOT_LIVE_ON_RECORD: readonly Release['state'][] = [
  * Returns the report to post, or undefined when the difference is ordinary drift.
  */
 async function olderThanProxy(
-  deps: AppDeps,
+  deps: Uses<'probe' | 'traffic'>,
   state: ServiceState,
   release: Release | null,
   actual: TrafficState,
@@ -163,7 +163,7 @@ async function olderThanProxy(
  * and actual; a difference it did cause (a transition not yet applied) is simply applied.
  */
 export async function reconcileTraffic(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'locks'>,
   service: string,
   options: { waitMs?: number } = {},
 ): Promise<ReconcileOutcome> {

@@ -1,12 +1,12 @@
 import { calendarVerdict, formatLocal } from '../domain/calendar.ts';
 import type { Release } from '../domain/release.ts';
-import type { AppDeps } from './app-deps.ts';
+import type { Uses } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 
 export type CalendarCheck = { open: true } | { open: false; description: string };
 
 /** The calendar verdict now, phrased for people (`frozen until Tue 1 Dec 01:00 CET (Black Friday)`). */
-export function checkCalendar(deps: AppDeps): CalendarCheck {
+export function checkCalendar(deps: Uses<'clock' | 'config'>): CalendarCheck {
   const { timezone, freeze, blockedDays, releaseHours } = deps.config;
   const verdict = calendarVerdict(
     { timezone, freeze, blockedDays, ...(releaseHours ? { releaseHours } : {}) },
@@ -25,7 +25,7 @@ export function checkCalendar(deps: AppDeps): CalendarCheck {
 
 /** The refusal for anything but a hotfix while the calendar is closed. */
 export function closedError(
-  deps: AppDeps,
+  deps: Uses<'config'>,
   service: string,
   description: string,
   command: 'bump' | 'release',
@@ -45,7 +45,7 @@ export function closedError(
  * why it may not move traffic now, or undefined. A release that came through the freeze
  * exception (a justified hotfix with its extra approval) passes.
  */
-export function closedFor(deps: AppDeps, release: Release): string | undefined {
+export function closedFor(deps: Uses<'clock' | 'config'>, release: Release): string | undefined {
   if (release.freezeException !== undefined) return undefined;
   const calendar = checkCalendar(deps);
   return calendar.open ? undefined : `${release.service} is ${calendar.description}`;

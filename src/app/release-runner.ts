@@ -7,7 +7,7 @@ import {
   transition,
 } from '../domain/release-machine.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
-import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 import { currentState } from './service-access.ts';
 
@@ -19,7 +19,7 @@ export interface AppliedEvent {
   readonly noted: boolean;
 }
 
-function recordTelemetry(deps: AppDeps, before: Release, after: Release): void {
+function recordTelemetry(deps: Uses<'telemetry'>, before: Release, after: Release): void {
   if (before.state === after.state) return;
   const seconds = (iso: string) =>
     Math.max(0, (Date.parse(after.updatedAt) - Date.parse(iso)) / 1000);
@@ -43,7 +43,7 @@ function recordTelemetry(deps: AppDeps, before: Release, after: Release): void {
  * when it sees the operation gone.
  */
 function serviceAfter(
-  deps: AppDeps,
+  deps: Uses<'clock'>,
   state: ServiceState,
   release: Release,
   effects: readonly ReleaseEffect[],
@@ -94,7 +94,7 @@ function serviceAfter(
  * concurrent clicks resolve to one outcome each. Effects are not performed here: see runEvent.
  */
 export async function applyReleaseEvent(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'telemetry'>,
   releaseId: string,
   event: ReleaseEvent,
   serviceChange: (state: ServiceState, release: Release) => ServiceState = (s) => s,
@@ -173,7 +173,7 @@ export async function applyReleaseEvent(
  * sweeper from the stored state (a lost job is enqueued again, a dead schedule restarted), so a
  * crash between the write and these calls delays a step and never loses it.
  */
-export async function performEffects(deps: AppDeps, applied: AppliedEvent): Promise<void> {
+export async function performEffects(deps: Uses<EventPorts>, applied: AppliedEvent): Promise<void> {
   const release = applied.release;
   const config = serviceConfig(deps, release.service);
   for (const effect of applied.effects) {
@@ -226,7 +226,7 @@ export async function performEffects(deps: AppDeps, applied: AppliedEvent): Prom
 
 /** Applies an event, edits the release message, then performs the effects: the one runner. */
 export async function runEvent(
-  deps: AppDeps,
+  deps: Uses<EventPorts>,
   releaseId: string,
   event: ReleaseEvent,
   serviceChange?: (state: ServiceState, release: Release) => ServiceState,

@@ -1,7 +1,7 @@
 import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { bootstrapState, type Operation, type ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
-import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 
 /**
@@ -11,7 +11,7 @@ import { ReleaseError } from './release-error.ts';
  * on record is linked again when it agrees with the proxy, so /rollback still has its target.
  * Falls back to greenlight.yml's `bootstrap` only when the proxy cannot be read, unpersisted.
  */
-async function adoptService(deps: AppDeps, service: string): Promise<ServiceState> {
+async function adoptService(deps: Uses<ServicePorts>, service: string): Promise<ServiceState> {
   const config = serviceConfig(deps, service);
   const now = deps.clock.now();
   const bootstrap = bootstrapState(
@@ -124,7 +124,10 @@ function agreesWithProxy(release: Release, production: Slot): boolean {
 }
 
 /** The service as Redis knows it; adopted from the proxy when Redis has no record of it. */
-export async function currentState(deps: AppDeps, service: string): Promise<ServiceState> {
+export async function currentState(
+  deps: Uses<ServicePorts>,
+  service: string,
+): Promise<ServiceState> {
   const stored = await deps.store.getService(service);
   if (stored !== null) return stored;
   return adoptService(deps, service);
@@ -161,7 +164,7 @@ export type ServiceUpdate = 'written' | 'unchanged' | 'missing' | 'conflict';
  * missing record is adopted from the proxy first, unless `adopt` is false.
  */
 export async function updateService(
-  deps: AppDeps,
+  deps: Uses<ServicePorts>,
   service: string,
   change: (state: ServiceState) => ServiceState | null,
   options: { attempts?: number; adopt?: boolean } = {},
@@ -183,7 +186,7 @@ export async function updateService(
 
 /** Writes a new service state; on a lost race, re-reads and reports what won. */
 export async function commitService(
-  deps: AppDeps,
+  deps: Uses<ServicePorts>,
   before: ServiceState,
   next: ServiceState,
 ): Promise<void> {

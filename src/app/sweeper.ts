@@ -1,7 +1,7 @@
 import { operationDeadline, releaseDeadline } from '../domain/deadlines.ts';
 import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
-import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { deadlineRules } from './deadline-rules.ts';
 import type { StepJob } from './ports.ts';
 import { ReleaseError } from './release-error.ts';
@@ -13,7 +13,7 @@ import { updateService } from './service-access.ts';
  * release or operation either has the job that moves it on, or gets it again, or ends with a
  * reason when its deadline passed. Returns what it did, in words (for logs and tests).
  */
-export async function sweepService(deps: AppDeps, service: string): Promise<string[]> {
+export async function sweepService(deps: Uses<EventPorts>, service: string): Promise<string[]> {
   const done: string[] = [];
   const state = await deps.store.getService(service);
   if (state === null) return done;
@@ -40,7 +40,7 @@ export async function sweepService(deps: AppDeps, service: string): Promise<stri
 }
 
 async function sweepRelease(
-  deps: AppDeps,
+  deps: Uses<EventPorts>,
   state: ServiceState,
   release: Release,
   done: string[],
@@ -140,7 +140,7 @@ function describeWait(release: Release): string {
   return `${release.service} ${release.version} waits for Promote`;
 }
 
-async function holdFor(deps: AppDeps, state: ServiceState, release: Release): Promise<void> {
+async function holdFor(deps: Uses<'store'>, state: ServiceState, release: Release): Promise<void> {
   const next: ServiceState = {
     ...state,
     operation: {
@@ -156,7 +156,11 @@ async function holdFor(deps: AppDeps, state: ServiceState, release: Release): Pr
   await deps.store.commit({ service: { next, expected: state.revision } });
 }
 
-async function freeOperation(deps: AppDeps, service: string, opId: string): Promise<void> {
+async function freeOperation(
+  deps: Uses<ServicePorts>,
+  service: string,
+  opId: string,
+): Promise<void> {
   await updateService(
     deps,
     service,
@@ -166,7 +170,11 @@ async function freeOperation(deps: AppDeps, service: string, opId: string): Prom
 }
 
 /** A /bump or /sync: its deploy job must exist, and it ends by its deadline. */
-async function sweepOperation(deps: AppDeps, state: ServiceState, done: string[]): Promise<void> {
+async function sweepOperation(
+  deps: Uses<'audit' | 'clock' | 'config' | 'log' | 'notifier' | 'scheduler' | 'store'>,
+  state: ServiceState,
+  done: string[],
+): Promise<void> {
   const op = state.operation;
   if (op === null || (op.kind !== 'bump' && op.kind !== 'sync')) return;
   const config = serviceConfig(deps, state.service);

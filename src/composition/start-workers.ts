@@ -3,7 +3,7 @@ import type { JobHandlers } from '../adapters/queue/job-router.ts';
 import { QUEUE_NAMES } from '../adapters/queue/queue-names.ts';
 import { controlLoopPass, RECONCILE_JOB, stepHandlers } from '../adapters/queue/step-handlers.ts';
 import { outboxHandler } from '../adapters/slack/outbox-worker.ts';
-import type { AppDeps } from '../app/app-deps.ts';
+import type { AppDeps, EventPorts, Uses } from '../app/app-deps.ts';
 import type { Env } from '../config/env.ts';
 import type { AppLogger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -26,7 +26,16 @@ export interface WorkerOptions {
  */
 export async function startWorkers(
   pool: WorkerPool,
-  deps: AppDeps,
+  deps: Uses<
+    | EventPorts
+    | 'deployer'
+    | 'faulty'
+    | 'isStopping'
+    | 'locks'
+    | 'metrics'
+    | 'readyTimeoutMs'
+    | 'sleep'
+  >,
   { redis, prefix, outboxClient }: Adapters,
   queues: Queues,
   { env, config, logger, metrics }: WorkerOptions,

@@ -6,8 +6,8 @@ import { redisKeys } from '../../src/adapters/redis/redis-keys.ts';
 import { RedisStateStore } from '../../src/adapters/redis/redis-state-store.ts';
 import type { OutboxMessage } from '../../src/adapters/slack/outbox-message.ts';
 import { outboxHandler } from '../../src/adapters/slack/outbox-worker.ts';
-import type { AppDeps } from '../../src/app/app-deps.ts';
 import { releaseHistory } from '../../src/app/use-cases/release-history.ts';
+import { parseConfig } from '../../src/config/load-config.ts';
 import type { Release } from '../../src/domain/release.ts';
 import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
 import { releaseRecord } from '../../testkit/release-fixtures.ts';
@@ -233,7 +233,16 @@ describe('ended releases expire after their retention; active ones never', () =>
     expect((await store.listReleases('api', 10)).map((r) => r.id)).toEqual(['rel-5', 'rel-3']);
     expect(await fx.redis.zrange(index, '0', '-1')).toEqual(['rel-3', 'rel-5']);
 
-    const deps = { store, config: { releases: { retentionDays: 400 } } } as unknown as AppDeps;
+    const config = parseConfig(`
+services:
+  api:
+    channel: C0RELEASES
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "http://10.0.0.1" }, green: { url: "http://10.0.0.2" } }
+    deploy: { command: [./deploy.sh] }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: b, green: g } } }
+`);
+    const deps = { store, config };
     const history = await releaseHistory(deps, { service: 'api', limit: 5 });
     expect(history.message).toBe('Last 2 releases of api');
     expect(history.details?.[0]).toContain('2.4.0 → 2.4.5');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppDeps } from '../../app/app-deps.ts';
+import type { EventPorts, Uses } from '../../app/app-deps.ts';
 import { reconcileTraffic } from '../../app/reconciler.ts';
 import { sweepService } from '../../app/sweeper.ts';
 import { runDeployStep } from '../../app/use-cases/deploy-to-standby.ts';
@@ -22,7 +22,7 @@ export const RECONCILE_JOB = 'reconcile';
 export const reconcileJobSchema = z.object({ v: z.literal(1) });
 
 /** One pass of the control loop over every service: deadlines and lost jobs, then traffic. */
-export async function controlLoopPass(deps: AppDeps) {
+export async function controlLoopPass(deps: Uses<EventPorts | 'locks'>) {
   const outcomes = [];
   for (const service of Object.keys(deps.config.services)) {
     const swept = await sweepService(deps, service).catch((error: unknown) => {
@@ -36,7 +36,18 @@ export async function controlLoopPass(deps: AppDeps) {
 }
 
 /** The steps queue's processors: one use case per job name. */
-export function stepHandlers(deps: AppDeps): JobHandlers {
+export function stepHandlers(
+  deps: Uses<
+    | EventPorts
+    | 'deployer'
+    | 'faulty'
+    | 'isStopping'
+    | 'locks'
+    | 'metrics'
+    | 'readyTimeoutMs'
+    | 'sleep'
+  >,
+): JobHandlers {
   return {
     deploy: jobHandler(deployJobSchema, (data) => runDeployStep(deps, data)),
     switch: jobHandler(switchJobSchema, (data) => runSwitchStep(deps, data)),

@@ -2,14 +2,18 @@ import { releaseDeadline } from '../../domain/deadlines.ts';
 import type { Release } from '../../domain/release.ts';
 import { missingRoles } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
 import { deadlineRules } from '../deadline-rules.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 
 /** The roles, among those the release still needs, that `user` holds (groups resolved). */
-async function rolesOf(deps: AppDeps, user: string, roles: readonly string[]): Promise<string[]> {
+async function rolesOf(
+  deps: Uses<'config' | 'directory'>,
+  user: string,
+  roles: readonly string[],
+): Promise<string[]> {
   const held: string[] = [];
   for (const role of roles) {
     const members = await deps.directory.members(deps.config.roles[role] ?? []);
@@ -22,7 +26,10 @@ async function rolesOf(deps: AppDeps, user: string, roles: readonly string[]): P
  * What STANDBY must still be for approvals to hold: healthy and reporting the released version.
  * Returns what changed, or undefined when it is as approved.
  */
-export async function standbyChange(deps: AppDeps, release: Release): Promise<string | undefined> {
+export async function standbyChange(
+  deps: Uses<'probe'>,
+  release: Release,
+): Promise<string | undefined> {
   const health = await deps.probe.health(release.service, release.toSlot);
   if (!health.ok) return `STANDBY (${release.toSlot}) is unhealthy: ${health.reason}`;
   const reported = await deps.probe.version(release.service, release.toSlot);
@@ -35,7 +42,7 @@ export async function standbyChange(deps: AppDeps, release: Release): Promise<st
 }
 
 /** Drops approvals past the service's TTL, then voids all of them if STANDBY changed. */
-async function refreshApprovals(deps: AppDeps, release: Release): Promise<Release> {
+async function refreshApprovals(deps: Uses<EventPorts>, release: Release): Promise<Release> {
   const ttlMinutes = serviceConfig(deps, release.service).approvalTtlMinutes;
   const olderThan = new Date(deps.clock.now().getTime() - ttlMinutes * 60_000).toISOString();
   let current = release;
@@ -55,7 +62,7 @@ async function refreshApprovals(deps: AppDeps, release: Release): Promise<Releas
 
 /** An Approve click: recorded against a role the clicker holds; the last one starts the switch. */
 export async function approveRelease(
-  deps: AppDeps,
+  deps: Uses<EventPorts | 'directory'>,
   request: { releaseId: string; user: string },
 ): Promise<Answer> {
   const stored = await deps.store.getRelease(request.releaseId);
@@ -111,7 +118,7 @@ export async function approveRelease(
 
 /** A Reject click: ends the release; the service is free again and traffic never moved. */
 export async function rejectRelease(
-  deps: AppDeps,
+  deps: Uses<EventPorts>,
   request: { releaseId: string; user: string; reason?: string },
 ): Promise<Answer> {
   const applied = await runEvent(deps, request.releaseId, {

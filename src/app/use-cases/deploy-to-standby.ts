@@ -1,7 +1,7 @@
 import { type ServiceState, standbyOf, withSlot } from '../../domain/service-state.ts';
 import { type BumpTarget, firstUsable, nextVersion } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
-import { type AppDeps, audit, serviceConfig } from '../app-deps.ts';
+import { audit, type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
 import type { DeployKind, DeployNotice } from '../ports.ts';
 import { checkCalendar, closedError } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
@@ -11,7 +11,7 @@ import { refuseFaulty } from './release-history.ts';
 import { deployOntoSlot } from './slot-deploy.ts';
 
 function notice(
-  deps: AppDeps,
+  deps: Uses<'config'>,
   state: ServiceState,
   kind: DeployKind,
   version: string,
@@ -32,7 +32,7 @@ function notice(
 }
 
 async function startDeploy(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'ids' | 'scheduler'>,
   state: ServiceState,
   kind: DeployKind,
   version: string,
@@ -65,7 +65,11 @@ async function startDeploy(
 }
 
 /** Faulty versions from `version` on, as far as a bump could step (patch by patch). */
-async function faultyAbove(deps: AppDeps, service: string, version: string): Promise<Set<string>> {
+async function faultyAbove(
+  deps: Uses<'faulty'>,
+  service: string,
+  version: string,
+): Promise<Set<string>> {
   const faulty = new Set<string>();
   let candidate: string | undefined = version;
   for (let i = 0; i < 50 && candidate !== undefined; i += 1) {
@@ -78,7 +82,7 @@ async function faultyAbove(deps: AppDeps, service: string, version: string): Pro
 
 /** `/bump`: the next version from PRODUCTION's, deployed to STANDBY by a worker. */
 export async function requestBump(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'faulty' | 'ids' | 'scheduler'>,
   request: { service: string; target: BumpTarget; by: string },
 ): Promise<Answer> {
   const state = await currentState(deps, request.service);
@@ -119,7 +123,7 @@ export async function requestBump(
 
 /** `/sync`: PRODUCTION's version deployed onto STANDBY, so both slots match again. */
 export async function requestSync(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'faulty' | 'ids' | 'scheduler'>,
   request: { service: string; by: string },
 ): Promise<Answer> {
   await refuseDuringStabilityWindow(deps, request.service);
@@ -148,7 +152,7 @@ export async function requestSync(
  * operation is still this one, and a deploy of the same version to the same slot is idempotent.
  */
 export async function runDeployStep(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'deployer' | 'isStopping' | 'locks' | 'readyTimeoutMs' | 'sleep'>,
   job: { service: string; operationId: string },
 ): Promise<void> {
   const state = await currentState(deps, job.service);

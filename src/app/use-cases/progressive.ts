@@ -7,7 +7,7 @@ import {
 } from '../../domain/analysis.ts';
 import { type ErrorJudgeSettings, judgeErrors } from '../../domain/error-judge.ts';
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type EventPorts, type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
 import { LockBusyError } from '../ports.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
@@ -16,7 +16,7 @@ import { currentState } from '../service-access.ts';
 import { beginRollback } from './rollback.ts';
 
 async function readSlot(
-  deps: AppDeps,
+  deps: Uses<'clock' | 'metrics'>,
   release: Release,
   slot: Release['toSlot'],
   previous: unknown,
@@ -60,7 +60,10 @@ export function judgeSettings(analysis: ServiceConfig['analysis']): ErrorJudgeSe
  * a hold passes only on evidence. Samples and evidence live in the release, so a restart or a
  * lost tick loses nothing.
  */
-export async function runAnalyzeStep(deps: AppDeps, job: { releaseId: string }): Promise<void> {
+export async function runAnalyzeStep(
+  deps: Uses<EventPorts | 'locks' | 'metrics'>,
+  job: { releaseId: string },
+): Promise<void> {
   try {
     await deps.locks.withLock(`analysis-${job.releaseId}`, 30_000, () => analyzeOnce(deps, job), {
       waitMs: 0,
@@ -71,7 +74,10 @@ export async function runAnalyzeStep(deps: AppDeps, job: { releaseId: string }):
   }
 }
 
-async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<void> {
+async function analyzeOnce(
+  deps: Uses<EventPorts | 'metrics'>,
+  job: { releaseId: string },
+): Promise<void> {
   const release = await deps.store.getRelease(job.releaseId);
   if (release === null || !ACTIVE_STATES.includes(release.state)) {
     await deps.scheduler.stopAnalysis(job.releaseId);
@@ -139,7 +145,11 @@ async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<v
  * release pauses after `maxFailedReads`). In shadow mode holds and windows end by time, saying
  * what the verdict was.
  */
-async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): Promise<Release> {
+async function advanceIfDue(
+  deps: Uses<EventPorts>,
+  release: Release,
+  verdict: Verdict,
+): Promise<Release> {
   if (release.paused !== undefined) return release;
   const config = serviceConfig(deps, release.service);
   const shadow = config.analysis.dryRun;
@@ -225,7 +235,7 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
 
 /** The progress job: one reply per interval while active; the schedule removes itself after. */
 export async function runProgressStep(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'scheduler'>,
   job: { releaseId: string },
   sequence: number,
 ): Promise<void> {
@@ -243,7 +253,10 @@ export async function runProgressStep(
 }
 
 /** `/sync` while a release observes its stability window: STANDBY is the rollback target. */
-export async function refuseDuringStabilityWindow(deps: AppDeps, service: string): Promise<void> {
+export async function refuseDuringStabilityWindow(
+  deps: Uses<ServicePorts>,
+  service: string,
+): Promise<void> {
   const state = await currentState(deps, service);
   const releaseId = state.operation?.releaseId;
   const release = releaseId ? await deps.store.getRelease(releaseId) : null;

@@ -1,7 +1,7 @@
 import type { Release } from '../../domain/release.ts';
 import { userText } from '../../domain/user-text.ts';
 import type { Answer } from '../answer.ts';
-import { type AppDeps, audit } from '../app-deps.ts';
+import { audit, type Uses } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 
 function duration(release: Release): string {
@@ -24,7 +24,7 @@ function line(release: Release): string {
 
 /** `/release history <service> [n]`: recent releases with outcome, duration and approvers. */
 export async function releaseHistory(
-  deps: AppDeps,
+  deps: Uses<'config' | 'store'>,
   request: { service: string; limit: number },
 ): Promise<Answer> {
   const releases = await deps.store.listReleases(request.service, request.limit);
@@ -45,7 +45,7 @@ export async function releaseHistory(
 
 /** `/release unmark <service> <version>`: a rolled-back version may be released again. */
 export async function unmarkFaulty(
-  deps: AppDeps,
+  deps: Uses<'audit' | 'clock' | 'faulty' | 'log'>,
   request: { service: string; version: string; by: string },
 ): Promise<Answer> {
   const removed = await deps.faulty.unmark(request.service, request.version);
@@ -71,7 +71,7 @@ export async function unmarkFaulty(
 
 /** The refusal for a version someone rolled back, naming who and why. */
 export async function refuseFaulty(
-  deps: AppDeps,
+  deps: Uses<'faulty'>,
   service: string,
   version: string,
   what: string,

@@ -1,5 +1,5 @@
 import { buildReleaseNotes, type ReleaseNotes, webLinks } from '../../domain/release-notes.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { serviceConfig, type Uses } from '../app-deps.ts';
 
 /**
  * The notes of a release about to be requested, read once so the card renders them without I/O.
@@ -7,7 +7,7 @@ import { type AppDeps, serviceConfig } from '../app-deps.ts';
  * any other failure is notes that say why, never a failed release.
  */
 export async function readReleaseNotes(
-  deps: AppDeps,
+  deps: Uses<'changes' | 'config' | 'log'>,
   service: string,
   fromVersion: string,
   toVersion: string,

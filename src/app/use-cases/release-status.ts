@@ -2,11 +2,11 @@ import { missingRoles } from '../../domain/release.ts';
 import { standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
 import type { Answer } from '../answer.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
 import { currentState } from '../service-access.ts';
 
 async function slotLine(
-  deps: AppDeps,
+  deps: Uses<'config' | 'probe'>,
   service: string,
   slot: Slot,
   role: string,
@@ -17,7 +17,7 @@ async function slotLine(
   return `${role}: ${slot} ${recorded} · ${health.ok ? 'healthy' : `unhealthy (${health.reason})`} · ${url}`;
 }
 
-async function serviceLines(deps: AppDeps, service: string): Promise<string[]> {
+async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<string[]> {
   const state = await currentState(deps, service);
   const standby = standbyOf(state);
   const lines = [`*${service}*`];
@@ -67,7 +67,10 @@ async function serviceLines(deps: AppDeps, service: string): Promise<string[]> {
 }
 
 /** `/release status [service]`: both slots with live health, HAProxy's view, what is running. */
-export async function releaseStatus(deps: AppDeps, request: { service?: string }): Promise<Answer> {
+export async function releaseStatus(
+  deps: Uses<ServicePorts>,
+  request: { service?: string },
+): Promise<Answer> {
   const services = request.service ? [request.service] : Object.keys(deps.config.services).sort();
   const blocks = await Promise.all(services.map((service) => serviceLines(deps, service)));
   return {

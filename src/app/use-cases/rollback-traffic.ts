@@ -1,5 +1,5 @@
 import { withSlot } from '../../domain/service-state.ts';
-import type { AppDeps } from '../app-deps.ts';
+import type { EventPorts, Uses } from '../app-deps.ts';
 import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
@@ -11,7 +11,9 @@ import { deployOntoSlot } from './slot-deploy.ts';
  * once; if /sync or a preempted /bump changed it, the last good version is deployed there first.
  */
 export async function runRollbackStep(
-  deps: AppDeps,
+  deps: Uses<
+    EventPorts | 'deployer' | 'faulty' | 'isStopping' | 'locks' | 'readyTimeoutMs' | 'sleep'
+  >,
   job: { releaseId: string; attempt?: number | undefined },
 ): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);

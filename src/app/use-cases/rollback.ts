@@ -3,7 +3,7 @@ import type { ReleaseEvent } from '../../domain/release-machine.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
 import type { ServiceState } from '../../domain/service-state.ts';
 import type { Answer } from '../answer.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
 import { ReleaseError } from '../release-error.ts';
 import { type AppliedEvent, runEvent } from '../release-runner.ts';
 import { busyError, currentState } from '../service-access.ts';
@@ -22,7 +22,7 @@ const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
  * killed, and the last good version is redeployed if that slot was being changed).
  */
 export async function requestRollback(
-  deps: AppDeps,
+  deps: Uses<EventPorts>,
   request: {
     service: string;
     by: string;
@@ -120,7 +120,7 @@ const NEVER_LIVE: readonly Release['state'][] = ['rejected', 'cancelled', 'faile
  * pending release cancelled by a first /rollback must not hide the broken one behind it).
  */
 export async function releaseToRollBack(
-  deps: AppDeps,
+  deps: Uses<'store'>,
   state: ServiceState,
 ): Promise<Release | null> {
   const last = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
@@ -141,7 +141,7 @@ export const ROLLBACK_APPROVER_ROLE = 'lead';
  * its late approval, the automatic rollback and the sweeper's deadlines.
  */
 export async function beginRollback(
-  deps: AppDeps,
+  deps: Uses<EventPorts>,
   releaseId: string,
   event: Extract<ReleaseEvent, { type: 'rollback' }>,
 ): Promise<AppliedEvent> {
@@ -149,7 +149,10 @@ export async function beginRollback(
 }
 
 /** How long ago the rollback window closed, phrased, or undefined while the release is inside it. */
-function outsideRollbackWindow(deps: AppDeps, release: Release): string | undefined {
+function outsideRollbackWindow(
+  deps: Uses<'clock' | 'config'>,
+  release: Release,
+): string | undefined {
   if (release.state !== 'released' || release.releasedAt === undefined) return undefined;
   const rule = releaseTypeRule(release.type, serviceConfig(deps, release.service).releaseTypes);
   const closes = Date.parse(release.releasedAt) + rule.rollbackWindowMinutes * 60_000;
@@ -159,7 +162,7 @@ function outsideRollbackWindow(deps: AppDeps, release: Release): string | undefi
 }
 
 async function askRollbackApproval(
-  deps: AppDeps,
+  deps: Uses<EventPorts>,
   release: Release,
   by: string,
   reason: string | undefined,
@@ -181,7 +184,7 @@ async function askRollbackApproval(
 
 /** The Approve rollback click on a release past its rollback window: one approval from the lead role. */
 export async function approveRollback(
-  deps: AppDeps,
+  deps: Uses<EventPorts | 'directory'>,
   request: { releaseId: string; user: string },
 ): Promise<Answer> {
   const release = await deps.store.getRelease(request.releaseId);

@@ -1,5 +1,5 @@
 import type { Slot } from '../../domain/slots.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
 import type { DeployOutcome } from '../ports.ts';
 import { desiredNow } from '../reconciler.ts';
 import { waitUntilReady } from './slot-readiness.ts';
@@ -21,7 +21,7 @@ const WATCH_MS = 500;
  *   preempted the /bump or /sync that started it).
  */
 export async function deployOntoSlot(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'deployer' | 'isStopping' | 'locks' | 'readyTimeoutMs' | 'sleep'>,
   request: {
     service: string;
     slot: Slot;
@@ -79,7 +79,7 @@ export async function deployOntoSlot(
 
 /** Why `slot` must not be deployed now, or undefined when it is safe. */
 async function servesTraffic(
-  deps: AppDeps,
+  deps: Uses<ServicePorts>,
   service: string,
   slot: Slot,
 ): Promise<string | undefined> {

@@ -1,12 +1,12 @@
 import type { Slot } from '../../domain/slots.ts';
-import { type AppDeps, defaultSleep, serviceConfig } from '../app-deps.ts';
+import { defaultSleep, serviceConfig, type Uses } from '../app-deps.ts';
 
 /**
  * Waits until a slot passes its health probe `successes` times in a row and reports `version`.
  * Resolves with the reason it gave up otherwise (the last failure seen).
  */
 export async function waitUntilReady(
-  deps: AppDeps,
+  deps: Uses<'config' | 'probe' | 'readyTimeoutMs' | 'sleep'>,
   service: string,
   slot: Slot,
   version: string,

@@ -3,7 +3,7 @@ import { releaseTypeRule } from '../../domain/release-policy.ts';
 import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
 import { isNewer, releaseTypeOf } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type AppDeps, type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
 import type { GateResult } from '../ports.ts';
 import { checkCalendar, closedError } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
@@ -22,7 +22,7 @@ function gateLines(gates: readonly GateResult[]): string {
 
 /** The checks before anything is asked of anyone: refusals leave every state untouched. */
 export async function checkReleasable(
-  deps: AppDeps,
+  deps: Uses<'probe' | 'traffic'>,
   state: ServiceState,
 ): Promise<{ version: string; production: string }> {
   const service = state.service;
@@ -93,7 +93,7 @@ export async function checkReleasable(
  * approval from the `freezeException` role; both are recorded on the release.
  */
 export function freezeExceptionFor(
-  deps: AppDeps,
+  deps: Uses<'clock' | 'config'>,
   service: string,
   type: string,
   justification: string | undefined,
@@ -115,7 +115,7 @@ export function freezeExceptionFor(
 
 /** `/release`: checks, then the release and its approval request, with the service held for it. */
 export async function requestRelease(
-  deps: AppDeps,
+  deps: Uses<ServicePorts | 'changes' | 'faulty' | 'gates' | 'ids' | 'scheduler'>,
   request: { service: string; by: string; justification?: string },
 ): Promise<Answer> {
   const state = await currentState(deps, request.service);

@@ -1,13 +1,13 @@
 import type { Release } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
-import type { AppDeps } from '../app-deps.ts';
+import type { EventPorts, Uses } from '../app-deps.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 
 /** Who may steer a canary: anyone holding one of the roles the release needed. */
 async function requireApprover(
-  deps: AppDeps,
+  deps: Uses<'config' | 'directory'>,
   release: Release,
   user: string,
   allowRequester: boolean,
@@ -32,7 +32,7 @@ async function requireApprover(
 
 /** The canary buttons: Promote, Pause, Resume. Abort is a rollback. */
 export async function steerCanary(
-  deps: AppDeps,
+  deps: Uses<EventPorts | 'directory'>,
   request: {
     releaseId: string;
     user: string;

@@ -1,6 +1,6 @@
 import { targetWeight } from '../../domain/desired-traffic.ts';
 import type { Release } from '../../domain/release.ts';
-import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
 import {
   desiredNow,
   driveTraffic,
@@ -14,7 +14,7 @@ import { runEvent } from '../release-runner.ts';
 import { standbyChange } from './decide-release.ts';
 
 /** End of the stability window for traffic that moved now, or undefined when there is none. */
-export function stabilityEnd(deps: AppDeps, service: string): string | undefined {
+export function stabilityEnd(deps: Uses<'clock' | 'config'>, service: string): string | undefined {
   const minutes = serviceConfig(deps, service).stabilityWindowMinutes;
   return minutes > 0
     ? new Date(deps.clock.now().getTime() + minutes * 60_000).toISOString()
@@ -22,7 +22,7 @@ export function stabilityEnd(deps: AppDeps, service: string): string | undefined
 }
 
 /** Checks, through the proxy and the slot itself, that the release's slot took its share. */
-async function verifySwitch(deps: AppDeps, release: Release): Promise<void> {
+async function verifySwitch(deps: Uses<'probe' | 'traffic'>, release: Release): Promise<void> {
   const traffic = await deps.traffic.inspect(release.service);
   if (!traffic.up.includes(release.toSlot))
     throw new Error(`HAProxy's health check sees ${release.toSlot} as down`);
@@ -38,7 +38,7 @@ async function verifySwitch(deps: AppDeps, release: Release): Promise<void> {
  * split, verifies, and records the outcome; a failure ends the release and traffic goes back.
  */
 export async function runSwitchStep(
-  deps: AppDeps,
+  deps: Uses<EventPorts | 'locks'>,
   job: { releaseId: string; revision?: number | undefined },
 ): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
@@ -103,7 +103,11 @@ export async function runSwitchStep(
 }
 
 /** Ends a switch that cannot finish: PRODUCTION never changed, so traffic goes back to it. */
-export async function failSwitch(deps: AppDeps, release: Release, reason: string): Promise<void> {
+export async function failSwitch(
+  deps: Uses<EventPorts>,
+  release: Release,
+  reason: string,
+): Promise<void> {
   try {
     await runEvent(deps, release.id, { type: 'switch_failed', reason });
   } catch (error) {
@@ -123,7 +127,10 @@ export async function failSwitch(deps: AppDeps, release: Release, reason: string
  * for the traffic lock, then drives the proxy; if a canary cannot take its new weight, the
  * release rolls back, as it would on a breach.
  */
-export async function runTrafficStep(deps: AppDeps, job: { service: string }): Promise<void> {
+export async function runTrafficStep(
+  deps: Uses<EventPorts | 'locks'>,
+  job: { service: string },
+): Promise<void> {
   await deps.locks.withLock(trafficLock(job.service), TRAFFIC_LOCK_TTL_MS, async () => {
     const { release: deciding } = await desiredNow(deps, job.service);
     if (deciding !== null && OWNED_BY_A_STEP.includes(deciding.state)) return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AppDeps } from '../../../src/app/app-deps.ts';
+import type { Uses } from '../../../src/app/app-deps.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { freezeExceptionFor } from '../../../src/app/use-cases/start-release.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
@@ -7,7 +7,7 @@ import { parseConfig } from '../../../src/config/load-config.ts';
 const FROZEN_AT = new Date('2026-11-28T12:00:00Z');
 const OPEN_AT = new Date('2026-11-25T12:00:00Z');
 
-function deps(now: Date, freezeException: string | undefined): AppDeps {
+function deps(now: Date, freezeException: string | undefined): Uses<'clock' | 'config'> {
   const config = parseConfig(`
 timezone: Europe/Berlin
 alertsChannel: C0ALERTS
@@ -23,7 +23,7 @@ services:
     deploy: { command: [./deploy.sh] }
     traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: b, green: g } } }
 `);
-  return { config, clock: { now: () => now } } as unknown as AppDeps;
+  return { config, clock: { now: () => now } };
 }
 
 function outcome(
