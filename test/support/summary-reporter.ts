@@ -1,8 +1,11 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
+/** How many of the slowest files to name: where the suite's wall time goes, at a glance. */
+const SLOWEST = 8;
+
 /**
- * Prints `N passed, N failed, N skipped` alone on the last line, the plain summary CI reads
- * whatever the runner. Vitest's own summary stays above it.
+ * Prints the slowest test files, then `N passed, N failed, N skipped` alone on the last line,
+ * the plain summary CI reads whatever the runner. Vitest's own summary stays above it.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -14,6 +17,15 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed') counts.failed += 1;
         else counts.skipped += 1;
       }
+    }
+    const slowest = [...testModules]
+      .map((m) => ({ file: m.relativeModuleId, seconds: m.diagnostic().duration / 1000 }))
+      .sort((a, b) => b.seconds - a.seconds)
+      .slice(0, SLOWEST);
+    if (testModules.length > SLOWEST) {
+      process.stdout.write('\nslowest test files (tests and hooks, seconds):\n');
+      for (const { file, seconds } of slowest)
+        process.stdout.write(`  ${seconds.toFixed(1).padStart(7)}  ${file}\n`);
     }
     process.stdout.write(
       `\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
