@@ -5,11 +5,7 @@ import {
   type ReleaseButton,
 } from '../../../src/app/dispatch-action.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
-import {
-  fenceValue,
-  parseFenceValue,
-  stepFenceValue,
-} from '../../../src/domain/click-fence.ts';
+import { fenceValue, parseFenceValue, stepFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { ServiceState } from '../../../src/domain/service-state.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
