@@ -105,7 +105,12 @@ async function sweepRelease(
     if (stepState === 'missing') {
       await deps.scheduler.enqueue(step);
       done.push(`re-enqueued the ${step.step} step of ${release.id}`);
-    } else if (stepState === 'failed' && release.state === 'running_steps') {
+    } else if (
+      stepState === 'failed' &&
+      release.state === 'running_steps' &&
+      // A step still running elsewhere (its retries gave up on the lock) ends by its deadline.
+      currentStep(release)?.startedAt === undefined
+    ) {
       await runEvent(deps, release.id, {
         type: 'step_failed',
         index: currentStepIndex(release) ?? 0,

@@ -1,7 +1,6 @@
 import { awaitsApproval, currentStep, currentStepIndex } from '../../domain/pre-switch-steps.ts';
 import type { Answer } from '../answer.ts';
 import type { AppDeps } from '../app-deps.ts';
-import { LockBusyError } from '../ports.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 
@@ -43,18 +42,15 @@ export async function runPreSwitchStep(
   deps: AppDeps,
   job: { releaseId: string; index: number },
 ): Promise<void> {
-  try {
-    await deps.locks.withLock(
-      `pre-switch-${job.releaseId}`,
-      STEP_LOCK_TTL_MS,
-      () => runLocked(deps, job),
-      { waitMs: 1000 },
-    );
-  } catch (error) {
-    // Another worker runs it now; its outcome (or the step's deadline) decides.
-    if (error instanceof LockBusyError) return;
-    throw error;
-  }
+  // A second delivery while the step runs waits briefly, then fails its attempt and is retried
+  // with backoff: after a crash the dead holder's lock expires and a retry finds the step
+  // started and never finished.
+  await deps.locks.withLock(
+    `pre-switch-${job.releaseId}`,
+    STEP_LOCK_TTL_MS,
+    () => runLocked(deps, job),
+    { waitMs: 1000 },
+  );
 }
 
 async function runLocked(deps: AppDeps, job: { releaseId: string; index: number }) {
