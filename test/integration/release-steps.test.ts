@@ -138,7 +138,7 @@ describe('irreversible steps before the switch (issue 16)', () => {
     expect(await runs()).toHaveLength(1);
 
     const record = await releaseRecord(w, id);
-    expect((record?.steps as { approvedBy?: string }[])[0]?.approvedBy).toBe('U0DEV2');
+    expect(((record?.steps ?? []) as { approvedBy?: string }[])[0]?.approvedBy).toBe('U0DEV2');
 
     expect(await w.command('U0LEAD', '/rollback', 'api checkout errors')).toContain(
       'Rolling api back to 2.4.0',
