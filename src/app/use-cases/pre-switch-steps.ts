@@ -1,6 +1,7 @@
 import { awaitsApproval, currentStep, currentStepIndex } from '../../domain/pre-switch-steps.ts';
 import type { Answer } from '../answer.ts';
 import type { AppDeps } from '../app-deps.ts';
+import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 
@@ -16,6 +17,15 @@ export async function approveStep(
   const step = release ? currentStep(release) : undefined;
   if (release === null || index === undefined || step === undefined)
     throw new ReleaseError('stale', 'No step waits for approval now.', 'See /release status.');
+  // The switch that follows would be refused: nothing irreversible runs for a release that
+  // cannot go out now.
+  const closed = closedFor(deps, release);
+  if (closed !== undefined)
+    throw new ReleaseError(
+      'frozen',
+      `${closed}: ${step.name} cannot be undone, and the switch after it could not run now.`,
+      `Approve ${step.name} once the calendar opens (the step waits until its deadline), or /rollback ${release.service} to cancel.`,
+    );
   const role = step.approverRole;
   const members =
     role === undefined ? [] : await deps.directory.members(deps.config.roles[role] ?? []);

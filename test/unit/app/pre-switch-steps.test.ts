@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PreSwitchStepRequest } from '../../../src/app/ports.ts';
+import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
-import { runPreSwitchStep } from '../../../src/app/use-cases/pre-switch-steps.ts';
+import { approveStep, runPreSwitchStep } from '../../../src/app/use-cases/pre-switch-steps.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
 import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
 import type { Release } from '../../../src/domain/release.ts';
@@ -11,8 +12,9 @@ import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 const at = (minutes: number) => new Date(START + minutes * 60_000);
 const RUNBOOK = 'https://runbooks.example.com/migrate';
-const CONFIG = (steps = '') => `
+const CONFIG = (steps = '', top = '') => `
 alertsChannel: C0ALERTS
+${top}
 roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO], dba: [U0DBA] }
 services:
   api:
@@ -39,8 +41,8 @@ const migrate: PreSwitchStep = {
   readyAt: at(0).toISOString(),
 };
 
-function setUp(minutesLater: number, step: Partial<PreSwitchStep>) {
-  const w = memoryWorld(CONFIG(STEPS), at(minutesLater));
+function setUp(minutesLater: number, step: Partial<PreSwitchStep>, top = '') {
+  const w = memoryWorld(CONFIG(STEPS, top), at(minutesLater));
   const iso = at(0).toISOString();
   const release = releaseRecord(iso, {
     state: 'running_steps',
@@ -128,6 +130,46 @@ describe('running a pre-switch step', () => {
     expect(release().failure).toContain('ERROR: column exists');
     expect(w.weights).toEqual({ blue: 100, green: 0 });
     expect(w.services.get('api')?.operation).toBeNull();
+  });
+});
+
+describe('approving an irreversible step', () => {
+  const refusedCode = async (run: () => Promise<unknown>) =>
+    run().then(
+      () => 'accepted',
+      (error: unknown) => (error instanceof ReleaseError ? error.code : 'threw'),
+    );
+
+  it('counts only a member of its role who did not request the release, and enqueues the step', async () => {
+    const { deps, w, release } = setUp(1, {});
+    w.releases.set('rel-1', { ...release(), requester: 'U0DBA' });
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'not_allowed',
+    );
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0LEAD' }))).toBe(
+      'not_allowed',
+    );
+    expect(w.jobs).toEqual([]);
+    w.releases.set('rel-1', { ...release(), requester: 'U0DEV1' });
+    const answer = await approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' });
+    expect(answer.message).toContain('You approved migrate');
+    expect(w.jobs).toEqual([
+      {
+        step: 'pre_switch',
+        releaseId: 'rel-1',
+        index: 0,
+        attempt: Date.parse(at(1).toISOString()),
+      },
+    ]);
+  });
+
+  it('is refused while the calendar is closed: nothing irreversible runs before a switch that could not', async () => {
+    const { deps, w, release } = setUp(1, {}, 'blockedDays: [tue]');
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'frozen',
+    );
+    expect(release().steps?.[0]?.approvedBy).toBeUndefined();
+    expect(w.jobs).toEqual([]);
   });
 });
 

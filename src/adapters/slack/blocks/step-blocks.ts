@@ -106,3 +106,20 @@ export function dataLayerLines(
     ),
   ];
 }
+
+/** The progress reply while steps run: which step, and who or what moves it on. */
+export function stepProgress(release: Release): { stage: string; next: string } {
+  const step = currentStep(release);
+  if (step === undefined)
+    return { stage: 'steps before the switch done', next: 'Next: traffic switches' };
+  const stage = `step ${step.name} before the switch${step.reversible ? '' : ' (cannot be undone)'}`;
+  if (awaitsApproval(step))
+    return {
+      stage: `${stage}, waiting for its approval`,
+      next: `Next: someone in ${step.approverRole} (not the requester) clicks "${step.label}"`,
+    };
+  return {
+    stage: `${stage}, ${step.startedAt ? 'running' : 'about to run'}`,
+    next: 'Next: traffic switches once every step has finished',
+  };
+}

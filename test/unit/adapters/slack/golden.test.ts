@@ -385,6 +385,13 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
       completionReport(release('released', observing), service('green'), API),
     'progress-awaiting-approval': () =>
       progressMessage(release('awaiting_approval'), API, NOW, ['lead', 'security']),
+    'progress-running-steps': () =>
+      progressMessage(
+        release('running_steps', { approvals: approved, steps: [MIGRATE] }),
+        API,
+        NOW,
+        [],
+      ),
     'progress-canary': () =>
       progressMessage(canary('ramping', { analysis: readings }), WEB, NOW, []),
     'progress-observing': () =>
