@@ -39,3 +39,13 @@ export function plannedSteps(config: ServiceConfig): PreSwitchStep[] | undefined
   }));
   return steps.length > 0 ? steps : undefined;
 }
+
+/** The dry run's line for the steps a release would run before the switch. */
+export function stepsPlanLine(steps: readonly PreSwitchStep[]): string {
+  const each = steps.map((s) =>
+    s.reversible
+      ? `${s.name} (reversible)`
+      : `${s.name} (cannot be undone: its own approval from ${s.approverRole}, never the requester; compensation ${s.compensation})`,
+  );
+  return `Steps after the approvals, before traffic moves, in order: ${each.join(', ')}.`;
+}

@@ -173,6 +173,11 @@ describe('irreversible steps before the switch (issue 16)', () => {
     await expect
       .poll(() => channelText(w, 'C0RELEASES'), { timeout: 20_000 })
       .toContain('Failed, PRODUCTION restored');
+    // The dry run of the retry names the step and what it needs.
+    const plan = await w.command('U0DEV1', '/release', 'api --dry-run');
+    expect(plan).toContain('Steps after the approvals, before traffic moves, in order: migrate');
+    expect(plan).toContain('cannot be undone: its own approval from team, never the requester');
+    expect(await runs()).toHaveLength(1);
     // The service is free again: the next /release is accepted.
     expect(await w.command('U0DEV1', '/release', 'api')).toContain('requested');
   });
