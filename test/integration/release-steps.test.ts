@@ -31,7 +31,7 @@ const [marker, modeFile] = process.argv.slice(2);
 const e = process.env;
 appendFileSync(marker, [e.GREENLIGHT_STEP, e.GREENLIGHT_RELEASE_ID, e.GREENLIGHT_VERSION, e.GREENLIGHT_SLOT, e.SLACK_SIGNING_SECRET ?? 'no-secret'].join(' ') + '\\n');
 const mode = readFileSync(modeFile, 'utf8').trim();
-if (mode === 'fail') { console.error('ERROR: relation "orders_v2" already exists'); process.exit(3); }
+if (mode === 'fail') { console.error('ERROR: relation "orders_v2" already exists <!channel>'); process.exit(3); }
 if (mode === 'hang') setTimeout(() => {}, 120_000);
 `;
 
@@ -41,7 +41,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function open(mode: 'ok' | 'fail' | 'hang') {
+async function open(mode: 'ok' | 'fail' | 'hang', env: Record<string, string> = {}) {
   const base = join(
     tmpdir(),
     `greenlight-step-${process.pid}-${Math.random().toString(16).slice(2)}`,
@@ -53,6 +53,7 @@ async function open(mode: 'ok' | 'fail' | 'hang') {
   await writeFile(modeFile, mode);
   // `team` is U0DEV1 (who requests every release here) and U0DEV2.
   world = await startReleaseWorld({
+    env,
     serviceExtra: `    steps:
       migrate:
         command: ${JSON.stringify([process.execPath, script, marker, modeFile])}
@@ -173,6 +174,9 @@ describe('irreversible steps before the switch (issue 16)', () => {
     await expect
       .poll(() => channelText(w, 'C0RELEASES'), { timeout: 20_000 })
       .toContain('Failed, PRODUCTION restored');
+    // The step's output reaches Slack under the user-text rule: it can ping nobody.
+    expect(channelText(w, 'C0RELEASES')).toContain('already exists');
+    expect(channelText(w, 'C0RELEASES')).not.toContain('<!channel>');
     // The dry run of the retry names the step and what it needs.
     const plan = await w.command('U0DEV1', '/release', 'api --dry-run');
     expect(plan).toContain('Steps after the approvals, before traffic moves, in order: migrate');
@@ -183,7 +187,8 @@ describe('irreversible steps before the switch (issue 16)', () => {
   });
 
   it('a crash while the step runs: after the restart it is not run again, and the release says what to check', async () => {
-    const { w, runs } = await open('hang');
+    // A short stall interval: the killed worker's job is handed on within seconds.
+    const { w, runs } = await open('hang', { GREENLIGHT_STALLED_INTERVAL_MS: '2000' });
     const id = await approvedUpToTheStep(w);
     const drawn = await stepButtonShown(w, id);
     await w.click('U0DEV2', 'release_step_approve', id);
@@ -201,7 +206,7 @@ describe('irreversible steps before the switch (issue 16)', () => {
       'no step waits for approval now',
     );
     await w.app.stop('SIGKILL');
-    await w.restart({ GREENLIGHT_STALLED_INTERVAL_MS: '2000' });
+    await w.restart();
     await releaseReaches(w, id, 'failed', 60_000);
     const failure = String((await releaseRecord(w, id))?.failure);
     expect(failure).toContain('lost track of it');
