@@ -14,6 +14,7 @@ import type {
   ReleaseTelemetry,
   SlotProbe,
   StateStore,
+  StepCommandRunner,
   StepScheduler,
   TrafficSwitcher,
 } from './ports.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   readonly traffic: TrafficSwitcher;
   readonly probe: SlotProbe;
   readonly deployer: Deployer;
+  /** Runs `steps` commands; without it, a release with steps fails at its first step. */
+  readonly stepRunner?: StepCommandRunner;
   readonly directory: Directory;
   readonly locks: Locks;
   readonly audit: AuditLog;

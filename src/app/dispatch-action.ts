@@ -6,6 +6,7 @@ import { audit, type EventPorts, serviceConfig, type Uses } from './app-deps.ts'
 import { authoriseCommand } from './authorise.ts';
 import { ReleaseError } from './release-error.ts';
 import { approveRelease, rejectRelease } from './use-cases/decide-release.ts';
+import { approveStep } from './use-cases/pre-switch-steps.ts';
 import { approveRollback, requestRollback } from './use-cases/rollback.ts';
 import { steerCanary } from './use-cases/steer-canary.ts';
 
@@ -34,6 +35,7 @@ const COMMAND_OF: Record<ReleaseButton, CommandName> = {
   rollback: 'rollback',
   abort: 'rollback',
   approve_rollback: 'rollback',
+  approve_step: 'release',
 };
 
 /** Clicks count only from the service's channel, and from the configured workspace. */
@@ -137,6 +139,8 @@ async function act(
       });
     case 'approve_rollback':
       return approveRollback(deps, { releaseId, user });
+    case 'approve_step':
+      return approveStep(deps, { releaseId, user });
   }
 }
 

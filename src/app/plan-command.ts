@@ -7,6 +7,7 @@ import type { Answer } from './answer.ts';
 import { type AppDeps, serviceConfig, type Uses } from './app-deps.ts';
 import type { CommandRequest } from './command-requests.ts';
 import { type Rehearsal, rehearse } from './dry-run.ts';
+import { plannedSteps, stepsPlanLine } from './pre-switch-job.ts';
 import { checkCalendar } from './release-calendar.ts';
 
 type Planned = Exclude<
@@ -123,6 +124,8 @@ async function describe(
           `Gates before the approval request: ${gates.map((g) => `${g.name} (${g.type}, ${g.blocking ? 'blocking' : 'advisory'})`).join(', ')}.${reuse > 0 ? ` A dry run reuses their results for ${reuse} s; /release runs them afresh.` : ''}`,
         );
       }
+      const steps = plannedSteps(serviceConfig(deps, request.service));
+      if (steps !== undefined) lines.push(stepsPlanLine(steps));
       lines.push(haproxyLines(deps, request.service, standby));
       lines.push(
         `Rollback target: ${state.production} (${production}), kept warm; window ${rule.rollbackWindowMinutes / 60} h.`,

@@ -32,7 +32,14 @@ export type StepJob =
   | { readonly step: 'switch'; readonly releaseId: string; readonly revision: number }
   | { readonly step: 'rollback'; readonly releaseId: string; readonly attempt: number }
   /** Drive a service's traffic to its desired state (after a transition changed it). */
-  | { readonly step: 'traffic'; readonly service: string; readonly cause: string };
+  | { readonly step: 'traffic'; readonly service: string; readonly cause: string }
+  /** A pre-switch step; `attempt` is when it became ready (ms), so each readiness runs once. */
+  | {
+      readonly step: 'pre_switch';
+      readonly releaseId: string;
+      readonly index: number;
+      readonly attempt: number;
+    };
 
 export type JobState = 'pending' | 'done' | 'failed' | 'missing';
 
@@ -131,6 +138,21 @@ export interface DeployRequest {
   readonly releaseId: string;
   /** Aborting it stops the deploy at once (its whole process group is killed). */
   readonly signal?: AbortSignal;
+}
+
+/** One run of a service's pre-switch step (`steps.<name>.command`), for a release. */
+export interface PreSwitchStepRequest {
+  readonly service: string;
+  readonly step: string;
+  readonly version: string;
+  /** The slot the release moves traffic to (STANDBY, running the new version). */
+  readonly slot: Slot;
+  readonly releaseId: string;
+}
+
+/** Runs pre-switch step commands like deploy commands: argv, allow-listed env, redacted output. */
+export interface StepCommandRunner {
+  run(request: PreSwitchStepRequest): Promise<DeployOutcome>;
 }
 
 export type DeployOutcome = { ok: true } | { ok: false; reason: string; outputTail: string };

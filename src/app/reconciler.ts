@@ -120,6 +120,7 @@ export async function driveTraffic(
 /** A release whose record says it never went live, or not yet. */
 const NOT_LIVE_ON_RECORD: readonly Release['state'][] = [
   'awaiting_approval',
+  'running_steps',
   'switching',
   'rejected',
   'cancelled',

@@ -8,6 +8,7 @@ import {
 } from '../domain/release-machine.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
 import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
+import { preSwitchJob } from './pre-switch-job.ts';
 import { ReleaseError } from './release-error.ts';
 import { currentState } from './service-access.ts';
 
@@ -217,6 +218,11 @@ export async function performEffects(deps: Uses<EventPorts>, applied: AppliedEve
           reason: effect.reason,
         });
         break;
+      case 'run_step': {
+        const job = preSwitchJob(release);
+        if (job !== undefined) await deps.scheduler.enqueue(job);
+        break;
+      }
       case 'production':
       case 'report_rolled_back':
         break;

@@ -103,6 +103,7 @@ async function adoptService(deps: Uses<ServicePorts>, service: string): Promise<
 /** States in which a release has not yet made its slot PRODUCTION. */
 const BEFORE_THE_SWITCH: readonly Release['state'][] = [
   'awaiting_approval',
+  'running_steps',
   'switching',
   'ramping',
 ];
@@ -114,6 +115,7 @@ function agreesWithProxy(release: Release, production: Slot): boolean {
     case 'observing':
       return release.toSlot === production;
     case 'awaiting_approval':
+    case 'running_steps':
     case 'ramping':
     case 'switching':
     case 'rolling_back':

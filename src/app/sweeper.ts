@@ -1,9 +1,11 @@
 import { operationDeadline, releaseDeadline } from '../domain/deadlines.ts';
+import { currentStep, currentStepIndex } from '../domain/pre-switch-steps.ts';
 import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
 import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { deadlineRules } from './deadline-rules.ts';
 import type { StepJob } from './ports.ts';
+import { preSwitchJob } from './pre-switch-job.ts';
 import { ReleaseError } from './release-error.ts';
 import { runEvent } from './release-runner.ts';
 import { updateService } from './service-access.ts';
@@ -72,6 +74,14 @@ async function sweepRelease(
         });
         done.push(`rolled back ${release.id}: ${deadline.reason}`);
         return;
+      case 'fail_steps':
+        await runEvent(deps, release.id, {
+          type: 'step_failed',
+          index: currentStepIndex(release) ?? 0,
+          reason: deadline.reason,
+        });
+        done.push(`failed the steps of ${release.id}: ${deadline.reason}`);
+        return;
       case 'retry_rollback':
         if (stepState === 'pending') break;
         await runEvent(deps, release.id, {
@@ -87,14 +97,26 @@ async function sweepRelease(
   if (deadline?.remindAt !== undefined && now >= deadline.remindAt) {
     await deps.notifier.releaseNote(
       release,
-      `reminder-${release.state}-${Date.parse(release.stateSince ?? release.createdAt)}-${Date.parse(release.paused?.at ?? release.canary?.promptedAt ?? '') || 0}`,
-      `⏰ Still waiting: ${describeWait(release)}. If nobody acts by ${new Date(deadline.at).toISOString().slice(11, 16)} UTC, it ${deadline.action === 'expire' ? 'expires and the service is freed' : 'rolls back'}.`,
+      `reminder-${release.state}-${Date.parse(release.stateSince ?? release.createdAt)}-${Date.parse(release.paused?.at ?? release.canary?.promptedAt ?? currentStep(release)?.readyAt ?? '') || 0}`,
+      `⏰ Still waiting: ${describeWait(release)}. If nobody acts by ${new Date(deadline.at).toISOString().slice(11, 16)} UTC, it ${deadline.action === 'expire' ? 'expires and the service is freed' : deadline.action === 'fail_steps' ? 'fails before any traffic moves' : 'rolls back'}.`,
     );
   }
   if (step !== undefined) {
     if (stepState === 'missing') {
       await deps.scheduler.enqueue(step);
       done.push(`re-enqueued the ${step.step} step of ${release.id}`);
+    } else if (
+      stepState === 'failed' &&
+      release.state === 'running_steps' &&
+      // A step still running elsewhere (its retries gave up on the lock) ends by its deadline.
+      currentStep(release)?.startedAt === undefined
+    ) {
+      await runEvent(deps, release.id, {
+        type: 'step_failed',
+        index: currentStepIndex(release) ?? 0,
+        reason: 'its job gave up after its retries',
+      });
+      done.push(`failed the steps of ${release.id}: the job gave up`);
     } else if (stepState === 'failed' && release.state === 'switching') {
       await runEvent(deps, release.id, {
         type: 'switch_failed',
@@ -129,12 +151,14 @@ function stepOf(release: Release): StepJob | undefined {
     return { step: 'switch', releaseId: release.id, revision: release.revision };
   if (release.state === 'rolling_back' && release.failure === undefined)
     return { step: 'rollback', releaseId: release.id, attempt: release.revision };
-  return undefined;
+  return preSwitchJob(release);
 }
 
 function describeWait(release: Release): string {
   if (release.state === 'awaiting_approval')
     return `${release.service} ${release.version} needs approval`;
+  if (release.state === 'running_steps')
+    return `${release.service} ${release.version} needs approval to run ${currentStep(release)?.name} (it cannot be undone)`;
   if (release.paused)
     return `${release.service} ${release.version} is paused (${release.paused.reason})`;
   return `${release.service} ${release.version} waits for Promote`;

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { ConfiguredDeployer } from '../adapters/deploy/configured-deployer.ts';
+import { ConfiguredStepRunner } from '../adapters/deploy/configured-step-runner.ts';
 import { ConfiguredGateRunner } from '../adapters/gates/configured-gate-runner.ts';
 import { GitChangeLog } from '../adapters/git/git-change-log.ts';
 import { HaproxyMetricsSource } from '../adapters/haproxy/haproxy-metrics-source.ts';
@@ -216,6 +217,7 @@ export function buildAppDeps(
     traffic,
     probe: new UndiciSlotProbe(config.services, http),
     deployer: new ConfiguredDeployer(config.services, processEnv, cwd, http),
+    stepRunner: new ConfiguredStepRunner(config.services, processEnv, cwd),
     directory,
     audit: adapters.auditLog,
     telemetry: {

@@ -87,6 +87,9 @@ export const greenlightConfigSchema = z
           });
         }
       }
+      for (const [step, s] of Object.entries(service.steps ?? {}))
+        if (s.approverRole !== undefined)
+          requireRole(s.approverRole, ['services', name, 'steps', step, 'approverRole']);
       const analysed = service.strategy === 'canary' || service.stabilityWindowMinutes > 0;
       if ('command' in service.traffic && service.analysis.source === 'haproxy' && analysed) {
         ctx.addIssue({

@@ -6,6 +6,7 @@ import { changesSchema } from './changes-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
+import { stepsSchema } from './steps-schema.ts';
 
 /** Words the commands use as subcommands (`/release status`), so no service may take them. */
 export const RESERVED_SERVICE_NAMES = ['status', 'help', 'history', 'unmark'] as const;
@@ -98,6 +99,8 @@ export const serviceSchema = z.strictObject({
   dashboardUrl: httpUrl.optional(),
   /** Release notes in the approval card, from the commits between two versions' tags. */
   changes: changesSchema.optional(),
+  /** Steps before the switch (migrations), run in declared order; see steps-schema.ts. */
+  steps: stepsSchema.optional(),
 });
 
 export const serviceName = z

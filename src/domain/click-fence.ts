@@ -1,3 +1,4 @@
+import { awaitsApproval, currentStep, stepStage } from './pre-switch-steps.ts';
 import { ENDED_STATES, type Release } from './release.ts';
 
 /** The buttons on a release message. */
@@ -9,7 +10,9 @@ export type ReleaseButton =
   | 'promote'
   | 'pause'
   | 'resume'
-  | 'abort';
+  | 'abort'
+  /** An irreversible pre-switch step's own approval. */
+  | 'approve_step';
 
 /**
  * The stage a message was drawn at: the state, and for a canary the step. A button carries it,
@@ -19,6 +22,7 @@ export type ReleaseButton =
 export function stageOf(release: Release): string {
   // A Promote asked for without evidence ("Promote anyway") is a stage of its own: a plain
   // Promote drawn before it cannot count as one, and the other way round.
+  if (release.state === 'running_steps') return stepStage(release).replace(/\.r\d+$/, '');
   const step = release.canary
     ? `.${release.canary.stepIndex}${release.canary.heldRevision !== undefined ? `.h${release.canary.heldRevision}` : ''}${release.canary.withoutEvidence !== undefined ? '.a' : ''}`
     : '';
@@ -28,6 +32,11 @@ export function stageOf(release: Release): string {
     ? `.p${release.paused.revision ?? Math.floor(Date.parse(release.paused.at) / 1000)}`
     : '';
   return `${release.state}${step}${paused}`;
+}
+
+/** The value of a step's approval button: its step and the exact revision it was drawn at. */
+export function stepFenceValue(release: Release): string {
+  return `${release.id}:${stepStage(release)}`;
 }
 
 /** A button value: the release and the stage it was drawn for. */
@@ -108,6 +117,15 @@ export function staleClick(
       return undefined;
     case 'approve_rollback':
       return undefined;
+    case 'approve_step': {
+      const step = currentStep(release);
+      if (release.state !== 'running_steps' || step === undefined || !awaitsApproval(step))
+        return `${describe()}: no step waits for approval now.`;
+      // Drawn for this step at this revision: a click from before (another step, a retry after
+      // a restart) cannot approve what it did not show.
+      if (drawn !== stepStage(release)) return `${describe()}: this message showed another step.`;
+      return undefined;
+    }
   }
 }
 
@@ -115,6 +133,8 @@ function phrase(release: Release): string {
   switch (release.state) {
     case 'awaiting_approval':
       return 'is waiting for approval';
+    case 'running_steps':
+      return `is running its steps before the switch (${currentStep(release)?.name ?? 'none left'})`;
     case 'switching':
       return 'is switching traffic now';
     case 'ramping':

@@ -1,3 +1,4 @@
+import { awaitsApproval, currentStep } from './pre-switch-steps.ts';
 import type { Release } from './release.ts';
 import type { Operation } from './service-state.ts';
 
@@ -11,7 +12,13 @@ export interface DeadlineRules {
   readonly pausedMinutes: number;
 }
 
-export type OverdueAction = 'expire' | 'fail_switch' | 'roll_back' | 'retry_rollback';
+export type OverdueAction =
+  | 'expire'
+  | 'fail_switch'
+  | 'roll_back'
+  | 'retry_rollback'
+  /** A pre-switch step was not approved, or did not finish, in time: the release fails. */
+  | 'fail_steps';
 
 export interface Deadline {
   readonly at: number;
@@ -45,6 +52,8 @@ export function releaseDeadline(release: Release, rules: DeadlineRules): Deadlin
         remindAt: at - minutes(rules.approvalMinutes) / 2,
       };
     }
+    case 'running_steps':
+      return stepDeadline(release, rules, since);
     case 'switching':
       return {
         at: since + minutes(rules.switchMinutes),
@@ -91,4 +100,35 @@ export function operationDeadline(
     Date.parse(operation.startedAt) +
     (limits.deployTimeoutSeconds + limits.readyTimeoutSeconds + 60) * 1000
   );
+}
+
+/**
+ * Nothing waits forever: a step waiting for its approval fails the release after
+ * `approvalMinutes` (with a reminder half-way), and a runnable step after its own timeout plus
+ * `switchMinutes` (its command is killed at the timeout; the margin covers a queue that was slow
+ * to start it).
+ */
+export function stepDeadline(
+  release: Release,
+  rules: DeadlineRules,
+  since: number,
+): Deadline | undefined {
+  const step = currentStep(release);
+  if (step === undefined) return undefined;
+  const ready = step.readyAt ? Date.parse(step.readyAt) : since;
+  if (awaitsApproval(step)) {
+    const at = ready + rules.approvalMinutes * 60_000;
+    return {
+      at,
+      action: 'fail_steps',
+      reason: `nobody approved ${step.name} within ${phrase(rules.approvalMinutes)}`,
+      remindAt: at - (rules.approvalMinutes * 60_000) / 2,
+    };
+  }
+  const from = step.startedAt ? Date.parse(step.startedAt) : ready;
+  return {
+    at: from + step.timeoutSeconds * 1000 + rules.switchMinutes * 60_000,
+    action: 'fail_steps',
+    reason: `${step.name} did not finish within its timeout (${step.timeoutSeconds} s) and ${phrase(rules.switchMinutes)}`,
+  };
 }

@@ -48,6 +48,7 @@ export function desiredTraffic(state: ServiceState, release: Release | null): De
   const releaseId = release.id;
   switch (release.state) {
     case 'awaiting_approval':
+    case 'running_steps':
     case 'observing':
       return { ...production, releaseId };
     case 'switching':

@@ -50,7 +50,12 @@ export type ReleaseEvent =
   | { type: 'expire_approvals'; olderThan: string }
   | { type: 'void_approvals'; reason: string }
   | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
-  | { type: 'rollback_failed'; reason: string };
+  | { type: 'rollback_failed'; reason: string }
+  /** Pre-switch steps (step-transitions.ts): `index` is the step the event was made for. */
+  | { type: 'approve_step'; user: string; roles: readonly string[]; index: number }
+  | { type: 'step_started'; index: number }
+  | { type: 'step_finished'; index: number }
+  | { type: 'step_failed'; index: number; reason: string };
 
 /** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =
@@ -66,7 +71,9 @@ export type ReleaseEffect =
   | { type: 'report_released' }
   | { type: 'start_analysis' }
   | { type: 'auto_rollback'; reason: string }
-  | { type: 'report_rolled_back' };
+  | { type: 'report_rolled_back' }
+  /** The current pre-switch step runs (a job, like a deploy). */
+  | { type: 'run_step' };
 
 export type RefusalCode =
   | 'not_allowed'

@@ -10,6 +10,13 @@ import type { Release } from './release.ts';
 import type { ReleaseEvent } from './release-events.ts';
 import { rollback, rollbackFailed, rollbackRequested, rolledBack } from './rollback-transitions.ts';
 import {
+  approveStep,
+  intoSteps,
+  stepFailed,
+  stepFinished,
+  stepStarted,
+} from './step-transitions.ts';
+import {
   pause,
   promote,
   resume,
@@ -41,7 +48,7 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
 
   switch (event.type) {
     case 'approve':
-      return approve(step, event);
+      return intoSteps(approve(step, event), step.at);
     case 'reject':
       return reject(step, event);
     case 'expire':
@@ -80,5 +87,13 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
       return rolledBack(step, event);
     case 'rollback_failed':
       return rollbackFailed(step, event);
+    case 'approve_step':
+      return approveStep(step, event);
+    case 'step_started':
+      return stepStarted(step, event);
+    case 'step_finished':
+      return stepFinished(step, event);
+    case 'step_failed':
+      return stepFailed(step, event);
   }
 }

@@ -1,10 +1,12 @@
 import type { AnalysisReading, VerdictName } from './analysis.ts';
+import type { PreSwitchStep } from './pre-switch-steps.ts';
 import type { ReleaseNotes } from './release-notes.ts';
 import type { Slot } from './slots.ts';
 import type { ReleaseType } from './version.ts';
 
 export const RELEASE_STATES = [
   'awaiting_approval',
+  'running_steps',
   'switching',
   'ramping',
   'observing',
@@ -20,6 +22,7 @@ export type ReleaseState = (typeof RELEASE_STATES)[number];
 /** States in which the release still holds its service: nothing else may run. */
 export const ACTIVE_STATES: readonly ReleaseState[] = [
   'awaiting_approval',
+  'running_steps',
   'switching',
   'ramping',
   'observing',
@@ -141,6 +144,8 @@ export interface Release {
   readonly pendingRollback?: { readonly by: string; readonly reason: string; readonly at: string };
   /** What changes, read from git when the release was requested (or why it could not be). */
   readonly notes?: ReleaseNotes;
+  /** Steps before the switch (migrations), in order, with how far each got. */
+  readonly steps?: readonly PreSwitchStep[];
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -1,3 +1,5 @@
+import { compensationText, dataTouched } from './pre-switch-steps.ts';
+import type { Release } from './release.ts';
 import type { EventOf } from './release-events.ts';
 import { refuse, type Step, type Transitioned } from './transition-step.ts';
 
@@ -28,12 +30,12 @@ export function rollback({ release, at, next }: Step, event: EventOf<'rollback'>
     at,
     ...(event.approvedBy ? { approvedBy: event.approvedBy } : {}),
   };
-  if (release.state === 'awaiting_approval') {
+  if (release.state === 'awaiting_approval' || release.state === 'running_steps') {
     return {
       release: next(
         { state: 'cancelled', rollback },
         event.user,
-        `cancelled before any traffic moved: ${event.reason}`,
+        `cancelled before any traffic moved: ${event.reason}${cancelledSteps(release)}`,
       ),
       effects: [{ type: 'free_service' }],
     };
@@ -87,4 +89,12 @@ export function rollbackFailed(
     release: next({ failure: event.reason }, 'greenlight', `rollback failed: ${event.reason}`),
     effects: [],
   };
+}
+
+/** Cancelled after an irreversible step started: the data layer is the runbook's to undo. */
+function cancelledSteps(release: Release): string {
+  const touched = dataTouched(release);
+  return touched.length === 0
+    ? ''
+    : `. The data layer is not rolled back: ${compensationText(touched)}`;
 }

@@ -50,6 +50,8 @@ function describeState(state: ReleaseState): string {
   switch (state) {
     case 'awaiting_approval':
       return 'is waiting for approval';
+    case 'running_steps':
+      return 'is running its steps before the switch';
     case 'switching':
       return 'is switching traffic';
     case 'ramping':

@@ -17,6 +17,11 @@ export const switchJobSchema = z.object({
 });
 export const rollbackJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
 export const trafficJobSchema = z.object({ v: z.literal(1), service: z.string() });
+export const preSwitchJobSchema = z.object({
+  v: z.literal(1),
+  releaseId: z.string(),
+  index: z.number().int().min(0),
+});
 export const analyzeJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
 export const progressJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
 
@@ -51,6 +56,12 @@ function jobOf(job: StepJob): { name: string; id: string; data: Record<string, u
         name: 'traffic',
         id: stepJobId(`traffic-${job.service}`, job.cause, 0),
         data: { v: 1, service: job.service },
+      };
+    case 'pre_switch':
+      return {
+        name: 'pre_switch',
+        id: stepJobId(job.releaseId, `step${job.index}`, job.attempt),
+        data: { v: 1, releaseId: job.releaseId, index: job.index },
       };
   }
 }

@@ -3,6 +3,7 @@ import type { EventPorts, Uses } from '../../app/app-deps.ts';
 import { reconcileTraffic } from '../../app/reconciler.ts';
 import { sweepService } from '../../app/sweeper.ts';
 import { runDeployStep } from '../../app/use-cases/deploy-to-standby.ts';
+import { runPreSwitchStep } from '../../app/use-cases/pre-switch-steps.ts';
 import { runAnalyzeStep, runProgressStep } from '../../app/use-cases/progressive.ts';
 import { runRollbackStep } from '../../app/use-cases/rollback-traffic.ts';
 import { runSwitchStep, runTrafficStep } from '../../app/use-cases/switch-traffic.ts';
@@ -11,6 +12,7 @@ import {
   analyzeJobSchema,
   deployJobSchema,
   PROGRESS_JOB,
+  preSwitchJobSchema,
   progressJobSchema,
   rollbackJobSchema,
   switchJobSchema,
@@ -55,6 +57,7 @@ export function stepHandlers(
       runRollbackStep(deps, { ...data, attempt: attemptOf(job.id) }),
     ),
     traffic: jobHandler(trafficJobSchema, (data) => runTrafficStep(deps, data)),
+    pre_switch: jobHandler(preSwitchJobSchema, (data) => runPreSwitchStep(deps, data)),
     [ANALYZE_JOB]: jobHandler(analyzeJobSchema, (data) => runAnalyzeStep(deps, data)),
     [PROGRESS_JOB]: jobHandler(progressJobSchema, (data, job) =>
       runProgressStep(deps, data, job.timestamp),

@@ -129,6 +129,23 @@ export const releaseSchema = z.object({
     .optional(),
   pendingRollback: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   notes: releaseNotes.optional(),
+  steps: z
+    .array(
+      z.object({
+        name: z.string(),
+        label: z.string(),
+        reversible: z.boolean(),
+        approverRole: z.string().optional(),
+        compensation: z.string().optional(),
+        owner: z.string().optional(),
+        timeoutSeconds: z.number(),
+        approvedBy: z.string().optional(),
+        readyAt: z.string().optional(),
+        startedAt: z.string().optional(),
+        finishedAt: z.string().optional(),
+      }),
+    )
+    .optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),

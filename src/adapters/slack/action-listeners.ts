@@ -21,7 +21,8 @@ export type ActionDispatcher = (
 ) => Promise<Answer>;
 
 const RELEASE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
-const STAGE = /^[a-z_]{1,30}(\.-?\d{1,3})?(\.h\d{1,12})?(\.a)?(\.p\d{1,12})?$/;
+const STAGE =
+  /^[a-z_]{1,30}(\.-?\d{1,3})?(\.h\d{1,12})?(\.a)?(\.p\d{1,12})?(\.s\d{1,3}(\.r\d{1,12})?)?$/;
 
 /** A button value as Greenlight draws it (`<release id>:<stage>`), or undefined if forged. */
 function readValue(value: string | undefined): { releaseId: string; stage?: string } | undefined {
@@ -54,6 +55,7 @@ const BUTTONS: Record<string, ReleaseButton> = {
   [ACTIONS.pause]: 'pause',
   [ACTIONS.resume]: 'resume',
   [ACTIONS.abort]: 'abort',
+  [ACTIONS.approveStep]: 'approve_step',
 };
 
 async function answerFor(

@@ -1,4 +1,5 @@
 import { releaseDeadline } from '../../domain/deadlines.ts';
+import { awaitsApproval, currentStep } from '../../domain/pre-switch-steps.ts';
 import type { Release } from '../../domain/release.ts';
 import { missingRoles } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
@@ -105,6 +106,16 @@ export async function approveRelease(
     roles,
   });
   const approval = applied.release.approvals.at(-1);
+  if (applied.release.state === 'running_steps') {
+    const step = currentStep(applied.release);
+    return {
+      message: `You approved as ${approval?.role}. All approvals are in: ${applied.release.service} runs its steps before the switch first.`,
+      hint:
+        step && awaitsApproval(step)
+          ? `${step.name} cannot be undone and needs its own approval from ${step.approverRole} (not the requester).`
+          : `Traffic moves once ${step?.name ?? 'every step'} has finished.`,
+    };
+  }
   if (applied.effects.some((e) => e.type === 'switch_traffic')) {
     return {
       message: `You approved as ${approval?.role}. All approvals are in: switching ${applied.release.service} to ${applied.release.toSlot} now.`,

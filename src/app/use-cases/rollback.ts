@@ -101,7 +101,7 @@ export async function requestRollback(
  * still warm or traffic never left it.
  */
 export function redeployNeeded(state: ServiceState, release: Release): string | undefined {
-  if (release.state === 'awaiting_approval') return undefined;
+  if (release.state === 'awaiting_approval' || release.state === 'running_steps') return undefined;
   const op = state.operation;
   if (op !== null && (op.kind === 'bump' || op.kind === 'sync'))
     return `a /${op.kind} is changing ${release.fromSlot} now`;

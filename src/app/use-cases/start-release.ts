@@ -5,6 +5,7 @@ import { isNewer, releaseTypeOf } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
 import type { GateResult } from '../ports.ts';
+import { plannedSteps } from '../pre-switch-job.ts';
 import { checkCalendar, closedError } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { busyError, currentState } from '../service-access.ts';
@@ -166,6 +167,7 @@ export async function requestRelease(
       ? { freezeException: { justification: exception.justification, window: exception.window } }
       : {}),
     ...(notes ? { notes } : {}),
+    ...(plannedSteps(config) ? { steps: plannedSteps(config) } : {}),
     approvals: [],
     state: 'awaiting_approval',
     fromSlot: state.production,

@@ -5,7 +5,7 @@ import {
   type ReleaseButton,
 } from '../../../src/app/dispatch-action.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
-import { fenceValue, parseFenceValue } from '../../../src/domain/click-fence.ts';
+import { fenceValue, parseFenceValue, stepFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { ServiceState } from '../../../src/domain/service-state.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
@@ -37,6 +37,7 @@ services:
 
 const STATES: readonly ReleaseState[] = [
   'awaiting_approval',
+  'running_steps',
   'switching',
   'ramping',
   'observing',
@@ -76,6 +77,21 @@ function release(id: string, state: ReleaseState, extra: Partial<Release> = {}):
     ...(state === 'released'
       ? { pendingRollback: { by: 'U0DEV2', reason: 'slow checkout', at: AT } }
       : {}),
+    // Every release here had an irreversible migration; only a running_steps one still waits on it.
+    steps: [
+      {
+        name: 'migrate',
+        label: 'Run migration (cannot be undone)',
+        reversible: false,
+        approverRole: 'lead',
+        compensation: 'https://runbooks.example.com/migrate',
+        timeoutSeconds: 60,
+        readyAt: AT,
+        ...(state === 'running_steps' || state === 'awaiting_approval'
+          ? {}
+          : { approvedBy: 'U0LEAD', startedAt: AT, finishedAt: AT }),
+      },
+    ],
     timeline: [],
     createdAt: AT,
     updatedAt: AT,
@@ -104,9 +120,14 @@ function world(state: ReleaseState) {
       blue: { version: '2.4.0', health: 'healthy', updatedAt: AT },
       green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
     },
-    operation: ['awaiting_approval', 'switching', 'ramping', 'observing', 'rolling_back'].includes(
-      state,
-    )
+    operation: [
+      'awaiting_approval',
+      'running_steps',
+      'switching',
+      'ramping',
+      'observing',
+      'rolling_back',
+    ].includes(state)
       ? { id: current.id, kind: 'release', by: 'U0DEV1', startedAt: AT, releaseId: current.id }
       : null,
     lastReleaseId: current.id,
@@ -130,11 +151,13 @@ const RELATIONS: readonly Relation[] = [
 
 /** The click as Slack would deliver it for each relation, on the message as last drawn. */
 function clickFor(
+  button: ReleaseButton,
   relation: Relation,
   current: Release,
   old: Release,
 ): { id: string; click: Click } {
-  const drawn = (r: Release) => parseFenceValue(fenceValue(r)).stage;
+  const drawn = (r: Release) =>
+    parseFenceValue(button === 'approve_step' ? stepFenceValue(r) : fenceValue(r)).stage;
   const user = { requester: 'U0DEV1', approver: 'U0LEAD', operator: 'U0OPS', outsider: 'U0OUT' };
   switch (relation) {
     case 'other channel':
@@ -159,6 +182,7 @@ type Outcome = 'ok' | 'stale' | 'deny' | 'none';
 const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> = {
   approve: {
     awaiting_approval: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
+    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
@@ -171,6 +195,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
   },
   reject: {
     awaiting_approval: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
+    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
@@ -183,6 +208,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
   },
   promote: {
     awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     ramping: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
     observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
@@ -195,6 +221,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
   },
   pause: {
     awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     ramping: ['ok', 'ok', 'deny', 'deny', 'deny', 'stale'],
     observing: ['ok', 'ok', 'deny', 'deny', 'deny', 'stale'],
@@ -208,6 +235,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
   // Nothing is paused here, so a Resume that may act finds nothing to resume.
   resume: {
     awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     ramping: ['none', 'none', 'deny', 'deny', 'deny', 'stale'],
     observing: ['none', 'none', 'deny', 'deny', 'deny', 'stale'],
@@ -221,6 +249,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
   // Already rolling back (and not failed): a second Rollback or Abort adds nothing.
   rollback: {
     awaiting_approval: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
+    running_steps: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
     switching: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
     ramping: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
     observing: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
@@ -233,6 +262,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
   },
   abort: {
     awaiting_approval: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
+    running_steps: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
     switching: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
     ramping: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
     observing: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
@@ -246,6 +276,7 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
   // Only a released release carries a rollback request here (asked by U0DEV2); only lead approves.
   approve_rollback: {
     awaiting_approval: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
+    running_steps: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     switching: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     ramping: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     observing: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
@@ -255,6 +286,21 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
     failed: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     rolling_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
     rolled_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
+  },
+  // An irreversible step's own approval: its role (lead), never the requester, only while it
+  // waits (the operator may run /release but is not in lead; the outsider is not an operator).
+  approve_step: {
+    awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    running_steps: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
+    switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+    rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
   },
 };
 
@@ -274,7 +320,7 @@ describe('every button × release state × who clicks, from where', () => {
   it.each(cases)('%s on a %s release by the %s: %s', async (button, state, relation, expected) => {
     const { w, current, old } = world(state);
     const before = JSON.stringify([...w.releases.values(), ...w.services.values()]);
-    const { id, click } = clickFor(relation, current, old);
+    const { id, click } = clickFor(button, relation, current, old);
     let outcome: Outcome;
     try {
       await dispatchAction(w.deps, button, id, click);

@@ -3,6 +3,7 @@ import { describeReading, readEvidence } from '../../../domain/analysis.ts';
 import { describeEvidence } from '../../../domain/error-judge.ts';
 import type { Release } from '../../../domain/release.ts';
 import { escapeText, plain, type SlackMessage, section } from './block-kit.ts';
+import { dataLayerLines } from './step-blocks.ts';
 
 /** Replaced by the outbox with a link to the release's thread once its parent is posted. */
 export const THREAD_LINK = '{{thread_link}}';
@@ -54,13 +55,14 @@ export function rollbackAlert(
       : []),
     `*Who:* ${who}${rollback?.approvedBy ? ` (approved by <@${rollback.approvedBy}>)` : ''}`,
     `*Status:* ${statusText}`,
+    ...dataLayerLines(release, status),
     // Nobody is paged by "automatic": the people behind the release are.
     `*Release by:* <@${release.requester}>${release.approvals.length ? ` · *approved by:* ${release.approvals.map((a) => `<@${a.user}>`).join(', ')}` : ''}`,
     `*Links:* ${links.join(' · ')}`,
   ];
   return {
     text: plain(
-      `${headline.replace(/^:[a-z_]+: /, '')}: ${release.service} back to ${release.fromVersion} (${release.fromSlot}). Reason: ${escapeText(rollback?.reason ?? 'none given')}`,
+      `${headline.replace(/^:[a-z_]+: /, '')}: ${release.service} back to ${release.fromVersion} (${release.fromSlot}). Reason: ${escapeText(rollback?.reason ?? 'none given')}${dataLayerLines(release, status).length > 0 ? '. The data layer is not rolled back: it needs the compensation runbook' : ''}`,
     ),
     blocks: [section(`*${headline}*`), section(facts.join('\n'))],
   };

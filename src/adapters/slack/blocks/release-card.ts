@@ -14,6 +14,7 @@ import {
   type SlackMessage,
   section,
 } from './block-kit.ts';
+import { STEP_APPROVE_ACTION, stepBlocks } from './step-blocks.ts';
 
 /** action_ids of the release buttons; the value is the release id and the stage it was drawn at. */
 export const ACTIONS = {
@@ -25,10 +26,12 @@ export const ACTIONS = {
   pause: 'release_pause',
   resume: 'release_resume',
   abort: 'release_abort',
+  approveStep: STEP_APPROVE_ACTION,
 } as const;
 
 const STATUS: Record<Release['state'], string> = {
   awaiting_approval: ':hourglass_flowing_sand: Waiting for approval',
+  running_steps: ':gear: Running steps before the switch',
   switching: ':arrows_counterclockwise: Switching',
   ramping: ':chart_with_upwards_trend: Canary',
   observing: ':eyes: Observing',
@@ -152,6 +155,7 @@ export function releaseParentMessage(
     blocks.push(
       section(release.notes.ok ? notesText(release.notes) : notesUnavailableText(release.notes)),
     );
+  blocks.push(...stepBlocks(release, roles));
   if (release.state === 'awaiting_approval') {
     blocks.push({
       type: 'actions',

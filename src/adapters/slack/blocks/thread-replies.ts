@@ -4,6 +4,7 @@ import type { Release } from '../../../domain/release.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import { escapeText, plain, type SlackMessage, section } from './block-kit.ts';
 import { liveStatus, minutesBetween } from './release-card.ts';
+import { stepProgress } from './step-blocks.ts';
 
 /** States whose arrival the requester hears about by name. */
 const TELL_REQUESTER: readonly Release['state'][] = [
@@ -109,6 +110,10 @@ export function progressMessage(
       `*Stage:* waiting for approval for ${waited} min · traffic: ${release.fromSlot} 100 %`,
     );
     next = `Next: approval from ${missing.join(' and ')} (Approve on the release message)`;
+  } else if (release.state === 'running_steps') {
+    const progress = stepProgress(release);
+    lines.push(`*Stage:* ${progress.stage} · traffic: ${release.fromSlot} 100 %`);
+    next = progress.next;
   } else {
     const weight =
       release.state === 'ramping' && release.canary

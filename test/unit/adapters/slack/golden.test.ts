@@ -193,6 +193,19 @@ const readings = {
   },
 };
 
+/** A migration that cannot be undone, as a release records it, not run yet. */
+const MIGRATE = {
+  name: 'migrate',
+  label: 'Run migration (cannot be undone)',
+  reversible: false,
+  approverRole: 'lead',
+  compensation: 'https://wiki.example.com/runbooks/api-migrate-down',
+  owner: 'U0DBA',
+  timeoutSeconds: 600,
+  readyAt: T5,
+};
+const MIGRATED = { ...MIGRATE, approvedBy: 'U0LEAD', startedAt: T5, finishedAt: T5 };
+
 const bump: DeployNotice = {
   operationId: 'op-1',
   kind: 'bump',
@@ -230,6 +243,35 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
       releaseParentMessage(
         release('awaiting_approval', {
           notes: { ok: false, reason: 'tag v2.4.1 not found in https://github.com/acme/api.git' },
+        }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
+    'awaiting-approval-steps': () =>
+      releaseParentMessage(
+        release('awaiting_approval', {
+          steps: [
+            { name: 'warm', label: 'Run warm', reversible: true, timeoutSeconds: 60 },
+            MIGRATE,
+          ],
+        }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
+    'running-steps-awaiting-step-approval': () =>
+      releaseParentMessage(
+        release('running_steps', { approvals: approved, steps: [MIGRATE], revision: 5 }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
+    'running-steps-running': () =>
+      releaseParentMessage(
+        release('running_steps', {
+          approvals: approved,
+          steps: [{ ...MIGRATE, approvedBy: 'U0LEAD', startedAt: T5 }],
         }),
         service('blue'),
         API,
@@ -343,6 +385,13 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
       completionReport(release('released', observing), service('green'), API),
     'progress-awaiting-approval': () =>
       progressMessage(release('awaiting_approval'), API, NOW, ['lead', 'security']),
+    'progress-running-steps': () =>
+      progressMessage(
+        release('running_steps', { approvals: approved, steps: [MIGRATE] }),
+        API,
+        NOW,
+        [],
+      ),
     'progress-canary': () =>
       progressMessage(canary('ramping', { analysis: readings }), WEB, NOW, []),
     'progress-observing': () =>
@@ -393,6 +442,16 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
         }),
         API,
         'failed',
+      ),
+    'rollback-done-after-irreversible-step': () =>
+      rollbackAlert(
+        release('rolled_back', {
+          ...observing,
+          steps: [MIGRATED],
+          rollback: { by: 'U0DEV1', reason: 'checkout errors', at: T35, path: 'switch' },
+        }),
+        API,
+        'done',
       ),
     drift: () => driftMessage('HAProxy sends api to blue, Greenlight expects green'),
     adopted: () => adoptedMessage('api: PRODUCTION is green (2.4.1) as HAProxy reports'),

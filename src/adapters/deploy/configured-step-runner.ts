@@ -1,0 +1,60 @@
+import type { DeployOutcome, PreSwitchStepRequest, StepCommandRunner } from '../../app/ports.ts';
+import type { ServiceConfig } from '../../config/greenlight-schema.ts';
+import { ChildEnvironments } from '../process/child-env.ts';
+import { runArgv } from '../process/run-argv.ts';
+import { configuredSecrets, secretRedactor } from '../process/secret-redactor.ts';
+import { tailOf } from './command-deployer.ts';
+
+/**
+ * Runs a service's `steps.<name>.command` exactly as a deploy command runs: an argv without a
+ * shell, in its own process group (killed on timeout or when Greenlight dies), with the
+ * allow-listed environment, the deploy step's GREENLIGHT_* variables plus GREENLIGHT_STEP, and
+ * output shown with every configured secret removed. Nothing typed in Slack reaches it.
+ */
+export class ConfiguredStepRunner implements StepCommandRunner {
+  private readonly services: Readonly<Record<string, ServiceConfig>>;
+  private readonly children: ChildEnvironments;
+  private readonly redact: (text: string) => string;
+  private readonly cwd: string;
+
+  constructor(
+    services: Readonly<Record<string, ServiceConfig>>,
+    env: NodeJS.ProcessEnv,
+    cwd: string,
+  ) {
+    this.services = services;
+    this.children = new ChildEnvironments(env, services);
+    this.redact = secretRedactor(configuredSecrets(env, services));
+    this.cwd = cwd;
+  }
+
+  async run(request: PreSwitchStepRequest): Promise<DeployOutcome> {
+    const config = this.services[request.service];
+    const step = config?.steps?.[request.step];
+    if (config === undefined || step === undefined)
+      return {
+        ok: false,
+        reason: `step ${request.step} is no longer in greenlight.yml for ${request.service}`,
+        outputTail: '',
+      };
+    const result = await runArgv(step.command, {
+      cwd: this.cwd,
+      timeoutSeconds: step.timeoutSeconds,
+      label: `step ${request.step}`,
+      redact: this.redact,
+      env: this.children.for(request.service, {
+        GREENLIGHT_SERVICE: request.service,
+        GREENLIGHT_VERSION: request.version,
+        GREENLIGHT_SLOT: request.slot,
+        GREENLIGHT_SLOT_URL: config.slots[request.slot].url,
+        GREENLIGHT_RELEASE_ID: request.releaseId,
+        GREENLIGHT_STEP: request.step,
+      }),
+    });
+    if (result.ok) return { ok: true };
+    const reason = result.reason.startsWith(`step ${request.step} not found`)
+      ? `${result.reason} (check steps.${request.step}.command in greenlight.yml)`
+      : result.reason;
+    return { ok: false, reason, outputTail: tailOf(result.output) };
+  }
+}

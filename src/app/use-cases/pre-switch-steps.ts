@@ -1,0 +1,113 @@
+import { awaitsApproval, currentStep, currentStepIndex } from '../../domain/pre-switch-steps.ts';
+import type { Answer } from '../answer.ts';
+import type { EventPorts, Uses } from '../app-deps.ts';
+import { closedFor } from '../release-calendar.ts';
+import { ReleaseError } from '../release-error.ts';
+import { runEvent } from '../release-runner.ts';
+
+const STEP_LOCK_TTL_MS = 10_000;
+
+/** An irreversible step's own approval: a member of its approver role, never the requester. */
+export async function approveStep(
+  deps: Uses<EventPorts | 'directory'>,
+  request: { releaseId: string; user: string },
+): Promise<Answer> {
+  const release = await deps.store.getRelease(request.releaseId);
+  const index = release ? currentStepIndex(release) : undefined;
+  const step = release ? currentStep(release) : undefined;
+  if (release === null || index === undefined || step === undefined)
+    throw new ReleaseError('stale', 'No step waits for approval now.', 'See /release status.');
+  // The switch that follows would be refused: nothing irreversible runs for a release that
+  // cannot go out now.
+  const closed = closedFor(deps, release);
+  if (closed !== undefined)
+    throw new ReleaseError(
+      'frozen',
+      `${closed}: ${step.name} cannot be undone, and the switch after it could not run now.`,
+      `Approve ${step.name} once the calendar opens (the step waits until its deadline), or /rollback ${release.service} to cancel.`,
+    );
+  const role = step.approverRole;
+  const members =
+    role === undefined ? [] : await deps.directory.members(deps.config.roles[role] ?? []);
+  await runEvent(deps, release.id, {
+    type: 'approve_step',
+    user: request.user,
+    roles: role !== undefined && members.includes(request.user) ? [role] : [],
+    index,
+  });
+  return {
+    message: `You approved ${step.name} for ${release.service} ${release.version}; it runs now and cannot be undone.`,
+    hint: 'Traffic moves once every step before the switch has finished; the thread says when.',
+  };
+}
+
+/**
+ * The worker step of a pre-switch step (a migration), run like a deploy. "Started" is recorded
+ * before the command runs: a step found started and never finished was cut off by a crash or a
+ * restart, and an irreversible one is then never run again by itself; the release fails and says
+ * what to check. A reversible one simply runs again. One run at a time per release (a lock), so
+ * a re-delivery while it runs does nothing.
+ */
+export async function runPreSwitchStep(
+  deps: Uses<EventPorts | 'locks' | 'stepRunner'>,
+  job: { releaseId: string; index: number },
+): Promise<void> {
+  // A second delivery while the step runs waits briefly, then fails its attempt and is retried
+  // with backoff: after a crash the dead holder's lock expires and a retry finds the step
+  // started and never finished.
+  await deps.locks.withLock(
+    `pre-switch-${job.releaseId}`,
+    STEP_LOCK_TTL_MS,
+    () => runLocked(deps, job),
+    { waitMs: 1000 },
+  );
+}
+
+async function runLocked(
+  deps: Uses<EventPorts | 'stepRunner'>,
+  job: { releaseId: string; index: number },
+) {
+  const release = await deps.store.getRelease(job.releaseId);
+  if (release === null || release.state !== 'running_steps') return;
+  const step = currentStep(release);
+  if (currentStepIndex(release) !== job.index || step === undefined) return;
+  const event = (type: 'step_started' | 'step_finished') => ({ type, index: job.index });
+  try {
+    if (step.startedAt !== undefined && !step.reversible) {
+      await runEvent(deps, release.id, {
+        type: 'step_failed',
+        index: job.index,
+        reason: `it was started at ${step.startedAt.slice(0, 16).replace('T', ' ')} UTC and Greenlight lost track of it (a crash or restart while it ran). It cannot be undone, so Greenlight does not run it again by itself: check whether it completed before anything else`,
+      });
+      return;
+    }
+    if (awaitsApproval(step)) return;
+    await runEvent(deps, release.id, event('step_started'));
+    const outcome = deps.stepRunner
+      ? await deps.stepRunner.run({
+          service: release.service,
+          step: step.name,
+          version: release.version,
+          slot: release.toSlot,
+          releaseId: release.id,
+        })
+      : { ok: false as const, reason: 'no step runner in this process', outputTail: '' };
+    if (outcome.ok) {
+      await runEvent(deps, release.id, event('step_finished'));
+      return;
+    }
+    const tail = outcome.outputTail.trim().split('\n').slice(-3).join(' / ');
+    await runEvent(deps, release.id, {
+      type: 'step_failed',
+      index: job.index,
+      reason: `${outcome.reason}${tail ? ` (last output: ${tail})` : ''}`,
+    });
+  } catch (error) {
+    // Cancelled by /rollback meanwhile: the release says what happened.
+    if (error instanceof ReleaseError) {
+      deps.log.info({ releaseId: release.id, err: error }, 'pre-switch step outcome not recorded');
+      return;
+    }
+    throw error;
+  }
+}

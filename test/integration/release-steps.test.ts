@@ -1,0 +1,219 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bumpAndRequestRelease,
+  buttonValue,
+  eventually,
+  type ReleaseWorld,
+  startReleaseWorld,
+} from '../../testkit/release-world.ts';
+import {
+  channelText,
+  REFUSED,
+  releaseReaches,
+  releaseRecord,
+  sleep,
+  trafficAllOn,
+} from '../support/world-inspection.ts';
+
+/**
+ * Issue 16: an irreversible step before the switch (a migration) needs its own approval from its
+ * role, never the requester; it runs once, as a job, before traffic moves; a crash while it runs
+ * never runs it again; a rollback after it says the data layer needs the compensation runbook.
+ * Everything goes through requests signed as Slack signs them, against a real Greenlight process,
+ * Redis and HAProxy. The step is a small script that appends a line to a marker file per run.
+ */
+const RUNBOOK = 'https://runbooks.example.com/api-migrate-down';
+const STEP_SCRIPT = `import { appendFileSync, readFileSync } from 'node:fs';
+const [marker, modeFile] = process.argv.slice(2);
+const e = process.env;
+appendFileSync(marker, [e.GREENLIGHT_STEP, e.GREENLIGHT_RELEASE_ID, e.GREENLIGHT_VERSION, e.GREENLIGHT_SLOT, e.SLACK_SIGNING_SECRET ?? 'no-secret'].join(' ') + '\\n');
+const mode = readFileSync(modeFile, 'utf8').trim();
+if (mode === 'fail') { console.error('ERROR: relation "orders_v2" already exists <!channel>'); process.exit(3); }
+if (mode === 'hang') setTimeout(() => {}, 120_000);
+`;
+
+let world: ReleaseWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function open(mode: 'ok' | 'fail' | 'hang', env: Record<string, string> = {}) {
+  const base = join(
+    tmpdir(),
+    `greenlight-step-${process.pid}-${Math.random().toString(16).slice(2)}`,
+  );
+  const script = `${base}.mjs`;
+  const marker = `${base}.runs`;
+  const modeFile = `${base}.mode`;
+  await writeFile(script, STEP_SCRIPT);
+  await writeFile(modeFile, mode);
+  // `team` is U0DEV1 (who requests every release here) and U0DEV2.
+  world = await startReleaseWorld({
+    env,
+    serviceExtra: `    steps:
+      migrate:
+        command: ${JSON.stringify([process.execPath, script, marker, modeFile])}
+        reversible: false
+        compensation: "${RUNBOOK}"
+        approverRole: team
+        owner: U0DBA
+        label: "Run migration (cannot be undone)"
+        timeoutSeconds: 60
+`,
+  });
+  const runs = async () =>
+    (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  return { w: world, runs };
+}
+
+/** The release card once it shows the step's own button. */
+const stepButtonShown = (w: ReleaseWorld, id: string) =>
+  eventually(
+    () => buttonValue(w.slack, id),
+    (value) => /:running_steps\.s0\.r\d+$/.test(value),
+  );
+
+async function approvedUpToTheStep(w: ReleaseWorld) {
+  const { id } = await bumpAndRequestRelease(w, '2.4.1');
+  const answer = await w.click('U0LEAD', 'release_approve', id);
+  expect(answer).toContain('runs its steps before the switch');
+  expect(answer).toContain('migrate cannot be undone');
+  await releaseReaches(w, id, 'running_steps');
+  return id;
+}
+
+describe('irreversible steps before the switch (issue 16)', () => {
+  it('needs its own approver, never the requester; runs once; a rollback after it names the compensation runbook', async () => {
+    const { w, runs } = await open('ok');
+    const id = await approvedUpToTheStep(w);
+    const drawn = await stepButtonShown(w, id);
+    const card = JSON.stringify(
+      w.slack
+        .messages('C0RELEASES')
+        .find((m) => JSON.stringify(m.blocks).includes(`"value":"${id}:`))?.blocks,
+    );
+    expect(card).toContain('Run migration (cannot be undone)');
+    expect(card).toContain('*Traffic:* instant');
+    expect(card).toContain('*Artifact:* redeploy');
+    expect(card).toContain(`<${RUNBOOK}|migrate compensation runbook>`);
+    // Approved, but nothing ran and no traffic moved: the step waits for its own approval.
+    await sleep(1000);
+    expect(await runs()).toEqual([]);
+    await trafficAllOn(w, 'blue', 1000);
+
+    // The requester is in team, and still may not approve it.
+    const byRequester = await w.click('U0DEV1', 'release_step_approve', id);
+    expect(byRequester).toContain(REFUSED);
+    expect(byRequester).toContain('someone else in team');
+    // The lead approved the release but is not in team.
+    const byLead = await w.click('U0LEAD', 'release_step_approve', id);
+    expect(byLead).toContain(REFUSED);
+    expect(byLead).toContain('needs approval from team');
+    expect(await runs()).toEqual([]);
+
+    const ok = await w.click('U0DEV2', 'release_step_approve', id);
+    expect(ok).not.toContain(REFUSED);
+    expect(ok).toContain('You approved migrate');
+    await releaseReaches(w, id, 'released');
+    await trafficAllOn(w, 'green');
+    // Exactly one run, with the deploy step's variables and none of Greenlight's secrets.
+    expect(await runs()).toEqual([`migrate ${id} 2.4.1 green no-secret`]);
+
+    // The same button clicked again (a double click, a Slack retry of the old message) is stale.
+    const responseUrl = w.slack.newResponseUrl();
+    const again = await w.sender.click({
+      action_id: 'release_step_approve',
+      value: drawn,
+      user_id: 'U0DEV2',
+      message_ts: '1.000000',
+      response_url: responseUrl,
+    });
+    expect(again.status).toBe(200);
+    const staleAnswer = JSON.stringify((await w.slack.waitForResponse(responseUrl)).body);
+    expect(staleAnswer).toContain(REFUSED);
+    expect(staleAnswer).toContain('this message is out of date');
+    expect(await runs()).toHaveLength(1);
+
+    const record = await releaseRecord(w, id);
+    expect(((record?.steps ?? []) as { approvedBy?: string }[])[0]?.approvedBy).toBe('U0DEV2');
+
+    expect(await w.command('U0LEAD', '/rollback', 'api checkout errors')).toContain(
+      'Rolling api back to 2.4.0',
+    );
+    await releaseReaches(w, id, 'rolled_back');
+    await trafficAllOn(w, 'blue');
+    await expect
+      .poll(() => channelText(w, 'C0ALERTS'), { timeout: 20_000 })
+      .toContain('Production restored');
+    const alert = channelText(w, 'C0ALERTS');
+    expect(alert).toContain('*Traffic:* rolled back (instant)');
+    expect(alert).toContain('*Artifact:* rolled back (2.4.0 on blue)');
+    expect(alert).toContain('*Data:* NOT rolled back: migrate cannot be undone');
+    expect(alert).toContain(`<${RUNBOOK}|migrate compensation runbook>`);
+    expect(alert).toContain('owner <@U0DBA>');
+    expect(await runs()).toHaveLength(1);
+  });
+
+  it('a failing step stops the release before traffic moves and says what failed and how to retry', async () => {
+    const { w, runs } = await open('fail');
+    const id = await approvedUpToTheStep(w);
+    await stepButtonShown(w, id);
+    await w.click('U0DEV2', 'release_step_approve', id);
+    await releaseReaches(w, id, 'failed');
+    await trafficAllOn(w, 'blue');
+    expect(await runs()).toHaveLength(1);
+    const failure = String((await releaseRecord(w, id))?.failure);
+    expect(failure).toContain('step migrate failed: step migrate exited with code 3');
+    expect(failure).toContain('relation "orders_v2" already exists');
+    expect(failure).toContain(RUNBOOK);
+    expect(failure).toContain('/release api again');
+    await expect
+      .poll(() => channelText(w, 'C0RELEASES'), { timeout: 20_000 })
+      .toContain('Failed, PRODUCTION restored');
+    // The step's output reaches Slack under the user-text rule: it can ping nobody.
+    expect(channelText(w, 'C0RELEASES')).toContain('already exists');
+    expect(channelText(w, 'C0RELEASES')).not.toContain('<!channel>');
+    // The dry run of the retry names the step and what it needs.
+    const plan = await w.command('U0DEV1', '/release', 'api --dry-run');
+    expect(plan).toContain('Steps after the approvals, before traffic moves, in order: migrate');
+    expect(plan).toContain('cannot be undone: its own approval from team, never the requester');
+    expect(await runs()).toHaveLength(1);
+    // The service is free again: the next /release is accepted.
+    expect(await w.command('U0DEV1', '/release', 'api')).toContain('requested');
+  });
+
+  it('a crash while the step runs: after the restart it is not run again, and the release says what to check', async () => {
+    // A short stall interval: the killed worker's job is handed on within seconds.
+    const { w, runs } = await open('hang', { GREENLIGHT_STALLED_INTERVAL_MS: '2000' });
+    const id = await approvedUpToTheStep(w);
+    const drawn = await stepButtonShown(w, id);
+    await w.click('U0DEV2', 'release_step_approve', id);
+    await eventually(runs, (lines) => lines.length === 1);
+    // A second delivery of the same click while the step runs is refused and runs nothing.
+    const responseUrl = w.slack.newResponseUrl();
+    await w.sender.click({
+      action_id: 'release_step_approve',
+      value: drawn,
+      user_id: 'U0DEV2',
+      message_ts: '1.000000',
+      response_url: responseUrl,
+    });
+    expect(JSON.stringify((await w.slack.waitForResponse(responseUrl)).body)).toContain(
+      'no step waits for approval now',
+    );
+    await w.app.stop('SIGKILL');
+    await w.restart();
+    await releaseReaches(w, id, 'failed', 60_000);
+    const failure = String((await releaseRecord(w, id))?.failure);
+    expect(failure).toContain('lost track of it');
+    expect(failure).toContain('does not run it again');
+    expect(failure).toContain(RUNBOOK);
+    await trafficAllOn(w, 'blue');
+    await sleep(1000);
+    expect(await runs()).toHaveLength(1);
+  }, 120_000);
+});

@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import type { PreSwitchStepRequest } from '../../../src/app/ports.ts';
+import { ReleaseError } from '../../../src/app/release-error.ts';
+import { sweepService } from '../../../src/app/sweeper.ts';
+import { approveStep, runPreSwitchStep } from '../../../src/app/use-cases/pre-switch-steps.ts';
+import { parseConfig } from '../../../src/config/load-config.ts';
+import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
+import type { Release } from '../../../src/domain/release.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+
+const START = Date.parse('2026-11-24T10:00:00.000Z');
+const at = (minutes: number) => new Date(START + minutes * 60_000);
+const RUNBOOK = 'https://runbooks.example.com/migrate';
+const CONFIG = (steps = '', top = '') => `
+alertsChannel: C0ALERTS
+${top}
+roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO], dba: [U0DBA] }
+services:
+  api:
+    channel: C0RELEASES
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
+    deploy: { command: ["./deploy.sh"] }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
+    approvalTtlMinutes: 60
+    deadlines: { switchMinutes: 5 }
+${steps}`;
+const STEPS = `    steps:
+      migrate: { command: ["./migrate.sh"], reversible: false, compensation: "${RUNBOOK}", approverRole: dba, owner: U0OWNER }
+`;
+
+const migrate: PreSwitchStep = {
+  name: 'migrate',
+  label: 'Run migrate (cannot be undone)',
+  reversible: false,
+  approverRole: 'dba',
+  compensation: RUNBOOK,
+  owner: 'U0OWNER',
+  timeoutSeconds: 600,
+  readyAt: at(0).toISOString(),
+};
+
+function setUp(minutesLater: number, step: Partial<PreSwitchStep>, top = '') {
+  const w = memoryWorld(CONFIG(STEPS, top), at(minutesLater));
+  const iso = at(0).toISOString();
+  const release = releaseRecord(iso, {
+    state: 'running_steps',
+    approvals: [{ role: 'lead', user: 'U0LEAD', at: iso }],
+    steps: [{ ...migrate, ...step }],
+    revision: 4,
+  });
+  w.releases.set(release.id, release);
+  w.services.set('api', serviceRecord(iso, { revision: 7 }));
+  const runs: PreSwitchStepRequest[] = [];
+  const deps = {
+    ...w.deps,
+    stepRunner: {
+      run: async (request: PreSwitchStepRequest) => {
+        runs.push(request);
+        return { ok: true as const };
+      },
+    },
+  };
+  return { w, deps, runs, release: () => w.releases.get('rel-1') as Release };
+}
+
+describe('running a pre-switch step', () => {
+  it('records started before running, then finished, and moves on to the switch', async () => {
+    const { deps, runs, release, w } = setUp(1, { approvedBy: 'U0DBA' });
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(runs).toEqual([
+      { service: 'api', step: 'migrate', version: '2.4.1', slot: 'green', releaseId: 'rel-1' },
+    ]);
+    expect(release().state).toBe('switching');
+    expect(release().timeline.map((t) => t.what)).toEqual([
+      'step migrate started (cannot be undone)',
+      'step migrate done; every step is done, switching traffic',
+    ]);
+    expect(w.jobs).toEqual([{ step: 'switch', releaseId: 'rel-1', revision: 6 }]);
+  });
+
+  it('does not run an irreversible step found started and never finished: fails with what to check', async () => {
+    const { deps, runs, release } = setUp(3, {
+      approvedBy: 'U0DBA',
+      startedAt: at(1).toISOString(),
+    });
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(runs).toEqual([]);
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('lost track of it');
+    expect(release().failure).toContain(RUNBOOK);
+    expect(release().failure).toContain('/release api again');
+  });
+
+  it('runs a reversible step found started and never finished again', async () => {
+    const { deps, runs, release } = setUp(3, {
+      reversible: true,
+      approverRole: undefined,
+      startedAt: at(1).toISOString(),
+    });
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(runs).toHaveLength(1);
+    expect(release().state).toBe('switching');
+  });
+
+  it('does nothing for a step that still waits for its approval, or a job for another step', async () => {
+    const { deps, runs, release } = setUp(1, {});
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 1 });
+    expect(runs).toEqual([]);
+    expect(release().revision).toBe(4);
+  });
+
+  it('a failing command fails the release with its reason and output, traffic untouched', async () => {
+    const { w, release } = setUp(1, { approvedBy: 'U0DBA' });
+    const deps = {
+      ...w.deps,
+      stepRunner: {
+        run: async () => ({
+          ok: false as const,
+          reason: 'step migrate exited with code 2',
+          outputTail: 'applying 0042\nERROR: column exists',
+        }),
+      },
+    };
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('exited with code 2');
+    expect(release().failure).toContain('ERROR: column exists');
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+    expect(w.services.get('api')?.operation).toBeNull();
+  });
+});
+
+describe('approving an irreversible step', () => {
+  const refusedCode = async (run: () => Promise<unknown>) =>
+    run().then(
+      () => 'accepted',
+      (error: unknown) => (error instanceof ReleaseError ? error.code : 'threw'),
+    );
+
+  it('counts only a member of its role who did not request the release, and enqueues the step', async () => {
+    const { deps, w, release } = setUp(1, {});
+    w.releases.set('rel-1', { ...release(), requester: 'U0DBA' });
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'not_allowed',
+    );
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0LEAD' }))).toBe(
+      'not_allowed',
+    );
+    expect(w.jobs).toEqual([]);
+    w.releases.set('rel-1', { ...release(), requester: 'U0DEV1' });
+    const answer = await approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' });
+    expect(answer.message).toContain('You approved migrate');
+    expect(w.jobs).toEqual([
+      {
+        step: 'pre_switch',
+        releaseId: 'rel-1',
+        index: 0,
+        attempt: Date.parse(at(1).toISOString()),
+      },
+    ]);
+  });
+
+  it('is refused while the calendar is closed: nothing irreversible runs before a switch that could not', async () => {
+    const { deps, w, release } = setUp(1, {}, 'blockedDays: [tue]');
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'frozen',
+    );
+    expect(release().steps?.[0]?.approvedBy).toBeUndefined();
+    expect(w.jobs).toEqual([]);
+  });
+});
+
+describe('the sweeper and pre-switch steps', () => {
+  it('reminds half-way through a step approval, then fails the release at the deadline', async () => {
+    const half = setUp(31, {});
+    await sweepService(half.deps, 'api');
+    expect(half.release().state).toBe('running_steps');
+    expect(half.w.posts.filter((p) => p.includes('needs approval to run migrate'))).toHaveLength(1);
+
+    const late = setUp(61, {});
+    await sweepService(late.deps, 'api');
+    expect(late.release().state).toBe('failed');
+    expect(late.release().failure).toContain('nobody approved migrate within 60 min');
+  });
+
+  it('enqueues a lost step job again, named by the step and when it became ready', async () => {
+    const { deps, w } = setUp(1, { approvedBy: 'U0DBA' });
+    w.jobState = () => 'missing';
+    await sweepService(deps, 'api');
+    expect(w.jobs).toContainEqual({
+      step: 'pre_switch',
+      releaseId: 'rel-1',
+      index: 0,
+      attempt: START,
+    });
+  });
+
+  it('a step that never finishes fails the release after its timeout and switchMinutes', async () => {
+    const { deps, release } = setUp(16, { approvedBy: 'U0DBA', startedAt: at(0).toISOString() });
+    await sweepService(deps, 'api');
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('did not finish within its timeout (600 s)');
+  });
+});
+
+describe('steps in greenlight.yml', () => {
+  const problems = (steps: string) => {
+    try {
+      parseConfig(CONFIG(steps));
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('requires a compensation runbook and an approver role for an irreversible step', () => {
+    const text = problems(`    steps:
+      migrate: { command: ["./migrate.sh"], reversible: false }
+`);
+    expect(text).toContain('services.api.steps.migrate.compensation');
+    expect(text).toContain('services.api.steps.migrate.approverRole');
+  });
+
+  it('refuses an approver role that is not defined', () => {
+    expect(
+      problems(`    steps:
+      migrate: { command: ["./migrate.sh"], reversible: false, compensation: "${RUNBOOK}", approverRole: dbas }
+`),
+    ).toContain('unknown role "dbas"');
+  });
+
+  it('accepts reversible steps without either, keeping declared order', () => {
+    const config = parseConfig(
+      CONFIG(`    steps:
+      warm: { command: ["./warm.sh"] }
+      migrate: { command: ["./migrate.sh"], reversible: false, compensation: "${RUNBOOK}", approverRole: dba }
+`),
+    );
+    expect(Object.keys(config.services.api?.steps ?? {})).toEqual(['warm', 'migrate']);
+  });
+});
