@@ -2,6 +2,7 @@ import { operationDeadline, releaseDeadline } from '../domain/deadlines.ts';
 import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
 import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { closeChecklists } from './checklist-sweep.ts';
 import { deadlineRules } from './deadline-rules.ts';
 import type { StepJob } from './ports.ts';
 import { ReleaseError } from './release-error.ts';
@@ -27,6 +28,7 @@ export async function sweepService(deps: AppDeps, service: string): Promise<stri
       if (!(error instanceof ReleaseError)) throw error;
     }
   }
+  done.push(...(await closeChecklists(deps, service)));
   // An operation that names a release which has ended (or vanished) holds nothing any more.
   const op = state.operation;
   if (op?.releaseId !== undefined && (op.kind === 'release' || op.kind === 'rollback')) {

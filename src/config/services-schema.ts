@@ -3,6 +3,7 @@ import { SLOTS } from '../domain/slots.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { analysisSchema, canarySchema } from './analysis-schema.ts';
 import { changesSchema } from './changes-schema.ts';
+import { checklistsSchema } from './checklists-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
@@ -30,6 +31,8 @@ const releaseTypeSchema = z.strictObject({
   /** Roles that must each approve, each by a different person. */
   approvals: z.array(z.string().min(1)),
   rollbackWindowMinutes: z.number().positive(),
+  /** This type's checklists, list by list in place of the service's. */
+  checklists: checklistsSchema.optional(),
 });
 
 const gateSchema = z.discriminatedUnion('type', [
@@ -98,6 +101,8 @@ export const serviceSchema = z.strictObject({
   dashboardUrl: httpUrl.optional(),
   /** Release notes in the approval card, from the commits between two versions' tags. */
   changes: changesSchema.optional(),
+  /** Pre-release items on the approval card, post-release items in the thread (see checklist.ts). */
+  checklists: checklistsSchema.optional(),
 });
 
 export const serviceName = z

@@ -1,4 +1,5 @@
 import type { AnalysisReading, Verdict } from './analysis.ts';
+import type { ChecklistPhase } from './checklist.ts';
 import type { ErrorEvidence } from './error-evidence.ts';
 import type { Slot } from './slots.ts';
 
@@ -50,7 +51,16 @@ export type ReleaseEvent =
   | { type: 'expire_approvals'; olderThan: string }
   | { type: 'void_approvals'; reason: string }
   | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
-  | { type: 'rollback_failed'; reason: string };
+  | { type: 'rollback_failed'; reason: string }
+  /** Checklist boxes a person changed: each item ticked (true) or unticked (false). */
+  | {
+      type: 'tick';
+      user: string;
+      phase: ChecklistPhase;
+      changes: readonly { item: string; ticked: boolean }[];
+    }
+  /** The rollback window ended: post-release items are no longer tracked. */
+  | { type: 'close_checklist' };
 
 /** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =
@@ -72,7 +82,9 @@ export type RefusalCode =
   | 'not_allowed'
   | 'already_approved'
   | 'release_ended'
-  | 'illegal_transition';
+  | 'illegal_transition'
+  /** Approve while a required pre-release item is unticked. */
+  | 'checklist_open';
 
 /** An event the release cannot take in its state; `message` is fit for the person who caused it. */
 export class TransitionRefused extends Error {

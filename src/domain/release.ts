@@ -1,4 +1,5 @@
 import type { AnalysisReading, VerdictName } from './analysis.ts';
+import type { Checklist } from './checklist.ts';
 import type { ReleaseNotes } from './release-notes.ts';
 import type { Slot } from './slots.ts';
 import type { ReleaseType } from './version.ts';
@@ -141,6 +142,8 @@ export interface Release {
   readonly pendingRollback?: { readonly by: string; readonly reason: string; readonly at: string };
   /** What changes, read from git when the release was requested (or why it could not be). */
   readonly notes?: ReleaseNotes;
+  /** Pre- and post-release checklists and who ticked what (absent: none configured). */
+  readonly checklist?: Checklist;
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -1,3 +1,4 @@
+import { checklistRules, newChecklist } from '../../domain/checklist.ts';
 import type { Release } from '../../domain/release.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
 import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
@@ -148,6 +149,9 @@ export async function requestRelease(
     ? [...new Set([...rule.approvals, exception.role])]
     : rule.approvals;
   const notes = await readReleaseNotes(deps, request.service, production, version);
+  const checklist = newChecklist(
+    checklistRules(config.checklists, config.releaseTypes?.[type]?.checklists),
+  );
   const now = deps.clock.now();
   const at = now.toISOString();
   const release: Release = {
@@ -166,6 +170,7 @@ export async function requestRelease(
       ? { freezeException: { justification: exception.justification, window: exception.window } }
       : {}),
     ...(notes ? { notes } : {}),
+    ...(checklist ? { checklist } : {}),
     approvals: [],
     state: 'awaiting_approval',
     fromSlot: state.production,

@@ -14,6 +14,7 @@ import {
   type SlackMessage,
   section,
 } from './block-kit.ts';
+import { preChecklistBlocks } from './checklist-blocks.ts';
 
 /** action_ids of the release buttons; the value is the release id and the stage it was drawn at. */
 export const ACTIONS = {
@@ -152,6 +153,7 @@ export function releaseParentMessage(
     blocks.push(
       section(release.notes.ok ? notesText(release.notes) : notesUnavailableText(release.notes)),
     );
+  blocks.push(...preChecklistBlocks(release));
   if (release.state === 'awaiting_approval') {
     blocks.push({
       type: 'actions',
