@@ -78,6 +78,9 @@ async function tick(deps: AppDeps, release: Release, click: TickClick): Promise<
     phase: click.phase,
     changes,
   });
+  // Every box was already as asked (a repeated delivery, or someone else was first).
+  if (!applied.noted)
+    return { message: 'Nothing changed on the checklist: it already showed that.' };
   const after = applied.release;
   for (const change of changes) {
     const item = changed.find((i) => i.id === change.item);
