@@ -142,6 +142,21 @@ describe('checklists in the use cases, on in-memory ports and a manual clock', (
     ).toHaveLength(3);
   });
 
+  it('two people ticking two boxes at the same moment both count (compare-and-set, retried)', async () => {
+    const { world, id } = await requested();
+    const drawn = world.releases.get(id) as Release;
+    await Promise.all([
+      tickChecklist(world.deps, id, click(drawn, 'U0DEV1', 'pre', [0])),
+      tickChecklist(world.deps, id, click(drawn, 'U0LEAD', 'pre', [1])),
+    ]);
+    const ticks = world.releases.get(id)?.checklist?.ticks ?? [];
+    expect(ticks.map((t) => [t.item, t.by]).sort()).toEqual([
+      ['pre-0', 'U0DEV1'],
+      ['pre-1', 'U0LEAD'],
+    ]);
+    expect(world.releases.get(id)?.revision).toBe(drawn.revision + 2);
+  });
+
   it('lets post-release owners tick; closes tracking at the first sweep past the rollback window, once', async () => {
     const { world, id } = await requested(`    checklists:
       pre: []

@@ -149,6 +149,29 @@ describe('ticks through the release machine', () => {
     ).toBe('illegal_transition');
   });
 
+  it('an untick after one approval keeps that approval and refuses the next until ticked again', () => {
+    const twoRoles = releaseRecord(T0, {
+      requiredRoles: ['lead', 'security'],
+      checklist: SKELETON,
+    });
+    let r = transition(twoRoles, tickPre('U0DEV1', 'pre-0', 'pre-1'), NOW).release;
+    r = transition(r, { type: 'approve', user: 'U0LEAD', roles: ['lead'] }, NOW).release;
+    r = transition(
+      r,
+      { type: 'tick', user: 'U0DEV1', phase: 'pre', changes: [{ item: 'pre-0', ticked: false }] },
+      NOW,
+    ).release;
+    expect(r.approvals.map((a) => a.user)).toEqual(['U0LEAD']);
+    expect(
+      refusal(() => transition(r, { type: 'approve', user: 'U0SEC', roles: ['security'] }, NOW))
+        .code,
+    ).toBe('checklist_open');
+    r = transition(r, tickPre('U0SEC', 'pre-0'), NOW).release;
+    expect(
+      transition(r, { type: 'approve', user: 'U0SEC', roles: ['security'] }, NOW).release.state,
+    ).toBe('switching');
+  });
+
   it('a release requested before checklists existed approves as before', () => {
     const old = releaseRecord(T0);
     const { release: after } = transition(
