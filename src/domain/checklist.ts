@@ -128,3 +128,19 @@ export function staleTick(
       : `${what} is not live: its post-release checklist is not tracked.`;
   return undefined;
 }
+
+/** The checklist in one line of a `--dry-run` plan. */
+export function checklistPlan(checklist: Checklist | undefined): string {
+  if (checklist === undefined) return 'Checklists: none.';
+  const required = checklist.pre.filter((i) => i.required);
+  const optional = checklist.pre.length - required.length;
+  const before =
+    checklist.pre.length === 0
+      ? 'nothing to tick before Approve'
+      : `${required.length > 0 ? `Approve counts once ${itemList(required)} ${required.length > 1 ? 'are' : 'is'} ticked` : 'Approve does not wait for any item'}${optional > 0 ? ` (${optional} optional)` : ''}`;
+  const after =
+    checklist.post.length === 0
+      ? 'none after the switch'
+      : `${checklist.post.length} after the switch, tracked until ticked or the rollback window ends`;
+  return `Checklists: ${before}; ${after}.`;
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { approveRelease } from '../../../src/app/use-cases/decide-release.ts';
@@ -188,6 +189,23 @@ describe('checklists in the use cases, on in-memory ports and a manual clock', (
         what: 'rollback window ended; post-release items never ticked: “Stakeholders told”',
       },
     ]);
+  });
+
+  it('says in a /release --dry-run plan what must be ticked, and changes nothing', async () => {
+    const world = memoryWorld(CONFIG(''), NOW);
+    world.services.set(
+      'api',
+      serviceRecord(NOW.toISOString(), { operation: null, lastReleaseId: null }),
+    );
+    const plan = await dispatchCommand(
+      world.deps,
+      { kind: 'release', service: 'api', dryRun: true },
+      { command: 'release', userId: 'U0DEV1', channelId: 'C0RELEASES', text: 'api --dry-run' },
+    );
+    expect(plan.details?.join('\n')).toContain(
+      'Checklists: Approve counts once “Release notes reviewed”, “Rollback plan confirmed” are ticked (2 optional); 3 after the switch, tracked until ticked or the rollback window ends.',
+    );
+    expect(world.releases.size).toBe(0);
   });
 
   it('refuses checklist config Slack could not show, with the path', () => {
