@@ -1,4 +1,4 @@
-import { postTracking } from '../domain/checklist.ts';
+import { itemList, openItems, postTracking } from '../domain/checklist.ts';
 import { releaseTypeRule } from '../domain/release-policy.ts';
 import { type AppDeps, serviceConfig } from './app-deps.ts';
 import { runEvent } from './release-runner.ts';
@@ -7,8 +7,9 @@ import { runEvent } from './release-runner.ts';
 const RECENT = 10;
 
 /**
- * Post-release items are tracked until all are ticked or the release's rollback window ends:
- * at the first sweep past the window, tracking ends with one line naming what was never ticked.
+ * Post-release items are tracked until all are ticked or the release's rollback window ends: a
+ * reminder half-way, and at the first sweep past the window tracking ends with one line naming
+ * what was never ticked.
  * Level-triggered like the rest of the sweep, so a restart or a lost pass only delays it.
  */
 export async function closeChecklists(deps: AppDeps, service: string): Promise<string[]> {
@@ -19,7 +20,18 @@ export async function closeChecklists(deps: AppDeps, service: string): Promise<s
     if (!postTracking(release) || release.releasedAt === undefined) continue;
     const windowMs =
       releaseTypeRule(release.type, config.releaseTypes).rollbackWindowMinutes * 60_000;
-    if (now < Date.parse(release.releasedAt) + windowMs) continue;
+    const endsAt = Date.parse(release.releasedAt) + windowMs;
+    if (now < endsAt) {
+      // Half-way through the window, one reminder of what is still open (its key posts it once).
+      if (now >= endsAt - windowMs / 2) {
+        await deps.notifier.releaseNote(
+          release,
+          'post-checklist-reminder',
+          `⏰ After release, still open: ${itemList(openItems(release, 'post'))}. Tracking ends with the rollback window at ${new Date(endsAt).toISOString().slice(11, 16)} UTC.`,
+        );
+      }
+      continue;
+    }
     await runEvent(deps, release.id, { type: 'close_checklist' });
     done.push(`closed the post-release checklist of ${release.id}`);
   }

@@ -171,8 +171,17 @@ describe('checklists in the use cases, on in-memory ports and a manual clock', (
     expect(live.state).toBe('released');
     await tickChecklist(world.deps, id, click(live, 'U0QA', 'post', [0]));
     expect(world.releases.get(id)?.checklist?.ticks.map((t) => t.by)).toEqual(['U0QA']);
-    // Patch: a 4 h window. A sweep before it ends changes nothing; sweeps missed after it do no harm.
-    world.clock.advance(4 * 3600_000 - 1000);
+    // Patch: a 4 h window. Half-way, a reminder of what is open (one outbox key, so posted once).
+    world.clock.advance(2 * 3600_000 - 1000);
+    await sweepService(world.deps, 'api');
+    expect(world.posts.filter((p) => p.includes('still open'))).toEqual([]);
+    world.clock.advance(1000);
+    await sweepService(world.deps, 'api');
+    expect(world.posts.filter((p) => p.includes('still open'))).toEqual([
+      'releaseNote: ⏰ After release, still open: “Stakeholders told”. Tracking ends with the rollback window at 14:00 UTC.',
+    ]);
+    // A sweep before the window ends closes nothing; sweeps missed after it do no harm.
+    world.clock.advance(2 * 3600_000 - 1000);
     expect(await sweepService(world.deps, 'api')).not.toContainEqual(
       expect.stringContaining('closed'),
     );
