@@ -245,7 +245,7 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
 
   it('lists the post-release items in the thread after the switch and records their ticks', async () => {
     const post = await eventually(
-      () => threadOf(world, id).find((m) => m.text.includes('After release')),
+      () => threadOf(world, id).find((m) => m.text.includes('After release ·')),
       (m) => m !== undefined,
     );
     expect(textOf(post)).toContain('Smoke test passed (required)');
@@ -255,13 +255,13 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
     // The completion report comes first, the checklist after it.
     const texts = threadOf(world, id).map((m) => m.text);
     expect(texts.findIndex((t) => t.includes('New PRODUCTION'))).toBeLessThan(
-      texts.findIndex((t) => t.includes('After release')),
+      texts.findIndex((t) => t.includes('After release ·')),
     );
     expect(await toggleChecklistItem(world, 'U0DEV1', post, 'Smoke test passed')).toContain(
       'Still open: “Dashboards and error rates checked”, “Stakeholders told”',
     );
     const updated = await eventually(
-      () => threadOf(world, id).find((m) => m.text.includes('After release')),
+      () => threadOf(world, id).find((m) => m.text.includes('After release ·')),
       (m) => textOf(m).includes('Smoke test passed (required) · ticked by <@U0DEV1>'),
     );
     expect(tickedOn(updated)).toEqual(['Smoke test passed *(required)*']);
@@ -300,7 +300,7 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
     expect(checkboxesOf(minor)).toEqual([]);
     expect(await world.click('U0DEV2', APPROVE, minorId)).toContain('switching api');
     const post = await eventually(
-      () => threadOf(world, minorId).find((m) => m.text.includes('After release')),
+      () => threadOf(world, minorId).find((m) => m.text.includes('After release ·')),
       (m) => m !== undefined,
     );
     const drawn = structuredClone(post as EmulatedMessage);
@@ -312,7 +312,13 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
     expect(await toggleChecklistItem(world, 'U0QA', post, 'Smoke test passed')).toContain(
       'You ticked “Smoke test passed”',
     );
-    // The window is 9 s: at the first sweep after it, one line says what was never ticked.
+    // The window is 9 s: half-way, one reminder of what is open.
+    await eventually(
+      () => threadOf(world, minorId).map((m) => m.text),
+      (texts) => texts.some((t) => t.includes('After release, still open: “Stakeholders told”')),
+      30_000,
+    );
+    // At the first sweep after it, one line says what was never ticked.
     await eventually(
       () => threadOf(world, minorId).map((m) => m.text),
       (texts) =>
@@ -322,7 +328,7 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
       30_000,
     );
     const closed = await eventually(
-      () => threadOf(world, minorId).find((m) => m.text.includes('After release')),
+      () => threadOf(world, minorId).find((m) => m.text.includes('After release ·')),
       (m) => textOf(m).includes('never ticked'),
     );
     expect(checkboxesOf(closed)).toEqual([]);
@@ -332,5 +338,8 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
     );
     const lines = threadOf(world, minorId).filter((m) => m.text.includes('never ticked'));
     expect(lines.filter((m) => m.text.startsWith('Rollback window ended'))).toHaveLength(1);
+    expect(
+      threadOf(world, minorId).filter((m) => m.text.includes('After release, still open')),
+    ).toHaveLength(1);
   });
 });
