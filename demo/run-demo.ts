@@ -178,6 +178,8 @@ services:
     analysis: { source: haproxy, maxErrorRatePercent: 1, maxP99Ms: 800, minRequests: 5, intervalSeconds: 5, consecutiveBreaches: 2 }
     stabilityWindowMinutes: 3
     progressIntervalMinutes: 1
+    # The sandbox page draws buttons, not checkboxes: the demo story runs without checklists.
+    checklists: { pre: [], post: [] }
     runbookUrl: "https://example.com/runbooks/api"
     changes: { git: { repo: "${repo}", webUrl: "https://github.com/example/api" } }
 `,

@@ -15,6 +15,10 @@ export const LIMITS = {
   actionId: 255,
   blockId: 255,
   messageText: 40000,
+  checkboxOptions: 10,
+  optionText: 75,
+  optionValue: 150,
+  optionDescription: 75,
 } as const;
 
 type Json = Record<string, unknown>;
@@ -28,6 +32,7 @@ function checkElement(element: Json, where: string, problems: string[]): void {
   if (typeof element.action_id === 'string' && element.action_id.length > LIMITS.actionId) {
     problems.push(`${where}.action_id longer than ${LIMITS.actionId}`);
   }
+  if (element.type === 'checkboxes') checkCheckboxes(element, where, problems);
   if (element.type === 'button') {
     if (textOf(element.text).length > LIMITS.buttonText) {
       problems.push(`${where}.text longer than ${LIMITS.buttonText}`);
@@ -36,6 +41,29 @@ function checkElement(element: Json, where: string, problems: string[]): void {
       problems.push(`${where}.value longer than ${LIMITS.buttonValue}`);
     }
   }
+}
+
+/** Options within their limits, and initial options that exactly match some of them. */
+function checkCheckboxes(element: Json, where: string, problems: string[]): void {
+  const options = Array.isArray(element.options) ? (element.options as Json[]) : [];
+  if (options.length === 0 || options.length > LIMITS.checkboxOptions)
+    problems.push(`${where} has ${options.length} options (1 to ${LIMITS.checkboxOptions})`);
+  options.forEach((o, k) => {
+    if (textOf(o.text).length > LIMITS.optionText)
+      problems.push(`${where}.options[${k}].text longer than ${LIMITS.optionText}`);
+    if (typeof o.value !== 'string' || o.value.length > LIMITS.optionValue)
+      problems.push(`${where}.options[${k}].value missing or longer than ${LIMITS.optionValue}`);
+    const description = o.description as Json | undefined;
+    if (description !== undefined && description.type !== 'plain_text')
+      problems.push(`${where}.options[${k}].description must be plain_text`);
+    if (textOf(description).length > LIMITS.optionDescription)
+      problems.push(`${where}.options[${k}].description longer than ${LIMITS.optionDescription}`);
+  });
+  const initial = Array.isArray(element.initial_options) ? (element.initial_options as Json[]) : [];
+  initial.forEach((o, k) => {
+    if (!options.some((option) => JSON.stringify(option) === JSON.stringify(o)))
+      problems.push(`${where}.initial_options[${k}] does not exactly match an option`);
+  });
 }
 
 /** Returns a description of every limit a message breaks; empty when Slack would accept it. */

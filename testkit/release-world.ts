@@ -71,6 +71,11 @@ export interface WorldOptions {
   stabilityWindowMinutes?: number;
   /** `bluegreen` (default) or `canary`. */
   strategy?: 'bluegreen' | 'canary';
+  /**
+   * The services' `checklists` as YAML flow text; `skeleton` leaves the key out (the built-in
+   * default). Unset: none (`{ pre: [], post: [] }`), so tests about other things approve at once.
+   */
+  checklists?: string;
   /** Path HAProxy's health checks use (default /healthz; /hachk can fail on its own). */
   haproxyCheckPath?: string;
 }
@@ -142,7 +147,7 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
           : `haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }`
       }
     runbookUrl: "https://runbooks.example.com/${name}"
-${options.serviceExtra ?? ''}`;
+${options.checklists === 'skeleton' ? '' : `    checklists: ${options.checklists ?? '{ pre: [], post: [] }'}\n`}${options.serviceExtra ?? ''}`;
     }),
   );
   const configPath = await writeConfig(`timezone: Europe/Berlin

@@ -39,7 +39,7 @@ const COMMAND_OF: Record<ReleaseButton, CommandName> = {
 };
 
 /** Clicks count only from the service's channel, and from the configured workspace. */
-function checkOrigin(deps: Uses<'config'>, release: Release, click: Click): void {
+export function checkOrigin(deps: Uses<'config'>, release: Release, click: Click): void {
   const channel = serviceConfig(deps, release.service).channel;
   if (click.channel !== channel) {
     throw new ReleaseError(

@@ -1,3 +1,4 @@
+import { checklistPlan } from '../domain/checklist.ts';
 import { ACTIVE_STATES, missingRoles, type Release } from '../domain/release.ts';
 import { releaseTypeRule } from '../domain/release-policy.ts';
 import { type ServiceState, standbyOf } from '../domain/service-state.ts';
@@ -118,6 +119,7 @@ async function describe(
         `Release: ${production} → ${candidate.version ?? 'nothing'} (${type}), ${state.production} → ${standby}.`,
       );
       lines.push(await approversLine(deps, created?.requiredRoles ?? rule.approvals, by));
+      if (created !== undefined) lines.push(checklistPlan(created.checklist));
       const { gates, dryRunGateCacheSeconds: reuse } = serviceConfig(deps, request.service);
       if (gates.length > 0) {
         lines.push(

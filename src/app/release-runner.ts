@@ -115,9 +115,13 @@ export async function applyReleaseEvent(
     } catch (error) {
       if (error instanceof TransitionRefused) {
         throw new ReleaseError(
-          error.code === 'not_allowed' ? 'not_allowed' : 'not_available',
+          error.code === 'not_allowed' || error.code === 'checklist_open'
+            ? 'not_allowed'
+            : 'not_available',
           error.message,
-          `See /release status ${release.service}.`,
+          error.code === 'checklist_open'
+            ? 'Tick them on the release message, then click Approve again.'
+            : `See /release status ${release.service}.`,
         );
       }
       throw error;

@@ -3,6 +3,7 @@ import { currentStep, currentStepIndex } from '../domain/pre-switch-steps.ts';
 import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
 import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
+import { closeChecklists } from './checklist-sweep.ts';
 import { deadlineRules } from './deadline-rules.ts';
 import type { StepJob } from './ports.ts';
 import { preSwitchJob } from './pre-switch-job.ts';
@@ -29,6 +30,7 @@ export async function sweepService(deps: Uses<EventPorts>, service: string): Pro
       if (!(error instanceof ReleaseError)) throw error;
     }
   }
+  done.push(...(await closeChecklists(deps, service)));
   // An operation that names a release which has ended (or vanished) holds nothing any more.
   const op = state.operation;
   if (op?.releaseId !== undefined && (op.kind === 'release' || op.kind === 'rollback')) {

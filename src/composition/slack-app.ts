@@ -2,11 +2,13 @@ import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from '@slack/bol
 import type { OpsRoute } from '../adapters/http/ops-routes.ts';
 import { RedisDeliveryLog } from '../adapters/redis/redis-delivery-log.ts';
 import { registerActionListeners } from '../adapters/slack/action-listeners.ts';
+import { registerChecklistListeners } from '../adapters/slack/checklist-listeners.ts';
 import { registerCommandListeners } from '../adapters/slack/command-listeners.ts';
 import { deliveryHeaders, registerDeliveryGuard } from '../adapters/slack/delivery-guard.ts';
 import type { AppDeps } from '../app/app-deps.ts';
 import { checkClick, dispatchAction } from '../app/dispatch-action.ts';
 import { dispatchCommand } from '../app/dispatch-command.ts';
+import { tickChecklist } from '../app/use-cases/tick-checklist.ts';
 import { type Env, usesSocketMode } from '../config/env.ts';
 import type { AppLogger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -88,6 +90,10 @@ export function buildSlackApp(
     getRelease: (id) => store.getRelease(id),
     dispatch: (button, releaseId, click) => dispatchAction(appDeps(), button, releaseId, click),
     check: (button, release, click) => checkClick(appDeps(), button, release, click),
+  });
+  registerChecklistListeners(app, {
+    logger,
+    tick: (releaseId, click) => tickChecklist(appDeps(), releaseId, click),
   });
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

@@ -3,6 +3,7 @@ import { SLOTS } from '../domain/slots.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { analysisSchema, canarySchema } from './analysis-schema.ts';
 import { changesSchema } from './changes-schema.ts';
+import { checklistsSchema } from './checklists-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
@@ -31,6 +32,8 @@ const releaseTypeSchema = z.strictObject({
   /** Roles that must each approve, each by a different person. */
   approvals: z.array(z.string().min(1)),
   rollbackWindowMinutes: z.number().positive(),
+  /** This type's checklists, list by list in place of the service's. */
+  checklists: checklistsSchema.optional(),
 });
 
 const gateSchema = z.discriminatedUnion('type', [
@@ -101,6 +104,8 @@ export const serviceSchema = z.strictObject({
   changes: changesSchema.optional(),
   /** Steps before the switch (migrations), run in declared order; see steps-schema.ts. */
   steps: stepsSchema.optional(),
+  /** Pre-release items on the approval card, post-release items in the thread (see checklist.ts). */
+  checklists: checklistsSchema.optional(),
 });
 
 export const serviceName = z

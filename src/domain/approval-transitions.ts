@@ -1,3 +1,4 @@
+import { itemList, openRequired } from './checklist.ts';
 import { missingRoles } from './release.ts';
 import { type EventOf, TransitionRefused } from './release-events.ts';
 import { refuse, type Step, type Transitioned } from './transition-step.ts';
@@ -25,6 +26,13 @@ export function approve(step: Step, event: EventOf<'approve'>): Transitioned {
     throw new TransitionRefused(
       'not_allowed',
       `This release needs approval from ${missing.join(' and ')}, and you are not in ${missing.length > 1 ? 'any of those roles' : 'that role'}.`,
+    );
+  }
+  const open = openRequired(release);
+  if (open.length > 0) {
+    throw new TransitionRefused(
+      'checklist_open',
+      `Approve counts only once every required pre-release item is ticked; still open: ${itemList(open)}.`,
     );
   }
   const approvals = [...release.approvals, { role, user: event.user, at }];

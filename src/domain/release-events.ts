@@ -1,4 +1,5 @@
 import type { AnalysisReading, Verdict } from './analysis.ts';
+import type { ChecklistPhase } from './checklist.ts';
 import type { ErrorEvidence } from './error-evidence.ts';
 import type { Slot } from './slots.ts';
 
@@ -55,7 +56,16 @@ export type ReleaseEvent =
   | { type: 'approve_step'; user: string; roles: readonly string[]; index: number }
   | { type: 'step_started'; index: number }
   | { type: 'step_finished'; index: number }
-  | { type: 'step_failed'; index: number; reason: string };
+  | { type: 'step_failed'; index: number; reason: string }
+  /** Checklist boxes a person changed: each item ticked (true) or unticked (false). */
+  | {
+      type: 'tick';
+      user: string;
+      phase: ChecklistPhase;
+      changes: readonly { item: string; ticked: boolean }[];
+    }
+  /** The rollback window ended: post-release items are no longer tracked. */
+  | { type: 'close_checklist' };
 
 /** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =
@@ -79,7 +89,9 @@ export type RefusalCode =
   | 'not_allowed'
   | 'already_approved'
   | 'release_ended'
-  | 'illegal_transition';
+  | 'illegal_transition'
+  /** Approve while a required pre-release item is unticked. */
+  | 'checklist_open';
 
 /** An event the release cannot take in its state; `message` is fit for the person who caused it. */
 export class TransitionRefused extends Error {

@@ -1,4 +1,5 @@
 import type { AnalysisReading, VerdictName } from './analysis.ts';
+import type { Checklist } from './checklist.ts';
 import type { PreSwitchStep } from './pre-switch-steps.ts';
 import type { ReleaseNotes } from './release-notes.ts';
 import type { Slot } from './slots.ts';
@@ -146,6 +147,8 @@ export interface Release {
   readonly notes?: ReleaseNotes;
   /** Steps before the switch (migrations), in order, with how far each got. */
   readonly steps?: readonly PreSwitchStep[];
+  /** Pre- and post-release checklists and who ticked what (absent: none configured). */
+  readonly checklist?: Checklist;
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -164,6 +164,8 @@ function serviceYaml(
     `    runbookUrl: "https://runbooks.example.com/${name}"`,
     // Everyone the soak acts as may run every command; U0STRANGER (hostile clicks) may not.
     '    operators: [U0DEV1, U0DEV2, U0LEAD, U0CTO, U0OPS, S0SECURITY]',
+    // The soak's clicks are about traffic and approvals: no checklist stands in their way.
+    '    checklists: { pre: [], post: [] }',
     '    progressIntervalMinutes: 0.5',
     // Minor releases leave their rollback window fast, so /rollback must ask for an approval.
     `    releaseTypes: { minor: { approvals: [team], rollbackWindowMinutes: ${t.minorRollbackWindowMinutes} } }`,

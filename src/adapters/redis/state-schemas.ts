@@ -68,6 +68,20 @@ const releaseNotes = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), reason: z.string() }),
 ]);
 
+const checklistItem = z.object({
+  id: z.string(),
+  text: z.string(),
+  required: z.boolean(),
+  owner: z.array(z.string()).optional(),
+});
+
+const checklist = z.object({
+  pre: z.array(checklistItem),
+  post: z.array(checklistItem),
+  ticks: z.array(z.object({ item: z.string(), by: z.string(), at: z.string() })),
+  postClosedAt: z.string().optional(),
+});
+
 export const releaseSchema = z.object({
   id: z.string(),
   service: z.string(),
@@ -146,6 +160,7 @@ export const releaseSchema = z.object({
       }),
     )
     .optional(),
+  checklist: checklist.optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -5,6 +5,7 @@ import { missingRoles, type Release } from '../../domain/release.ts';
 import type { ServiceState } from '../../domain/service-state.ts';
 import { adoptedMessage, driftMessage, rollbackAlert } from './blocks/alerts.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
+import { postChecklistMessage } from './blocks/checklist-blocks.ts';
 import { deployMessage } from './blocks/deploy-messages.ts';
 import { releaseParentMessage } from './blocks/release-card.ts';
 import { releaseNotesMessage } from './blocks/release-notes-thread.ts';
@@ -100,6 +101,8 @@ export class SlackNotifier implements Notifier {
         reply,
       );
     }
+    // The transition that moved traffic: the checklist follows the completion report instead.
+    if (release.releasedAt !== release.updatedAt) await this.postChecklist(release);
     // Released after a stability window: the completion report went out when traffic switched.
     if (release.state === 'released' && release.observeUntil !== undefined)
       await this.releaseNotes(release);
@@ -118,6 +121,25 @@ export class SlackNotifier implements Notifier {
       key,
       {
         mode: 'post',
+        key,
+        group: release.id,
+        channel: config.channel,
+        threadKey: `${release.id}-parent`,
+      },
+      message,
+    );
+  }
+
+  /** The post-release checklist in the thread, posted once traffic moved and edited after. */
+  private async postChecklist(release: Release): Promise<void> {
+    const message = postChecklistMessage(release);
+    if (message === undefined) return;
+    const config = this.service(release.service);
+    const key = `${release.id}-post-checklist`;
+    await this.send(
+      `${key}-r${release.revision}`,
+      {
+        mode: 'upsert',
         key,
         group: release.id,
         channel: config.channel,
@@ -157,6 +179,7 @@ export class SlackNotifier implements Notifier {
       },
       completionReport(release, service, config),
     );
+    await this.postChecklist(release);
     // Released straight away (no stability window): the notes follow the report.
     if (release.state === 'released') await this.releaseNotes(release);
   }

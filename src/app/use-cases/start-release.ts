@@ -1,3 +1,4 @@
+import { checklistRules, newChecklist } from '../../domain/checklist.ts';
 import type { Release } from '../../domain/release.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
 import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
@@ -149,6 +150,9 @@ export async function requestRelease(
     ? [...new Set([...rule.approvals, exception.role])]
     : rule.approvals;
   const notes = await readReleaseNotes(deps, request.service, production, version);
+  const checklist = newChecklist(
+    checklistRules(config.checklists, config.releaseTypes?.[type]?.checklists),
+  );
   const now = deps.clock.now();
   const at = now.toISOString();
   const release: Release = {
@@ -168,6 +172,7 @@ export async function requestRelease(
       : {}),
     ...(notes ? { notes } : {}),
     ...(plannedSteps(config) ? { steps: plannedSteps(config) } : {}),
+    ...(checklist ? { checklist } : {}),
     approvals: [],
     state: 'awaiting_approval',
     fromSlot: state.production,

@@ -14,6 +14,7 @@ import {
   type SlackMessage,
   section,
 } from './block-kit.ts';
+import { preChecklistBlocks } from './checklist-blocks.ts';
 import { STEP_APPROVE_ACTION, stepBlocks } from './step-blocks.ts';
 
 /** action_ids of the release buttons; the value is the release id and the stage it was drawn at. */
@@ -155,6 +156,7 @@ export function releaseParentMessage(
     blocks.push(
       section(release.notes.ok ? notesText(release.notes) : notesUnavailableText(release.notes)),
     );
+  blocks.push(...preChecklistBlocks(release));
   blocks.push(...stepBlocks(release, roles));
   if (release.state === 'awaiting_approval') {
     blocks.push({

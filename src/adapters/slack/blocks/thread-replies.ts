@@ -3,6 +3,7 @@ import { describeReading, type VerdictName } from '../../../domain/analysis.ts';
 import type { Release } from '../../../domain/release.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import { escapeText, plain, type SlackMessage, section } from './block-kit.ts';
+import { checklistProgressLine } from './checklist-blocks.ts';
 import { liveStatus, minutesBetween } from './release-card.ts';
 import { stepProgress } from './step-blocks.ts';
 
@@ -165,6 +166,8 @@ export function progressMessage(
         : 'Next: released when the window passes; Rollback at any time';
     }
   }
+  const checklist = checklistProgressLine(release);
+  if (checklist !== undefined) lines.push(checklist);
   lines.push(next);
   const title = `:bar_chart: Progress · ${release.service} ${release.fromVersion} → ${release.version}`;
   return {

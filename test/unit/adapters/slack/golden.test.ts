@@ -17,6 +17,7 @@ import {
   driftMessage,
   rollbackAlert,
 } from '../../../../src/adapters/slack/blocks/alerts.ts';
+import { postChecklistMessage } from '../../../../src/adapters/slack/blocks/checklist-blocks.ts';
 import { deployMessage } from '../../../../src/adapters/slack/blocks/deploy-messages.ts';
 import { rejectModal, rollbackReasonModal } from '../../../../src/adapters/slack/blocks/modals.ts';
 import {
@@ -36,6 +37,7 @@ import {
 } from '../../../../src/adapters/slack/blocks/thread-replies.ts';
 import type { DeployNotice } from '../../../../src/app/ports.ts';
 import { parseConfig } from '../../../../src/config/load-config.ts';
+import { type Checklist, newChecklist } from '../../../../src/domain/checklist.ts';
 import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
 import { buildReleaseNotes, webLinks } from '../../../../src/domain/release-notes.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
@@ -477,6 +479,30 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
         'Rolling back api means deploying 2.4.0 to blue first.',
       ),
   },
+  checklists: {
+    'card-pre-partly-ticked': () =>
+      releaseParentMessage(
+        release('awaiting_approval', { checklist: CHECKLIST }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
+    'card-pre-after-approval': () =>
+      releaseParentMessage(
+        release('released', { checklist: CHECKLIST, releasedAt: T5 }),
+        service('green'),
+        API,
+        CONFIG.roles,
+      ),
+    'post-tracked': () =>
+      postChecklistMessage(release('released', { checklist: CHECKLIST, releasedAt: T5 })),
+    'post-closed': () =>
+      postChecklistMessage(
+        release('released', { checklist: { ...CHECKLIST, postClosedAt: T35 }, releasedAt: T5 }),
+      ),
+    'progress-open-items': () =>
+      progressMessage(release('awaiting_approval', { checklist: CHECKLIST }), API, NOW, ['lead']),
+  },
   'private-answers': {
     'usage-unknown-level': () =>
       usageAnswer('bump', { code: 'unknown_level', given: HOSTILE }, ['api', 'web']),
@@ -492,6 +518,25 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
         hint: 'Nothing was changed.',
       }),
   },
+};
+
+/** Pre and post items, owners (a user and a group), a hostile item text, some ticked. */
+const CHECKLIST: Checklist = {
+  ...(newChecklist({
+    pre: [
+      { text: 'Release notes reviewed', required: true },
+      { text: 'Rollback plan confirmed', required: true },
+      { text: 'On-call <!here> aware *now*', required: false },
+    ],
+    post: [
+      { text: 'Smoke test passed', required: true, owner: ['U0QA'] },
+      { text: 'Stakeholders told', required: false, owner: ['S0SECURITY', 'U0PM'] },
+    ],
+  }) as Checklist),
+  ticks: [
+    { item: 'pre-0', by: 'U0DEV1', at: T0 },
+    { item: 'post-0', by: 'U0QA', at: T12 },
+  ],
 };
 
 const rendered = (message: unknown) => `${JSON.stringify(message, null, 2)}\n`;

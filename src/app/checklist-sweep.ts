@@ -1,0 +1,39 @@
+import { itemList, openItems, postTracking } from '../domain/checklist.ts';
+import { releaseTypeRule } from '../domain/release-policy.ts';
+import { type EventPorts, serviceConfig, type Uses } from './app-deps.ts';
+import { runEvent } from './release-runner.ts';
+
+/** How many of a service's latest releases may still have post-release items tracked. */
+const RECENT = 10;
+
+/**
+ * Post-release items are tracked until all are ticked or the release's rollback window ends: a
+ * reminder half-way, and at the first sweep past the window tracking ends with one line naming
+ * what was never ticked.
+ * Level-triggered like the rest of the sweep, so a restart or a lost pass only delays it.
+ */
+export async function closeChecklists(deps: Uses<EventPorts>, service: string): Promise<string[]> {
+  const done: string[] = [];
+  const config = serviceConfig(deps, service);
+  const now = deps.clock.now().getTime();
+  for (const release of await deps.store.listReleases(service, RECENT)) {
+    if (!postTracking(release) || release.releasedAt === undefined) continue;
+    const windowMs =
+      releaseTypeRule(release.type, config.releaseTypes).rollbackWindowMinutes * 60_000;
+    const endsAt = Date.parse(release.releasedAt) + windowMs;
+    if (now < endsAt) {
+      // Half-way through the window, one reminder of what is still open (its key posts it once).
+      if (now >= endsAt - windowMs / 2) {
+        await deps.notifier.releaseNote(
+          release,
+          'post-checklist-reminder',
+          `⏰ After release, still open: ${itemList(openItems(release, 'post'))}. Tracking ends with the rollback window at ${new Date(endsAt).toISOString().slice(11, 16)} UTC.`,
+        );
+      }
+      continue;
+    }
+    await runEvent(deps, release.id, { type: 'close_checklist' });
+    done.push(`closed the post-release checklist of ${release.id}`);
+  }
+  return done;
+}
