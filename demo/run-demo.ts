@@ -23,6 +23,7 @@ import { buildDemoHistory } from './demo-history.ts';
 
 const SIGNING_SECRET = 'demo-signing-secret-not-for-production';
 const DEPLOY_SCRIPT = new URL('../testkit/deploy/deploy-slot.mjs', import.meta.url).pathname;
+const MIGRATE_SCRIPT = new URL('./migrate.mjs', import.meta.url).pathname;
 // The cast, as the README names it; the roles are those of the demo config below.
 const USERS = [
   { id: 'U0DEV1', name: 'dana', role: 'developer', does: 'requests releases' },
@@ -178,8 +179,23 @@ services:
     analysis: { source: haproxy, maxErrorRatePercent: 1, maxP99Ms: 800, minRequests: 5, intervalSeconds: 5, consecutiveBreaches: 2 }
     stabilityWindowMinutes: 3
     progressIntervalMinutes: 1
-    # The sandbox page draws buttons, not checkboxes: the demo story runs without checklists.
-    checklists: { pre: [], post: [] }
+    checklists:
+      pre:
+        - Release notes reviewed
+        - Rollback plan confirmed
+        - { text: On-call engineer aware, required: false }
+      post:
+        - { text: Smoke test passed, owner: U0DEV1 }
+        - { text: Stakeholders told, required: false }
+    steps:
+      migrate:
+        command: ["${process.execPath}", "${MIGRATE_SCRIPT}"]
+        reversible: false
+        compensation: "https://example.com/runbooks/api-migration-down"
+        approverRole: lead
+        owner: U0LEAD
+        label: "Run migration (cannot be undone)"
+        timeoutSeconds: 60
     runbookUrl: "https://example.com/runbooks/api"
     changes: { git: { repo: "${repo}", webUrl: "https://github.com/example/api" } }
 `,

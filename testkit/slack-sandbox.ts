@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkboxesOf, checkboxesPayload } from './checklist-clicks.ts';
 import type { ExtraRoutes, SlackEmulator } from './slack-emulator.ts';
 import {
   blockActionsPayload,
@@ -192,6 +193,24 @@ export function sandboxRoutes(
       }
       case '/sandbox/click': {
         const message = emulator.messages().find((m) => m.ts === body.ts);
+        if (Array.isArray(body.selected) && message !== undefined) {
+          // A checkbox changed: Slack sends the element's whole selection, as the page has it.
+          const boxes = checkboxesOf(message).find(
+            (b) => b.blockId === body.block_id && b.actionId === body.action_id,
+          );
+          if (boxes === undefined) return json(res, 404, { error: 'no such checkboxes' });
+          const chosen = new Set((body.selected as unknown[]).map(String));
+          const payload = checkboxesPayload({
+            user: String(body.user),
+            message,
+            boxes,
+            selected: boxes.options.filter((o) => chosen.has(String(o.value))),
+            responseUrl: track(String(body.user)),
+          });
+          triggerOwners.set(String(payload.trigger_id), String(body.user));
+          const reply = await post(interactionBody(payload));
+          return json(res, 200, { status: reply.status });
+        }
         const payload = blockActionsPayload({
           action_id: String(body.action_id),
           value: String(body.value),

@@ -93,6 +93,15 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
       'button[data-action-id="release_rollback"]:enabled, button[data-action-id="release_approve"]:enabled, button[data-action-id="release_rollback_approve"]:enabled',
     );
 
+  /** Ticks a checklist box on the newest card, then waits for Greenlight to redraw it ticked. */
+  const tickItem = async (item: string) => {
+    const box = card().locator('.blk-checkboxes label', { hasText: item }).locator('input');
+    await expect.poll(() => box.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await box.check();
+    await expect.poll(() => box.isChecked(), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => box.isEnabled(), { timeout: 10_000 }).toBe(true);
+  };
+
   /** Both sizes of a pane: wider content than the pane means a sideways scroll bar. */
   const widths = (locator: Locator) =>
     locator.evaluate((el) => ({ scrollWidth: el.scrollWidth, clientWidth: el.clientWidth }));
@@ -128,7 +137,13 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     const said = await text(intro);
     for (const person of ['dana', 'devon', 'lee', 'sasha', 'chris']) expect(said).toContain(person);
     for (const role of ['lead', 'team', 'security', 'cto']) expect(said).toContain(role);
-    for (const command of ['/bump api', '/release api', 'Approve', '/rollback api'])
+    for (const command of [
+      '/bump api',
+      '/release api',
+      'Approve',
+      'Run migration',
+      '/rollback api',
+    ])
       expect(said).toContain(command);
     expect(said).toContain('New slot: 30 % 5xx');
     await stage('00-intro');
@@ -199,15 +214,41 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     expect(await text(card())).toContain('Waiting for approval');
     await stage('03-requester-refused');
 
+    // What changes comes from the demo's own git history.
+    expect(await text(card())).toContain('What changes');
+    expect(await text(card())).toContain('time-outs on slow health checks');
+
+    // lee may approve, but not before the required checklist items are ticked.
     await actAs('U0LEAD');
     await approve.click();
-    await expect.poll(() => text(card()), { timeout: 30_000 }).toContain('Observing');
+    await expect
+      .poll(lastAnswer, { timeout: 20_000 })
+      .toContain('Approve counts only once every required pre-release item is ticked');
+    expect(await text(card())).toContain('Waiting for approval');
+    await actAs('U0DEV1');
+    await tickItem('Release notes reviewed');
+    await tickItem('Rollback plan confirmed');
+    await expect.poll(() => text(card()), { timeout: 20_000 }).toContain('by @dana');
+    await stage('03b-checklist-ticked');
+
+    await actAs('U0LEAD');
+    await approve.click();
+    // The migration cannot be undone: it waits for its own button, clicked by a lead.
+    const migrate = card().locator('button[data-action-id="release_step_approve"]');
+    await migrate.waitFor({ timeout: 30_000 });
+    expect(await text(migrate)).toContain('Run migration (cannot be undone)');
+    expect(await text(card())).toContain('compensation runbook');
+    await stage('03c-migration-waits');
+    await migrate.click();
+    await expect.poll(() => text(card()), { timeout: 40_000 }).toContain('Observing');
     expect(await card().locator('button[data-action-id="release_approve"]').count()).toBe(0);
     await expect.poll(production, { timeout: 20_000 }).toBe('green');
     await card().locator('button.replies').click();
     await expect
       .poll(() => text(threadPane()), { timeout: 20_000 })
       .toContain('New PRODUCTION: green');
+    // The after-release checklist is in the thread, its owner named.
+    await expect.poll(() => text(threadPane()), { timeout: 20_000 }).toContain('Smoke test passed');
     await stage('04-switched');
   });
 
@@ -240,6 +281,8 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
       .poll(() => text(feed()), { timeout: 30_000 })
       .toContain('Production restored after a rollback');
     expect(await text(feed())).toContain('automatic rollback (Greenlight)');
+    // The migration ran: traffic and artifact went back, the data did not, and the alert says so.
+    expect(await text(feed())).toContain('compensation runbook');
     await stage('07-alert');
 
     await page.click('#faults button[data-target="new"].heal');
@@ -262,9 +305,15 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     await expect.poll(() => text(card())).toContain('@devon');
     await stage('08-minor-release');
 
+    await tickItem('Release notes reviewed');
+    await tickItem('Rollback plan confirmed');
     await actAs('U0DEV2');
     await card().locator('button[data-action-id="release_approve"]').click();
-    await expect.poll(() => text(card()), { timeout: 30_000 }).toContain('Observing');
+    await actAs('U0LEAD');
+    const migrate = card().locator('button[data-action-id="release_step_approve"]');
+    await migrate.waitFor({ timeout: 30_000 });
+    await migrate.click();
+    await expect.poll(() => text(card()), { timeout: 40_000 }).toContain('Observing');
     await expect.poll(production, { timeout: 20_000 }).toBe('green');
     await card().locator('button.replies').click();
     await expect
