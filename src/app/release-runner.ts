@@ -10,6 +10,7 @@ import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.
 import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
 import { ReleaseError } from './release-error.ts';
 import { currentState } from './service-access.ts';
+import { commsChanged } from './use-cases/release-comms.ts';
 
 export interface AppliedEvent {
   readonly release: Release;
@@ -17,6 +18,8 @@ export interface AppliedEvent {
   readonly effects: readonly ReleaseEffect[];
   /** The transition added a timeline line: the release message is worth editing. */
   readonly noted: boolean;
+  /** The state before the transition, when it committed one. */
+  readonly from?: Release['state'];
 }
 
 function recordTelemetry(deps: AppDeps, before: Release, after: Release): void {
@@ -162,6 +165,7 @@ export async function applyReleaseEvent(
         state: nextState,
         effects: result.effects,
         noted: result.release.timeline.length !== release.timeline.length,
+        from: release.state,
       };
     }
   }
@@ -233,6 +237,8 @@ export async function runEvent(
 ): Promise<AppliedEvent> {
   const applied = await applyReleaseEvent(deps, releaseId, event, serviceChange);
   if (applied.noted) await deps.notifier.releaseChanged(applied.release, applied.state);
+  if (applied.from !== undefined && applied.from !== applied.release.state)
+    await commsChanged(deps, applied.release);
   if (applied.effects.some((e) => e.type === 'rollback_traffic')) {
     await deps.notifier.rollbackAlert(applied.release, applied.state, 'in_progress');
   }

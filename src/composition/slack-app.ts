@@ -4,9 +4,11 @@ import { RedisDeliveryLog } from '../adapters/redis/redis-delivery-log.ts';
 import { registerActionListeners } from '../adapters/slack/action-listeners.ts';
 import { registerCommandListeners } from '../adapters/slack/command-listeners.ts';
 import { deliveryHeaders, registerDeliveryGuard } from '../adapters/slack/delivery-guard.ts';
+import { registerIncidentLinkListeners } from '../adapters/slack/incident-link-listeners.ts';
 import type { AppDeps } from '../app/app-deps.ts';
 import { checkClick, dispatchAction } from '../app/dispatch-action.ts';
 import { dispatchCommand } from '../app/dispatch-command.ts';
+import { recordIncidentLink } from '../app/use-cases/release-comms.ts';
 import { type Env, usesSocketMode } from '../config/env.ts';
 import type { AppLogger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -88,6 +90,16 @@ export function buildSlackApp(
     getRelease: (id) => store.getRelease(id),
     dispatch: (button, releaseId, click) => dispatchAction(appDeps(), button, releaseId, click),
     check: (button, release, click) => checkClick(appDeps(), button, release, click),
+  });
+  registerIncidentLinkListeners(app, {
+    logger,
+    client,
+    getRelease: (id) => store.getRelease(id),
+    channelsFor: (release) => [
+      ...appDeps().config.comms.channels,
+      ...[appDeps().config.services[release.service]?.channel ?? []].flat(),
+    ],
+    record: (input) => recordIncidentLink(appDeps(), input),
   });
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

@@ -3,6 +3,7 @@ import { WEEKDAYS } from '../domain/calendar.ts';
 import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { freezeSchema, hhmm, timezone } from './calendar-schema.ts';
+import { commsSchema, silenceMatcherIssues } from './comms-schema.ts';
 import { channelId, positiveInt, slackPrincipal } from './schema-values.ts';
 import { serviceName, serviceSchema } from './services-schema.ts';
 
@@ -51,6 +52,8 @@ export const greenlightConfigSchema = z
      * Active releases never expire.
      */
     releases: retentionSchema.default(retentionSchema.parse({})),
+    /** Stakeholder channels, Alertmanager silences and signed webhooks (comms-schema.ts). */
+    comms: commsSchema.default(commsSchema.parse({})),
     services: z
       .record(serviceName, serviceSchema)
       .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one service' }),
@@ -104,13 +107,30 @@ export const greenlightConfigSchema = z
         });
       }
     }
+    const queries = Object.fromEntries(
+      Object.entries(config.services).map(([name, s]) => [
+        name,
+        s.analysis.source === 'haproxy'
+          ? []
+          : Object.entries(s.analysis.source.prometheus).flatMap(([key, query]) =>
+              key.endsWith('Query') && typeof query === 'string' ? [query] : [],
+            ),
+      ]),
+    );
+    for (const issue of silenceMatcherIssues(config.comms.alertmanager?.matchers ?? [], queries))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['comms', 'alertmanager', 'matchers', issue.index],
+        message: issue.message,
+      });
     // Greenlight's own credentials and every webhook secret stay out of child processes, even
     // when a deploy.env list names them.
-    const webhookSecrets = new Set(
-      Object.values(config.services).flatMap((s) =>
+    const webhookSecrets = new Set([
+      ...Object.values(config.services).flatMap((s) =>
         'webhook' in s.deploy ? [s.deploy.webhook.secretEnv] : [],
       ),
-    );
+      ...config.comms.webhooks.map((w) => w.secretEnv),
+    ]);
     for (const [name, service] of Object.entries(config.services)) {
       service.deploy.env.forEach((variable, i) => {
         const why = webhookSecrets.has(variable)

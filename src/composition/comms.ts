@@ -1,0 +1,44 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Dispatcher } from 'undici';
+import { AlertmanagerSilences } from '../adapters/alertmanager/alertmanager-silences.ts';
+import { BullmqCommsScheduler } from '../adapters/queue/comms-jobs.ts';
+import { RedisIncidentLinks } from '../adapters/redis/redis-incident-links.ts';
+import { RedisOnceMarks } from '../adapters/redis/redis-once-marks.ts';
+import { SlackStakeholderNotices } from '../adapters/slack/stakeholder-notifier.ts';
+import { QueuedCommsWebhooks } from '../adapters/webhooks/comms-webhooks.ts';
+import type { CommsDeps } from '../app/comms-ports.ts';
+import type { GreenlightConfig } from '../config/greenlight-schema.ts';
+
+/** `comms` from greenlight.yml, wired to the outbox, the steps queue, Redis and Alertmanager. */
+export function buildComms(
+  config: GreenlightConfig,
+  parts: {
+    redis: Redis;
+    prefix: string;
+    http: Dispatcher;
+    steps: Queue;
+    outbox: Queue;
+    now: () => number;
+  },
+): CommsDeps {
+  const comms = config.comms;
+  const marks = new RedisOnceMarks(parts.redis, parts.prefix);
+  return {
+    config: comms,
+    ...(comms.alertmanager
+      ? {
+          silences: new AlertmanagerSilences(
+            comms.alertmanager,
+            parts.redis,
+            parts.prefix,
+            parts.http,
+          ),
+        }
+      : {}),
+    notices: new SlackStakeholderNotices(parts.outbox, config),
+    webhooks: new QueuedCommsWebhooks(parts.steps, comms.webhooks, marks, parts.now),
+    scheduler: new BullmqCommsScheduler(parts.steps, marks, parts.now),
+    links: new RedisIncidentLinks(parts.redis, parts.prefix, config.releases.retentionDays),
+  };
+}
