@@ -148,4 +148,24 @@ describe('comms: stakeholder channel notices and the incident reminder after a r
     expect(reminder()?.text).toContain('recorded');
     expect(stake().filter((m) => JSON.stringify(m.blocks).includes(ACTION))).toHaveLength(1);
   }, 60_000);
+
+  it('turns an unrecorded reminder overdue once its deadline passes', async () => {
+    const { id: second } = await bumpAndRequestRelease(world, '2.5.0', 'api minor');
+    await world.click('U0DEV2', 'release_approve', second);
+    await eventually(stake, (list) => list.some((m) => m.text.includes('→ 2.5.0')));
+    await world.command('U0LEAD', '/rollback', 'api latency');
+    const reminderOf = () =>
+      stake().find(
+        (m) => m.text.includes('api 2.5.0') && JSON.stringify(m.blocks).includes(ACTION),
+      );
+    await eventually(reminderOf, (m) => m?.text.includes('due') === true, 15_000);
+    const overdue = await eventually(
+      reminderOf,
+      (m) => m?.text.startsWith('Incident report overdue') === true,
+      20_000,
+    );
+    expect(JSON.stringify(overdue?.blocks)).toContain('Record incident link');
+    // The first rollback's reminder, with its link, is untouched.
+    expect(reminder()?.text).toContain('INC-42');
+  }, 60_000);
 });
