@@ -257,6 +257,8 @@ export function buildAppDeps(
       steps: queues.steps,
       outbox: queues.outbox,
       now,
+      processEnv,
+      logger,
     }),
   };
 }

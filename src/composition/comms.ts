@@ -20,9 +20,18 @@ export function buildComms(
     steps: Queue;
     outbox: Queue;
     now: () => number;
+    processEnv: NodeJS.ProcessEnv;
+    logger: { warn(fields: object, message: string): void };
   },
 ): CommsDeps {
   const comms = config.comms;
+  // Said at start-up, not first at the moment a release ends; the value itself is never logged.
+  for (const hook of comms.webhooks)
+    if (!parts.processEnv[hook.secretEnv])
+      parts.logger.warn(
+        { url: hook.url, secretEnv: hook.secretEnv },
+        `comms webhook secret ${hook.secretEnv} is not set: its events will not be delivered`,
+      );
   const marks = new RedisOnceMarks(parts.redis, parts.prefix);
   return {
     config: comms,

@@ -2,6 +2,7 @@ import { isActive, type Release } from '../../domain/release.ts';
 import { commsPlan, incidentDue } from '../../domain/release-comms.ts';
 import { type AppDeps, audit } from '../app-deps.ts';
 import type { CommsDeps, IncidentLink, ReminderStage } from '../comms-ports.ts';
+import { LockBusyError } from '../ports.ts';
 import { ReleaseError } from '../release-error.ts';
 
 const HOUR_MS = 3_600_000;
@@ -63,7 +64,22 @@ export async function runCommsStep(deps: AppDeps, job: { releaseId: string }): P
     const due = incidentDue(release, dueHours);
     if (due !== undefined) await comms.scheduler.scheduleReminder(release.id, 'overdue', due);
   }
-  await holdOrCut(deps, comms, release, plan.lease);
+  // One silence per release: two comms steps at once (a change and a tick) must not both find
+  // none and each create one. Whoever waits re-reads the release, so the later state wins.
+  try {
+    await deps.locks.withLock(
+      `comms-silence-${release.id}`,
+      30_000,
+      async () => {
+        const current = (await deps.store.getRelease(release.id)) ?? release;
+        await holdOrCut(deps, comms, current, commsPlan(current).lease);
+      },
+      { waitMs: 15_000 },
+    );
+  } catch (error) {
+    if (!(error instanceof LockBusyError)) throw error;
+    deps.log.warn({ releaseId: release.id }, 'another comms step held the silence; next pass');
+  }
 }
 
 async function holdOrCut(
