@@ -117,7 +117,10 @@ export async function runIncidentReminder(
   if (release?.state !== 'rolled_back') return;
   // Recorded already: the reminder was redrawn with the link then, nothing is due any more.
   if ((await comms.links.get(release.id)) !== null) return;
-  await comms.notices.incidentReminder(release, job.stage);
+  // Jobs that both came due while workers were down may run in any order: the clock decides.
+  const due = incidentDue(release, comms.config.incidentReport.dueHours);
+  const stage: ReminderStage = due !== undefined && deps.clock.now() >= due ? 'overdue' : job.stage;
+  await comms.notices.incidentReminder(release, stage);
 }
 
 /** An incident report's address as typed: http(s), no spaces, nothing Slack would read as markup. */
