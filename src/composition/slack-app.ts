@@ -100,6 +100,7 @@ export function buildSlackApp(
       ...[appDeps().config.services[release.service]?.channel ?? []].flat(),
     ],
     record: (input) => recordIncidentLink(appDeps(), input),
+    workspace: () => appDeps().config.workspace,
   });
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

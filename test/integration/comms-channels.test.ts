@@ -6,7 +6,7 @@ import {
   type ReleaseWorld,
   startReleaseWorld,
 } from '../../testkit/release-world.ts';
-import { viewSubmissionPayload } from '../../testkit/slack-payloads.ts';
+import { blockActionsPayload, viewSubmissionPayload } from '../../testkit/slack-payloads.ts';
 
 const ACTION = 'release_incident_link';
 
@@ -65,7 +65,8 @@ describe('comms: stakeholder channel notices and the incident reminder after a r
       stabilityWindowMinutes: 10,
       serviceExtra: '    analysis: { source: haproxy, minRequests: 0, intervalSeconds: 0.5 }\n',
       // The reminder after about 4 s, due after about 11 s.
-      topLevelExtra: `comms:
+      topLevelExtra: `workspace: { teamId: T0GREEN }
+comms:
   channels: [C0STAKE]
   incidentReport: { remindAfterHours: 0.001, dueHours: 0.003 }
   webhooks:
@@ -120,6 +121,22 @@ describe('comms: stakeholder channel notices and the incident reminder after a r
     );
     const forged = await click('C0STAKE', 'rel-does-not-exist');
     expect('answer' in forged && forged.answer).toContain('no longer holds as rolled back');
+    // From another workspace (a Slack Connect guest): refused like a click from another channel.
+    const responseUrl = world.slack.newResponseUrl();
+    const payload = blockActionsPayload({
+      action_id: ACTION,
+      value: id,
+      user_id: 'U0LEAD',
+      channel_id: 'C0STAKE',
+      message_ts: reminder()?.ts ?? '1.000000',
+      response_url: responseUrl,
+    });
+    (payload.user as { team_id: string }).team_id = 'T0OTHER';
+    const opened = world.slack.callsTo('views.open').length;
+    await world.sender.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    const foreign = await world.slack.waitForResponse(responseUrl);
+    expect(JSON.stringify(foreign.body)).toContain('only counts where Greenlight posted');
+    expect(world.slack.callsTo('views.open')).toHaveLength(opened);
   });
 
   it('records a valid incident link from the modal, refuses anything else in the form, and shows the link on the reminder', async () => {

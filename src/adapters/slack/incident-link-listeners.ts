@@ -26,6 +26,26 @@ export interface IncidentLinkDeps {
     url: string;
     user: string;
   }) => Promise<IncidentLink>;
+  /** `workspace` from greenlight.yml: clicks and forms count only from there. */
+  readonly workspace: () =>
+    | { readonly teamId?: string; readonly enterpriseId?: string }
+    | undefined;
+}
+
+/** Whether a payload comes from the configured workspace (and org); any, when none is set. */
+function fromWorkspace(
+  body: unknown,
+  workspace: ReturnType<IncidentLinkDeps['workspace']>,
+): boolean {
+  const b = body as {
+    team?: { id?: string } | null;
+    enterprise?: { id?: string } | null;
+    user?: { team_id?: string };
+  };
+  // In a Slack Connect channel `team` is the app's workspace; the clicker's is on the user.
+  const teamId = b.user?.team_id ?? b.team?.id;
+  if (workspace?.teamId !== undefined && teamId !== workspace.teamId) return false;
+  return workspace?.enterpriseId === undefined || b.enterprise?.id === workspace.enterpriseId;
 }
 
 /**
@@ -50,7 +70,7 @@ export function registerIncidentLinkListeners(app: App, deps: IncidentLinkDeps):
       return;
     }
     const channel = body.channel?.id ?? '';
-    if (!deps.channelsFor(release).includes(channel)) {
+    if (!deps.channelsFor(release).includes(channel) || !fromWorkspace(body, deps.workspace())) {
       await answer(
         'This button only counts where Greenlight posted the reminder.',
         'Use the reminder in the stakeholder channel.',
@@ -69,6 +89,13 @@ export function registerIncidentLinkListeners(app: App, deps: IncidentLinkDeps):
   });
 
   app.view(INCIDENT_LINK_MODAL, async ({ ack, view, body }) => {
+    if (!fromWorkspace(body, deps.workspace())) {
+      await ack({
+        response_action: 'errors',
+        errors: { incident: 'This form only counts from the workspace Greenlight serves.' },
+      });
+      return;
+    }
     const typed = view.state.values.incident?.url_input?.value ?? '';
     if (parseIncidentUrl(typed) === undefined) {
       await ack({
