@@ -25,6 +25,13 @@ export function buildComms(
   },
 ): CommsDeps {
   const comms = config.comms;
+  // A lease shorter than two control loop passes lapses between extensions.
+  const reconcileSeconds = Number(parts.processEnv.GREENLIGHT_RECONCILE_INTERVAL_SECONDS ?? 60);
+  if (comms.alertmanager && comms.alertmanager.leaseSeconds < 2 * reconcileSeconds)
+    parts.logger.warn(
+      { leaseSeconds: comms.alertmanager.leaseSeconds, reconcileSeconds },
+      'comms.alertmanager.leaseSeconds is under two control loop intervals: the silence may lapse between extensions',
+    );
   // Said at start-up, not first at the moment a release ends; the value itself is never logged.
   for (const hook of comms.webhooks)
     if (!parts.processEnv[hook.secretEnv])
