@@ -47,6 +47,8 @@ const webhookSchema = z.strictObject({
 });
 
 export const commsSchema = z.strictObject({
+  /** Services whose releases comms covers; unset, every service. */
+  services: z.array(z.string()).min(1).optional(),
   /** Stakeholder channels: start notice, completion or rollback notice, incident reminder. */
   channels: z.array(channelId).default([]),
   /** After a rollback: the reminder to file an incident report and hold a retro. */

@@ -117,6 +117,14 @@ export const greenlightConfigSchema = z
             ),
       ]),
     );
+    config.comms.services?.forEach((name, i) => {
+      if (config.services[name] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['comms', 'services', i],
+          message: `unknown service "${name}" (known: ${Object.keys(config.services).join(', ')})`,
+        });
+    });
     for (const issue of silenceMatcherIssues(config.comms.alertmanager?.matchers ?? [], queries))
       ctx.addIssue({
         code: 'custom',

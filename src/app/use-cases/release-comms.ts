@@ -7,15 +7,22 @@ import { ReleaseError } from '../release-error.ts';
 
 const HOUR_MS = 3_600_000;
 
+/** Comms is configured and covers the service (`comms.services`, unset: all of them). */
+function covers(deps: AppDeps, service: string): boolean {
+  const only = deps.comms?.config.services;
+  return deps.comms !== undefined && (only === undefined || only.includes(service));
+}
+
 /**
  * Told of every committed change of a release's state. It only enqueues the comms step: nothing
  * outside Redis (Alertmanager, a webhook receiver) is waited on by a release step, and a failure
  * here is logged, never thrown into the release.
  */
 export async function commsChanged(deps: AppDeps, release: Release): Promise<void> {
-  if (deps.comms === undefined) return;
+  const comms = deps.comms;
+  if (comms === undefined || !covers(deps, release.service)) return;
   try {
-    await deps.comms.scheduler.enqueue(release.id, `r${release.revision}`);
+    await comms.scheduler.enqueue(release.id, `r${release.revision}`);
   } catch (error) {
     deps.log.warn({ err: error, releaseId: release.id }, 'could not enqueue the comms step');
   }
@@ -28,7 +35,7 @@ export async function commsChanged(deps: AppDeps, release: Release): Promise<voi
  */
 export async function commsTick(deps: AppDeps, service: string): Promise<void> {
   const comms = deps.comms;
-  if (comms === undefined) return;
+  if (comms === undefined || !covers(deps, service)) return;
   const state = await deps.store.getService(service);
   if (state?.lastReleaseId == null) return;
   const release = await deps.store.getRelease(state.lastReleaseId);
@@ -49,7 +56,7 @@ export async function runCommsStep(deps: AppDeps, job: { releaseId: string }): P
   const comms = deps.comms;
   if (comms === undefined) return;
   const release = await deps.store.getRelease(job.releaseId);
-  if (release === null) return;
+  if (release === null || !covers(deps, release.service)) return;
   const plan = commsPlan(release);
   for (const kind of plan.notices) await comms.notices.notice(release, kind);
   for (const event of plan.webhooks) await comms.webhooks.send(release, event);

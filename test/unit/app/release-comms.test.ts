@@ -154,3 +154,20 @@ describe('the incident reminder', () => {
     expect(sent).toEqual([]);
   });
 });
+
+describe('comms.services', () => {
+  it('leaves the releases of services it does not list alone', async () => {
+    const { deps, sent, seed } = world(T0);
+    const only: AppDeps = {
+      ...deps,
+      comms: {
+        ...(deps.comms as CommsDeps),
+        config: { ...(deps.comms as CommsDeps).config, services: ['web'] },
+      },
+    };
+    seed(rolledBack);
+    await commsChanged(only, releaseRecord(T0));
+    await runCommsStep(only, { releaseId: 'rel-1' });
+    expect(sent).toEqual([]);
+  });
+});

@@ -101,6 +101,7 @@ describe('comms', () => {
       'comms.webhooks.0.events.0',
     ],
     ['{ channels: ["#status"] }', 'comms.channels.0'],
+    ['{ services: [web] }', 'comms.services.0'],
     [
       '{ incidentReport: { remindAfterHours: 48, dueHours: 24 } }',
       'comms.incidentReport.remindAfterHours',
