@@ -137,3 +137,39 @@ export function silenceMatcherIssues(
   });
   return issues;
 }
+
+/** What a service's analysis reads, as far as the silence rule needs it. */
+type AnalysedServices = Readonly<
+  Record<string, { analysis: { source: 'haproxy' | { prometheus: Record<string, unknown> } } }>
+>;
+
+/** `comms` checked against the services: names it lists, and the silence matcher rule. */
+export function commsIssues(
+  comms: CommsConfig,
+  services: AnalysedServices,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  comms.services?.forEach((name, i) => {
+    if (services[name] === undefined)
+      issues.push({
+        path: ['comms', 'services', i],
+        message: `unknown service "${name}" (known: ${Object.keys(services).join(', ')})`,
+      });
+  });
+  const queries = Object.fromEntries(
+    Object.entries(services).map(([name, s]) => [
+      name,
+      s.analysis.source === 'haproxy'
+        ? []
+        : Object.entries(s.analysis.source.prometheus).flatMap(([key, query]) =>
+            key.endsWith('Query') && typeof query === 'string' ? [query] : [],
+          ),
+    ]),
+  );
+  for (const issue of silenceMatcherIssues(comms.alertmanager?.matchers ?? [], queries))
+    issues.push({
+      path: ['comms', 'alertmanager', 'matchers', issue.index],
+      message: issue.message,
+    });
+  return issues;
+}

@@ -3,7 +3,7 @@ import { WEEKDAYS } from '../domain/calendar.ts';
 import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { freezeSchema, hhmm, timezone } from './calendar-schema.ts';
-import { commsSchema, silenceMatcherIssues } from './comms-schema.ts';
+import { commsIssues, commsSchema } from './comms-schema.ts';
 import { channelId, positiveInt, slackPrincipal } from './schema-values.ts';
 import { serviceName, serviceSchema } from './services-schema.ts';
 
@@ -107,30 +107,8 @@ export const greenlightConfigSchema = z
         });
       }
     }
-    const queries = Object.fromEntries(
-      Object.entries(config.services).map(([name, s]) => [
-        name,
-        s.analysis.source === 'haproxy'
-          ? []
-          : Object.entries(s.analysis.source.prometheus).flatMap(([key, query]) =>
-              key.endsWith('Query') && typeof query === 'string' ? [query] : [],
-            ),
-      ]),
-    );
-    config.comms.services?.forEach((name, i) => {
-      if (config.services[name] === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['comms', 'services', i],
-          message: `unknown service "${name}" (known: ${Object.keys(config.services).join(', ')})`,
-        });
-    });
-    for (const issue of silenceMatcherIssues(config.comms.alertmanager?.matchers ?? [], queries))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['comms', 'alertmanager', 'matchers', issue.index],
-        message: issue.message,
-      });
+    for (const issue of commsIssues(config.comms, config.services))
+      ctx.addIssue({ code: 'custom', ...issue });
     // Greenlight's own credentials and every webhook secret stay out of child processes, even
     // when a deploy.env list names them.
     const webhookSecrets = new Set([
