@@ -1,4 +1,5 @@
 import type { GreenlightConfig, ServiceConfig } from '../config/greenlight-schema.ts';
+import type { CommsDeps } from './comms-ports.ts';
 import type {
   AuditLog,
   ChangeLog,
@@ -50,6 +51,8 @@ export interface AppDeps {
   /** Release notes for services with `changes.git`; without it, no notes are read. */
   readonly changes?: ChangeLog;
   readonly telemetry: ReleaseTelemetry;
+  /** Stakeholder notices, Alertmanager silences and webhooks (`comms`); without it, none. */
+  readonly comms?: CommsDeps;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: AppLog;

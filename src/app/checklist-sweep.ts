@@ -12,7 +12,10 @@ const RECENT = 10;
  * what was never ticked.
  * Level-triggered like the rest of the sweep, so a restart or a lost pass only delays it.
  */
-export async function closeChecklists(deps: Uses<EventPorts>, service: string): Promise<string[]> {
+export async function closeChecklists(
+  deps: Uses<EventPorts | 'comms'>,
+  service: string,
+): Promise<string[]> {
   const done: string[] = [];
   const config = serviceConfig(deps, service);
   const now = deps.clock.now().getTime();

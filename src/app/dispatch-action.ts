@@ -102,7 +102,7 @@ export async function checkClick(
 }
 
 async function act(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   button: ReleaseButton,
   release: Release,
   click: Click,
@@ -146,7 +146,7 @@ async function act(
 
 /** A button click to one use case, after its origin, stage and clicker are checked; audited. */
 export async function dispatchAction(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   button: ReleaseButton,
   releaseId: string,
   click: Click,

@@ -34,7 +34,7 @@ async function run(
 
 /** The four commands that change something: what a dry run rehearses, and what runs for real. */
 function perform(
-  deps: Uses<EventPorts | 'changes' | 'faulty' | 'gates' | 'ids'>,
+  deps: Uses<EventPorts | 'changes' | 'comms' | 'faulty' | 'gates' | 'ids'>,
   request: Exclude<
     CommandRequest,
     { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' }

@@ -11,6 +11,7 @@ import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } f
 import { preSwitchJob } from './pre-switch-job.ts';
 import { ReleaseError } from './release-error.ts';
 import { currentState } from './service-access.ts';
+import { commsChanged } from './use-cases/release-comms.ts';
 
 export interface AppliedEvent {
   readonly release: Release;
@@ -18,6 +19,8 @@ export interface AppliedEvent {
   readonly effects: readonly ReleaseEffect[];
   /** The transition added a timeline line: the release message is worth editing. */
   readonly noted: boolean;
+  /** The state before the transition, when it committed one. */
+  readonly from?: Release['state'];
 }
 
 function recordTelemetry(deps: Uses<'telemetry'>, before: Release, after: Release): void {
@@ -167,6 +170,7 @@ export async function applyReleaseEvent(
         state: nextState,
         effects: result.effects,
         noted: result.release.timeline.length !== release.timeline.length,
+        from: release.state,
       };
     }
   }
@@ -178,7 +182,10 @@ export async function applyReleaseEvent(
  * sweeper from the stored state (a lost job is enqueued again, a dead schedule restarted), so a
  * crash between the write and these calls delays a step and never loses it.
  */
-export async function performEffects(deps: Uses<EventPorts>, applied: AppliedEvent): Promise<void> {
+export async function performEffects(
+  deps: Uses<EventPorts | 'comms'>,
+  applied: AppliedEvent,
+): Promise<void> {
   const release = applied.release;
   const config = serviceConfig(deps, release.service);
   for (const effect of applied.effects) {
@@ -236,13 +243,15 @@ export async function performEffects(deps: Uses<EventPorts>, applied: AppliedEve
 
 /** Applies an event, edits the release message, then performs the effects: the one runner. */
 export async function runEvent(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   releaseId: string,
   event: ReleaseEvent,
   serviceChange?: (state: ServiceState, release: Release) => ServiceState,
 ): Promise<AppliedEvent> {
   const applied = await applyReleaseEvent(deps, releaseId, event, serviceChange);
   if (applied.noted) await deps.notifier.releaseChanged(applied.release, applied.state);
+  if (applied.from !== undefined && applied.from !== applied.release.state)
+    await commsChanged(deps, applied.release);
   if (applied.effects.some((e) => e.type === 'rollback_traffic')) {
     await deps.notifier.rollbackAlert(applied.release, applied.state, 'in_progress');
   }

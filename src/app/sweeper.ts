@@ -16,7 +16,10 @@ import { updateService } from './service-access.ts';
  * release or operation either has the job that moves it on, or gets it again, or ends with a
  * reason when its deadline passed. Returns what it did, in words (for logs and tests).
  */
-export async function sweepService(deps: Uses<EventPorts>, service: string): Promise<string[]> {
+export async function sweepService(
+  deps: Uses<EventPorts | 'comms'>,
+  service: string,
+): Promise<string[]> {
   const done: string[] = [];
   const state = await deps.store.getService(service);
   if (state === null) return done;
@@ -44,7 +47,7 @@ export async function sweepService(deps: Uses<EventPorts>, service: string): Pro
 }
 
 async function sweepRelease(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   state: ServiceState,
   release: Release,
   done: string[],

@@ -40,6 +40,7 @@ import type { Env } from '../config/env.ts';
 import type { GreenlightConfig } from '../config/greenlight-schema.ts';
 import { type AppLogger, boltLoggerFrom } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { buildComms } from './comms.ts';
 
 /** What every adapter is built from: the validated env and config, and the injected world. */
 export interface AdapterOptions {
@@ -251,5 +252,15 @@ export function buildAppDeps(
     ids: { next: (kind) => `${kind}-${now().toString(36)}-${randomBytes(3).toString('hex')}` },
     log: logger,
     isStopping,
+    comms: buildComms(config, {
+      redis,
+      prefix,
+      http,
+      steps: queues.steps,
+      outbox: queues.outbox,
+      now,
+      processEnv,
+      logger,
+    }),
   };
 }

@@ -148,6 +148,7 @@ export function lifecycle(parts: LifecycleParts): Lifecycle {
         controlLoopWatch = await startWorkers(pool, deps, adapters, queues, {
           env,
           config,
+          processEnv: parts.processEnv,
           logger,
           metrics: parts.metrics,
         });

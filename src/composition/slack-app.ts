@@ -5,9 +5,11 @@ import { registerActionListeners } from '../adapters/slack/action-listeners.ts';
 import { registerChecklistListeners } from '../adapters/slack/checklist-listeners.ts';
 import { registerCommandListeners } from '../adapters/slack/command-listeners.ts';
 import { deliveryHeaders, registerDeliveryGuard } from '../adapters/slack/delivery-guard.ts';
+import { registerIncidentLinkListeners } from '../adapters/slack/incident-link-listeners.ts';
 import type { AppDeps } from '../app/app-deps.ts';
 import { checkClick, dispatchAction } from '../app/dispatch-action.ts';
 import { dispatchCommand } from '../app/dispatch-command.ts';
+import { recordIncidentLink } from '../app/use-cases/release-comms.ts';
 import { tickChecklist } from '../app/use-cases/tick-checklist.ts';
 import { type Env, usesSocketMode } from '../config/env.ts';
 import type { AppLogger } from '../logger.ts';
@@ -94,6 +96,17 @@ export function buildSlackApp(
   registerChecklistListeners(app, {
     logger,
     tick: (releaseId, click) => tickChecklist(appDeps(), releaseId, click),
+  });
+  registerIncidentLinkListeners(app, {
+    logger,
+    client,
+    getRelease: (id) => store.getRelease(id),
+    channelsFor: (release) => [
+      ...appDeps().config.comms.channels,
+      ...[appDeps().config.services[release.service]?.channel ?? []].flat(),
+    ],
+    record: (input) => recordIncidentLink(appDeps(), input),
+    workspace: () => appDeps().config.workspace,
   });
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

@@ -1,9 +1,10 @@
 import type { Worker } from 'bullmq';
+import { commsHandlers } from '../adapters/queue/comms-jobs.ts';
 import type { JobHandlers } from '../adapters/queue/job-router.ts';
 import { QUEUE_NAMES } from '../adapters/queue/queue-names.ts';
 import { controlLoopPass, RECONCILE_JOB, stepHandlers } from '../adapters/queue/step-handlers.ts';
 import { outboxHandler } from '../adapters/slack/outbox-worker.ts';
-import type { AppDeps, EventPorts, Uses } from '../app/app-deps.ts';
+import type { AppDeps } from '../app/app-deps.ts';
 import type { Env } from '../config/env.ts';
 import type { AppLogger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   readonly config: AppDeps['config'];
   readonly logger: AppLogger;
   readonly metrics: Metrics;
+  /** Where comms webhook secrets are read (by name, at delivery). */
+  readonly processEnv?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -26,19 +29,10 @@ export interface WorkerOptions {
  */
 export async function startWorkers(
   pool: WorkerPool,
-  deps: Uses<
-    | EventPorts
-    | 'deployer'
-    | 'faulty'
-    | 'isStopping'
-    | 'locks'
-    | 'metrics'
-    | 'readyTimeoutMs'
-    | 'sleep'
-  >,
-  { redis, prefix, outboxClient }: Adapters,
+  deps: AppDeps,
+  { redis, prefix, outboxClient, http }: Adapters,
   queues: Queues,
-  { env, config, logger, metrics }: WorkerOptions,
+  { env, config, logger, metrics, processEnv = process.env }: WorkerOptions,
 ): Promise<NodeJS.Timeout> {
   // One Slack message at a time across every worker process: order within a thread holds.
   await queues.outbox.setGlobalConcurrency(1);
@@ -62,7 +56,11 @@ export async function startWorkers(
     { 'slack-message': outbox as JobHandlers[string] },
     1,
   );
-  pool.start(QUEUE_NAMES.steps, stepHandlers(deps), 8);
+  pool.start(
+    QUEUE_NAMES.steps,
+    { ...stepHandlers(deps), ...commsHandlers(deps, processEnv, http) },
+    8,
+  );
   // Start-up runs one pass of the control loop before taking Slack traffic: lost jobs are
   // found, passed deadlines acted on, and the proxy brought to what the releases want.
   const outcomes = await controlLoopPass(deps).catch((error: unknown) => {

@@ -3,6 +3,7 @@ import { WEEKDAYS } from '../domain/calendar.ts';
 import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { freezeSchema, hhmm, timezone } from './calendar-schema.ts';
+import { commsIssues, commsSchema } from './comms-schema.ts';
 import { channelId, positiveInt, slackPrincipal } from './schema-values.ts';
 import { serviceName, serviceSchema } from './services-schema.ts';
 
@@ -51,6 +52,8 @@ export const greenlightConfigSchema = z
      * Active releases never expire.
      */
     releases: retentionSchema.default(retentionSchema.parse({})),
+    /** Stakeholder channels, Alertmanager silences and signed webhooks (comms-schema.ts). */
+    comms: commsSchema.default(commsSchema.parse({})),
     services: z
       .record(serviceName, serviceSchema)
       .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one service' }),
@@ -107,13 +110,16 @@ export const greenlightConfigSchema = z
         });
       }
     }
+    for (const issue of commsIssues(config.comms, config.services))
+      ctx.addIssue({ code: 'custom', ...issue });
     // Greenlight's own credentials and every webhook secret stay out of child processes, even
     // when a deploy.env list names them.
-    const webhookSecrets = new Set(
-      Object.values(config.services).flatMap((s) =>
+    const webhookSecrets = new Set([
+      ...Object.values(config.services).flatMap((s) =>
         'webhook' in s.deploy ? [s.deploy.webhook.secretEnv] : [],
       ),
-    );
+      ...config.comms.webhooks.map((w) => w.secretEnv),
+    ]);
     for (const [name, service] of Object.entries(config.services)) {
       service.deploy.env.forEach((variable, i) => {
         const why = webhookSecrets.has(variable)

@@ -5,6 +5,7 @@ import { sweepService } from '../../app/sweeper.ts';
 import { runDeployStep } from '../../app/use-cases/deploy-to-standby.ts';
 import { runPreSwitchStep } from '../../app/use-cases/pre-switch-steps.ts';
 import { runAnalyzeStep, runProgressStep } from '../../app/use-cases/progressive.ts';
+import { commsTick } from '../../app/use-cases/release-comms.ts';
 import { runRollbackStep } from '../../app/use-cases/rollback-traffic.ts';
 import { runSwitchStep, runTrafficStep } from '../../app/use-cases/switch-traffic.ts';
 import {
@@ -33,6 +34,10 @@ export async function controlLoopPass(deps: Uses<EventPorts | 'locks'>) {
     });
     if (swept.length > 0) deps.log.info({ service, swept }, 'sweeper acted');
     outcomes.push({ ...(await reconcileTraffic(deps, service)), swept });
+    // After traffic: a silence is pushed forward, never at the cost of the reconcile itself.
+    await commsTick(deps, service).catch((error: unknown) =>
+      deps.log.warn({ service, err: error }, 'comms tick failed'),
+    );
   }
   return outcomes;
 }

@@ -43,7 +43,10 @@ export async function standbyChange(
 }
 
 /** Drops approvals past the service's TTL, then voids all of them if STANDBY changed. */
-async function refreshApprovals(deps: Uses<EventPorts>, release: Release): Promise<Release> {
+async function refreshApprovals(
+  deps: Uses<EventPorts | 'comms'>,
+  release: Release,
+): Promise<Release> {
   const ttlMinutes = serviceConfig(deps, release.service).approvalTtlMinutes;
   const olderThan = new Date(deps.clock.now().getTime() - ttlMinutes * 60_000).toISOString();
   let current = release;
@@ -63,7 +66,7 @@ async function refreshApprovals(deps: Uses<EventPorts>, release: Release): Promi
 
 /** An Approve click: recorded against a role the clicker holds; the last one starts the switch. */
 export async function approveRelease(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   request: { releaseId: string; user: string },
 ): Promise<Answer> {
   const stored = await deps.store.getRelease(request.releaseId);
@@ -129,7 +132,7 @@ export async function approveRelease(
 
 /** A Reject click: ends the release; the service is free again and traffic never moved. */
 export async function rejectRelease(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   request: { releaseId: string; user: string; reason?: string },
 ): Promise<Answer> {
   const applied = await runEvent(deps, request.releaseId, {

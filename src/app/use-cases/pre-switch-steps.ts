@@ -9,7 +9,7 @@ const STEP_LOCK_TTL_MS = 10_000;
 
 /** An irreversible step's own approval: a member of its approver role, never the requester. */
 export async function approveStep(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   request: { releaseId: string; user: string },
 ): Promise<Answer> {
   const release = await deps.store.getRelease(request.releaseId);
@@ -49,7 +49,7 @@ export async function approveStep(
  * a re-delivery while it runs does nothing.
  */
 export async function runPreSwitchStep(
-  deps: Uses<EventPorts | 'locks' | 'stepRunner'>,
+  deps: Uses<EventPorts | 'comms' | 'locks' | 'stepRunner'>,
   job: { releaseId: string; index: number },
 ): Promise<void> {
   // A second delivery while the step runs waits briefly, then fails its attempt and is retried
@@ -64,7 +64,7 @@ export async function runPreSwitchStep(
 }
 
 async function runLocked(
-  deps: Uses<EventPorts | 'stepRunner'>,
+  deps: Uses<EventPorts | 'comms' | 'stepRunner'>,
   job: { releaseId: string; index: number },
 ) {
   const release = await deps.store.getRelease(job.releaseId);

@@ -61,7 +61,7 @@ export function judgeSettings(analysis: ServiceConfig['analysis']): ErrorJudgeSe
  * lost tick loses nothing.
  */
 export async function runAnalyzeStep(
-  deps: Uses<EventPorts | 'locks' | 'metrics'>,
+  deps: Uses<EventPorts | 'comms' | 'locks' | 'metrics'>,
   job: { releaseId: string },
 ): Promise<void> {
   try {
@@ -75,7 +75,7 @@ export async function runAnalyzeStep(
 }
 
 async function analyzeOnce(
-  deps: Uses<EventPorts | 'metrics'>,
+  deps: Uses<EventPorts | 'comms' | 'metrics'>,
   job: { releaseId: string },
 ): Promise<void> {
   const release = await deps.store.getRelease(job.releaseId);
@@ -146,7 +146,7 @@ async function analyzeOnce(
  * what the verdict was.
  */
 async function advanceIfDue(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   release: Release,
   verdict: Verdict,
 ): Promise<Release> {

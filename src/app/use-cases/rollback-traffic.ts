@@ -12,7 +12,14 @@ import { deployOntoSlot } from './slot-deploy.ts';
  */
 export async function runRollbackStep(
   deps: Uses<
-    EventPorts | 'deployer' | 'faulty' | 'isStopping' | 'locks' | 'readyTimeoutMs' | 'sleep'
+    | EventPorts
+    | 'comms'
+    | 'deployer'
+    | 'faulty'
+    | 'isStopping'
+    | 'locks'
+    | 'readyTimeoutMs'
+    | 'sleep'
   >,
   job: { releaseId: string; attempt?: number | undefined },
 ): Promise<void> {

@@ -22,7 +22,7 @@ const ENDED_MESSAGES: Partial<Record<Release['state'], string>> = {
  * killed, and the last good version is redeployed if that slot was being changed).
  */
 export async function requestRollback(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   request: {
     service: string;
     by: string;
@@ -141,7 +141,7 @@ export const ROLLBACK_APPROVER_ROLE = 'lead';
  * its late approval, the automatic rollback and the sweeper's deadlines.
  */
 export async function beginRollback(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   releaseId: string,
   event: Extract<ReleaseEvent, { type: 'rollback' }>,
 ): Promise<AppliedEvent> {
@@ -162,7 +162,7 @@ function outsideRollbackWindow(
 }
 
 async function askRollbackApproval(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   release: Release,
   by: string,
   reason: string | undefined,
@@ -184,7 +184,7 @@ async function askRollbackApproval(
 
 /** The Approve rollback click on a release past its rollback window: one approval from the lead role. */
 export async function approveRollback(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   request: { releaseId: string; user: string },
 ): Promise<Answer> {
   const release = await deps.store.getRelease(request.releaseId);

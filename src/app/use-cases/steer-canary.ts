@@ -32,7 +32,7 @@ async function requireApprover(
 
 /** The canary buttons: Promote, Pause, Resume. Abort is a rollback. */
 export async function steerCanary(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   request: {
     releaseId: string;
     user: string;

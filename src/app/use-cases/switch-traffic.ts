@@ -38,7 +38,7 @@ async function verifySwitch(deps: Uses<'probe' | 'traffic'>, release: Release): 
  * split, verifies, and records the outcome; a failure ends the release and traffic goes back.
  */
 export async function runSwitchStep(
-  deps: Uses<EventPorts | 'locks'>,
+  deps: Uses<EventPorts | 'comms' | 'locks'>,
   job: { releaseId: string; revision?: number | undefined },
 ): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
@@ -104,7 +104,7 @@ export async function runSwitchStep(
 
 /** Ends a switch that cannot finish: PRODUCTION never changed, so traffic goes back to it. */
 export async function failSwitch(
-  deps: Uses<EventPorts>,
+  deps: Uses<EventPorts | 'comms'>,
   release: Release,
   reason: string,
 ): Promise<void> {
@@ -128,7 +128,7 @@ export async function failSwitch(
  * release rolls back, as it would on a breach.
  */
 export async function runTrafficStep(
-  deps: Uses<EventPorts | 'locks'>,
+  deps: Uses<EventPorts | 'comms' | 'locks'>,
   job: { service: string },
 ): Promise<void> {
   await deps.locks.withLock(trafficLock(job.service), TRAFFIC_LOCK_TTL_MS, async () => {

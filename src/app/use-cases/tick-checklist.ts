@@ -49,7 +49,7 @@ async function mayTick(
 }
 
 async function tick(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   release: Release,
   click: TickClick,
 ): Promise<Answer> {
@@ -126,7 +126,7 @@ async function tick(
 
 /** A checklist click: checked like a button (origin, stage, clicker), applied, audited. */
 export async function tickChecklist(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
   releaseId: string,
   click: TickClick,
 ): Promise<Answer> {

@@ -1,0 +1,148 @@
+import { createHmac } from 'node:crypto';
+import { type Queue, UnrecoverableError } from 'bullmq';
+import { type Dispatcher, request } from 'undici';
+import { z } from 'zod';
+import type { CommsWebhooks } from '../../app/comms-ports.ts';
+import type { CommsConfig } from '../../config/comms-schema.ts';
+import type { Release } from '../../domain/release.ts';
+import type { WebhookEventName } from '../../domain/release-comms.ts';
+import type { RedisOnceMarks } from '../redis/redis-once-marks.ts';
+
+export const COMMS_WEBHOOK_JOB = 'comms-webhook';
+
+/** A delivery as queued: the body is fixed when the event happens, whatever later changes. */
+export const commsWebhookJobSchema = z.object({
+  v: z.literal(1),
+  url: z.string(),
+  idempotencyKey: z.string(),
+  body: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * The signature of a comms webhook, Slack's scheme with Greenlight's version tag:
+ * `v1=` + hex HMAC-SHA256 of `v1:{timestamp}:{body}` with the hook's secret.
+ */
+export function commsSignature(secret: string, timestamp: number, body: string): string {
+  return `v1=${createHmac('sha256', secret).update(`v1:${timestamp}:${body}`).digest('hex')}`;
+}
+
+/** What a receiver gets: the event and the release as a status page needs it. */
+export function webhookBody(release: Release, event: WebhookEventName, at: string) {
+  return {
+    event,
+    id: `${release.id}-${event}`,
+    at,
+    release: {
+      id: release.id,
+      service: release.service,
+      version: release.version,
+      fromVersion: release.fromVersion,
+      type: release.type,
+      strategy: release.strategy,
+      state: release.state,
+      requester: release.requester,
+      ...(release.releasedAt ? { releasedAt: release.releasedAt } : {}),
+      ...(release.rollback
+        ? {
+            rollback: {
+              by: release.rollback.by,
+              reason: release.rollback.reason,
+              at: release.rollback.at,
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+/**
+ * Enqueues one delivery per hook that wants the event, once per (release, event, hook): marked
+ * in Redis once queued, and queued under an id made of the three, so the same event sent again
+ * is the same job. BullMQ retries with backoff; receivers dedupe on the idempotency key.
+ */
+export class QueuedCommsWebhooks implements CommsWebhooks {
+  private readonly queue: Queue;
+  private readonly hooks: CommsConfig['webhooks'];
+  private readonly marks: RedisOnceMarks;
+  private readonly now: () => number;
+
+  constructor(
+    queue: Queue,
+    hooks: CommsConfig['webhooks'],
+    marks: RedisOnceMarks,
+    now: () => number,
+  ) {
+    this.queue = queue;
+    this.hooks = hooks;
+    this.marks = marks;
+    this.now = now;
+  }
+
+  async send(release: Release, event: WebhookEventName): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    for (const [index, hook] of this.hooks.entries()) {
+      if (!hook.events.includes(event)) continue;
+      const mark = `webhook-${event}-${index}`;
+      if (await this.marks.has(release.id, mark)) continue;
+      const idempotencyKey = `${release.id}-${event}`;
+      await this.queue.add(
+        COMMS_WEBHOOK_JOB,
+        { v: 1, url: hook.url, idempotencyKey, body: webhookBody(release, event, at) },
+        {
+          jobId: `${idempotencyKey}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+          attempts: 10,
+          backoff: { type: 'exponential', delay: 2000 },
+          removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+          removeOnFail: { age: 30 * 24 * 3600 },
+        },
+      );
+      await this.marks.mark(release.id, mark);
+    }
+  }
+}
+
+/**
+ * Delivers one queued webhook: signed at send time (so a retry carries a fresh timestamp), any
+ * 2xx is done, a 4xx other than 408 and 429 cannot succeed on retry, anything else is retried.
+ * The secret is read from the environment here and never logged or put in an error.
+ */
+export async function deliverCommsWebhook(
+  job: z.output<typeof commsWebhookJobSchema>,
+  hooks: CommsConfig['webhooks'],
+  env: NodeJS.ProcessEnv,
+  dispatcher: Dispatcher,
+  nowSeconds = () => Math.floor(Date.now() / 1000),
+): Promise<void> {
+  const hook = hooks.find((h) => h.url === job.url);
+  if (hook === undefined) throw new UnrecoverableError('webhook no longer configured');
+  const secret = env[hook.secretEnv];
+  if (secret === undefined || secret === '')
+    throw new UnrecoverableError(`webhook secret ${hook.secretEnv} is not set`);
+  const body = JSON.stringify(job.body);
+  const timestamp = nowSeconds();
+  let status: number;
+  try {
+    const res = await request(hook.url, {
+      method: 'POST',
+      dispatcher,
+      body,
+      signal: AbortSignal.timeout(10_000),
+      headers: {
+        'content-type': 'application/json',
+        'x-greenlight-timestamp': String(timestamp),
+        'x-greenlight-signature': commsSignature(secret, timestamp, body),
+        'x-greenlight-event': String(job.body.event ?? ''),
+        'idempotency-key': job.idempotencyKey,
+      },
+    });
+    await res.body.dump();
+    status = res.statusCode;
+  } catch (error) {
+    const e = error as { code?: string; name?: string };
+    throw new Error(`webhook ${new URL(hook.url).origin} unreachable (${e.code ?? e.name})`);
+  }
+  if (status >= 200 && status < 300) return;
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429)
+    throw new UnrecoverableError(`webhook ${new URL(hook.url).origin} refused it with ${status}`);
+  throw new Error(`webhook ${new URL(hook.url).origin} answered ${status}`);
+}

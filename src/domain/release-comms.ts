@@ -1,0 +1,59 @@
+import { ENDED_STATES, type Release } from './release.ts';
+
+/** A notice for stakeholder channels. */
+export type NoticeKind = 'started' | 'released' | 'rolled_back' | 'failed';
+
+/** An event sent to comms webhooks. */
+export type WebhookEventName = 'started' | 'released' | 'rolled_back';
+
+/**
+ * What people outside the release channel should know about a release in its current state,
+ * derived from the state alone (level-triggered): every notice, webhook and reminder here is
+ * idempotent by release and kind, so a plan acted on twice, or late, sends each thing once.
+ */
+export interface CommsPlan {
+  /** `hold`: a silence must cover now + lease; `cut`: end it after the tail; `none`: no silence. */
+  readonly lease: 'hold' | 'cut' | 'none';
+  readonly notices: readonly NoticeKind[];
+  readonly webhooks: readonly WebhookEventName[];
+  /** After a rollback: the incident-report reminder is due. */
+  readonly incidentReminder: boolean;
+}
+
+/**
+ * Did traffic ever start to move? Only then did stakeholders hear of the release. A release
+ * cancelled or rejected ended while it still waited for approval (a `failed` one failed its
+ * switch, so it moved).
+ */
+export function wentLive(release: Release): boolean {
+  return !['awaiting_approval', 'rejected', 'cancelled'].includes(release.state);
+}
+
+export function commsPlan(release: Release): CommsPlan {
+  if (!wentLive(release))
+    return { lease: 'none', notices: [], webhooks: [], incidentReminder: false };
+  const ended = ENDED_STATES.includes(release.state);
+  const notices: NoticeKind[] = ['started'];
+  const webhooks: WebhookEventName[] = ['started'];
+  if (release.state === 'released') {
+    notices.push('released');
+    webhooks.push('released');
+  } else if (release.state === 'rolled_back') {
+    notices.push('rolled_back');
+    webhooks.push('rolled_back');
+  } else if (ended) {
+    notices.push('failed');
+  }
+  return {
+    lease: ended ? 'cut' : 'hold',
+    notices,
+    webhooks,
+    incidentReminder: release.state === 'rolled_back',
+  };
+}
+
+/** When the incident report and retro are due after a rollback: `dueHours` from it. */
+export function incidentDue(release: Release, dueHours: number): Date | undefined {
+  const at = release.rollback?.at;
+  return at === undefined ? undefined : new Date(Date.parse(at) + dueHours * 3_600_000);
+}

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import type { AppDeps } from '../../../src/app/app-deps.ts';
+import type { CommsDeps, IncidentLink } from '../../../src/app/comms-ports.ts';
+import {
+  commsChanged,
+  recordIncidentLink,
+  runCommsStep,
+  runIncidentReminder,
+} from '../../../src/app/use-cases/release-comms.ts';
+import type { Release } from '../../../src/domain/release.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+
+const T0 = '2026-11-24T10:00:00.000Z';
+const CONFIG = `
+alertsChannel: C0ALERTS
+roles: { lead: [U0LEAD], security: [U0SEC], team: [U0DEV1], cto: [U0CTO] }
+comms: { channels: [C0STAKE] }
+services:
+  api:
+    channel: C0RELEASES
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
+    deploy: { command: [./deploy.sh] }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: b, green: g } } }
+`;
+
+function world(at: string) {
+  const w = memoryWorld(CONFIG, new Date(at));
+  const sent: string[] = [];
+  const links = new Map<string, IncidentLink>();
+  const comms: CommsDeps = {
+    config: w.deps.config.comms,
+    notices: {
+      notice: async (r, kind) => {
+        sent.push(`notice ${r.id} ${kind}`);
+      },
+      incidentReminder: async (r, stage, link) => {
+        sent.push(`reminder ${r.id} ${stage}${link ? ` ${link.url}` : ''}`);
+      },
+    },
+    webhooks: {
+      send: async (r, event) => {
+        sent.push(`webhook ${r.id} ${event}`);
+      },
+    },
+    scheduler: {
+      enqueue: async (id, tag) => {
+        sent.push(`enqueue ${id} ${tag}`);
+      },
+      scheduleReminder: async (id, stage, when) => {
+        sent.push(`schedule ${id} ${stage} ${when.toISOString()}`);
+      },
+    },
+    links: {
+      get: async (id) => links.get(id) ?? null,
+      set: async (id, link) => {
+        links.set(id, link);
+      },
+    },
+  };
+  const deps: AppDeps = { ...w.deps, comms };
+  const seed = (changes: Partial<Release>) => w.releases.set('rel-1', releaseRecord(T0, changes));
+  return { w, deps, sent, links, seed };
+}
+
+const rolledBack = {
+  state: 'rolled_back' as const,
+  rollback: { by: 'U0LEAD', reason: 'x', at: T0 },
+};
+
+describe('the comms step', () => {
+  it('sends notices and webhooks and schedules the reminder 24 h and 48 h after a rollback', async () => {
+    const { deps, sent, seed } = world(T0);
+    seed(rolledBack);
+    await runCommsStep(deps, { releaseId: 'rel-1' });
+    expect(sent).toEqual([
+      'notice rel-1 started',
+      'notice rel-1 rolled_back',
+      'webhook rel-1 started',
+      'webhook rel-1 rolled_back',
+      'schedule rel-1 due 2026-11-25T10:00:00.000Z',
+      'schedule rel-1 overdue 2026-11-26T10:00:00.000Z',
+    ]);
+  });
+
+  it('is enqueued, never run, by a state change, and a failing queue does not fail the release', async () => {
+    const { deps, sent } = world(T0);
+    await commsChanged(deps, releaseRecord(T0, { revision: 7 }));
+    expect(sent).toEqual(['enqueue rel-1 r7']);
+    const broken: AppDeps = {
+      ...deps,
+      comms: {
+        ...(deps.comms as CommsDeps),
+        scheduler: {
+          enqueue: async () => {
+            throw new Error('Redis down');
+          },
+          scheduleReminder: async () => {},
+        },
+      },
+    };
+    await expect(commsChanged(broken, releaseRecord(T0))).resolves.toBeUndefined();
+  });
+});
+
+describe('the incident reminder', () => {
+  it('is drawn overdue when its due job runs after the deadline (both ran late)', async () => {
+    const { deps, sent, seed } = world('2026-11-26T11:00:00.000Z');
+    seed(rolledBack);
+    await runIncidentReminder(deps, { releaseId: 'rel-1', stage: 'due' });
+    expect(sent).toEqual(['reminder rel-1 overdue']);
+  });
+
+  it('is not drawn again once the link is recorded, nor for a release no longer rolled back', async () => {
+    const { deps, sent, seed, links } = world('2026-11-25T10:00:00.000Z');
+    seed(rolledBack);
+    links.set('rel-1', { url: 'https://i.example/1', by: 'U0LEAD', at: T0 });
+    await runIncidentReminder(deps, { releaseId: 'rel-1', stage: 'overdue' });
+    seed({ state: 'released' });
+    await runIncidentReminder(deps, { releaseId: 'rel-1', stage: 'due' });
+    expect(sent).toEqual([]);
+  });
+
+  it('records a link with who and when, audits it and redraws the reminder with it', async () => {
+    const { w, deps, sent, seed, links } = world('2026-11-25T12:00:00.000Z');
+    seed(rolledBack);
+    await recordIncidentLink(deps, {
+      releaseId: 'rel-1',
+      url: 'https://incidents.example.com/INC-9',
+      user: 'U0DEV1',
+    });
+    expect(links.get('rel-1')).toEqual({
+      url: 'https://incidents.example.com/INC-9',
+      by: 'U0DEV1',
+      at: '2026-11-25T12:00:00.000Z',
+    });
+    expect(sent).toEqual(['reminder rel-1 due https://incidents.example.com/INC-9']);
+    expect(w.audit.map((e) => [e.who, e.what])).toEqual([
+      ['U0DEV1', 'incident report link recorded'],
+    ]);
+  });
+
+  it.each([
+    [{ state: 'released' as const }, 'https://i.example/1', 'Only a rolled-back release'],
+    [rolledBack, 'javascript:alert(1)', 'not an http(s) address'],
+  ])('refuses %o with %s, recording nothing', async (changes, url, why) => {
+    const { deps, seed, links, sent } = world(T0);
+    seed(changes);
+    await expect(
+      recordIncidentLink(deps, { releaseId: 'rel-1', url, user: 'U0DEV1' }),
+    ).rejects.toThrow(why);
+    expect(links.size).toBe(0);
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('comms.services', () => {
+  it('leaves the releases of services it does not list alone', async () => {
+    const { deps, sent, seed } = world(T0);
+    const only: AppDeps = {
+      ...deps,
+      comms: {
+        ...(deps.comms as CommsDeps),
+        config: { ...(deps.comms as CommsDeps).config, services: ['web'] },
+      },
+    };
+    seed(rolledBack);
+    await commsChanged(only, releaseRecord(T0));
+    await runCommsStep(only, { releaseId: 'rel-1' });
+    expect(sent).toEqual([]);
+  });
+});

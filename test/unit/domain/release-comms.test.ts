@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { ReleaseState } from '../../../src/domain/release.ts';
+import { commsPlan, incidentDue } from '../../../src/domain/release-comms.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+
+const T0 = '2026-11-24T10:00:00.000Z';
+const rollback = { by: 'U0LEAD', reason: 'errors', at: T0 };
+
+describe('what stakeholders hear of a release, by its state', () => {
+  it.each<[ReleaseState, object, string, string[], string[], boolean]>([
+    ['awaiting_approval', {}, 'none', [], [], false],
+    ['rejected', {}, 'none', [], [], false],
+    // A cancel before approval (even by /rollback, which records a rollback) moved nothing.
+    ['cancelled', { rollback }, 'none', [], [], false],
+    ['switching', {}, 'hold', ['started'], ['started'], false],
+    ['ramping', {}, 'hold', ['started'], ['started'], false],
+    ['observing', {}, 'hold', ['started'], ['started'], false],
+    ['rolling_back', { rollback }, 'hold', ['started'], ['started'], false],
+    ['released', {}, 'cut', ['started', 'released'], ['started', 'released'], false],
+    [
+      'rolled_back',
+      { rollback },
+      'cut',
+      ['started', 'rolled_back'],
+      ['started', 'rolled_back'],
+      true,
+    ],
+    [
+      'failed',
+      { failure: 'HAProxy unreachable' },
+      'cut',
+      ['started', 'failed'],
+      ['started'],
+      false,
+    ],
+  ])('%s: lease %s', (state, extra, lease, notices, webhooks, reminder) => {
+    expect(commsPlan(releaseRecord(T0, { state, ...extra }))).toEqual({
+      lease,
+      notices,
+      webhooks,
+      incidentReminder: reminder,
+    });
+  });
+
+  it('makes the incident report due `dueHours` after the rollback', () => {
+    const release = releaseRecord(T0, { state: 'rolled_back', rollback });
+    expect(incidentDue(release, 48)?.toISOString()).toBe('2026-11-26T10:00:00.000Z');
+    expect(incidentDue(releaseRecord(T0, { state: 'released' }), 48)).toBeUndefined();
+  });
+});
