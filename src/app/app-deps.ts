@@ -1,4 +1,5 @@
 import type { GreenlightConfig, ServiceConfig } from '../config/greenlight-schema.ts';
+import type { FlagProvider } from './flag-ports.ts';
 import type {
   AuditLog,
   ChangeLog,
@@ -47,6 +48,8 @@ export interface AppDeps {
   /** Release notes for services with `changes.git`; without it, no notes are read. */
   readonly changes?: ChangeLog;
   readonly telemetry: ReleaseTelemetry;
+  /** Feature flags (`flagProviders`); without it, services have no flags to change. */
+  readonly flags?: FlagProvider;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: AppLog;

@@ -11,7 +11,7 @@ import { checkCalendar } from './release-calendar.ts';
 
 type Planned = Exclude<
   CommandRequest,
-  { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' }
+  { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' | 'flag' }
 >;
 
 function deployLine(deps: AppDeps, service: string, version: string, slot: Slot): string {

@@ -3,6 +3,7 @@ import { WEEKDAYS } from '../domain/calendar.ts';
 import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { freezeSchema, hhmm, timezone } from './calendar-schema.ts';
+import { checkFlags, flagProvidersSchema } from './flags-schema.ts';
 import { channelId, positiveInt, slackPrincipal } from './schema-values.ts';
 import { serviceName, serviceSchema } from './services-schema.ts';
 
@@ -51,6 +52,8 @@ export const greenlightConfigSchema = z
      * Active releases never expire.
      */
     releases: retentionSchema.default(retentionSchema.parse({})),
+    /** Feature-flag providers that service `flags` name (Unleash first). */
+    flagProviders: flagProvidersSchema.default({}),
     services: z
       .record(serviceName, serviceSchema)
       .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one service' }),
@@ -69,6 +72,9 @@ export const greenlightConfigSchema = z
     if (config.freezeException !== undefined) {
       requireRole(config.freezeException, ['freezeException']);
     }
+    checkFlags(config, requireRole, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
     for (const [name, service] of Object.entries(config.services)) {
       for (const type of RELEASE_TYPES) {
         const override = service.releaseTypes?.[type];

@@ -5,6 +5,7 @@ import { analysisSchema, canarySchema } from './analysis-schema.ts';
 import { changesSchema } from './changes-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
+import { flagSchema } from './flags-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
 
 /** Words the commands use as subcommands (`/release status`), so no service may take them. */
@@ -55,7 +56,7 @@ const gateSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-const COMMANDS = ['bump', 'release', 'sync', 'rollback'] as const;
+const COMMANDS = ['bump', 'release', 'sync', 'rollback', 'flag'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const operatorsSchema = z.union([
@@ -98,6 +99,8 @@ export const serviceSchema = z.strictObject({
   dashboardUrl: httpUrl.optional(),
   /** Release notes in the approval card, from the commits between two versions' tags. */
   changes: changesSchema.optional(),
+  /** Provider flags tied to this service's releases (`/flag`, turned off first on rollback). */
+  flags: z.array(flagSchema).default([]),
 });
 
 export const serviceName = z

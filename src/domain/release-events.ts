@@ -1,5 +1,6 @@
 import type { AnalysisReading, Verdict } from './analysis.ts';
 import type { ErrorEvidence } from './error-evidence.ts';
+import type { FlagOutcome } from './flags.ts';
 import type { Slot } from './slots.ts';
 
 /** Something that happened to a release: a click, a command, or a step's outcome. */
@@ -49,8 +50,10 @@ export type ReleaseEvent =
   | { type: 'rollback_requested'; user: string; reason: string }
   | { type: 'expire_approvals'; olderThan: string }
   | { type: 'void_approvals'; reason: string }
-  | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
-  | { type: 'rollback_failed'; reason: string };
+  | { type: 'rolled_back'; path: 'switch' | 'redeploy'; flags?: readonly FlagOutcome[] }
+  | { type: 'rollback_failed'; reason: string; flags?: readonly FlagOutcome[] }
+  /** A provider flag set while the release is live (`percent` 0: off). */
+  | { type: 'flag_set'; user: string; name: string; percent: number; reason?: string };
 
 /** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =

@@ -6,6 +6,7 @@ import {
   sampled,
 } from './analysis-transitions.ts';
 import { approve, expire, expireApprovals, reject, voidApprovals } from './approval-transitions.ts';
+import { flagSet } from './flag-transitions.ts';
 import type { Release } from './release.ts';
 import type { ReleaseEvent } from './release-events.ts';
 import { rollback, rollbackFailed, rollbackRequested, rolledBack } from './rollback-transitions.ts';
@@ -80,5 +81,7 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
       return rolledBack(step, event);
     case 'rollback_failed':
       return rollbackFailed(step, event);
+    case 'flag_set':
+      return flagSet(step, event);
   }
 }

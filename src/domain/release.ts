@@ -1,4 +1,5 @@
 import type { AnalysisReading, VerdictName } from './analysis.ts';
+import type { FlagOutcome, ReleaseFlag } from './flags.ts';
 import type { ReleaseNotes } from './release-notes.ts';
 import type { Slot } from './slots.ts';
 import type { ReleaseType } from './version.ts';
@@ -98,6 +99,8 @@ export interface RollbackRecord {
   readonly at: string;
   /** `switch`: old production was still warm; `redeploy`: the last good version was deployed first. */
   readonly path?: 'switch' | 'redeploy';
+  /** The flags the rollback turned off first (the mitigation), each with its outcome. */
+  readonly flags?: readonly FlagOutcome[];
 }
 
 export interface Release {
@@ -141,6 +144,8 @@ export interface Release {
   readonly pendingRollback?: { readonly by: string; readonly reason: string; readonly at: string };
   /** What changes, read from git when the release was requested (or why it could not be). */
   readonly notes?: ReleaseNotes;
+  /** Provider flags changed while the release was live: a rollback turns off those left on. */
+  readonly flags?: readonly ReleaseFlag[];
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -93,6 +93,9 @@ export const releaseSchema = z.object({
       reason: z.string(),
       at: z.string(),
       path: z.enum(['switch', 'redeploy']).optional(),
+      flags: z
+        .array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() }))
+        .optional(),
     })
     .optional(),
   releasedAt: z.string().optional(),
@@ -129,6 +132,9 @@ export const releaseSchema = z.object({
     .optional(),
   pendingRollback: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   notes: releaseNotes.optional(),
+  flags: z
+    .array(z.object({ name: z.string(), percent: z.number(), by: z.string(), at: z.string() }))
+    .optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),
