@@ -55,6 +55,20 @@ export async function startUnleash(): Promise<UnleashFixture> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  // `start()` resolves before the listener is up: ready means /health answers.
+  while (
+    !(await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await pg.stop();
+      throw new Error(`unleash-server did not answer /health:\n${output.join('').slice(-3000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;

@@ -1,3 +1,4 @@
+import { flagsLeftOn } from '../domain/flags.ts';
 import { ACTIVE_STATES, missingRoles, type Release } from '../domain/release.ts';
 import { releaseTypeRule } from '../domain/release-policy.ts';
 import { type ServiceState, standbyOf } from '../domain/service-state.ts';
@@ -155,7 +156,14 @@ function rollbackLines(
   }
   if (!ACTIVE_STATES.includes(release.state)) return [];
   const target = release.fromSlot;
+  const flags = flagsLeftOn(release.flags).map((f) => f.name);
   const lines = [
+    ...(flags.length
+      ? [
+          `Step 1 (mitigate): turn off ${flags.join(', ')} at the flag provider, each call bounded; a failure is reported and never stops step 2.`,
+          'Step 2 (traffic):',
+        ]
+      : []),
     `Rollback: traffic back to ${target} (${release.fromVersion}); ${release.version} stays on ${release.toSlot}.`,
   ];
   const preempted = state.slots[target].note;
