@@ -19,17 +19,22 @@ export interface FlagOutcome {
   readonly detail: string;
 }
 
-/** What `/flag` asks for: `on` (100 %), `off`, or a gradual-rollout percentage. */
+/**
+ * What `/flag` asks for: `on` (100 %), `off`, a gradual-rollout percentage, or `ramp` (its
+ * `rollout` steps, one analysed hold each).
+ */
 export type FlagChange =
   | { readonly kind: 'on' }
   | { readonly kind: 'off' }
+  | { readonly kind: 'ramp' }
   | { readonly kind: 'percent'; readonly percent: number };
 
-/** `on`, `off`, `25` or `25%`; undefined for anything else. */
+/** `on`, `off`, `ramp`, `25` or `25%`; undefined for anything else. */
 export function parseFlagChange(word: string | undefined): FlagChange | undefined {
   const lower = (word ?? '').toLowerCase();
   if (lower === 'on') return { kind: 'on' };
   if (lower === 'off') return { kind: 'off' };
+  if (lower === 'ramp') return { kind: 'ramp' };
   const match = /^(\d{1,3})%?$/.exec(lower);
   if (match === null) return undefined;
   const percent = Number(match[1]);
@@ -37,9 +42,18 @@ export function parseFlagChange(word: string | undefined): FlagChange | undefine
   return percent === 0 ? { kind: 'off' } : { kind: 'percent', percent };
 }
 
-/** The percentage a change leaves the flag at (0: off). */
-export function percentAfter(change: FlagChange): number {
-  return change.kind === 'on' ? 100 : change.kind === 'off' ? 0 : change.percent;
+/** The percentage a change leaves the flag at (0: off); a ramp starts at its first step. */
+export function percentAfter(change: FlagChange, rollout: readonly number[] = [100]): number {
+  switch (change.kind) {
+    case 'on':
+      return 100;
+    case 'off':
+      return 0;
+    case 'ramp':
+      return rollout[0] ?? 100;
+    case 'percent':
+      return change.percent;
+  }
 }
 
 /** Flags the release left on, which a rollback must turn off first. */

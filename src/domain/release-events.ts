@@ -53,7 +53,11 @@ export type ReleaseEvent =
   | { type: 'rolled_back'; path: 'switch' | 'redeploy'; flags?: readonly FlagOutcome[] }
   | { type: 'rollback_failed'; reason: string; flags?: readonly FlagOutcome[] }
   /** A provider flag set while the release is live (`percent` 0: off). */
-  | { type: 'flag_set'; user: string; name: string; percent: number; reason?: string };
+  | { type: 'flag_set'; user: string; name: string; percent: number; reason?: string }
+  /** A flag's percentage ramp started in the stability window, approved by `user`. */
+  | { type: 'flag_ramp'; user: string; name: string; steps: readonly number[]; holdMinutes: number }
+  /** The ramp's next step is live at the provider (fenced to the step it was decided at). */
+  | { type: 'flag_ramp_step'; stepStartedAt: string };
 
 /** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =

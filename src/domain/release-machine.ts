@@ -6,7 +6,7 @@ import {
   sampled,
 } from './analysis-transitions.ts';
 import { approve, expire, expireApprovals, reject, voidApprovals } from './approval-transitions.ts';
-import { flagSet } from './flag-transitions.ts';
+import { flagRampStarted, flagRampStepped, flagSet } from './flag-transitions.ts';
 import type { Release } from './release.ts';
 import type { ReleaseEvent } from './release-events.ts';
 import { rollback, rollbackFailed, rollbackRequested, rolledBack } from './rollback-transitions.ts';
@@ -83,5 +83,9 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
       return rollbackFailed(step, event);
     case 'flag_set':
       return flagSet(step, event);
+    case 'flag_ramp':
+      return flagRampStarted(step, event);
+    case 'flag_ramp_step':
+      return flagRampStepped(step, event);
   }
 }

@@ -146,6 +146,13 @@ export interface Release {
   readonly notes?: ReleaseNotes;
   /** Provider flags changed while the release was live: a rollback turns off those left on. */
   readonly flags?: readonly ReleaseFlag[];
+  /** A flag ramping through its `rollout` steps in the stability window, one hold per step. */
+  readonly flagRamp?: {
+    readonly name: string;
+    readonly steps: readonly number[];
+    readonly stepIndex: number;
+    readonly stepStartedAt: string;
+  };
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -36,6 +36,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
       topLevelExtra: `flagProviders:\n  unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN, timeoutMs: 1000 }\n`,
       serviceExtra: [
         '    analysis: { source: haproxy, minRequests: 0, intervalSeconds: 0.5 }',
+        '    canary: { holdMinutes: 0.02 }',
         '    operators: { flag: [U0DEV1, U0DEV2, U0LEAD] }',
         '    flags:',
         `      - { name: ${FLAG}, environment: ${ENV}, rollout: [10, 50, 100], killSwitch: true, role: team }`,
@@ -53,26 +54,56 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
 
   let first = { id: '', parentTs: '' };
 
-  it('ramps a flag 10 → 50 → 100 % during a release, each step read back from Unleash', async () => {
-    first = await bumpAndRequestRelease(world, '2.4.1');
-    await world.click('U0LEAD', 'release_approve', first.id);
+  it('ramps a flag 10 → 50 → 100 % in the stability window, each step after a passing analysis, read back from Unleash', async () => {
+    // A minor release: team approves, and team may change the flag.
+    first = await bumpAndRequestRelease(world, '2.5.0', 'api minor');
+    await world.click('U0DEV2', 'release_approve', first.id);
     await eventually(
       () => world.slack.messages('C0RELEASES').find((m) => m.ts === first.parentTs),
       (m) => m?.text.includes('Observing') === true,
     );
-    for (const percent of [10, 50, 100]) {
-      const answer = await world.command('U0DEV1', '/flag', `api ${FLAG} ${percent} ramping`);
-      expect(answer).toContain(`${FLAG} (unleash, production) is on`);
-      expect(await unleash.flag(FLAG, ENV)).toEqual({ enabled: true, rollouts: [percent] });
-    }
-    // Each step is in the release's thread, by whom.
+    // Starting a ramp is an approval: not the requester's own.
+    expect(await world.command('U0DEV1', '/flag', `api ${FLAG} ramp`)).toContain(
+      'Starting a flag ramp is an approval: it needs team, and not the requester',
+    );
+    expect((await unleash.flag(FLAG, ENV)).enabled).toBe(false);
+    load = loadLoop(world.haproxy.frontendUrl('api'), 3);
+    const seen: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const state = await unleash.flag(FLAG, ENV);
+        const percent = state.enabled ? (state.rollouts[0] ?? 100) : 0;
+        if (percent > 0 && seen.at(-1) !== percent) seen.push(percent);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    })();
+    expect(await world.command('U0DEV2', '/flag', `api ${FLAG} ramp`)).toContain(
+      `${FLAG} is on for 10 %: it ramps 10 → 50 → 100 %`,
+    );
     await eventually(
       () => thread(world, first.parentTs).map((m) => m.text),
-      (texts) =>
-        texts.some((t) => t.includes(`flag ${FLAG} on for 10 %`)) &&
-        texts.some((t) => t.includes(`flag ${FLAG} on for 50 %`)) &&
-        texts.some((t) => t.includes(`flag ${FLAG} on (100 %)`)),
+      (texts) => texts.some((t) => t.includes(`Flag ${FLAG} ramp complete at 100 %`)),
+      60_000,
     );
+    sampling = false;
+    await sampler;
+    await load.stop();
+    load = undefined;
+    expect(seen).toEqual([10, 50, 100]);
+    expect(await unleash.flag(FLAG, ENV)).toEqual({ enabled: true, rollouts: [100] });
+    const texts = thread(world, first.parentTs).map((m) => m.text);
+    expect(texts.some((t) => t.includes(`Flag ${FLAG} at 50 %: the analysis passed at 10 %`))).toBe(
+      true,
+    );
+    expect(
+      texts.some((t) => t.includes(`Flag ${FLAG} at 100 %: the analysis passed at 50 %`)),
+    ).toBe(true);
+    // By hand, a percentage is set at once and read back.
+    expect(await world.command('U0DEV1', '/flag', `api ${FLAG} 30`)).toContain(
+      `${FLAG} (unleash, production) is on for 30 % now`,
+    );
+    expect(await unleash.flag(FLAG, ENV)).toEqual({ enabled: true, rollouts: [30] });
   });
 
   it('refuses people outside operators or the flag role, and unknown flags, changing nothing', async () => {
@@ -86,9 +117,9 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
       `Its flags: ${FLAG}, dark-mode`,
     );
     expect(await world.command('U0DEV1', '/flag', `api ${FLAG} 150`)).toContain(
-      'is not a flag name followed by on, off or a percentage',
+      'is not a flag name followed by on, off, ramp or a percentage',
     );
-    expect(await unleash.flag(FLAG, ENV)).toEqual({ enabled: true, rollouts: [100] });
+    expect(await unleash.flag(FLAG, ENV)).toEqual({ enabled: true, rollouts: [30] });
   });
 
   it('/flag api new-checkout off disables the flag within a second and alerts', async () => {
@@ -161,7 +192,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
   });
 
   it('with Unleash down, the traffic rollback still completes and the thread names the flags it could not change', async () => {
-    const second = await bumpAndRequestRelease(world, '2.5.0', 'api minor');
+    const second = await bumpAndRequestRelease(world, '2.6.0', 'api 2.6.0');
     await world.click('U0DEV2', 'release_approve', second.id);
     await eventually(
       () => trafficSplit(world.haproxy.frontendUrl('api')),
@@ -195,7 +226,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
         world.slack
           .messages('C0ALERTS')
           .filter((m) => textOf(m).includes('Production restored after a rollback'))
-          .find((m) => textOf(m).includes('2.5.0')),
+          .find((m) => textOf(m).includes('2.6.0')),
       (m) => m !== undefined,
     );
     expect(textOf(alert)).toContain(`${FLAG} NOT changed`);

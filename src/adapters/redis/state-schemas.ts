@@ -135,6 +135,14 @@ export const releaseSchema = z.object({
   flags: z
     .array(z.object({ name: z.string(), percent: z.number(), by: z.string(), at: z.string() }))
     .optional(),
+  flagRamp: z
+    .object({
+      name: z.string(),
+      steps: z.array(z.number()),
+      stepIndex: z.number().int(),
+      stepStartedAt: z.string(),
+    })
+    .optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -13,6 +13,7 @@ import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState } from '../service-access.ts';
+import { advanceFlagRamp } from './flag-ramp.ts';
 import { beginRollback } from './rollback.ts';
 
 async function readSlot(
@@ -128,7 +129,8 @@ async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<v
     ...(judged ? { evidence: judged.evidence } : {}),
     ...(config.analysis.dryRun ? { shadow: true } : {}),
   });
-  await advanceIfDue(deps, analysed.release, verdict);
+  const after = await advanceIfDue(deps, analysed.release, verdict);
+  await advanceFlagRamp(deps, after, verdict);
 }
 
 /**

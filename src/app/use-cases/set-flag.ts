@@ -8,6 +8,7 @@ import { checkCalendar } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState } from '../service-access.ts';
+import { startFlagRamp } from './flag-ramp.ts';
 
 /** The release a flag change belongs to: the live one (in progress, or released and current). */
 async function liveRelease(deps: AppDeps, service: string): Promise<Release | null> {
@@ -72,7 +73,9 @@ export async function setFlag(
         `Ask someone in ${flag.role}.`,
       );
   }
-  const percent = percentAfter(change);
+  if (change.kind === 'ramp' && !request.dryRun)
+    return startFlagRamp(deps, service, await liveRelease(deps, service), flag, by);
+  const percent = percentAfter(change, flag.rollout);
   if (percent > 0) {
     const calendar = checkCalendar(deps);
     if (!calendar.open)

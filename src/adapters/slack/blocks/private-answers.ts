@@ -12,7 +12,7 @@ const USAGE: Record<CommandName, string> = {
   sync: "`/sync <service> [--dry-run]`: bring STANDBY up to PRODUCTION's version",
   rollback:
     '`/rollback <service> [reason] [--dry-run]`: send traffic back to the previous production',
-  flag: '`/flag <service> <flag> on|off|<percent> [reason] [--dry-run]`: change a feature flag (off is the kill switch)',
+  flag: '`/flag <service> <flag> on|off|<percent>|ramp [reason] [--dry-run]`: change a feature flag (off is the kill switch; ramp walks its rollout steps in the stability window)',
 };
 
 function describeProblem(command: CommandName, problem: ParseProblem): string {
@@ -26,7 +26,7 @@ function describeProblem(command: CommandName, problem: ParseProblem): string {
     case 'unexpected_argument':
       return `\`/${command}\` does not take \`${escapeText(problem.given.slice(0, 40))}\`.`;
     case 'bad_flag_change':
-      return `\`${escapeText(problem.given.slice(0, 40)) || '(nothing)'}\` is not a flag name followed by on, off or a percentage such as 25.`;
+      return `\`${escapeText(problem.given.slice(0, 40)) || '(nothing)'}\` is not a flag name followed by on, off, ramp or a percentage such as 25.`;
     case 'unknown_option':
       return `\`${escapeText(problem.given.slice(0, 40))}\` is not an option; the only option is \`--dry-run\`.`;
   }
