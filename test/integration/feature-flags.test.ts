@@ -176,6 +176,8 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
       (m) => m !== undefined,
       30_000,
     );
+    // Sample until traffic is seen back on blue, so the order check below has something to judge.
+    await eventually(() => samples.some((s) => s.blue), Boolean);
     sampling = false;
     await sampler;
     await load.stop();
@@ -199,6 +201,8 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
       (split) => split.green === 10,
     );
     expect(await world.command('U0DEV1', '/flag', `api ${FLAG} on`)).toContain('is on (100 %) now');
+    // What the release turned on is in Redis: a restarted Greenlight still turns it off first.
+    await world.restart();
     const dryRun = await world.command('U0LEAD', '/rollback', 'api --dry-run');
     expect(dryRun).toMatch(/Step 1 \(mitigate\): turn off new-checkout[\s\S]*Step 2/);
     await unleash.kill();

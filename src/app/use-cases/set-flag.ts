@@ -93,12 +93,41 @@ export async function setFlag(
       details: [`Would set ${target} ${describeFlagState(percent)}.`],
       hint: 'Run it again without --dry-run to do it.',
     };
-  const before = await deps.flags?.read(ref).catch(() => undefined);
+  const release = await liveRelease(deps, service);
+  if (percent > 0 && release?.state === 'rolling_back')
+    throw new ReleaseError(
+      'release_in_progress',
+      `${service} ${release.version} is rolling back: its flags stay off until that ends.`,
+      `See /release status ${service}.`,
+    );
+  const record = (p: number, reason = request.reason) =>
+    release
+      ? runEvent(deps, release.id, {
+          type: 'flag_set',
+          user: by,
+          name: flag.name,
+          percent: p,
+          ...(reason ? { reason } : {}),
+        }).catch((error: unknown) => {
+          deps.log.warn({ service, err: error }, 'could not record the flag on the release');
+          return undefined;
+        })
+      : Promise.resolve(undefined);
+  // The kill switch reads nothing first: the off call is the first request sent.
+  const before = percent === 0 ? undefined : await deps.flags?.read(ref).catch(() => undefined);
+  // Turning on is recorded first, so a crash after the provider call still leaves the flag for a
+  // rollback to turn off; turning off is recorded after it worked, so a failed off stays listed.
+  let applied = percent > 0 ? await record(percent) : undefined;
   try {
     await apply(deps, ref, change);
   } catch (error) {
     const why = error instanceof FlagProviderError ? error.message : (error as Error).message;
     deps.log.warn({ service, flag: flag.name, err: error }, 'flag change failed');
+    if (applied)
+      await record(
+        release?.flags?.find((f) => f.name === flag.name)?.percent ?? 0,
+        'the provider did not take the change',
+      );
     throw new ReleaseError(
       'not_available',
       `Could not change ${target}: ${why}.`,
@@ -107,6 +136,7 @@ export async function setFlag(
         : 'Nothing was changed. Try again once the provider answers.',
     );
   }
+  if (percent === 0) applied = await record(0);
   const after = await deps.flags?.read(ref).catch(() => undefined);
   const now =
     after === undefined
@@ -116,22 +146,9 @@ export async function setFlag(
     who: by,
     what: `flag ${flag.name} ${describeFlagState(percent)}${request.reason ? `: ${request.reason}` : ''}`,
     service,
-    before,
+    ...(before ? { before } : {}),
     after,
   });
-  const release = await liveRelease(deps, service);
-  const applied = release
-    ? await runEvent(deps, release.id, {
-        type: 'flag_set',
-        user: by,
-        name: flag.name,
-        percent,
-        ...(request.reason ? { reason: request.reason } : {}),
-      }).catch((error: unknown) => {
-        deps.log.warn({ service, err: error }, 'could not record the flag on the release');
-        return undefined;
-      })
-    : undefined;
   await deps.notifier.flagChanged({
     service,
     flag: flag.name,

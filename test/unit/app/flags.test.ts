@@ -201,7 +201,7 @@ describe('setFlag', () => {
     expect(w.audit.some((e) => e.what === 'flag dark-mode on for 30 %')).toBe(true);
   });
 
-  it('says plainly when the provider is down, and changes nothing on the release', async () => {
+  it('says plainly when the provider is down, and leaves the flag off on the release', async () => {
     const w = world(memoryFlags({ down: ['dark-mode'] }).provider);
     expect(
       await refusal(
@@ -215,7 +215,46 @@ describe('setFlag', () => {
     ).toBe(
       'not_available: Could not change dark-mode (unleash, production): Unleash is unreachable (ECONNREFUSED).',
     );
-    expect(w.releases.get('rel-1')?.flags).toBeUndefined();
+    const release = w.releases.get('rel-1');
+    expect(release?.flags?.map((f) => [f.name, f.percent])).toEqual([['dark-mode', 0]]);
+    expect(release?.timeline.at(-1)?.what).toBe(
+      'flag dark-mode off: the provider did not take the change',
+    );
+  });
+
+  it('turning on is on the release before the provider is asked (a crash between leaves it for a rollback)', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    const seen: (number | undefined)[] = [];
+    const setPercent = flags.provider.setPercent;
+    flags.provider.setPercent = async (flag, percent) => {
+      seen.push(w.releases.get('rel-1')?.flags?.find((f) => f.name === flag.name)?.percent);
+      return setPercent(flag, percent);
+    };
+    await setFlag(w.deps, {
+      service: 'api',
+      flag: 'dark-mode',
+      change: { kind: 'percent', percent: 20 },
+      by: 'U0DEV2',
+    });
+    expect(seen).toEqual([20]);
+  });
+
+  it('refuses turning a flag on while the release rolls back', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    w.releases.set('rel-1', releaseRecord(AT, { state: 'rolling_back' }));
+    expect(
+      await refusal(
+        setFlag(w.deps, {
+          service: 'api',
+          flag: 'dark-mode',
+          change: { kind: 'on' },
+          by: 'U0DEV2',
+        }),
+      ),
+    ).toBe('release_in_progress: api 2.4.1 is rolling back: its flags stay off until that ends.');
+    expect(flags.calls).toEqual([]);
   });
 });
 
