@@ -1,4 +1,7 @@
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnleashFlagProvider } from '../../src/adapters/flags/unleash-flag-provider.ts';
+import type { FlagProviderError } from '../../src/app/flag-ports.ts';
 import {
   bumpAndRequestRelease,
   eventually,
@@ -142,6 +145,30 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     expect(textOf(alert)).toContain('<@U0DEV2>');
     // Traffic was not touched by the kill switch.
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
+  });
+
+  it('the Unleash adapter names what is wrong: a refused token, a missing flag or environment', async () => {
+    const dispatcher = new Agent();
+    const adapter = (token: string) =>
+      new UnleashFlagProvider(
+        { url: unleash.url, token, project: 'default', timeoutMs: 2000 },
+        dispatcher,
+      );
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: FlagProviderError) => `${e.code}: ${e.message}`,
+      );
+    expect(
+      await failure(adapter('*:*.wrong-token').disable({ name: FLAG, environment: ENV })),
+    ).toMatch(/^refused: Unleash refused the token \(HTTP 40[13]\)/);
+    expect(
+      await failure(adapter(unleash.token).read({ name: 'no-such-flag', environment: ENV })),
+    ).toMatch(/^not_found: Unleash has no flag no-such-flag in project default/);
+    expect(await failure(adapter(unleash.token).read({ name: FLAG, environment: 'staging' }))).toBe(
+      `not_found: Unleash flag ${FLAG} has no environment staging`,
+    );
+    await dispatcher.close();
   });
 
   it('an automatic rollback turns the release’s flags off before it moves traffic', async () => {
