@@ -40,9 +40,9 @@ export const flagSchema = z.strictObject({
       error: 'expected rising percentages',
     })
     .default([100]),
-  /** Turned off at once by `/flag … off` and first thing in any rollback. */
+  /** A kill switch: any `operators.flag` member may turn it off, without its `role`. */
   killSwitch: z.boolean().default(false),
-  /** Role whose members may change this flag with /flag (besides `operators.flag`). */
+  /** Role whose members alone may change this flag with /flag (within `operators.flag`). */
   role: z.string().optional(),
 });
 

@@ -113,8 +113,11 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     expect(await world.command('U0CTO', '/flag', `api ${FLAG} off`)).toContain(
       'You are not allowed to run /flag on api',
     );
-    expect(await world.command('U0LEAD', '/flag', `api ${FLAG} off`)).toContain(
+    expect(await world.command('U0LEAD', '/flag', `api ${FLAG} 40`)).toContain(
       `Only team may change the flag ${FLAG}`,
+    );
+    expect(await world.command('U0LEAD', '/flag', 'api dark-mode 40')).toContain(
+      'dark-mode (unleash, production) is on for 40 % now',
     );
     expect(await world.command('U0DEV1', '/flag', 'api no-such-flag off')).toContain(
       `Its flags: ${FLAG}, dark-mode`,
@@ -127,7 +130,8 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
 
   it('/flag api new-checkout off disables the flag within a second and alerts', async () => {
     const sent = Date.now();
-    const answering = world.command('U0DEV2', '/flag', `api ${FLAG} off checkout errors`);
+    // A kill switch: any /flag operator may pull it, even outside the flag's role (lead here).
+    const answering = world.command('U0LEAD', '/flag', `api ${FLAG} off checkout errors`);
     const off = await eventually(
       () => unleash.flag(FLAG, ENV),
       (state) => !state.enabled,
@@ -142,7 +146,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
       (m) => m !== undefined,
     );
     expect(textOf(alert)).toContain('checkout errors');
-    expect(textOf(alert)).toContain('<@U0DEV2>');
+    expect(textOf(alert)).toContain('<@U0LEAD>');
     // Traffic was not touched by the kill switch.
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
   });

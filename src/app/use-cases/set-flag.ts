@@ -64,13 +64,17 @@ export async function setFlag(
 ): Promise<Answer> {
   const { service, change, by } = request;
   const flag = flagConfig(deps, service, request.flag);
-  if (flag.role !== undefined) {
+  // Pulling a kill switch is the first mitigation: any operator of /flag may, without its role.
+  const killSwitch = flag.killSwitch && change.kind === 'off';
+  if (flag.role !== undefined && !killSwitch) {
     const members = await deps.directory.members(deps.config.roles[flag.role] ?? []);
     if (!members.includes(by))
       throw new ReleaseError(
         'not_allowed',
         `Only ${flag.role} may change the flag ${flag.name} of ${service}.`,
-        `Ask someone in ${flag.role}.`,
+        flag.killSwitch
+          ? `Ask someone in ${flag.role}; turning it off (its kill switch) is open to every /flag operator.`
+          : `Ask someone in ${flag.role}.`,
       );
   }
   if (change.kind === 'ramp' && !request.dryRun)

@@ -148,7 +148,7 @@ describe('setFlag', () => {
         setFlag(w.deps, {
           service: 'api',
           flag: 'new-checkout',
-          change: { kind: 'off' },
+          change: { kind: 'on' },
           by: 'U0LEAD',
         }),
       ),
@@ -159,6 +159,19 @@ describe('setFlag', () => {
       ),
     ).toContain('has no flag called nope');
     expect(flags.calls).toEqual([]);
+  });
+
+  it('lets any /flag operator pull a kill switch, outside the flag’s role', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    const answer = await setFlag(w.deps, {
+      service: 'api',
+      flag: 'new-checkout',
+      change: { kind: 'off' },
+      by: 'U0LEAD',
+    });
+    expect(answer.message).toBe('new-checkout (unleash, production) is off now.');
+    expect(flags.calls).toEqual(['disable new-checkout']);
   });
 
   it('turns a flag on or up only while the calendar is open; off always passes', async () => {
