@@ -19,6 +19,29 @@ async function moveFlag(deps: AppDeps, flag: FlagConfig, percent: number): Promi
 }
 
 /**
+ * A flag turned on or up while a rollback started: the rollback's own step may already have
+ * turned it off, so it is turned off again here (the rollback's mitigation wins). True if so.
+ */
+export async function offAgainIfRolledBack(
+  deps: AppDeps,
+  releaseId: string,
+  flag: FlagConfig,
+): Promise<boolean> {
+  const latest = await deps.store.getRelease(releaseId);
+  if (latest === null || (latest.state !== 'rolling_back' && latest.state !== 'rolled_back'))
+    return false;
+  await deps.flags
+    ?.disable({ name: flag.name, environment: flag.environment })
+    .catch(() => undefined);
+  await deps.notifier.releaseNote(
+    latest,
+    `flag-undone-${flag.name}-${latest.revision}`,
+    `Flag ${flag.name} was turned off again: the release is ${latest.state.replace('_', ' ')}.`,
+  );
+  return true;
+}
+
+/**
  * `/flag <service> <flag> ramp`: the flag walks its `rollout` steps in the release's stability
  * window (after the switch, or the last canary step), one hold each, moving on only when the
  * analysis passes, like a canary. Starting it is an approval: it needs a role the release needs,
@@ -108,6 +131,7 @@ export async function advanceFlagRamp(
     }
     try {
       await moveFlag(deps, flag, next);
+      if (await offAgainIfRolledBack(deps, release.id, flag)) return;
     } catch (error) {
       await deps.notifier.releaseNote(
         release,

@@ -8,7 +8,7 @@ import { checkCalendar } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState } from '../service-access.ts';
-import { startFlagRamp } from './flag-ramp.ts';
+import { offAgainIfRolledBack, startFlagRamp } from './flag-ramp.ts';
 
 /** The release a flag change belongs to: the live one (in progress, or released and current). */
 async function liveRelease(deps: AppDeps, service: string): Promise<Release | null> {
@@ -141,6 +141,12 @@ export async function setFlag(
     );
   }
   if (percent === 0) applied = await record(0);
+  else if (release && (await offAgainIfRolledBack(deps, release.id, flag)))
+    throw new ReleaseError(
+      'release_in_progress',
+      `${service} ${release.version} started rolling back meanwhile: ${flag.name} was turned off again.`,
+      `See /release status ${service}.`,
+    );
   const after = await deps.flags?.read(ref).catch(() => undefined);
   const now =
     after === undefined

@@ -253,6 +253,33 @@ describe('setFlag', () => {
     expect(seen).toEqual([20]);
   });
 
+  it('a rollback that starts while a flag is being turned on wins: the flag is turned off again', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    const setPercent = flags.provider.setPercent;
+    flags.provider.setPercent = async (flag, percent) => {
+      // The rollback commits (and its step may already have mitigated) during the provider call.
+      const live = w.releases.get('rel-1');
+      if (live)
+        w.releases.set('rel-1', { ...live, state: 'rolling_back', revision: live.revision + 1 });
+      return setPercent(flag, percent);
+    };
+    expect(
+      await refusal(
+        setFlag(w.deps, {
+          service: 'api',
+          flag: 'dark-mode',
+          change: { kind: 'on' },
+          by: 'U0DEV2',
+        }),
+      ),
+    ).toBe(
+      'release_in_progress: api 2.4.1 started rolling back meanwhile: dark-mode was turned off again.',
+    );
+    expect(flags.state.get('dark-mode')?.enabled).toBe(false);
+    expect(flags.calls).toEqual(['percent dark-mode', 'enable dark-mode', 'disable dark-mode']);
+  });
+
   it('refuses turning a flag on while the release rolls back', async () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
@@ -323,5 +350,49 @@ describe('rollback with flags', () => {
     // A duplicate delivery of the same step finds the release rolled back and does nothing.
     await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
     expect(flags.calls).toHaveLength(2);
+  });
+});
+
+describe('flag ramp', () => {
+  const observing = () =>
+    releaseRecord(AT, {
+      state: 'observing',
+      type: 'minor',
+      requiredRoles: ['team'],
+      observeUntil: new Date(NOW.getTime() + 60_000).toISOString(),
+    });
+
+  it('extends the stability window over every step, and each step moves once (fenced)', () => {
+    const started = transition(
+      observing(),
+      { type: 'flag_ramp', user: 'U0DEV2', name: 'a', steps: [10, 50, 100], holdMinutes: 10 },
+      NOW,
+    ).release;
+    // Three steps of 10 min and the last hold: the window ends no sooner than 40 min from now.
+    expect(Date.parse(started.observeUntil ?? '')).toBe(NOW.getTime() + 40 * 60_000);
+    expect(started.flags?.map((f) => f.percent)).toEqual([10]);
+    const later = new Date(NOW.getTime() + 11 * 60_000);
+    const step = { type: 'flag_ramp_step', stepStartedAt: AT } as const;
+    const once = transition(started, step, later).release;
+    expect(once.flagRamp?.stepIndex).toBe(1);
+    expect(once.flags?.map((f) => f.percent)).toEqual([50]);
+    // The same decision delivered again (a second worker, a retried job) changes nothing.
+    expect(transition(once, step, later).release).toBe(once);
+  });
+
+  it('is an approval: not the requester, a role the release needs, and only in the stability window', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    w.releases.set('rel-1', observing());
+    const ramp = (by: string) =>
+      refusal(setFlag(w.deps, { service: 'api', flag: 'dark-mode', change: { kind: 'ramp' }, by }));
+    expect(await ramp('U0DEV1')).toMatch(/^not_allowed: Starting a flag ramp is an approval/);
+    expect(await ramp('U0DEV2')).toBe('ok');
+    expect(w.releases.get('rel-1')?.flagRamp).toMatchObject({ name: 'dark-mode', stepIndex: 0 });
+    expect(flags.state.get('dark-mode')).toEqual({ enabled: true, percent: 100 });
+    w.releases.set('rel-1', releaseRecord(AT, { state: 'released', requiredRoles: ['team'] }));
+    expect(await ramp('U0DEV2')).toMatch(
+      /^not_available: A flag ramp runs in a release's stability window/,
+    );
   });
 });
