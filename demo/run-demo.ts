@@ -19,6 +19,7 @@ import { startPrivateRedis } from '../testkit/private-redis.ts';
 import { SlackEmulator } from '../testkit/slack-emulator.ts';
 import { type SandboxService, sandboxRoutes } from '../testkit/slack-sandbox.ts';
 import { type SlotServer, startSlotServer } from '../testkit/slot-server.ts';
+import { startUnleash, type UnleashFixture } from '../testkit/unleash.ts';
 import { buildDemoHistory } from './demo-history.ts';
 
 const SIGNING_SECRET = 'demo-signing-secret-not-for-production';
@@ -64,6 +65,27 @@ function ensureBinaries(needRedis: boolean): void {
 /** What this run started, stopped in this order on Ctrl-C, or when start-up fails. */
 const stops: (() => Promise<unknown>)[] = [];
 
+const DEMO_FLAG = 'new-checkout';
+
+/**
+ * A real Unleash (the unleash-server devDependency on a private PostgreSQL) with one flag, when
+ * Debian's postgresql is installed; without it the demo runs without flags and says how to add them.
+ */
+async function demoUnleash(): Promise<UnleashFixture | undefined> {
+  try {
+    console.log('demo: starting Unleash for the feature flag (about 10 s) …');
+    const unleash = await startUnleash();
+    stops.push(() => unleash.stop());
+    await unleash.createFlag(DEMO_FLAG);
+    return unleash;
+  } catch (error) {
+    console.log(
+      `demo: no feature flags (${(error as Error).message.split('\n')[0]}); apt-get install postgresql to add them`,
+    );
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   ensureBinaries(process.env.REDIS_URL === undefined);
   // Everything this run writes lives in its own folder, removed on Ctrl-C; only the log stays,
@@ -100,6 +122,26 @@ async function main(): Promise<void> {
   }, 200);
   watchDeploys.unref();
   stops.push(async () => clearInterval(watchDeploys));
+  const unleash = await demoUnleash();
+  const flagState = async (): Promise<SandboxService['flags']> => {
+    if (unleash === undefined) return [];
+    const state = await unleash.flag(DEMO_FLAG, 'production').catch(() => undefined);
+    const rollout = state?.rollouts[0] ?? 100;
+    return [
+      {
+        name: DEMO_FLAG,
+        environment: 'production',
+        state:
+          state === undefined
+            ? 'unknown (Unleash did not answer)'
+            : !state.enabled
+              ? 'off'
+              : rollout >= 100
+                ? 'on (100 %)'
+                : `on for ${rollout} %`,
+      },
+    ];
+  };
   let production: 'blue' | 'green' = 'blue';
   const service = async (): Promise<SandboxService> => {
     const servers = await haproxy.serverStates('api').catch(() => undefined);
@@ -113,6 +155,7 @@ async function main(): Promise<void> {
       production = weight('green') > weight('blue') ? 'green' : 'blue';
     return {
       name: 'api',
+      flags: await flagState(),
       slots: (['blue', 'green'] as const).map((slot) => {
         const { state } = slotServers[slot];
         return {
@@ -198,7 +241,16 @@ services:
         timeoutSeconds: 60
     runbookUrl: "https://example.com/runbooks/api"
     changes: { git: { repo: "${repo}", webUrl: "https://github.com/example/api" } }
-`,
+${
+  unleash
+    ? `    operators: { flag: [U0DEV1, U0DEV2, U0LEAD] }
+    flags:
+      - { name: ${DEMO_FLAG}, environment: production, rollout: [10, 50, 100], killSwitch: true }
+flagProviders:
+  unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN }
+`
+    : ''
+}`,
   );
   const app = await startGreenlight({
     SLACK_BOT_TOKEN: emulator.botToken,
@@ -210,6 +262,7 @@ services:
     GREENLIGHT_CACHE_DIR: join(runDir, 'cache'),
     PORT: String(appPort),
     LOG_LEVEL: 'info',
+    ...(unleash ? { UNLEASH_ADMIN_TOKEN: unleash.token } : {}),
   });
   // The start-up lines were read while waiting for it to listen: they go to the log first.
   for (const line of app.output) log.write(`${line}\n`);
@@ -227,7 +280,8 @@ services:
 
   Try, acting as dana:  /bump api   then  /release api
   Switch to lee (lead) and click Approve; then inject "New slot: 30 % 5xx" to watch the
-  automatic rollback, or type /rollback api <reason>.  Ctrl-C stops everything.
+  automatic rollback, or type /rollback api <reason>.  Flags: /flag api new-checkout 10
+  (then 50, on, off) changes it in Unleash; a rollback turns it off first.  Ctrl-C stops everything.
 `);
 
   // Last: the run's folder, once nothing uses it any more.

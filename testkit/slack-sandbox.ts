@@ -38,9 +38,18 @@ export interface SandboxSlot {
   readonly fault: { readonly errorRate: number; readonly latencyMs: number };
 }
 
+/** A feature flag of the demo's service as its provider reports it (`off`, `on for 10 %`). */
+export interface SandboxFlag {
+  readonly name: string;
+  readonly environment: string;
+  /** `off`, `on (100 %)`, `on for 10 %`, or why it could not be read. */
+  readonly state: string;
+}
+
 export interface SandboxService {
   readonly name: string;
   readonly slots: readonly SandboxSlot[];
+  readonly flags?: readonly SandboxFlag[];
 }
 
 export interface SandboxOptions {

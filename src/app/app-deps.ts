@@ -1,5 +1,6 @@
 import type { GreenlightConfig, ServiceConfig } from '../config/greenlight-schema.ts';
 import type { CommsDeps } from './comms-ports.ts';
+import type { FlagProvider } from './flag-ports.ts';
 import type {
   AuditLog,
   ChangeLog,
@@ -53,6 +54,8 @@ export interface AppDeps {
   readonly telemetry: ReleaseTelemetry;
   /** Stakeholder notices, Alertmanager silences and webhooks (`comms`); without it, none. */
   readonly comms?: CommsDeps;
+  /** Feature flags (`flagProviders`); without it, services have no flags to change. */
+  readonly flags?: FlagProvider;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: AppLog;

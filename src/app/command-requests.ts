@@ -1,5 +1,6 @@
 import type { CommandName } from '../config/greenlight-schema.ts';
 
+import type { FlagChange } from '../domain/flags.ts';
 import type { BumpTarget } from '../domain/version.ts';
 
 export { BUMP_LEVELS, type BumpLevel } from '../domain/version.ts';
@@ -18,7 +19,15 @@ export type CommandRequest =
   | { kind: 'release-status'; service?: string }
   | { kind: 'release-help' }
   | { kind: 'sync'; service: string; dryRun: boolean }
-  | { kind: 'rollback'; service: string; reason?: string; dryRun: boolean };
+  | { kind: 'rollback'; service: string; reason?: string; dryRun: boolean }
+  | {
+      kind: 'flag';
+      service: string;
+      flag: string;
+      change: FlagChange;
+      reason?: string;
+      dryRun: boolean;
+    };
 
 /** Who typed the command and where, as Slack reported it (already signature-verified). */
 export interface CommandContext {

@@ -8,6 +8,7 @@ import { requestBump, requestSync } from './use-cases/deploy-to-standby.ts';
 import { releaseHistory, unmarkFaulty } from './use-cases/release-history.ts';
 import { releaseStatus } from './use-cases/release-status.ts';
 import { requestRollback } from './use-cases/rollback.ts';
+import { setFlag } from './use-cases/set-flag.ts';
 import { requestRelease } from './use-cases/start-release.ts';
 
 async function run(
@@ -28,6 +29,7 @@ async function run(
       return unmarkFaulty(deps, { service: request.service, version: request.version, by });
   }
   await authoriseCommand(deps, request.service, context.command, by);
+  if (request.kind === 'flag') return setFlag(deps, { ...request, by });
   if (request.dryRun) return planCommand(deps, request, by, (d) => perform(d, request, by));
   return perform(deps, request, by);
 }
@@ -37,7 +39,7 @@ function perform(
   deps: Uses<EventPorts | 'changes' | 'comms' | 'faulty' | 'gates' | 'ids'>,
   request: Exclude<
     CommandRequest,
-    { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' }
+    { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' | 'flag' }
   >,
   by: string,
 ): Promise<Answer> {

@@ -1,4 +1,5 @@
 import { checklistPlan } from '../domain/checklist.ts';
+import { flagsLeftOn } from '../domain/flags.ts';
 import { ACTIVE_STATES, missingRoles, type Release } from '../domain/release.ts';
 import { releaseTypeRule } from '../domain/release-policy.ts';
 import { type ServiceState, standbyOf } from '../domain/service-state.ts';
@@ -13,7 +14,7 @@ import { checkCalendar } from './release-calendar.ts';
 
 type Planned = Exclude<
   CommandRequest,
-  { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' }
+  { kind: 'release-help' | 'release-status' | 'release-history' | 'release-unmark' | 'flag' }
 >;
 
 function deployLine(deps: Uses<'config'>, service: string, version: string, slot: Slot): string {
@@ -160,7 +161,14 @@ function rollbackLines(
   }
   if (!ACTIVE_STATES.includes(release.state)) return [];
   const target = release.fromSlot;
+  const flags = flagsLeftOn(release.flags).map((f) => f.name);
   const lines = [
+    ...(flags.length
+      ? [
+          `Step 1 (mitigate): turn off ${flags.join(', ')} at the flag provider, each call bounded; a failure is reported and never stops step 2.`,
+          'Step 2 (traffic):',
+        ]
+      : []),
     `Rollback: traffic back to ${target} (${release.fromVersion}); ${release.version} stays on ${release.toSlot}.`,
   ];
   const preempted = state.slots[target].note;

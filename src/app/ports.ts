@@ -201,8 +201,22 @@ export interface Notifier {
   drift(service: string, channel: string, detail: string): Promise<void>;
   /** Redis had no record of the service: what Greenlight adopted from the proxy. */
   adopted(service: string, channel: string, detail: string): Promise<void>;
+  /** A flag changed by /flag: in the release thread, and in the alerts channel when turned off. */
+  flagChanged(notice: FlagNotice): Promise<void>;
   /** The periodic progress reply in the thread; `sequence` keeps one per tick. */
   progress(release: Release, service: ServiceState, sequence: number): Promise<void>;
+}
+
+/** A flag change as people see it; `percent` 0 means off. */
+export interface FlagNotice {
+  readonly service: string;
+  readonly flag: string;
+  readonly environment: string;
+  readonly by: string;
+  readonly percent: number;
+  readonly reason?: string;
+  /** The live release it was recorded on, whose thread it goes to. */
+  readonly release?: Release;
 }
 
 export interface Clock {

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { ConfiguredDeployer } from '../adapters/deploy/configured-deployer.ts';
 import { ConfiguredStepRunner } from '../adapters/deploy/configured-step-runner.ts';
+import { UnleashFlagProvider } from '../adapters/flags/unleash-flag-provider.ts';
 import { ConfiguredGateRunner } from '../adapters/gates/configured-gate-runner.ts';
 import { GitChangeLog } from '../adapters/git/git-change-log.ts';
 import { HaproxyMetricsSource } from '../adapters/haproxy/haproxy-metrics-source.ts';
@@ -230,6 +231,7 @@ export function buildAppDeps(
       approved: (service, seconds) => metrics.approvalWait.observe({ service }, seconds),
     },
     gates,
+    ...flagProvider(config, processEnv, http, logger),
     dryRunGates: new ReusedGateResults(
       gates,
       (service) => (config.services[service]?.dryRunGateCacheSeconds ?? 0) * 1000,
@@ -262,5 +264,28 @@ export function buildAppDeps(
       processEnv,
       logger,
     }),
+  };
+}
+
+/** Unleash when `flagProviders.unleash` is set; its token is read from the variable it names. */
+function flagProvider(
+  config: GreenlightConfig,
+  processEnv: NodeJS.ProcessEnv,
+  http: Agent,
+  logger: AppLogger,
+): Pick<AppDeps, 'flags'> {
+  const unleash = config.flagProviders.unleash;
+  if (unleash === undefined) return {};
+  const token = processEnv[unleash.tokenEnv] ?? '';
+  if (token === '')
+    logger.warn(
+      { variable: unleash.tokenEnv },
+      `${unleash.tokenEnv} is not set: Unleash will refuse every flag change`,
+    );
+  return {
+    flags: new UnleashFlagProvider(
+      { url: unleash.url, token, project: unleash.project, timeoutMs: unleash.timeoutMs },
+      http,
+    ),
   };
 }

@@ -4,6 +4,7 @@ import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { freezeSchema, hhmm, timezone } from './calendar-schema.ts';
 import { commsIssues, commsSchema } from './comms-schema.ts';
+import { checkFlags, flagProvidersSchema } from './flags-schema.ts';
 import { channelId, positiveInt, slackPrincipal } from './schema-values.ts';
 import { serviceName, serviceSchema } from './services-schema.ts';
 
@@ -54,6 +55,8 @@ export const greenlightConfigSchema = z
     releases: retentionSchema.default(retentionSchema.parse({})),
     /** Stakeholder channels, Alertmanager silences and signed webhooks (comms-schema.ts). */
     comms: commsSchema.default(commsSchema.parse({})),
+    /** Feature-flag providers that service `flags` name (Unleash first). */
+    flagProviders: flagProvidersSchema.default({}),
     services: z
       .record(serviceName, serviceSchema)
       .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one service' }),
@@ -72,6 +75,9 @@ export const greenlightConfigSchema = z
     if (config.freezeException !== undefined) {
       requireRole(config.freezeException, ['freezeException']);
     }
+    checkFlags(config, requireRole, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
     for (const [name, service] of Object.entries(config.services)) {
       for (const type of RELEASE_TYPES) {
         const override = service.releaseTypes?.[type];

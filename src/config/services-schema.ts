@@ -6,6 +6,7 @@ import { changesSchema } from './changes-schema.ts';
 import { checklistsSchema } from './checklists-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
+import { flagSchema } from './flags-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
 import { stepsSchema } from './steps-schema.ts';
 
@@ -59,7 +60,7 @@ const gateSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-const COMMANDS = ['bump', 'release', 'sync', 'rollback'] as const;
+const COMMANDS = ['bump', 'release', 'sync', 'rollback', 'flag'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const operatorsSchema = z.union([
@@ -106,6 +107,8 @@ export const serviceSchema = z.strictObject({
   steps: stepsSchema.optional(),
   /** Pre-release items on the approval card, post-release items in the thread (see checklist.ts). */
   checklists: checklistsSchema.optional(),
+  /** Provider flags tied to this service's releases (`/flag`, turned off first on rollback). */
+  flags: z.array(flagSchema).default([]),
 });
 
 export const serviceName = z

@@ -1,6 +1,7 @@
 import type { AnalysisReading, Verdict } from './analysis.ts';
 import type { ChecklistPhase } from './checklist.ts';
 import type { ErrorEvidence } from './error-evidence.ts';
+import type { FlagOutcome } from './flags.ts';
 import type { Slot } from './slots.ts';
 
 /** Something that happened to a release: a click, a command, or a step's outcome. */
@@ -50,8 +51,8 @@ export type ReleaseEvent =
   | { type: 'rollback_requested'; user: string; reason: string }
   | { type: 'expire_approvals'; olderThan: string }
   | { type: 'void_approvals'; reason: string }
-  | { type: 'rolled_back'; path: 'switch' | 'redeploy' }
-  | { type: 'rollback_failed'; reason: string }
+  | { type: 'rolled_back'; path: 'switch' | 'redeploy'; flags?: readonly FlagOutcome[] }
+  | { type: 'rollback_failed'; reason: string; flags?: readonly FlagOutcome[] }
   /** Pre-switch steps (step-transitions.ts): `index` is the step the event was made for. */
   | { type: 'approve_step'; user: string; roles: readonly string[]; index: number }
   | { type: 'step_started'; index: number }
@@ -65,7 +66,13 @@ export type ReleaseEvent =
       changes: readonly { item: string; ticked: boolean }[];
     }
   /** The rollback window ended: post-release items are no longer tracked. */
-  | { type: 'close_checklist' };
+  | { type: 'close_checklist' }
+  /** A provider flag set while the release is live (`percent` 0: off). */
+  | { type: 'flag_set'; user: string; name: string; percent: number; reason?: string }
+  /** A flag's percentage ramp started in the stability window, approved by `user`. */
+  | { type: 'flag_ramp'; user: string; name: string; steps: readonly number[]; holdMinutes: number }
+  /** The ramp's next step is live at the provider (fenced to the step it was decided at). */
+  | { type: 'flag_ramp_step'; stepStartedAt: string };
 
 /** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =

@@ -7,6 +7,7 @@ import {
 } from './analysis-transitions.ts';
 import { approve, expire, expireApprovals, reject, voidApprovals } from './approval-transitions.ts';
 import { closeChecklist, tick } from './checklist-transitions.ts';
+import { flagRampStarted, flagRampStepped, flagSet } from './flag-transitions.ts';
 import type { Release } from './release.ts';
 import type { ReleaseEvent } from './release-events.ts';
 import { rollback, rollbackFailed, rollbackRequested, rolledBack } from './rollback-transitions.ts';
@@ -100,5 +101,11 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
       return tick(step, event);
     case 'close_checklist':
       return closeChecklist(step, event);
+    case 'flag_set':
+      return flagSet(step, event);
+    case 'flag_ramp':
+      return flagRampStarted(step, event);
+    case 'flag_ramp_step':
+      return flagRampStepped(step, event);
   }
 }

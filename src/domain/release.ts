@@ -1,5 +1,6 @@
 import type { AnalysisReading, VerdictName } from './analysis.ts';
 import type { Checklist } from './checklist.ts';
+import type { FlagOutcome, ReleaseFlag } from './flags.ts';
 import type { PreSwitchStep } from './pre-switch-steps.ts';
 import type { ReleaseNotes } from './release-notes.ts';
 import type { Slot } from './slots.ts';
@@ -102,6 +103,8 @@ export interface RollbackRecord {
   readonly at: string;
   /** `switch`: old production was still warm; `redeploy`: the last good version was deployed first. */
   readonly path?: 'switch' | 'redeploy';
+  /** The flags the rollback turned off first (the mitigation), each with its outcome. */
+  readonly flags?: readonly FlagOutcome[];
 }
 
 export interface Release {
@@ -149,6 +152,15 @@ export interface Release {
   readonly steps?: readonly PreSwitchStep[];
   /** Pre- and post-release checklists and who ticked what (absent: none configured). */
   readonly checklist?: Checklist;
+  /** Provider flags changed while the release was live: a rollback turns off those left on. */
+  readonly flags?: readonly ReleaseFlag[];
+  /** A flag ramping through its `rollout` steps in the stability window, one hold per step. */
+  readonly flagRamp?: {
+    readonly name: string;
+    readonly steps: readonly number[];
+    readonly stepIndex: number;
+    readonly stepStartedAt: string;
+  };
   readonly timeline: readonly TimelineEntry[];
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -66,7 +66,22 @@ export function rolledBack({ release, next }: Step, event: EventOf<'rolled_back'
   if (release.state !== 'rolling_back' || release.rollback === undefined) refuse(release, event);
   return {
     release: next(
-      { state: 'rolled_back', rollback: { ...release.rollback, path: event.path } },
+      {
+        state: 'rolled_back',
+        // Flags the rollback turned off are off now: a later rollback has nothing to redo.
+        ...(event.flags?.some((o) => o.ok)
+          ? {
+              flags: (release.flags ?? []).map((f) =>
+                event.flags?.some((o) => o.ok && o.name === f.name) ? { ...f, percent: 0 } : f,
+              ),
+            }
+          : {}),
+        rollback: {
+          ...release.rollback,
+          path: event.path,
+          ...(event.flags?.length ? { flags: event.flags } : {}),
+        },
+      },
       'greenlight',
       `traffic back on ${release.fromSlot} (${release.fromVersion})`,
     ),
@@ -86,7 +101,16 @@ export function rollbackFailed(
   // Stays rolling_back: the service keeps its lock so nobody releases over a half-done rollback,
   // and /rollback can be given again.
   return {
-    release: next({ failure: event.reason }, 'greenlight', `rollback failed: ${event.reason}`),
+    release: next(
+      {
+        failure: event.reason,
+        ...(event.flags?.length && release.rollback
+          ? { rollback: { ...release.rollback, flags: event.flags } }
+          : {}),
+      },
+      'greenlight',
+      `rollback failed: ${event.reason}`,
+    ),
     effects: [],
   };
 }

@@ -37,7 +37,7 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     demo.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
     demo.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
     for (let i = 0; !output.join('').includes('Greenlight sandbox:'); i += 1) {
-      if (demo.exitCode !== null || i > 300)
+      if (demo.exitCode !== null || i > 900)
         throw new Error(`demo did not start:\n${output.join('')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -321,13 +321,24 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
       .toContain('New PRODUCTION: green');
     await stage('09-minor-switched');
 
+    // The service's flag, next to its slots, as Unleash reports it.
+    const flag = page.locator('#slots .flag[data-flag="new-checkout"]');
+    await expect.poll(() => flag.getAttribute('data-state'), { timeout: 10_000 }).toBe('off');
     await actAs('U0DEV1');
+    await send('/flag api new-checkout 10 trying the new checkout');
+    await expect
+      .poll(() => text(privatePane()), { timeout: 20_000 })
+      .toContain('new-checkout (unleash, production) is on for 10 % now');
+    await expect.poll(() => text(flag), { timeout: 10_000 }).toContain('on for 10 %');
+
     await send('/rollback api checkout errors after the release');
     await expect
       .poll(() => text(privatePane()), { timeout: 20_000 })
       .toContain('Rolling api back to 2.4.0 on blue');
     await expect.poll(() => text(card()), { timeout: 30_000 }).toContain('Rolled back by @dana');
     await expect.poll(production, { timeout: 20_000 }).toBe('blue');
+    // The rollback turned the release's flag off first.
+    await expect.poll(() => flag.getAttribute('data-state'), { timeout: 10_000 }).toBe('off');
     await expect.poll(() => activeButtons(card()).count()).toBe(0);
     await stage('10-manual-rollback');
 
@@ -342,6 +353,7 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     expect(alert).toContain('Rolled back to: 2.4.0 (blue)');
     expect(alert).toContain('Reason: checkout errors after the release');
     expect(alert).toContain('@dana');
+    expect(alert).toContain('Step 1, flags: new-checkout off');
     await stage('11-manual-alert');
   });
 });

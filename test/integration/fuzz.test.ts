@@ -21,7 +21,8 @@ import {
   prng,
 } from '../support/hostile-input.ts';
 
-const COMMANDS = ['bump', 'release', 'sync', 'rollback'] as const;
+// `flag` too: the world configures no flags, so every /flag is refused and changes nothing.
+const COMMANDS = ['bump', 'release', 'sync', 'rollback', 'flag'] as const;
 
 /** Would this text change state if accepted? The fuzz keeps to input that must be refused or read. */
 function changesState(command: (typeof COMMANDS)[number], text: string): boolean {

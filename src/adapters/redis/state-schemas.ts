@@ -107,6 +107,9 @@ export const releaseSchema = z.object({
       reason: z.string(),
       at: z.string(),
       path: z.enum(['switch', 'redeploy']).optional(),
+      flags: z
+        .array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() }))
+        .optional(),
     })
     .optional(),
   releasedAt: z.string().optional(),
@@ -161,6 +164,17 @@ export const releaseSchema = z.object({
     )
     .optional(),
   checklist: checklist.optional(),
+  flags: z
+    .array(z.object({ name: z.string(), percent: z.number(), by: z.string(), at: z.string() }))
+    .optional(),
+  flagRamp: z
+    .object({
+      name: z.string(),
+      steps: z.array(z.number()),
+      stepIndex: z.number().int(),
+      stepStartedAt: z.string(),
+    })
+    .optional(),
   timeline: z.array(z.object({ at: z.string(), who: z.string(), what: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -1,6 +1,7 @@
 import semver from 'semver';
 import { BUMP_LEVELS, type BumpLevel, type CommandRequest } from '../../app/command-requests.ts';
 import type { CommandName } from '../../config/greenlight-schema.ts';
+import { parseFlagChange } from '../../domain/flags.ts';
 import { userText } from '../../domain/user-text.ts';
 
 /** Slack allows 4,000 characters of command text; reasons beyond this are cut, not refused. */
@@ -11,7 +12,8 @@ export type ParseProblem =
   | { code: 'unknown_service'; given: string }
   | { code: 'unknown_level'; given: string }
   | { code: 'unexpected_argument'; given: string }
-  | { code: 'unknown_option'; given: string };
+  | { code: 'unknown_option'; given: string }
+  | { code: 'bad_flag_change'; given: string };
 
 export type ParseResult =
   | { ok: true; request: CommandRequest }
@@ -112,6 +114,7 @@ export function parseCommand(
     }
   }
 
+  if (command === 'flag') return parseFlag(all, known);
   const { args, reasonWords } =
     command === 'rollback'
       ? splitReason(all)
@@ -154,4 +157,32 @@ export function parseCommand(
       };
     }
   }
+}
+
+/** `/flag <service> <flag> on|off|<percent> [reason]`, with `--dry-run` anywhere before the reason. */
+function parseFlag(all: string[], known: (name: string) => boolean): ParseResult {
+  const fail = (problem: ParseProblem): ParseResult => ({ ok: false, problem });
+  const dryRun = all.slice(0, 4).includes(DRY_RUN);
+  const words = dryRun ? all.filter((w, i) => !(w === DRY_RUN && i < 4)) : all;
+  const [serviceArg, flagArg, changeArg, ...reasonWords] = words;
+  const unknownOption = [serviceArg, flagArg, changeArg].find((w) => w?.startsWith('--'));
+  if (unknownOption !== undefined) return fail({ code: 'unknown_option', given: unknownOption });
+  if (serviceArg === undefined) return fail({ code: 'missing_service' });
+  if (!known(serviceArg)) return fail({ code: 'unknown_service', given: serviceArg });
+  if (flagArg === undefined || !/^[A-Za-z0-9_.-]{1,100}$/.test(flagArg))
+    return fail({ code: 'bad_flag_change', given: flagArg ?? '' });
+  const change = parseFlagChange(changeArg);
+  if (change === undefined) return fail({ code: 'bad_flag_change', given: changeArg ?? '' });
+  const reason = userText(reasonWords.join(' '), MAX_REASON_LENGTH);
+  return {
+    ok: true,
+    request: {
+      kind: 'flag',
+      service: serviceArg.toLowerCase(),
+      flag: flagArg,
+      change,
+      dryRun,
+      ...(reason ? { reason } : {}),
+    },
+  };
 }

@@ -20,7 +20,7 @@ import {
 } from './blocks/private-answers.ts';
 import { parseCommand } from './command-args.ts';
 
-export const COMMANDS: readonly CommandName[] = ['bump', 'release', 'sync', 'rollback'];
+export const COMMANDS: readonly CommandName[] = ['bump', 'release', 'sync', 'rollback', 'flag'];
 
 /** Runs one use case for a parsed request and returns the private answer to show. */
 export type CommandDispatcher = (
@@ -43,7 +43,7 @@ export const ephemeral = (message: SlackMessage): RespondArguments => ({
 });
 
 /**
- * Registers the four slash commands. Each listener parses, acks within Slack's 3 seconds
+ * Registers the slash commands. Each listener parses, acks within Slack's 3 seconds
  * (with the answer itself when it needs no I/O), then runs one use case and answers privately.
  */
 export function registerCommandListeners(app: App, deps: CommandListenerDeps): void {

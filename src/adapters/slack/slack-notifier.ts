@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { DeployNotice, Notifier } from '../../app/ports.ts';
+import type { DeployNotice, FlagNotice, Notifier } from '../../app/ports.ts';
 import type { GreenlightConfig } from '../../config/greenlight-schema.ts';
 import { missingRoles, type Release } from '../../domain/release.ts';
 import type { ServiceState } from '../../domain/service-state.ts';
@@ -7,6 +7,7 @@ import { adoptedMessage, driftMessage, rollbackAlert } from './blocks/alerts.ts'
 import type { SlackMessage } from './blocks/block-kit.ts';
 import { postChecklistMessage } from './blocks/checklist-blocks.ts';
 import { deployMessage } from './blocks/deploy-messages.ts';
+import { flagMessage } from './blocks/flag-messages.ts';
 import { releaseParentMessage } from './blocks/release-card.ts';
 import { releaseNotesMessage } from './blocks/release-notes-thread.ts';
 import {
@@ -217,6 +218,35 @@ export class SlackNotifier implements Notifier {
         linkKey: parentKey,
       },
       message,
+    );
+  }
+
+  /**
+   * With a live release the thread already has the change (its timeline entry); without one it
+   * goes to the service channel. Turned off, it is an alert as well.
+   */
+  async flagChanged(notice: FlagNotice): Promise<void> {
+    const config = this.service(notice.service);
+    const release = notice.release;
+    const id = `flag-${notice.service}-${notice.flag}-${release ? `${release.id}-r${release.revision}` : Date.now()}`;
+    if (release === undefined)
+      await this.send(
+        id,
+        { mode: 'post', key: id, group: id, channel: config.channel },
+        flagMessage(notice, false),
+      );
+    if (notice.percent > 0) return;
+    const alert = `${id}-alert`;
+    await this.send(
+      alert,
+      {
+        mode: 'post',
+        key: alert,
+        group: release?.id ?? id,
+        channel: this.config.alertsChannel,
+        ...(release ? { linkKey: `${release.id}-parent` } : {}),
+      },
+      flagMessage(notice, true),
     );
   }
 

@@ -13,6 +13,7 @@ import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState } from '../service-access.ts';
+import { advanceFlagRamp } from './flag-ramp.ts';
 import { beginRollback } from './rollback.ts';
 
 async function readSlot(
@@ -61,7 +62,7 @@ export function judgeSettings(analysis: ServiceConfig['analysis']): ErrorJudgeSe
  * lost tick loses nothing.
  */
 export async function runAnalyzeStep(
-  deps: Uses<EventPorts | 'comms' | 'locks' | 'metrics'>,
+  deps: Uses<EventPorts | 'comms' | 'flags' | 'locks' | 'metrics'>,
   job: { releaseId: string },
 ): Promise<void> {
   try {
@@ -75,7 +76,7 @@ export async function runAnalyzeStep(
 }
 
 async function analyzeOnce(
-  deps: Uses<EventPorts | 'comms' | 'metrics'>,
+  deps: Uses<EventPorts | 'comms' | 'flags' | 'metrics'>,
   job: { releaseId: string },
 ): Promise<void> {
   const release = await deps.store.getRelease(job.releaseId);
@@ -134,7 +135,8 @@ async function analyzeOnce(
     ...(judged ? { evidence: judged.evidence } : {}),
     ...(config.analysis.dryRun ? { shadow: true } : {}),
   });
-  await advanceIfDue(deps, analysed.release, verdict);
+  const after = await advanceIfDue(deps, analysed.release, verdict);
+  await advanceFlagRamp(deps, after, verdict);
 }
 
 /**

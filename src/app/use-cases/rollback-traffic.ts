@@ -3,6 +3,7 @@ import type { EventPorts, Uses } from '../app-deps.ts';
 import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
+import { turnOffReleaseFlags } from './mitigate-flags.ts';
 import { deployOntoSlot } from './slot-deploy.ts';
 
 /**
@@ -16,6 +17,7 @@ export async function runRollbackStep(
     | 'comms'
     | 'deployer'
     | 'faulty'
+    | 'flags'
     | 'isStopping'
     | 'locks'
     | 'readyTimeoutMs'
@@ -35,6 +37,8 @@ export async function runRollbackStep(
       return;
     const service = release.service;
     const target = release.fromSlot;
+    // Mitigate before any artifact is touched; never throws, so traffic always follows.
+    const flags = await turnOffReleaseFlags(deps, release);
     try {
       let path: 'switch' | 'redeploy' = 'switch';
       const slot = (await currentState(deps, service)).slots[target];
@@ -105,7 +109,7 @@ export async function runRollbackStep(
       await driveTraffic(deps, service);
       const health = await deps.probe.health(service, target);
       if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
-      const done = await runEvent(deps, release.id, { type: 'rolled_back', path });
+      const done = await runEvent(deps, release.id, { type: 'rolled_back', path, flags });
       await deps.faulty.mark(service, {
         version: release.version,
         by: release.rollback?.by ?? 'greenlight',
@@ -119,7 +123,11 @@ export async function runRollbackStep(
       if (deps.isStopping?.()) throw error;
       const reason = (error as Error).message;
       deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
-      const failed = await runEvent(deps, release.id, { type: 'rollback_failed', reason });
+      const failed = await runEvent(deps, release.id, {
+        type: 'rollback_failed',
+        reason,
+        flags,
+      });
       await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
     }
   });

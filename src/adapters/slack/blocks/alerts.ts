@@ -1,6 +1,7 @@
 import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
 import { describeReading, readEvidence } from '../../../domain/analysis.ts';
 import { describeEvidence } from '../../../domain/error-judge.ts';
+import { flagsLeftOn } from '../../../domain/flags.ts';
 import type { Release } from '../../../domain/release.ts';
 import { escapeText, plain, type SlackMessage, section } from './block-kit.ts';
 import { dataLayerLines } from './step-blocks.ts';
@@ -53,8 +54,11 @@ export function rollbackAlert(
     ...(release.analysis?.evidence !== undefined
       ? [`*Evidence so far:* ${describeEvidence(readEvidence(release.analysis.evidence))}`]
       : []),
+    ...flagSteps(release, statusText),
     `*Who:* ${who}${rollback?.approvedBy ? ` (approved by <@${rollback.approvedBy}>)` : ''}`,
-    `*Status:* ${statusText}`,
+    ...(rollback?.flags?.length || flagsLeftOn(release.flags).length
+      ? []
+      : [`*Status:* ${statusText}`]),
     ...dataLayerLines(release, status),
     // Nobody is paged by "automatic": the people behind the release are.
     `*Release by:* <@${release.requester}>${release.approvals.length ? ` · *approved by:* ${release.approvals.map((a) => `<@${a.user}>`).join(', ')}` : ''}`,
@@ -76,4 +80,24 @@ export function driftMessage(detail: string): SlackMessage {
 export function adoptedMessage(detail: string): SlackMessage {
   const text = `:information_source: State adopted from the proxy: ${escapeText(detail)}`;
   return { text: plain(text), blocks: [section(text)] };
+}
+
+/**
+ * With flags, the alert lists the rollback's two steps in order, each with its outcome: the flags
+ * turned off first (the mitigation), then traffic.
+ */
+function flagSteps(release: Release, trafficStatus: string): string[] {
+  const outcomes = release.rollback?.flags;
+  const left = flagsLeftOn(release.flags);
+  if (!outcomes?.length && left.length === 0) return [];
+  const flags = outcomes?.length
+    ? outcomes
+        .map((o) =>
+          o.ok
+            ? `${o.name} off :white_check_mark:`
+            : `${o.name} NOT changed :x: (${escapeText(o.detail)})`,
+        )
+        .join(', ')
+    : `turning off ${left.map((f) => f.name).join(', ')}`;
+  return [`*Step 1, flags:* ${flags}`, `*Step 2, traffic:* ${trafficStatus}`];
 }

@@ -12,6 +12,7 @@ const USAGE: Record<CommandName, string> = {
   sync: "`/sync <service> [--dry-run]`: bring STANDBY up to PRODUCTION's version",
   rollback:
     '`/rollback <service> [reason] [--dry-run]`: send traffic back to the previous production',
+  flag: '`/flag <service> <flag> on|off|<percent>|ramp [reason] [--dry-run]`: change a feature flag (off is the kill switch; ramp walks its rollout steps in the stability window)',
 };
 
 function describeProblem(command: CommandName, problem: ParseProblem): string {
@@ -24,6 +25,8 @@ function describeProblem(command: CommandName, problem: ParseProblem): string {
       return `\`${escapeText(problem.given.slice(0, 40))}\` is neither a bump level nor a version like 2.4.1.`;
     case 'unexpected_argument':
       return `\`/${command}\` does not take \`${escapeText(problem.given.slice(0, 40))}\`.`;
+    case 'bad_flag_change':
+      return `\`${escapeText(problem.given.slice(0, 40)) || '(nothing)'}\` is not a flag name followed by on, off, ramp or a percentage such as 25.`;
     case 'unknown_option':
       return `\`${escapeText(problem.given.slice(0, 40))}\` is not an option; the only option is \`--dry-run\`.`;
   }
@@ -91,6 +94,8 @@ export function describeRequest(request: CommandRequest): string {
       return `/sync ${request.service}`;
     case 'rollback':
       return `/rollback ${request.service}`;
+    case 'flag':
+      return `/flag ${request.service} ${request.flag}`;
   }
 }
 

@@ -19,6 +19,7 @@ import {
 } from '../../../../src/adapters/slack/blocks/alerts.ts';
 import { postChecklistMessage } from '../../../../src/adapters/slack/blocks/checklist-blocks.ts';
 import { deployMessage } from '../../../../src/adapters/slack/blocks/deploy-messages.ts';
+import { flagMessage } from '../../../../src/adapters/slack/blocks/flag-messages.ts';
 import { rejectModal, rollbackReasonModal } from '../../../../src/adapters/slack/blocks/modals.ts';
 import {
   answerMessage,
@@ -454,6 +455,52 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
         }),
         API,
         'done',
+      ),
+    'rollback-done-with-flags': () =>
+      rollbackAlert(
+        release('rolled_back', {
+          ...observing,
+          flags: [
+            { name: 'new-checkout', percent: 50, by: 'U0DEV1', at: T12 },
+            { name: 'dark-mode', percent: 0, by: 'U0DEV1', at: T12 },
+          ],
+          rollback: {
+            by: 'greenlight',
+            reason: 'error rate 3.2 % > 0.5 %',
+            at: T35,
+            path: 'switch',
+            flags: [
+              { name: 'new-checkout', ok: false, detail: `Unleash is unreachable ${HOSTILE}` },
+              { name: 'dark-mode', ok: true, detail: 'off' },
+            ],
+          },
+        }),
+        API,
+        'done',
+      ),
+    'flag-off': () =>
+      flagMessage(
+        {
+          service: 'api',
+          flag: 'new-checkout',
+          environment: 'production',
+          by: 'U0DEV1',
+          percent: 0,
+          reason: HOSTILE,
+          release: release('observing', observing),
+        },
+        true,
+      ),
+    'flag-percent': () =>
+      flagMessage(
+        {
+          service: 'api',
+          flag: 'new-checkout',
+          environment: 'production',
+          by: 'U0DEV1',
+          percent: 10,
+        },
+        false,
       ),
     drift: () => driftMessage('HAProxy sends api to blue, Greenlight expects green'),
     adopted: () => adoptedMessage('api: PRODUCTION is green (2.4.1) as HAProxy reports'),
