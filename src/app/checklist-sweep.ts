@@ -22,13 +22,15 @@ export async function closeChecklists(deps: Uses<EventPorts>, service: string): 
       releaseTypeRule(release.type, config.releaseTypes).rollbackWindowMinutes * 60_000;
     const endsAt = Date.parse(release.releasedAt) + windowMs;
     if (now < endsAt) {
-      // Half-way through the window, one reminder of what is still open (its key posts it once).
-      if (now >= endsAt - windowMs / 2) {
+      // Half-way through the window, one reminder of what is still open. Sent, then recorded: a
+      // crash between the two sends it again under the same key, which Slack shows once.
+      if (now >= endsAt - windowMs / 2 && release.checklist?.remindedAt === undefined) {
         await deps.notifier.releaseNote(
           release,
           'post-checklist-reminder',
           `⏰ After release, still open: ${itemList(openItems(release, 'post'))}. Tracking ends with the rollback window at ${new Date(endsAt).toISOString().slice(11, 16)} UTC.`,
         );
+        await runEvent(deps, release.id, { type: 'checklist_reminded' });
       }
       continue;
     }

@@ -18,6 +18,8 @@ export interface AppliedEvent {
   readonly effects: readonly ReleaseEffect[];
   /** The transition added a timeline line: the release message is worth editing. */
   readonly noted: boolean;
+  /** The release the event was applied to (after any retries): what this event changed. */
+  readonly before: Release;
 }
 
 function recordTelemetry(deps: Uses<'telemetry'>, before: Release, after: Release): void {
@@ -127,7 +129,8 @@ export async function applyReleaseEvent(
       throw error;
     }
     const state = await currentState(deps, release.service);
-    if (result.release === release) return { release, state, effects: [], noted: false };
+    if (result.release === release)
+      return { release, state, effects: [], noted: false, before: release };
     const who = 'user' in event ? event.user : 'greenlight';
     let nextState = serviceAfter(
       deps,
@@ -167,6 +170,7 @@ export async function applyReleaseEvent(
         state: nextState,
         effects: result.effects,
         noted: result.release.timeline.length !== release.timeline.length,
+        before: release,
       };
     }
   }

@@ -66,3 +66,14 @@ export function closeChecklist(
     effects: [],
   };
 }
+
+/** Recorded without a timeline line: the reminder itself is the thread's news. */
+export function checklistReminded(
+  { release, at, quietly }: Step,
+  _event: EventOf<'checklist_reminded'>,
+): Transitioned {
+  const checklist = release.checklist;
+  if (checklist === undefined || !postTracking(release) || checklist.remindedAt !== undefined)
+    return { release, effects: [] };
+  return { release: quietly({ checklist: { ...checklist, remindedAt: at } }), effects: [] };
+}

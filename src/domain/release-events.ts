@@ -65,7 +65,9 @@ export type ReleaseEvent =
       changes: readonly { item: string; ticked: boolean }[];
     }
   /** The rollback window ended: post-release items are no longer tracked. */
-  | { type: 'close_checklist' };
+  | { type: 'close_checklist' }
+  /** The half-way reminder of open post-release items was sent (it is sent once). */
+  | { type: 'checklist_reminded' };
 
 /** What the runner must do after a transition; the machine decides, it never acts. */
 export type ReleaseEffect =

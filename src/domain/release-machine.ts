@@ -6,7 +6,7 @@ import {
   sampled,
 } from './analysis-transitions.ts';
 import { approve, expire, expireApprovals, reject, voidApprovals } from './approval-transitions.ts';
-import { closeChecklist, tick } from './checklist-transitions.ts';
+import { checklistReminded, closeChecklist, tick } from './checklist-transitions.ts';
 import type { Release } from './release.ts';
 import type { ReleaseEvent } from './release-events.ts';
 import { rollback, rollbackFailed, rollbackRequested, rolledBack } from './rollback-transitions.ts';
@@ -100,5 +100,7 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
       return tick(step, event);
     case 'close_checklist':
       return closeChecklist(step, event);
+    case 'checklist_reminded':
+      return checklistReminded(step, event);
   }
 }
