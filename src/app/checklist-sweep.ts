@@ -1,4 +1,5 @@
 import { itemList, openItems, postTracking } from '../domain/checklist.ts';
+import type { Release } from '../domain/release.ts';
 import { releaseTypeRule } from '../domain/release-policy.ts';
 import { type EventPorts, serviceConfig, type Uses } from './app-deps.ts';
 import { runEvent } from './release-runner.ts';
@@ -7,17 +8,30 @@ import { runEvent } from './release-runner.ts';
 const RECENT = 10;
 
 /**
- * Post-release items are tracked until all are ticked or the release's rollback window ends: a
- * reminder half-way, and at the first sweep past the window tracking ends with one line naming
- * what was never ticked.
+ * Post-release items are tracked until all are ticked, the release's rollback window ends or a
+ * newer release goes live: a reminder half-way (once), and at the first sweep past the end
+ * tracking ends with one line naming what was never ticked.
  * Level-triggered like the rest of the sweep, so a restart or a lost pass only delays it.
  */
 export async function closeChecklists(deps: Uses<EventPorts>, service: string): Promise<string[]> {
   const done: string[] = [];
   const config = serviceConfig(deps, service);
   const now = deps.clock.now().getTime();
+  // Newest first: once a newer release is live, an older one's window is over in all but name
+  // (a rollback goes to the newer one's predecessor), so its items stop being tracked.
+  let newer: Release | undefined;
   for (const release of await deps.store.listReleases(service, RECENT)) {
+    const superseding = newer;
+    if (release.state === 'observing' || release.state === 'released') newer ??= release;
     if (!postTracking(release) || release.releasedAt === undefined) continue;
+    if (superseding !== undefined) {
+      await runEvent(deps, release.id, {
+        type: 'close_checklist',
+        supersededBy: superseding.version,
+      });
+      done.push(`closed the post-release checklist of ${release.id}`);
+      continue;
+    }
     const windowMs =
       releaseTypeRule(release.type, config.releaseTypes).rollbackWindowMinutes * 60_000;
     const endsAt = Date.parse(release.releasedAt) + windowMs;

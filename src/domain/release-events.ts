@@ -64,8 +64,8 @@ export type ReleaseEvent =
       phase: ChecklistPhase;
       changes: readonly { item: string; ticked: boolean }[];
     }
-  /** The rollback window ended: post-release items are no longer tracked. */
-  | { type: 'close_checklist' }
+  /** The rollback window ended, or a newer release went live: post items are no longer tracked. */
+  | { type: 'close_checklist'; supersededBy?: string }
   /** The half-way reminder of open post-release items was sent (it is sent once). */
   | { type: 'checklist_reminded' };
 

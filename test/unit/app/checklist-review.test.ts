@@ -7,10 +7,11 @@ import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
 import { requestRelease } from '../../../src/app/use-cases/start-release.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { type TickClick, tickChecklist } from '../../../src/app/use-cases/tick-checklist.ts';
+import { newChecklist } from '../../../src/domain/checklist.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
 const CONFIG = (checklists: string) => `
@@ -192,5 +193,46 @@ describe('checklists under attack, on in-memory ports and a manual clock', () =>
       ).code,
     ).toBe('not_allowed');
     expect(world.releases.get(id)?.checklist?.ticks).toEqual([]);
+  });
+
+  it('a release superseded by a newer live one stops tracking its post items at the next sweep, without a reminder', async () => {
+    const world = memoryWorld(CONFIG(''), NOW);
+    const checklist = newChecklist({
+      pre: [],
+      post: [{ text: 'Smoke test passed', required: true }],
+    });
+    const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
+    world.releases.set(
+      'rel-1',
+      releaseRecord(at(0), {
+        state: 'released',
+        releasedAt: at(0),
+        ...(checklist ? { checklist } : {}),
+      }),
+    );
+    world.releases.set(
+      'rel-2',
+      releaseRecord(at(60), {
+        id: 'rel-2',
+        version: '2.4.2',
+        fromVersion: '2.4.1',
+        fromSlot: 'green',
+        toSlot: 'blue',
+        state: 'released',
+        releasedAt: at(60),
+      }),
+    );
+    world.services.set(
+      'api',
+      serviceRecord(at(60), { production: 'blue', operation: null, lastReleaseId: 'rel-2' }),
+    );
+    world.clock.advance(3 * 3600_000);
+    expect(await sweepService(world.deps, 'api')).toContain(
+      'closed the post-release checklist of rel-1',
+    );
+    expect(world.posts.filter((p) => p.startsWith('releaseNote: ⏰'))).toEqual([]);
+    expect(world.releases.get('rel-1')?.timeline.at(-1)?.what).toBe(
+      'superseded by 2.4.2; post-release items never ticked: “Smoke test passed”',
+    );
   });
 });
