@@ -235,4 +235,65 @@ describe('checklists under attack, on in-memory ports and a manual clock', () =>
       'superseded by 2.4.2; post-release items never ticked: “Smoke test passed”',
     );
   });
+
+  it('keeps the items copied onto the release when the config changes before the approval', async () => {
+    const { world, id } = await requested('    checklists: { pre: ["Old item"], post: [] }');
+    const changed = memoryWorld(CONFIG('    checklists: { pre: ["New item"], post: [] }'), NOW);
+    const deps = { ...world.deps, config: changed.deps.config };
+    const error = await refused(approveRelease(deps, { releaseId: id, user: 'U0LEAD' }));
+    expect(error.message).toContain('“Old item”');
+    const answer = await tickChecklist(
+      deps,
+      id,
+      clickOn(world.releases.get(id) as Release, 'U0LEAD', 'pre', ['pre-0']),
+    );
+    expect(answer.message).toBe('You ticked “Old item”.');
+    expect((await approveRelease(deps, { releaseId: id, user: 'U0LEAD' })).message).toContain(
+      'switching api',
+    );
+  });
+
+  it('a tick on a release whose record was lost is refused, audited, and changes nothing', async () => {
+    const { world, id } = await requested();
+    const drawn = world.releases.get(id) as Release;
+    world.releases.delete(id);
+    expect(
+      (await refused(tickChecklist(world.deps, id, clickOn(drawn, 'U0LEAD', 'pre', ['pre-0']))))
+        .code,
+    ).toBe('not_available');
+    expect(world.releases.has(id)).toBe(false);
+    expect(world.audit.at(-1)).toMatchObject({
+      who: 'U0LEAD',
+      what: 'clicked the pre-release checklist',
+      after: { outcome: 'refused: not_available' },
+    });
+  });
+
+  it('refuses a rollback window of 0 in the config, so post-release items always have a window', () => {
+    expect(() =>
+      memoryWorld(
+        CONFIG('    releaseTypes: { patch: { approvals: [lead], rollbackWindowMinutes: 0 } }'),
+        NOW,
+      ),
+    ).toThrow(/releaseTypes\.patch\.rollbackWindowMinutes/);
+  });
+
+  it('a canary shows and tracks post-release items only once it carries all traffic', async () => {
+    const checklist = newChecklist({
+      pre: [],
+      post: [{ text: 'Smoke test passed', required: true }],
+    });
+    const world = memoryWorld(CONFIG(''), NOW);
+    const ramping = releaseRecord(NOW.toISOString(), {
+      strategy: 'canary',
+      state: 'ramping',
+      ...(checklist ? { checklist } : {}),
+    });
+    world.releases.set('rel-1', ramping);
+    world.services.set('api', serviceRecord(NOW.toISOString()));
+    const error = await refused(
+      tickChecklist(world.deps, 'rel-1', clickOn(ramping, 'U0DEV1', 'post', ['post-0'])),
+    );
+    expect(error.message).toContain('its post-release checklist is not tracked');
+  });
 });
