@@ -42,7 +42,7 @@ export async function closeChecklists(deps: Uses<EventPorts>, service: string): 
         await deps.notifier.releaseNote(
           release,
           'post-checklist-reminder',
-          `⏰ After release, still open: ${itemList(openItems(release, 'post'))}. Tracking ends with the rollback window at ${new Date(endsAt).toISOString().slice(11, 16)} UTC.`,
+          `⏰ After release, still open: ${itemList(openItems(release, 'post'))}. Tracking ends with the rollback window at ${endsAtText(now, endsAt)} UTC.`,
         );
         await runEvent(deps, release.id, { type: 'checklist_reminded' });
       }
@@ -52,4 +52,12 @@ export async function closeChecklists(deps: Uses<EventPorts>, service: string): 
     done.push(`closed the post-release checklist of ${release.id}`);
   }
   return done;
+}
+
+/** `14:00`, or `2026-11-26 10:00` when the window ends on another day than the reminder. */
+function endsAtText(now: number, endsAt: number): string {
+  const end = new Date(endsAt).toISOString();
+  return end.slice(0, 10) === new Date(now).toISOString().slice(0, 10)
+    ? end.slice(11, 16)
+    : `${end.slice(0, 10)} ${end.slice(11, 16)}`;
 }

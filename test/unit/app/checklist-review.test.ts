@@ -296,4 +296,14 @@ describe('checklists under attack, on in-memory ports and a manual clock', () =>
     );
     expect(error.message).toContain('its post-release checklist is not tracked');
   });
+
+  it('names the day the tracking ends when the rollback window runs past today', async () => {
+    const { world } = await live(`${POST_ONLY}
+    releaseTypes: { patch: { approvals: [lead], rollbackWindowMinutes: 2880 } }`);
+    world.clock.advance(24 * 3600_000);
+    await sweepService(world.deps, 'api');
+    expect(world.posts.filter((p) => p.startsWith('releaseNote: ⏰'))).toEqual([
+      'releaseNote: ⏰ After release, still open: “Smoke test passed”, “Stakeholders told”. Tracking ends with the rollback window at 2026-11-26 10:00 UTC.',
+    ]);
+  });
 });
