@@ -89,8 +89,8 @@ async function tick(
     return { message: 'Nothing changed on the checklist: it already showed that.' };
   const after = applied.release;
   // Only what this click changed: a box someone else had already set the same way is theirs.
-  const isTicked = (r: Release | undefined, item: string) =>
-    r?.checklist?.ticks.some((t) => t.item === item) === true;
+  const isTicked = (r: Release, item: string) =>
+    r.checklist?.ticks.some((t) => t.item === item) === true;
   const effective = changes.filter(
     (c) => isTicked(applied.before, c.item) !== isTicked(after, c.item),
   );
