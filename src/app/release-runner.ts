@@ -21,6 +21,8 @@ export interface AppliedEvent {
   readonly noted: boolean;
   /** The state before the transition, when it committed one. */
   readonly from?: Release['state'];
+  /** The release the event was applied to (after any retries): what this event changed. */
+  readonly before: Release;
 }
 
 function recordTelemetry(deps: Uses<'telemetry'>, before: Release, after: Release): void {
@@ -130,7 +132,8 @@ export async function applyReleaseEvent(
       throw error;
     }
     const state = await currentState(deps, release.service);
-    if (result.release === release) return { release, state, effects: [], noted: false };
+    if (result.release === release)
+      return { release, state, effects: [], noted: false, before: release };
     const who = 'user' in event ? event.user : 'greenlight';
     let nextState = serviceAfter(
       deps,
@@ -171,6 +174,7 @@ export async function applyReleaseEvent(
         effects: result.effects,
         noted: result.release.timeline.length !== release.timeline.length,
         from: release.state,
+        before: release,
       };
     }
   }

@@ -50,19 +50,34 @@ export function tick(step: Step, event: EventOf<'tick'>): Transitioned {
 
 export function closeChecklist(
   { release, at, next }: Step,
-  _event: EventOf<'close_checklist'>,
+  event: EventOf<'close_checklist'>,
 ): Transitioned {
   const checklist = release.checklist;
   if (checklist === undefined || !postTracking(release)) return { release, effects: [] };
   const open = openItems(release, 'post');
+  const why =
+    event.supersededBy !== undefined
+      ? `superseded by ${event.supersededBy}`
+      : 'rollback window ended';
   return {
     release: next(
       { checklist: { ...checklist, postClosedAt: at } },
       'greenlight',
       open.length > 0
-        ? `rollback window ended; post-release items never ticked: ${itemList(open)}`
-        : 'rollback window ended; every post-release item was ticked',
+        ? `${why}; post-release items never ticked: ${itemList(open)}`
+        : `${why}; every post-release item was ticked`,
     ),
     effects: [],
   };
+}
+
+/** Recorded without a timeline line: the reminder itself is the thread's news. */
+export function checklistReminded(
+  { release, at, quietly }: Step,
+  _event: EventOf<'checklist_reminded'>,
+): Transitioned {
+  const checklist = release.checklist;
+  if (checklist === undefined || !postTracking(release) || checklist.remindedAt !== undefined)
+    return { release, effects: [] };
+  return { release: quietly({ checklist: { ...checklist, remindedAt: at } }), effects: [] };
 }

@@ -1,4 +1,6 @@
+import { mention } from './pre-switch-steps.ts';
 import type { Release } from './release.ts';
+import { neutralise } from './user-text.ts';
 
 /** Before the approval (shown on the card) or after the switch (a reply in the thread). */
 export type ChecklistPhase = 'pre' | 'post';
@@ -36,8 +38,10 @@ export interface Checklist {
   readonly pre: readonly ChecklistItem[];
   readonly post: readonly ChecklistItem[];
   readonly ticks: readonly ChecklistTick[];
-  /** When tracking of the post-release items ended (all ticked, or the rollback window ended). */
+  /** When tracking of the post-release items ended (all ticked, the window ended, a rollback). */
   readonly postClosedAt?: string;
+  /** When the half-way reminder was sent, so later passes of the sweep do not send it again. */
+  readonly remindedAt?: string;
 }
 
 /** The seeds' skeleton: what a service gets when its config says nothing about checklists. */
@@ -69,8 +73,10 @@ export function checklistRules(
 /** The checklist a new release starts with; undefined when both lists are empty. */
 export function newChecklist(rules: ChecklistRules): Checklist | undefined {
   if (rules.pre.length === 0 && rules.post.length === 0) return undefined;
+  // The text reaches answers, refusals and replies that are not escaped again: like text typed
+  // in Slack, it cannot mention or link from there (the rule is idempotent, so cards stay as is).
   const items = (phase: ChecklistPhase) =>
-    rules[phase].map((rule, i) => ({ ...rule, id: `${phase}-${i}` }));
+    rules[phase].map((rule, i) => ({ ...rule, text: neutralise(rule.text), id: `${phase}-${i}` }));
   return { pre: items('pre'), post: items('post'), ticks: [] };
 }
 
@@ -143,4 +149,37 @@ export function checklistPlan(checklist: Checklist | undefined): string {
       ? 'none after the switch'
       : `${checklist.post.length} after the switch, tracked until ticked or the rollback window ends`;
   return `Checklists: ${before}; ${after}.`;
+}
+
+/** `/release status`: the open pre-release items while the release waits, post while tracked. */
+export function checklistStatusLine(release: Release): string | undefined {
+  const phase =
+    release.state === 'awaiting_approval' ? 'pre' : postTracking(release) ? 'post' : undefined;
+  if (phase === undefined) return undefined;
+  const open = openItems(release, phase);
+  if (open.length === 0) return undefined;
+  const each = open.map((item) => {
+    const owners = (item.owner ?? []).map(mention);
+    const notes = [...(phase === 'pre' && item.required ? ['required'] : []), ...owners];
+    return `“${item.text}”${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`;
+  });
+  return `Checklist ${phase === 'pre' ? 'before' : 'after'} release, still open: ${each.join(', ')}`;
+}
+
+/**
+ * A rollback ends the tracking of post-release items (the release is no longer live): the
+ * checklist closed at `at`, and the words the rollback's thread line adds, or undefined when
+ * nothing was tracked.
+ */
+export function endedByRollback(
+  release: Release,
+  at: string,
+): { checklist: Checklist; words: string } | undefined {
+  const checklist = release.checklist;
+  if (checklist === undefined || !postTracking(release)) return undefined;
+  // Tracked means some item is still open: the last tick closes tracking.
+  return {
+    checklist: { ...checklist, postClosedAt: at },
+    words: `Post-release checklist: tracking ended by the rollback; never ticked: ${itemList(openItems(release, 'post'))}`,
+  };
 }

@@ -65,8 +65,10 @@ export type ReleaseEvent =
       phase: ChecklistPhase;
       changes: readonly { item: string; ticked: boolean }[];
     }
-  /** The rollback window ended: post-release items are no longer tracked. */
-  | { type: 'close_checklist' }
+  /** The rollback window ended, or a newer release went live: post items are no longer tracked. */
+  | { type: 'close_checklist'; supersededBy?: string }
+  /** The half-way reminder of open post-release items was sent (it is sent once). */
+  | { type: 'checklist_reminded' }
   /** A provider flag set while the release is live (`percent` 0: off). */
   | { type: 'flag_set'; user: string; name: string; percent: number; reason?: string }
   /** A flag's percentage ramp started in the stability window, approved by `user`. */

@@ -6,7 +6,7 @@ import {
   sampled,
 } from './analysis-transitions.ts';
 import { approve, expire, expireApprovals, reject, voidApprovals } from './approval-transitions.ts';
-import { closeChecklist, tick } from './checklist-transitions.ts';
+import { checklistReminded, closeChecklist, tick } from './checklist-transitions.ts';
 import { flagRampStarted, flagRampStepped, flagSet } from './flag-transitions.ts';
 import type { Release } from './release.ts';
 import type { ReleaseEvent } from './release-events.ts';
@@ -107,5 +107,7 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
       return flagRampStarted(step, event);
     case 'flag_ramp_step':
       return flagRampStepped(step, event);
+    case 'checklist_reminded':
+      return checklistReminded(step, event);
   }
 }

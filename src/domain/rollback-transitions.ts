@@ -1,3 +1,4 @@
+import { endedByRollback } from './checklist.ts';
 import { compensationText, dataTouched } from './pre-switch-steps.ts';
 import type { Release } from './release.ts';
 import type { EventOf } from './release-events.ts';
@@ -43,6 +44,8 @@ export function rollback({ release, at, next }: Step, event: EventOf<'rollback'>
   // rolling_back is accepted again so a rollback that failed half-way can be given once more.
   if (!['switching', 'ramping', 'observing', 'released', 'rolling_back'].includes(release.state))
     refuse(release, event);
+  // Post-release items stop being tracked with the traffic, and the thread is told so.
+  const ended = endedByRollback(release, at);
   return {
     // Each attempt gets its own deadline, a retry included.
     release: next(
@@ -52,11 +55,14 @@ export function rollback({ release, at, next }: Step, event: EventOf<'rollback'>
         rollback,
         pendingRollback: undefined,
         failure: undefined,
+        ...(ended ? { checklist: ended.checklist } : {}),
       },
       event.approvedBy ?? event.user,
-      event.approvedBy
-        ? `approved the rollback asked by <@${event.user}>: ${event.reason}`
-        : `rollback requested: ${event.reason}`,
+      `${
+        event.approvedBy
+          ? `approved the rollback asked by <@${event.user}>: ${event.reason}`
+          : `rollback requested: ${event.reason}`
+      }${ended ? `\n${ended.words}` : ''}`,
     ),
     effects: [{ type: 'rollback_traffic' }],
   };

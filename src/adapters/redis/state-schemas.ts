@@ -80,6 +80,7 @@ const checklist = z.object({
   post: z.array(checklistItem),
   ticks: z.array(z.object({ item: z.string(), by: z.string(), at: z.string() })),
   postClosedAt: z.string().optional(),
+  remindedAt: z.string().optional(),
 });
 
 export const releaseSchema = z.object({

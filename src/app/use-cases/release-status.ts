@@ -1,3 +1,4 @@
+import { checklistStatusLine } from '../../domain/checklist.ts';
 import { missingRoles } from '../../domain/release.ts';
 import { standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
@@ -62,6 +63,8 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
     lines.push(
       `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
     );
+    const checklist = checklistStatusLine(release);
+    if (checklist !== undefined) lines.push(checklist);
   }
   return lines;
 }

@@ -34,13 +34,15 @@ async function mayTick(
   items: readonly ChecklistItem[],
 ): Promise<void> {
   if (user === release.requester) return;
-  const principals = [
-    ...release.requiredRoles.flatMap((role) => deps.config.roles[role] ?? []),
-    ...items.flatMap((item) => item.owner ?? []),
-  ];
+  const principals = release.requiredRoles.flatMap((role) => deps.config.roles[role] ?? []);
   const operators = serviceConfig(deps, release.service).operators;
   const listed = Array.isArray(operators) ? operators : (operators?.release ?? []);
   if ((await deps.directory.members([...principals, ...listed])).includes(user)) return;
+  // An owner answers for their own items: owning one does not let a click change another.
+  let owns = items.length > 0;
+  for (const item of items)
+    owns &&= (await deps.directory.members(item.owner ?? [])).includes(user);
+  if (owns) return;
   throw new ReleaseError(
     'not_allowed',
     `Only the requester (<@${release.requester}>), an approver (${release.requiredRoles.join(', ') || 'none'}), an operator${items.some((i) => i.owner) ? ' or the item’s owner' : ''} can tick the checklist of ${release.service} ${release.version}.`,
@@ -86,7 +88,13 @@ async function tick(
   if (!applied.noted)
     return { message: 'Nothing changed on the checklist: it already showed that.' };
   const after = applied.release;
-  for (const change of changes) {
+  // Only what this click changed: a box someone else had already set the same way is theirs.
+  const isTicked = (r: Release, item: string) =>
+    r.checklist?.ticks.some((t) => t.item === item) === true;
+  const effective = changes.filter(
+    (c) => isTicked(applied.before, c.item) !== isTicked(after, c.item),
+  );
+  for (const change of effective) {
     const item = changed.find((i) => i.id === change.item);
     await audit(deps, {
       who: click.user,
@@ -102,7 +110,7 @@ async function tick(
       },
     });
   }
-  const words = changes
+  const words = effective
     .map(
       (c) => `${c.ticked ? 'ticked' : 'unticked'} “${changed.find((i) => i.id === c.item)?.text}”`,
     )

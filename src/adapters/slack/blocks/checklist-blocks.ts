@@ -107,17 +107,25 @@ export function checklistBoxes(release: Release, phase: ChecklistPhase): Actions
   return blocks;
 }
 
-/** One line per item: its box, text, owners, and who ticked it when. */
-function itemLines(release: Release, phase: ChecklistPhase): string {
+/**
+ * One line per item: its box, text, owners, and who ticked it when; in pieces of whole lines
+ * within a text's 3000 characters, so a long list is shown whole instead of cut mid-mention.
+ */
+function itemLines(release: Release, phase: ChecklistPhase, title: string): string[] {
   const checklist = release.checklist;
-  return (checklist?.[phase] ?? [])
-    .map((item) => {
-      const tick = checklist ? tickOf(checklist, item.id) : undefined;
-      const owner = item.owner?.length ? ` · owner ${mentions(item.owner)}` : '';
-      const state = tick ? ` · ticked by <@${tick.by}> at ${time(tick.at)}` : '';
-      return `${tick ? ':white_check_mark:' : ':white_large_square:'} ${escapeText(item.text)}${item.required ? ' (required)' : ''}${owner}${state}`;
-    })
-    .join('\n');
+  const lines = (checklist?.[phase] ?? []).map((item) => {
+    const tick = checklist ? tickOf(checklist, item.id) : undefined;
+    const owner = item.owner?.length ? ` · owner ${mentions(item.owner)}` : '';
+    const state = tick ? ` · ticked by <@${tick.by}> at ${time(tick.at)}` : '';
+    return `${tick ? ':white_check_mark:' : ':white_large_square:'} ${escapeText(item.text)}${item.required ? ' (required)' : ''}${owner}${state}`;
+  });
+  const pieces = [title];
+  for (const line of lines) {
+    const last = pieces.length - 1;
+    if (`${pieces[last]}\n${line}`.length > 3000) pieces.push(line);
+    else pieces[last] = `${pieces[last]}\n${line}`;
+  }
+  return pieces;
 }
 
 /** The pre-release checklist on the release card: boxes while undecided, a summary after. */
@@ -130,12 +138,21 @@ export function preChecklistBlocks(release: Release): KnownBlock[] {
       return tick ? [`“${escapeText(item.text)}” by <@${tick.by}> at ${time(tick.at)}`] : [];
     });
     return [
-      section('*Before release* (Approve counts once every required item is ticked)'),
+      section(
+        checklist.pre.some((item) => item.required)
+          ? '*Before release* (Approve counts once every required item is ticked)'
+          : '*Before release* (optional: Approve does not wait for them)',
+      ),
       ...checklistBoxes(release, 'pre'),
       ...(ticked.length > 0 ? [context(`Ticked: ${ticked.join(' · ')}`)] : []),
     ];
   }
-  return [context(`*Before release*\n${itemLines(release, 'pre')}`)];
+  return [
+    {
+      type: 'context',
+      elements: itemLines(release, 'pre', '*Before release*').slice(0, 10).map(mrkdwn),
+    },
+  ];
 }
 
 /**
@@ -146,7 +163,7 @@ export function postChecklistMessage(release: Release): SlackMessage | undefined
   const checklist = release.checklist;
   if (!checklist?.post.length || release.releasedAt === undefined) return undefined;
   const title = `:clipboard: After release · ${release.service} ${release.version}`;
-  const blocks: KnownBlock[] = [section(`*${title}*\n${itemLines(release, 'post')}`)];
+  const blocks: KnownBlock[] = itemLines(release, 'post', `*${title}*`).map(section);
   const open = openItems(release, 'post');
   let status: string;
   if (postTracking(release)) {

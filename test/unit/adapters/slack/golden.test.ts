@@ -40,6 +40,7 @@ import type { DeployNotice } from '../../../../src/app/ports.ts';
 import { parseConfig } from '../../../../src/config/load-config.ts';
 import { type Checklist, newChecklist } from '../../../../src/domain/checklist.ts';
 import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
+import { transition } from '../../../../src/domain/release-machine.ts';
 import { buildReleaseNotes, webLinks } from '../../../../src/domain/release-notes.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
 
@@ -546,6 +547,27 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
     'post-closed': () =>
       postChecklistMessage(
         release('released', { checklist: { ...CHECKLIST, postClosedAt: T35 }, releasedAt: T5 }),
+      ),
+    'card-pre-optional-only': () =>
+      releaseParentMessage(
+        release('awaiting_approval', {
+          checklist: {
+            ...CHECKLIST,
+            pre: CHECKLIST.pre.filter((i) => !i.required),
+            ticks: [],
+          },
+        }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
+    'rollback-ends-post': () =>
+      timelineReply(
+        transition(
+          release('released', { checklist: CHECKLIST, releasedAt: T5 }),
+          { type: 'rollback', user: 'U0LEAD', reason: 'error rate up' },
+          NOW,
+        ).release,
       ),
     'progress-open-items': () =>
       progressMessage(release('awaiting_approval', { checklist: CHECKLIST }), API, NOW, ['lead']),
