@@ -11,6 +11,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { type AlertmanagerFixture, startAlertmanager } from '../testkit/alertmanager-fixture.ts';
 import { startGreenlight } from '../testkit/greenlight-process.ts';
 import { startHaproxy } from '../testkit/haproxy-fixture.ts';
 import { loadLoop } from '../testkit/load.ts';
@@ -86,6 +87,20 @@ async function demoUnleash(): Promise<UnleashFixture | undefined> {
   }
 }
 
+/** Matchers of the silence the demo's releases hold: alerts of the api team, while traffic moves. */
+const SILENCED = [{ name: 'team', value: 'api', isRegex: false }];
+
+/** Debian's Alertmanager, when installed, so a release's silence can be watched on the page. */
+async function demoAlertmanager(): Promise<AlertmanagerFixture | undefined> {
+  if (!has('prometheus-alertmanager')) {
+    console.log('demo: no alert silences (apt-get install prometheus-alertmanager to add them)');
+    return undefined;
+  }
+  const am = await startAlertmanager();
+  stops.push(() => am.close());
+  return am;
+}
+
 async function main(): Promise<void> {
   ensureBinaries(process.env.REDIS_URL === undefined);
   // Everything this run writes lives in its own folder, removed on Ctrl-C; only the log stays,
@@ -123,6 +138,19 @@ async function main(): Promise<void> {
   watchDeploys.unref();
   stops.push(async () => clearInterval(watchDeploys));
   const unleash = await demoUnleash();
+  const alertmanager = await demoAlertmanager();
+  const silenceState = async (): Promise<SandboxService['silences']> => {
+    const all = (await alertmanager?.silences().catch(() => [])) ?? [];
+    // The newest few, so an ended release's silence stays visible for a while as "expired".
+    return all
+      .sort((a, b) => Date.parse(b.endsAt) - Date.parse(a.endsAt))
+      .slice(0, 2)
+      .map((x) => ({
+        matchers: x.matchers.map((m) => `${m.name}${m.isRegex ? '=~' : '='}${m.value}`).join(', '),
+        state: x.status.state,
+        endsAt: x.endsAt,
+      }));
+  };
   const flagState = async (): Promise<SandboxService['flags']> => {
     if (unleash === undefined) return [];
     const state = await unleash.flag(DEMO_FLAG, 'production').catch(() => undefined);
@@ -156,6 +184,7 @@ async function main(): Promise<void> {
     return {
       name: 'api',
       flags: await flagState(),
+      silences: await silenceState(),
       slots: (['blue', 'green'] as const).map((slot) => {
         const { state } = slotServers[slot];
         return {
@@ -185,6 +214,7 @@ async function main(): Promise<void> {
       channels: [
         { id: 'C0RELEASES', name: 'releases' },
         { id: 'C0ALERTS', name: 'alerts' },
+        { id: 'C0STAKE', name: 'stakeholders' },
       ],
       slots: { blue: blue.url, green: green.url },
       usergroups: [{ id: 'S0SECURITY', handle: 'security' }],
@@ -202,7 +232,18 @@ async function main(): Promise<void> {
     `# Greenlight demo: one service behind HAProxy, blue in production.
 timezone: UTC
 alertsChannel: C0ALERTS
-roles:
+# Stakeholders hear when a release starts and how it ends; alerts of the api team are silenced
+# while traffic moves (when Alertmanager is installed).
+comms:
+  channels: [C0STAKE]
+  # Minutes, not a day, so the incident-report reminder after a rollback shows up in the demo.
+  incidentReport: { remindAfterHours: 0.01, dueHours: 48 }
+${
+  alertmanager
+    ? `  alertmanager: { url: "${alertmanager.url}", matchers: ${JSON.stringify(SILENCED)}, leaseSeconds: 120, tailSeconds: 30 }
+`
+    : ''
+}roles:
   lead: [U0LEAD]
   security: [S0SECURITY]
   team: [U0DEV1, U0DEV2]

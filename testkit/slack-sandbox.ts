@@ -46,10 +46,19 @@ export interface SandboxFlag {
   readonly state: string;
 }
 
+/** An Alertmanager silence Greenlight holds for the demo's release, as Alertmanager reports it. */
+export interface SandboxSilence {
+  readonly matchers: string;
+  /** `active`, `pending` or `expired`. */
+  readonly state: string;
+  readonly endsAt: string;
+}
+
 export interface SandboxService {
   readonly name: string;
   readonly slots: readonly SandboxSlot[];
   readonly flags?: readonly SandboxFlag[];
+  readonly silences?: readonly SandboxSilence[];
 }
 
 export interface SandboxOptions {

@@ -243,6 +243,10 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     await expect.poll(() => text(card()), { timeout: 40_000 }).toContain('Observing');
     expect(await card().locator('button[data-action-id="release_approve"]').count()).toBe(0);
     await expect.poll(production, { timeout: 20_000 }).toBe('green');
+    // While traffic moves, alerts of the api team are silenced in Alertmanager.
+    await expect
+      .poll(() => page.locator('#slots [data-silence="active"]').count(), { timeout: 20_000 })
+      .toBeGreaterThan(0);
     await card().locator('button.replies').click();
     await expect
       .poll(() => text(threadPane()), { timeout: 20_000 })
@@ -355,5 +359,15 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     expect(alert).toContain('@dana');
     expect(alert).toContain('Step 1, flags: new-checkout off');
     await stage('11-manual-alert');
+
+    // Stakeholders heard how each release started and ended, and are asked for the incident
+    // report of the first rollback (the demo asks within a minute, not a day).
+    await page.locator('#channels button', { hasText: 'stakeholders' }).click();
+    await expect.poll(() => text(feed()), { timeout: 30_000 }).toContain('Release started');
+    expect(await text(feed())).toContain('Rolled back');
+    await expect
+      .poll(() => text(feed()), { timeout: 60_000 })
+      .toContain('Incident report and retro due');
+    await stage('12-stakeholders');
   });
 });
