@@ -31,6 +31,8 @@ export interface HaproxyFixture {
   readonly output: string[];
   /** Restarts HAProxy from its config file, as a reload does: runtime changes are lost. */
   reload(): Promise<void>;
+  /** Stops HAProxy as an outage would, keeping its config: `reload()` starts it again. */
+  halt(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +166,10 @@ export async function startHaproxy(
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       await launch();
+    },
+    async halt() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -36,6 +36,8 @@ export interface ReleaseWorld {
   readonly slack: SlackEmulator;
   readonly redis: RedisFixture;
   readonly haproxy: HaproxyFixture;
+  /** With `haproxyFleet`: every HAProxy instance, in config order (the first is `haproxy`). */
+  readonly fleet: readonly HaproxyFixture[];
   /** The running Greenlight; replaced by `restart()`. */
   readonly app: RunningGreenlight;
   /** Stops Greenlight (SIGTERM) and starts it again with the same environment. */
@@ -71,6 +73,11 @@ export interface WorldOptions {
   stabilityWindowMinutes?: number;
   /** `bluegreen` (default) or `canary`. */
   strategy?: 'bluegreen' | 'canary';
+  /**
+   * Several HAProxy instances in front of the same slots (`traffic.haproxy.instances`), one per
+   * region listed (instances `lb-1`, `lb-2`, …), switched `order` (default all at once).
+   */
+  haproxyFleet?: { regions: string[]; order?: 'all' | 'region'; regionSoakSeconds?: number };
   /** Path HAProxy's health checks use (default /healthz; /hachk can fail on its own). */
   haproxyCheckPath?: string;
 }
@@ -113,10 +120,25 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
     backends[name] = { blue: blue.port, green: green.port };
     (services[name] as ServiceWorld & { modeFile: string }).modeFile = modeFile;
   }
-  const haproxy = await startHaproxy(
-    backends,
-    options.haproxyCheckPath ? { checkPath: options.haproxyCheckPath } : {},
-  );
+  const fleet: HaproxyFixture[] = [];
+  for (let i = 0; i < Math.max(1, options.haproxyFleet?.regions.length ?? 1); i += 1) {
+    fleet.push(
+      await startHaproxy(
+        backends,
+        options.haproxyCheckPath ? { checkPath: options.haproxyCheckPath } : {},
+      ),
+    );
+  }
+  const haproxy = fleet[0] as HaproxyFixture;
+  const fleetYaml = (backend: string) => {
+    const spec = options.haproxyFleet;
+    if (spec === undefined) return '';
+    const instances = spec.regions.map(
+      (region, i) =>
+        `{ name: lb-${i + 1}, region: ${region}, runtimeApi: "${fleet[i]?.runtimeApi}" }`,
+    );
+    return `haproxy: { instances: [${instances.join(', ')}], order: ${spec.order ?? 'all'}, regionSoakSeconds: ${spec.regionSoakSeconds ?? 0}, backend: ${backend}, servers: { blue: blue, green: green }, timeoutMs: 1000 }`;
+  };
   const serviceYaml = await Promise.all(
     names.map(async (name) => {
       const s = services[name] as ServiceWorld & { modeFile: string };
@@ -137,9 +159,11 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
     deploy: { command: ${deployCommand}, timeoutSeconds: ${options.deployTimeoutSeconds ?? 20} }
     traffic:
       ${
-        override.trafficStateFile
-          ? `command: { switch: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'set', '{slot}', '{weight}'])}, status: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'status'])} }`
-          : `haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }`
+        options.haproxyFleet
+          ? fleetYaml(override.backend ?? name)
+          : override.trafficStateFile
+            ? `command: { switch: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'set', '{slot}', '{weight}'])}, status: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'status'])} }`
+            : `haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }`
       }
     runbookUrl: "https://runbooks.example.com/${name}"
 ${options.serviceExtra ?? ''}`;
@@ -200,6 +224,7 @@ ${serviceYaml.join('\n')}
     slack,
     redis,
     haproxy,
+    fleet,
     get app() {
       return app;
     },
@@ -260,7 +285,7 @@ ${serviceYaml.join('\n')}
     },
     async close() {
       await app.stop('SIGTERM');
-      await haproxy.stop();
+      for (const instance of fleet) await instance.stop();
       for (const s of Object.values(services)) {
         await s.blue.close();
         await s.green.close();

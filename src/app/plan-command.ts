@@ -26,9 +26,13 @@ function deployLine(deps: AppDeps, service: string, version: string, slot: Slot)
 function haproxyLines(deps: AppDeps, service: string, to: Slot): string {
   const traffic = serviceConfig(deps, service).traffic;
   if (!('haproxy' in traffic)) return `Traffic: switch to ${to}.`;
-  const { backend, servers, runtimeApi } = traffic.haproxy;
+  const { backend, servers, runtimeApi, instances, order } = traffic.haproxy;
   const from = to === 'blue' ? 'green' : 'blue';
-  return `HAProxy (${runtimeApi}): \`set server ${backend}/${servers[to]} state ready\`, \`set weight ${backend}/${servers[to]} 100\`, wait until running, then \`set server ${backend}/${servers[from]} state drain\` (kept warm).`;
+  const where =
+    instances === undefined
+      ? `HAProxy (${runtimeApi})`
+      : `On each of ${instances.length} HAProxy instances (${instances.map((i) => i.name).join(', ')}; ${order === 'region' ? 'region by region' : 'all at once'})`;
+  return `${where}: \`set server ${backend}/${servers[to]} state ready\`, \`set weight ${backend}/${servers[to]} 100\`, wait until running, then \`set server ${backend}/${servers[from]} state drain\` (kept warm).`;
 }
 
 async function approversLine(

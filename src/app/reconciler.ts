@@ -9,6 +9,7 @@ import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
 import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
+import { instancesOff } from './fleet-traffic.ts';
 import { LockBusyError, type TrafficState } from './ports.ts';
 import { currentState, updateService } from './service-access.ts';
 
@@ -38,6 +39,16 @@ export async function desiredNow(
 
 function versionsOf(state: ServiceState): Record<Slot, string | null> {
   return { blue: state.slots.blue.version, green: state.slots.green.version };
+}
+
+/** Each load balancer's own weights (or error), for the audit trail of a fleet. */
+function instancesOf(traffic: TrafficState) {
+  if (traffic.instances === undefined) return {};
+  return {
+    instances: Object.fromEntries(
+      traffic.instances.map((i) => [i.name, i.state?.weights ?? { error: i.error }]),
+    ),
+  };
 }
 
 /** Records what Greenlight set on the proxy, so a later difference reads as drift. */
@@ -85,19 +96,23 @@ export async function driveTraffic(
   after: TrafficState;
   changed: boolean;
 }> {
-  const { state, desired } = await desiredNow(deps, service);
+  const { state, release, desired } = await desiredNow(deps, service);
   const before = await deps.traffic.inspect(service);
+  // Across several load balancers, a release moving forward is undone where it reached if one
+  // instance cannot follow; a move back to known-good traffic keeps what it reached.
+  const forward = release?.state === 'switching' || release?.state === 'ramping';
+  const options = { onPartialFailure: forward ? 'restore' : 'keep' } as const;
   if (sameWeights(before.weights, desired.weights)) {
     await rememberApplied(deps, service, desired.weights, { changed: false });
     return { desired, before, after: before, changed: false };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
   if (full !== undefined) {
-    await deps.traffic.switchTo(service, full);
+    await deps.traffic.switchTo(service, full, options);
   } else {
     // A split: name the slot with the smaller share, as the canary.
     const canary: Slot = desired.weights.green <= desired.weights.blue ? 'green' : 'blue';
-    await deps.traffic.split(service, canary, desired.weights[canary]);
+    await deps.traffic.split(service, canary, desired.weights[canary], options);
   }
   const after = await deps.traffic.inspect(service);
   await audit(deps, {
@@ -105,8 +120,13 @@ export async function driveTraffic(
     what: 'traffic set',
     service,
     ...(desired.releaseId ? { releaseId: desired.releaseId } : {}),
-    before: { weights: before.weights },
-    after: { weights: after.weights, versions: versionsOf(state), because: desired.because },
+    before: { weights: before.weights, ...instancesOf(before) },
+    after: {
+      weights: after.weights,
+      versions: versionsOf(state),
+      because: desired.because,
+      ...instancesOf(after),
+    },
   });
   if (!sameWeights(after.weights, desired.weights)) {
     throw new Error(
@@ -207,7 +227,8 @@ export async function reconcileTraffic(
           const moved = await driveTraffic(deps, service);
           if (!drifted) return { service, result: 'moved', detail: desired.because };
           const seen = actual.serving.join(' + ') || 'no slot';
-          const detail = `HAProxy sent ${service} traffic to ${seen} (${describeWeights(actual.weights)}), but Greenlight wants ${describeWeights(desired.weights)}: ${desired.because} (${state.production} runs ${state.slots[state.production].version ?? 'an unknown version'}). Greenlight set it back to ${describeWeights(moved.after.weights)}.`;
+          const off = instancesOff(actual, desired.weights);
+          const detail = `${off ? `Load balancers off: ${off}. ` : ''}HAProxy sent ${service} traffic to ${seen} (${describeWeights(actual.weights)}), but Greenlight wants ${describeWeights(desired.weights)}: ${desired.because} (${state.production} runs ${state.slots[state.production].version ?? 'an unknown version'}). Greenlight set it back to ${describeWeights(moved.after.weights)}.`;
           await deps.notifier.drift(service, channel, detail);
           await audit(deps, {
             who: 'greenlight',

@@ -3,6 +3,7 @@ import { standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
+import { instanceLines } from '../fleet-traffic.ts';
 import { currentState } from '../service-access.ts';
 
 async function slotLine(
@@ -44,6 +45,7 @@ async function serviceLines(deps: AppDeps, service: string): Promise<string[]> {
     const drift = traffic.serving.length !== 1 || traffic.serving[0] !== state.production;
     lines.push(
       `HAProxy: traffic to ${traffic.serving.join(' + ') || 'no slot'}; up: ${traffic.up.join(', ') || 'none'}${drift ? ` (drift: PRODUCTION is ${state.production})` : ''}`,
+      ...instanceLines(traffic),
     );
   } catch (error) {
     lines.push(`HAProxy: unreachable (${(error as Error).message})`);

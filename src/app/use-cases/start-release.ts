@@ -78,6 +78,14 @@ export async function checkReleasable(
       'Check HAProxy and its Runtime API address in greenlight.yml, then try again.',
     );
   }
+  const unread = traffic.instances?.filter((i) => i.error !== undefined) ?? [];
+  if (unread.length > 0) {
+    throw new ReleaseError(
+      'not_available',
+      `Not every load balancer of ${service} answers: ${unread.map((i) => `${i.name} (${i.region}): ${i.error}`).join('; ')}.`,
+      'A switch must reach all of them: bring it back (or remove it from traffic.haproxy.instances), then try again.',
+    );
+  }
   if (traffic.serving.length !== 1 || traffic.serving[0] !== state.production) {
     throw new ReleaseError(
       'not_available',
