@@ -157,6 +157,7 @@ describe('a service behind three HAProxy instances, switched region by region', 
   beforeAll(async () => {
     world = await startReleaseWorld({
       haproxyFleet: { regions: ['eu', 'us', 'us'], order: 'region', regionSoakSeconds: 4 },
+      env: { GREENLIGHT_STALLED_INTERVAL_MS: '2000' },
     });
   });
 
@@ -227,5 +228,30 @@ describe('a service behind three HAProxy instances, switched region by region', 
       15_000,
     );
     for (const lb of world.fleet) expect(await servedBy(lb)).toEqual({ green: 10 });
+  });
+
+  it('Greenlight killed while a region soaks: the step resumes and finishes every region, once', async () => {
+    const [eu, us1, us2] = world.fleet as [HaproxyFixture, HaproxyFixture, HaproxyFixture];
+    const { id } = await bumpAndRequestRelease(world, '2.4.2');
+    const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
+    await world.click('U0LEAD', 'release_approve', id);
+    await eventually(() => allOn(eu, 'blue'), Boolean, 15_000, 10);
+    expect(await allOn(us1, 'green')).toBe(true);
+    await world.app.stop('SIGKILL');
+    await world.restart();
+    await eventually(
+      async () => (await allOn(us1, 'blue')) && (await allOn(us2, 'blue')),
+      Boolean,
+      30_000,
+    );
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.2 released')),
+      Boolean,
+      15_000,
+    );
+    const traffic = await Promise.all(loads.map((l) => l.stop()));
+    for (const lb of world.fleet) expect(await servedBy(lb)).toEqual({ blue: 10 });
+    for (const t of traffic) expect(t.failed, t.errors.join(', ')).toBe(0);
+    expect(threadText(world, id).match(/switch failed/gi)).toBeNull();
   });
 });

@@ -57,6 +57,10 @@ describe('traffic.haproxy.instances: one service behind several load balancers',
     ['instances: [{ name: "a b", runtimeApi: "127.0.0.1:1" }]', 'expected an HAProxy name'],
     ['instances: [{ name: a, runtimeApi: "localhost" }]', 'expected host:port'],
     ['instances: [{ name: a, runtimeApi: "127.0.0.1:1" }], order: random', 'order'],
+    [
+      'instances: [{ name: a, region: eu, runtimeApi: "127.0.0.1:1" }, { name: b, region: us, runtimeApi: "127.0.0.1:2" }, { name: c, region: ap, runtimeApi: "127.0.0.1:3" }], order: region, regionSoakSeconds: 200',
+      '3 regions soaking 200 s each (plus a minute to switch) outlast deadlines.switchMinutes (5)',
+    ],
   ])('refuses %s', (haproxy, message) => {
     expect(problems(withTraffic(haproxy))).toContain(message);
   });
