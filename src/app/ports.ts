@@ -1,6 +1,7 @@
 import type { AnalysisReading } from '../domain/analysis.ts';
 import type { Release } from '../domain/release.ts';
 import type { Commit } from '../domain/release-notes.ts';
+import type { AudienceEntry } from '../domain/rings.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
 
@@ -123,6 +124,10 @@ export interface TrafficSwitcher {
    * Greenlight last set it has lost what was set (a reload), whatever it shows now.
    */
   startedAt?(service: string): Promise<Date | undefined>;
+  /** Rings: the audience entries (who goes to which slot) the proxy holds now. */
+  audience?(service: string): Promise<AudienceEntry[]>;
+  /** Rings: makes the proxy's audience entries exactly these, on every load balancer. */
+  setAudience?(service: string, entries: readonly AudienceEntry[]): Promise<void>;
 }
 
 /** Reads what a slot served over the last interval, from HAProxy's stats or Prometheus. */

@@ -11,6 +11,7 @@ import { SLOTS, type Slot } from '../domain/slots.ts';
 import { type AppDeps, audit, serviceConfig } from './app-deps.ts';
 import { instancesOff } from './fleet-traffic.ts';
 import { LockBusyError, type TrafficState } from './ports.ts';
+import { audienceOff, driveAudience, wantedAudience } from './ring-traffic.ts';
 import { currentState, updateService } from './service-access.ts';
 
 /** Lock held around every traffic change of a service, so two steps never move it at once. */
@@ -102,9 +103,14 @@ export async function driveTraffic(
   // instance cannot follow; a move back to known-good traffic keeps what it reached.
   const forward = release?.state === 'switching' || release?.state === 'ramping';
   const options = { onPartialFailure: forward ? 'restore' : 'keep' } as const;
+  // Rings: audiences leave before the weights move back (a rollback restores every ring) and
+  // join once the weights are set, so no audience is sent to a slot that is leaving.
+  const audience = wantedAudience(deps, service, release);
+  if (audience?.length === 0) await driveAudience(deps, service, audience, desired);
   if (sameWeights(before.weights, desired.weights)) {
     await rememberApplied(deps, service, desired.weights, { changed: false });
-    return { desired, before, after: before, changed: false };
+    const joined = audience?.length ? await driveAudience(deps, service, audience, desired) : false;
+    return { desired, before, after: before, changed: joined };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
   if (full !== undefined) {
@@ -134,6 +140,7 @@ export async function driveTraffic(
     );
   }
   await rememberApplied(deps, service, desired.weights, { changed: true });
+  if (audience?.length) await driveAudience(deps, service, audience, desired);
   return { desired, before, after, changed: true };
 }
 
@@ -205,7 +212,12 @@ export async function reconcileTraffic(
               detail: `release ${release.id} is ${release.state}`,
             };
           const actual = await deps.traffic.inspect(service);
-          if (sameWeights(actual.weights, desired.weights)) {
+          const lostAudience = await audienceOff(
+            deps,
+            service,
+            wantedAudience(deps, service, release),
+          );
+          if (sameWeights(actual.weights, desired.weights) && lostAudience === undefined) {
             await rememberApplied(deps, service, desired.weights, { changed: false });
             return { service, result: 'in_sync' };
           }
@@ -223,12 +235,14 @@ export async function reconcileTraffic(
             return { service, result: 'skipped', detail: stale };
           }
           const drifted =
-            state.traffic === undefined || !sameWeights(state.traffic.weights, actual.weights);
+            state.traffic === undefined ||
+            !sameWeights(state.traffic.weights, actual.weights) ||
+            lostAudience !== undefined;
           const moved = await driveTraffic(deps, service);
           if (!drifted) return { service, result: 'moved', detail: desired.because };
           const seen = actual.serving.join(' + ') || 'no slot';
           const off = instancesOff(actual, desired.weights);
-          const detail = `${off ? `Load balancers off: ${off}. ` : ''}HAProxy sent ${service} traffic to ${seen} (${describeWeights(actual.weights)}), but Greenlight wants ${describeWeights(desired.weights)}: ${desired.because} (${state.production} runs ${state.slots[state.production].version ?? 'an unknown version'}). Greenlight set it back to ${describeWeights(moved.after.weights)}.`;
+          const detail = `${off ? `Load balancers off: ${off}. ` : ''}${lostAudience ? `Rings: ${lostAudience}; set back. ` : ''}HAProxy sent ${service} traffic to ${seen} (${describeWeights(actual.weights)}), but Greenlight wants ${describeWeights(desired.weights)}: ${desired.because} (${state.production} runs ${state.slots[state.production].version ?? 'an unknown version'}). Greenlight set it back to ${describeWeights(moved.after.weights)}.`;
           await deps.notifier.drift(service, channel, detail);
           await audit(deps, {
             who: 'greenlight',

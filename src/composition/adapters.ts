@@ -91,11 +91,13 @@ function trafficTargets(config: GreenlightConfig): {
   const commands = new Map<string, CommandTraffic>();
   for (const [name, service] of Object.entries(config.services)) {
     if ('haproxy' in service.traffic) {
-      const { runtimeApi, instances, backend, servers, timeoutMs } = service.traffic.haproxy;
+      const { runtimeApi, instances, backend, servers, timeoutMs, audienceMaps } =
+        service.traffic.haproxy;
       const target = (address: string) => ({
         api: new HaproxyRuntimeApi(address, timeoutMs),
         backend,
         servers,
+        ...(audienceMaps ? { maps: audienceMaps } : {}),
       });
       if (instances === undefined) haproxy.set(name, target(runtimeApi ?? ''));
       else

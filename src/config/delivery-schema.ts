@@ -70,6 +70,17 @@ const haproxySchema = z
     backend: haproxyName,
     servers: z.strictObject({ blue: haproxyName, green: haproxyName }),
     timeoutMs: positiveInt.max(60_000).default(3000),
+    /**
+     * Rings: the map files HAProxy's `use-server` rules read (header or cookie value → slot,
+     * client network → slot). Greenlight owns their entries and sets them at runtime.
+     */
+    audienceMaps: z
+      .strictObject({
+        header: z.string().startsWith('/').optional(),
+        cookie: z.string().startsWith('/').optional(),
+        source: z.string().startsWith('/').optional(),
+      })
+      .optional(),
   })
   .superRefine((value, ctx) => {
     if ((value.runtimeApi === undefined) === (value.instances === undefined))

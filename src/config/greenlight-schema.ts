@@ -3,6 +3,7 @@ import { WEEKDAYS } from '../domain/calendar.ts';
 import { DEFAULT_RELEASE_TYPES } from '../domain/release-policy.ts';
 import { RELEASE_TYPES } from '../domain/version.ts';
 import { freezeSchema, hhmm, timezone } from './calendar-schema.ts';
+import { ringProblems } from './ring-checks.ts';
 import { channelId, positiveInt, slackPrincipal } from './schema-values.ts';
 import { serviceName, serviceSchema } from './services-schema.ts';
 
@@ -109,6 +110,8 @@ export const greenlightConfigSchema = z
           message: `${regions} regions soaking ${fleet.regionSoakSeconds} s each (plus a minute to switch) outlast deadlines.switchMinutes (${service.deadlines.switchMinutes}); raise deadlines.switchMinutes or lower regionSoakSeconds`,
         });
       }
+      for (const issue of ringProblems(service))
+        ctx.addIssue({ code: 'custom', ...issue, path: ['services', name, ...issue.path] });
       if (service.slots.blue.url === service.slots.green.url) {
         ctx.addIssue({
           code: 'custom',

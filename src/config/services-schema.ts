@@ -5,6 +5,7 @@ import { analysisSchema, canarySchema } from './analysis-schema.ts';
 import { changesSchema } from './changes-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
+import { ringsSchema } from './rings-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
 
 /** Words the commands use as subcommands (`/release status`), so no service may take them. */
@@ -80,6 +81,8 @@ export const serviceSchema = z.strictObject({
   traffic: trafficSchema,
   releaseTypes: z.partialRecord(z.enum(RELEASE_TYPES), releaseTypeSchema).optional(),
   canary: canarySchema.default(canarySchema.parse({})),
+  /** Audiences, then shares of everyone, released one after another (strategy canary). */
+  rings: ringsSchema.optional(),
   analysis: analysisSchema.default(analysisSchema.parse({})),
   gates: z.array(gateSchema).default([]),
   /**

@@ -11,6 +11,7 @@ import {
   sameWeights,
   splitTo,
 } from '../../domain/desired-traffic.ts';
+import { type AudienceEntry, sameAudience } from '../../domain/rings.ts';
 import { SLOTS, type Slot } from '../../domain/slots.ts';
 import { HaproxyError } from './haproxy-runtime-api.ts';
 import type { HaproxyTrafficSwitcher } from './haproxy-traffic-switcher.ts';
@@ -124,6 +125,28 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
       (s) => s.split(service, slot, percent),
       options,
     );
+  }
+
+  /** Every instance's entries; any difference between instances shows as a difference. */
+  async audience(service: string): Promise<AudienceEntry[]> {
+    const all = await Promise.all(
+      this.fleet(service).instances.map((i) => i.switcher.audience(service)),
+    );
+    const first = all[0] ?? [];
+    return all.every((entries) => sameAudience(entries, first)) ? first : all.flat();
+  }
+
+  async setAudience(service: string, entries: readonly AudienceEntry[]): Promise<void> {
+    const failed: string[] = [];
+    await Promise.all(
+      this.fleet(service).instances.map((i) =>
+        i.switcher
+          .setAudience(service, entries)
+          .catch((error: Error) => failed.push(`${i.name} (${i.region}): ${error.message}`)),
+      ),
+    );
+    if (failed.length > 0)
+      throw new HaproxyError(`HAProxy audience not set on ${failed.join('; ')}`);
   }
 
   /** Per-server counters summed over every instance; any instance unread is no data. */

@@ -1,4 +1,5 @@
 import type { MoveOptions, TrafficState, TrafficSwitcher } from '../../app/ports.ts';
+import type { AudienceEntry } from '../../domain/rings.ts';
 import { otherSlot, SLOTS, type Slot } from '../../domain/slots.ts';
 import { tailOf } from '../deploy/command-deployer.ts';
 import type { ChildEnvSource } from '../process/child-env.ts';
@@ -147,5 +148,18 @@ export class RoutingTrafficSwitcher implements TrafficSwitcher {
 
   async startedAt(service: string): Promise<Date | undefined> {
     return this.driver(service).startedAt?.(service);
+  }
+
+  async audience(service: string): Promise<AudienceEntry[]> {
+    return (await this.driver(service).audience?.(service)) ?? [];
+  }
+
+  async setAudience(service: string, entries: readonly AudienceEntry[]): Promise<void> {
+    const driver = this.driver(service);
+    if (driver.setAudience === undefined) {
+      if (entries.length > 0) throw new Error(`${service}'s traffic driver cannot route audiences`);
+      return;
+    }
+    await driver.setAudience(service, entries);
   }
 }

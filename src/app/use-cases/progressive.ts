@@ -7,6 +7,7 @@ import {
 } from '../../domain/analysis.ts';
 import { type ErrorJudgeSettings, judgeErrors } from '../../domain/error-judge.ts';
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
+import { holdMinutesOf } from '../../domain/rings.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { LockBusyError } from '../ports.ts';
 import { closedFor } from '../release-calendar.ts';
@@ -162,7 +163,8 @@ async function advanceIfDue(deps: AppDeps, release: Release, verdict: Verdict): 
   if (!settled && (missing === undefined || verdict.verdict === 'no_data')) return release;
   if (release.state === 'ramping' && release.canary) {
     const canary = release.canary;
-    if (now < Date.parse(canary.stepStartedAt) + config.canary.holdMinutes * 60_000) return release;
+    const hold = holdMinutesOf(release, config.canary.holdMinutes);
+    if (now < Date.parse(canary.stepStartedAt) + hold * 60_000) return release;
     if (!settled) {
       if (canary.awaitingPromotion) return release;
       const held = await runEvent(deps, release.id, {

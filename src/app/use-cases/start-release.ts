@@ -1,5 +1,7 @@
+import type { ServiceConfig } from '../../config/greenlight-schema.ts';
 import type { Release } from '../../domain/release.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
+import { ringStages, ringSteps } from '../../domain/rings.ts';
 import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
 import { isNewer, releaseTypeOf } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
@@ -167,9 +169,7 @@ export async function requestRelease(
     strategy: config.strategy,
     requester: request.by,
     requiredRoles,
-    ...(config.strategy === 'canary'
-      ? { canary: { steps: config.canary.steps, stepIndex: -1, stepStartedAt: at } }
-      : {}),
+    ...(config.strategy === 'canary' ? { canary: canaryPlan(config, at) } : {}),
     ...(exception
       ? { freezeException: { justification: exception.justification, window: exception.window } }
       : {}),
@@ -218,5 +218,17 @@ export async function requestRelease(
   return {
     message: `Release of ${request.service} ${production} → ${version} (${type}) requested.`,
     hint: `It needs approval from ${requiredRoles.join(' and ')}: they click Approve in <#${config.channel}>.`,
+  };
+}
+
+/** A canary's steps, or with rings, one step per ring (recorded with who is in it). */
+function canaryPlan(config: ServiceConfig, at: string): NonNullable<Release['canary']> {
+  if (config.rings === undefined)
+    return { steps: config.canary.steps, stepIndex: -1, stepStartedAt: at };
+  return {
+    steps: ringSteps(config.rings),
+    stepIndex: -1,
+    stepStartedAt: at,
+    rings: ringStages(config.rings),
   };
 }
