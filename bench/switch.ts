@@ -78,7 +78,7 @@ interface SizeResult {
   readonly approval: Stats;
   readonly rollback: Stats;
   readonly baseline: Stats;
-  readonly traffic: { total: number; failed: number };
+  readonly traffic: { total: number; failed: number; errors: string[] };
 }
 
 async function measure(size: number): Promise<SizeResult> {
@@ -93,7 +93,7 @@ async function measure(size: number): Promise<SizeResult> {
   const baseline: number[] = [];
   // Sustained traffic through every HAProxy during every switch: not one request may fail.
   const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), size > 3 ? 1 : 2, 2));
-  const traffic = { total: 0, failed: 0 };
+  const traffic = { total: 0, failed: 0, errors: [] as string[] };
   try {
     let minor = 5;
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -141,6 +141,7 @@ async function measure(size: number): Promise<SizeResult> {
       const t = await load.stop();
       traffic.total += t.total;
       traffic.failed += t.failed;
+      traffic.errors.push(...t.errors);
     }
     await world.close();
   }
@@ -183,6 +184,8 @@ async function main(): Promise<void> {
     console.log(
       `  requests through HAProxy during all switches: ${r.traffic.total}, failed: ${r.traffic.failed} (${((r.traffic.failed / Math.max(1, r.traffic.total)) * 100).toFixed(3)} %)`,
     );
+    if (r.traffic.failed > 0)
+      console.log(`  first failures: ${[...new Set(r.traffic.errors)].slice(0, 5).join(' | ')}`);
   }
 }
 

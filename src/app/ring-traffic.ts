@@ -56,3 +56,24 @@ export async function driveAudience(
     throw new Error(`after the change the ${await audienceOff(deps, service, wanted)}`);
   return true;
 }
+
+/** `/release status` for a release walking rings: each ring, where it stands, and the audience held. */
+export async function ringLines(deps: AppDeps, release: Release): Promise<string[]> {
+  const canary = release.canary;
+  if (canary?.rings === undefined) return [];
+  const live = release.state === 'ramping' || release.state === 'switching';
+  const lines = canary.rings.map((ring, i) => {
+    const where =
+      !live && release.state !== 'awaiting_approval'
+        ? ''
+        : i < canary.stepIndex
+          ? ' · passed'
+          : i === canary.stepIndex
+            ? ` · now, soak left ${Math.max(0, Math.ceil(ring.soakMinutes - (deps.clock.now().getTime() - Date.parse(canary.stepStartedAt)) / 60_000))} min`
+            : ' · next';
+    return `· ring ${ring.name}: ${ring.who}${where}`;
+  });
+  const held = await deps.traffic.audience?.(release.service).catch(() => undefined);
+  if (held !== undefined) lines.push(`· HAProxy audience: ${describeAudience(held)}`);
+  return lines;
+}

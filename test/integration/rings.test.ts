@@ -102,6 +102,13 @@ describe('rings: internal users first, then a share of everyone, then all', () =
     expect(everyone.green).toBe(10);
     expect(everyone.blue).toBe(40);
     await eventually(parentText, (text) => text.includes('Ring early'));
+    const status = await world.command('U0DEV1', '/release', 'status api');
+    expect(status).toContain(
+      'ring internal: requests with X-Greenlight-Ring: internal, beta · passed',
+    );
+    expect(status).toMatch(/ring early: 20 % of everyone · now, soak left 14\d\d min/);
+    expect(status).toContain('ring all: 100 % of everyone · next');
+    expect(status).toContain('HAProxy audience: header internal → green, header beta → green');
   });
 
   it('a rollback from a later ring restores every ring', async () => {

@@ -4,6 +4,7 @@ import type { Slot } from '../../domain/slots.ts';
 import type { Answer } from '../answer.ts';
 import { type AppDeps, serviceConfig } from '../app-deps.ts';
 import { instanceLines } from '../fleet-traffic.ts';
+import { ringLines } from '../ring-traffic.ts';
 import { currentState } from '../service-access.ts';
 
 async function slotLine(
@@ -63,6 +64,7 @@ async function serviceLines(deps: AppDeps, service: string): Promise<string[]> {
         : '';
     lines.push(
       `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
+      ...(await ringLines(deps, release)),
     );
   }
   return lines;
