@@ -24,6 +24,8 @@ export interface AudienceEntry {
   readonly kind: AudienceKind;
   readonly key: string;
   readonly slot: Slot;
+  /** Read from a fleet: held by some load balancers only. Never wanted, so always a difference. */
+  readonly partial?: boolean;
 }
 
 /** The canary weights the rings ask for, ring by ring: an audience ring adds no share. */
@@ -59,7 +61,7 @@ export function ringAudience(rings: Rings | undefined, release: Release | null):
     .flatMap((ring) => (ring.match ? entriesOf(ring.match, release.toSlot) : []));
 }
 
-const keyOf = (e: AudienceEntry) => `${e.kind} ${e.key} ${e.slot}`;
+const keyOf = (e: AudienceEntry) => `${e.kind} ${e.key} ${e.slot}${e.partial ? ' partial' : ''}`;
 
 export function sameAudience(a: readonly AudienceEntry[], b: readonly AudienceEntry[]): boolean {
   const left = new Set(a.map(keyOf));
@@ -78,7 +80,11 @@ export function describeRing(ring: Ring): string {
 
 export function describeAudience(entries: readonly AudienceEntry[]): string {
   if (entries.length === 0) return 'no audience routed';
-  return entries.map((e) => `${e.kind} ${e.key} → ${e.slot}`).join(', ');
+  return entries
+    .map(
+      (e) => `${e.kind} ${e.key} → ${e.slot}${e.partial ? ' (on some load balancers only)' : ''}`,
+    )
+    .join(', ');
 }
 
 /** The rings as a release records them at /release: its steps are theirs. */

@@ -1,8 +1,16 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxyFleetSwitcher } from '../../src/adapters/haproxy/haproxy-fleet-switcher.ts';
 import { HaproxyRuntimeApi } from '../../src/adapters/haproxy/haproxy-runtime-api.ts';
 import { HaproxyTrafficSwitcher } from '../../src/adapters/haproxy/haproxy-traffic-switcher.ts';
-import { type HaproxyFixture, startHaproxy } from '../../testkit/haproxy-fixture.ts';
+import { sameAudience } from '../../src/domain/rings.ts';
+import {
+  audienceMapPaths,
+  type HaproxyFixture,
+  startHaproxy,
+} from '../../testkit/haproxy-fixture.ts';
 import { trafficSplit } from '../../testkit/release-world.ts';
 import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
 
@@ -107,5 +115,88 @@ describe('HaproxyFleetSwitcher against three real HAProxy instances', () => {
     for (const lb of lbs) await served(lb);
     const after = Number((await fleet.stats('api', 'blue')).hrsp_2xx);
     expect(after - before).toBe(30);
+  });
+});
+
+describe('audience maps on a fleet', () => {
+  let blue: SlotServer;
+  let green: SlotServer;
+  let lbs: HaproxyFixture[];
+  let mapDir: string;
+  let fleet: HaproxyFleetSwitcher;
+
+  beforeAll(async () => {
+    blue = await startSlotServer('blue', { version: '1.0.0' });
+    green = await startSlotServer('green', { version: '1.1.0' });
+    mapDir = await mkdtemp(join(tmpdir(), 'greenlight-fleet-maps-'));
+    lbs = [];
+    for (let i = 0; i < 2; i += 1)
+      lbs.push(
+        await startHaproxy(
+          { api: { blue: blue.port, green: green.port } },
+          { audienceMapDir: mapDir },
+        ),
+      );
+    const maps = audienceMapPaths(mapDir, 'api');
+    fleet = new HaproxyFleetSwitcher(
+      new Map([
+        [
+          'api',
+          {
+            order: 'all' as const,
+            regionSoakMs: 0,
+            instances: lbs.map((lb, i) => ({
+              name: `lb-${i + 1}`,
+              region: 'eu',
+              switcher: new HaproxyTrafficSwitcher(
+                new Map([
+                  [
+                    'api',
+                    {
+                      api: new HaproxyRuntimeApi(lb.runtimeApi, 500),
+                      backend: 'api',
+                      servers: { blue: 'blue', green: 'green' },
+                      maps,
+                    },
+                  ],
+                ]),
+              ),
+            })),
+          },
+        ],
+      ]),
+      { retryDelayMs: 200 },
+    );
+  });
+
+  afterAll(async () => {
+    for (const lb of lbs ?? []) await lb.stop();
+    await rm(mapDir, { recursive: true, force: true });
+    await blue?.close();
+    await green?.close();
+  });
+
+  const slotFor = async (lb: HaproxyFixture | undefined, ring?: string) => {
+    const res = await fetch(lb?.frontendUrl('api') ?? '', {
+      headers: ring ? { 'X-Greenlight-Ring': ring } : {},
+    });
+    return ((await res.json()) as { slot: string }).slot;
+  };
+
+  it('routes the audience on every instance, reads it back as one, and shows an instance that lost it', async () => {
+    const entries = [{ kind: 'header' as const, key: 'internal', slot: 'green' as const }];
+    await fleet.setAudience('api', entries);
+    expect(await fleet.audience('api')).toEqual(entries);
+    for (const lb of lbs) {
+      expect(await slotFor(lb, 'internal')).toBe('green');
+      expect(await slotFor(lb)).toBe('blue');
+    }
+    await lbs[1]?.reload();
+    expect(await slotFor(lbs[1], 'internal')).toBe('blue');
+    // One instance without the entry: the fleet does not read as having it.
+    expect(sameAudience(await fleet.audience('api'), entries)).toBe(false);
+    await fleet.setAudience('api', []);
+    expect(await fleet.audience('api')).toEqual([]);
+    expect(await slotFor(lbs[0], 'internal')).toBe('blue');
   });
 });

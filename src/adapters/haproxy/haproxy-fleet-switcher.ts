@@ -11,7 +11,7 @@ import {
   sameWeights,
   splitTo,
 } from '../../domain/desired-traffic.ts';
-import { type AudienceEntry, sameAudience } from '../../domain/rings.ts';
+import type { AudienceEntry } from '../../domain/rings.ts';
 import { SLOTS, type Slot } from '../../domain/slots.ts';
 import { HaproxyError } from './haproxy-runtime-api.ts';
 import type { HaproxyTrafficSwitcher } from './haproxy-traffic-switcher.ts';
@@ -127,13 +127,20 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     );
   }
 
-  /** Every instance's entries; any difference between instances shows as a difference. */
+  /** Entries every instance holds; one held by some instances only is marked `partial`. */
   async audience(service: string): Promise<AudienceEntry[]> {
     const all = await Promise.all(
       this.fleet(service).instances.map((i) => i.switcher.audience(service)),
     );
-    const first = all[0] ?? [];
-    return all.every((entries) => sameAudience(entries, first)) ? first : all.flat();
+    const seen = new Map<string, { entry: AudienceEntry; count: number }>();
+    for (const entries of all)
+      for (const entry of entries) {
+        const key = `${entry.kind} ${entry.key} ${entry.slot}`;
+        seen.set(key, { entry, count: (seen.get(key)?.count ?? 0) + 1 });
+      }
+    return [...seen.values()].map(({ entry, count }) =>
+      count === all.length ? entry : { ...entry, partial: true },
+    );
   }
 
   async setAudience(service: string, entries: readonly AudienceEntry[]): Promise<void> {
