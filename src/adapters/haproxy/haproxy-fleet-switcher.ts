@@ -13,6 +13,7 @@ import {
 } from '../../domain/desired-traffic.ts';
 import type { AudienceEntry } from '../../domain/rings.ts';
 import { SLOTS, type Slot } from '../../domain/slots.ts';
+import { sumStats } from './haproxy-fleet-stats.ts';
 import { HaproxyError } from './haproxy-runtime-api.ts';
 import type { HaproxyTrafficSwitcher } from './haproxy-traffic-switcher.ts';
 
@@ -161,29 +162,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     const rows = await Promise.all(
       this.fleet(service).instances.map((i) => i.switcher.stats(service, slot)),
     );
-    const summed: Record<string, string> = {};
-    for (const name of [
-      'hrsp_1xx',
-      'hrsp_2xx',
-      'hrsp_3xx',
-      'hrsp_4xx',
-      'hrsp_5xx',
-      'hrsp_other',
-    ].concat(['econ', 'eresp', 'wretr', 'wredis'])) {
-      summed[name] = String(rows.reduce((sum, row) => sum + (Number(row[name] ?? 0) || 0), 0));
-    }
-    // rtime is a mean over each instance's last requests: weighted by what each answered.
-    const answered = rows.map((row) => Number(row.hrsp_2xx ?? 0) + Number(row.hrsp_5xx ?? 0));
-    const total = answered.reduce((a, b) => a + b, 0);
-    const rtimes = rows.map((row) => Number(row.rtime ?? 0) || 0);
-    summed.rtime = String(
-      Math.round(
-        total > 0
-          ? rtimes.reduce((sum, rt, i) => sum + rt * (answered[i] ?? 0), 0) / total
-          : Math.max(...rtimes),
-      ),
-    );
-    return summed;
+    return sumStats(rows);
   }
 
   private waves(fleet: HaproxyFleet): HaproxyFleetInstance[][] {
