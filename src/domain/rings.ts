@@ -107,3 +107,11 @@ export function stageLabel(release: Release, index: number): string {
   const ring = release.canary?.rings?.[index];
   return ring ? `ring ${ring.name}` : `${release.canary?.steps[index] ?? 100} %`;
 }
+
+/** `ring internal started: … now reach 2.4.1 on green …; it soaks 120 min`, with rings. */
+export function ringEntered(release: Release, index: number): string | undefined {
+  const ring = release.canary?.rings?.[index];
+  if (ring === undefined) return undefined;
+  const share = release.canary?.steps[index] ?? 0;
+  return `ring ${ring.name} started: ${ring.who} now reach ${release.version} on ${release.toSlot}${share > 0 ? ` (${share} % of everyone else too)` : ', everyone else stays on production'}; it soaks ${ring.soakMinutes} min`;
+}

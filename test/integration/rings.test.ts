@@ -58,6 +58,17 @@ describe('rings: internal users first, then a share of everyone, then all', () =
       .map((m) => JSON.stringify(m.blocks))
       .join('\n');
 
+  const threadText = () => {
+    const parent = world.slack
+      .messages('C0RELEASES')
+      .find((m) => m.thread_ts === undefined && JSON.stringify(m.blocks).includes(id));
+    return world.slack
+      .messages('C0RELEASES')
+      .filter((m) => parent !== undefined && m.thread_ts === parent.ts)
+      .map((m) => m.text)
+      .join('\n');
+  };
+
   it('sends requests carrying the internal header to the new slot while every other request stays on production', async () => {
     ({ id } = await bumpAndRequestRelease(world, '2.4.1'));
     await world.click('U0LEAD', 'release_approve', id);
@@ -72,6 +83,11 @@ describe('rings: internal users first, then a share of everyone, then all', () =
     await eventually(parentText, (text) => text.includes('Ring internal'));
     expect(parentText()).toContain('requests with X-Greenlight-Ring: internal, beta');
     expect(parentText()).toContain('Promote to ring early');
+    await eventually(threadText, (text) =>
+      text.includes(
+        'Ring internal started: requests with X-Greenlight-Ring: internal, beta now reach 2.4.1 on green, everyone else stays on production; it soaks 60 min.',
+      ),
+    );
   });
 
   it('brings the audience back after an HAProxy reload, through the reconciler, and says so', async () => {
@@ -102,6 +118,10 @@ describe('rings: internal users first, then a share of everyone, then all', () =
     expect(everyone.green).toBe(10);
     expect(everyone.blue).toBe(40);
     await eventually(parentText, (text) => text.includes('Ring early'));
+    await eventually(threadText, (text) => /ring early started/.test(text));
+    expect(threadText()).toMatch(
+      /promoted anyway, without evidence \(.*\): ring early started: 20 % of everyone now reach 2\.4\.1 on green \(20 % of everyone else too\); it soaks 1440 min/,
+    );
     const status = await world.command('U0DEV1', '/release', 'status api');
     expect(status).toContain(
       'ring internal: requests with X-Greenlight-Ring: internal, beta · passed',
