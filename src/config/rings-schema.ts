@@ -32,6 +32,16 @@ export const ringSchema = z
     percent: z.number().int().min(1).max(100).optional(),
     /** How long the ring soaks (and is analysed) before the next may start. */
     soakMinutes: z.number().min(0).default(60),
+    /** This ring's own ceilings, over the service's `analysis` (a staff ring may be stricter). */
+    analysis: z
+      .strictObject({
+        maxErrorRatePercent: z.number().positive().max(100).optional(),
+        maxP99Ms: z.number().positive().optional(),
+        maxMeanMs: z.number().positive().optional(),
+        minRequests: z.number().int().min(0).optional(),
+        consecutiveBreaches: z.number().int().positive().optional(),
+      })
+      .optional(),
   })
   .refine((ring) => (ring.match === undefined) !== (ring.percent === undefined), {
     error: 'expected either match (an audience) or percent (a share of everyone), not both',

@@ -79,7 +79,13 @@ async function analyzeOnce(deps: AppDeps, job: { releaseId: string }): Promise<v
     return;
   }
   if (release.state !== 'ramping' && release.state !== 'observing') return;
-  const config = serviceConfig(deps, release.service);
+  const service = serviceConfig(deps, release.service);
+  // Rings: the current ring's own ceilings, over the service's analysis.
+  const ring = release.canary?.rings?.[release.canary.stepIndex];
+  const config = {
+    ...service,
+    analysis: { ...service.analysis, ...(ring && service.rings?.[ring.name]?.analysis) },
+  };
   const previous = release.analysis?.samples;
   const canary = await readSlot(deps, release, release.toSlot, previous?.canary);
   const baseline = await readSlot(deps, release, release.fromSlot, previous?.baseline);
