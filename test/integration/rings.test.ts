@@ -141,6 +141,11 @@ describe('rings: internal users first, then a share of everyone, then all', () =
     expect(await answers(front, { 'X-Greenlight-Ring': 'beta' })).toEqual({ blue: 20 });
     expect(await answers(front)).toEqual({ blue: 20 });
     expect((await world.haproxy.command(`show map ${await headerMap(world)}`)).trim()).toBe('');
+    const history = await eventually(
+      () => world.command('U0DEV1', '/release', 'history api'),
+      (text) => text.includes('rolled back'),
+    );
+    expect(history).toContain('ring early of internal → early → all');
   });
 });
 
