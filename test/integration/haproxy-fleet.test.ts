@@ -38,13 +38,15 @@ function threadText(world: ReleaseWorld, releaseId: string): string {
     .join('\n');
 }
 
+const AUDIT_TOKEN = 'fleet-audit-token';
+
 describe('a service behind three HAProxy instances, switched all at once', () => {
   let world: ReleaseWorld;
 
   beforeAll(async () => {
     world = await startReleaseWorld({
       haproxyFleet: { regions: ['eu', 'eu', 'us'] },
-      env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1' },
+      env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1', GREENLIGHT_AUDIT_TOKEN: AUDIT_TOKEN },
     });
   });
 
@@ -71,6 +73,22 @@ describe('a service behind three HAProxy instances, switched all at once', () =>
     expect(status).toContain('lb-1 (eu): green only');
     expect(status).toContain('lb-2 (eu): green only');
     expect(status).toContain('lb-3 (us): green only');
+    // The audit trail records each load balancer's weights before and after the switch.
+    const res = await fetch(`${world.app.url}/audit?limit=10000`, {
+      headers: { authorization: `Bearer ${AUDIT_TOKEN}` },
+    });
+    const set = (await res.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { what: string; releaseId?: string; after?: unknown })
+      .find((e) => e.what === 'traffic set' && e.releaseId === id);
+    expect(set?.after).toMatchObject({
+      instances: {
+        'lb-1': { blue: 0, green: 100 },
+        'lb-2': { blue: 0, green: 100 },
+        'lb-3': { blue: 0, green: 100 },
+      },
+    });
   });
 
   it('refuses /release while one instance does not answer, naming it', async () => {
