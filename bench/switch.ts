@@ -5,6 +5,11 @@
  *   /rollback      -> all traffic back on the old slot
  *   baseline       -> the same Runtime API commands (ready + weight, wait until running, drain)
  *
+ * on 1, 3 and 10 HAProxy instances in front of the same slots (`BENCH_FLEET_SIZES`): one is the
+ * single `runtimeApi` form, more are `traffic.haproxy.instances`, switched all at once. The
+ * baseline sends the commands to every instance in parallel, so the ratio is Greenlight's own
+ * cost (reading back every instance, the release bookkeeping) and the growth shows how it scales.
+ *
  * Everything is real: Greenlight as a process, Redis, HAProxy, slot servers, the Slack emulator.
  * Run with `npm run bench` (needs redis-server on 127.0.0.1:6379 and haproxy on the PATH).
  */
@@ -13,6 +18,7 @@ import {
   isRunning,
   takesTraffic,
 } from '../src/adapters/haproxy/haproxy-runtime-api.ts';
+import type { HaproxyFixture } from '../testkit/haproxy-fixture.ts';
 import {
   bumpAndRequestRelease,
   eventually,
@@ -21,8 +27,11 @@ import {
 } from '../testkit/release-world.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SIZES = (process.env.BENCH_FLEET_SIZES ?? '1,3,10').split(',').map(Number);
 
-function stats(samples: number[]): { median: number; min: number; max: number } {
+type Stats = { median: number; min: number; max: number };
+
+function stats(samples: number[]): Stats {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
     median: sorted[Math.floor(sorted.length / 2)] ?? 0,
@@ -33,35 +42,62 @@ function stats(samples: number[]): { median: number; min: number; max: number } 
 
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
-async function main(): Promise<void> {
-  const world = await startReleaseWorld();
-  const api = new HaproxyRuntimeApi(world.haproxy.runtimeApi, 2000);
-  const allOn = async (slot: 'blue' | 'green') => {
-    const states = await world.haproxy.serverStates('api');
-    const other = slot === 'blue' ? 'green' : 'blue';
-    const s = states[slot];
-    const o = states[other];
-    return (
-      s !== undefined &&
-      o !== undefined &&
-      takesTraffic({ name: slot, ...s }) &&
-      !takesTraffic({ name: other, ...o })
-    );
-  };
+async function allOnOne(lb: HaproxyFixture, slot: 'blue' | 'green'): Promise<boolean> {
+  const states = await lb.serverStates('api');
+  const other = slot === 'blue' ? 'green' : 'blue';
+  const s = states[slot];
+  const o = states[other];
+  return (
+    s !== undefined &&
+    o !== undefined &&
+    takesTraffic({ name: slot, ...s }) &&
+    !takesTraffic({ name: other, ...o })
+  );
+}
+
+/** The raw commands of one switch on one instance: ready + weight, wait until running, drain. */
+async function rawSwitch(api: HaproxyRuntimeApi, to: string, from: string): Promise<void> {
+  await api.apply([`set server api/${to} state ready`, `set weight api/${to} 100`]);
+  while (
+    !isRunning(
+      (await api.serverStates('api')).find((s) => s.name === to) ?? {
+        name: to,
+        operational: 0,
+        admin: 0,
+        weight: 0,
+      },
+    )
+  ) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await api.apply([`set server api/${from} state drain`]);
+}
+
+interface SizeResult {
+  readonly size: number;
+  readonly approval: Stats;
+  readonly rollback: Stats;
+  readonly baseline: Stats;
+  readonly traffic: { total: number; failed: number; errors: string[] };
+}
+
+async function measure(size: number): Promise<SizeResult> {
+  const world = await startReleaseWorld(
+    size > 1 ? { haproxyFleet: { regions: Array.from({ length: size }, () => 'one') } } : {},
+  );
+  const apis = world.fleet.map((lb) => new HaproxyRuntimeApi(lb.runtimeApi, 2000));
+  const allOn = async (slot: 'blue' | 'green') =>
+    (await Promise.all(world.fleet.map((lb) => allOnOne(lb, slot)))).every(Boolean);
   const approvals: number[] = [];
   const rollbacks: number[] = [];
   const baseline: number[] = [];
-  // Sustained traffic through HAProxy during every switch: not one request may fail.
-  const load = loadLoop(world.haproxy.frontendUrl('api'), 4, 2);
-  let traffic = { total: 0, failed: 0, errors: [] as string[] };
+  // Sustained traffic through every HAProxy during every switch: not one request may fail.
+  const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), size > 3 ? 1 : 2, 2));
+  const traffic = { total: 0, failed: 0, errors: [] as string[] };
   try {
     let minor = 5;
     for (let round = 0; round < ROUNDS; round += 1) {
-      const state = await world.haproxy.serverStates('api');
-      const production =
-        state.blue !== undefined && takesTraffic({ name: 'blue', ...state.blue })
-          ? 'blue'
-          : 'green';
+      const production = (await allOnOne(world.haproxy, 'blue')) ? 'blue' : 'green';
       const standby = production === 'blue' ? 'green' : 'blue';
       const version = `2.${minor}.0`;
       minor += 1;
@@ -83,58 +119,74 @@ async function main(): Promise<void> {
       rollbacks.push(performance.now() - started);
       await eventually(
         () =>
-          world.slack.messages('C0ALERTS').filter((m) => m.text.includes('rolled back')).length ===
+          world.slack
+            .messages('C0ALERTS')
+            .filter((m) => m.text.includes('Production restored after a rollback')).length ===
           round + 1,
         Boolean,
       );
 
-      // Baseline: the same commands by hand, there and back, in the same HAProxy.
+      // Baseline: the same commands by hand on every instance at once, there and back.
       for (const [to, from] of [
         [standby, production],
         [production, standby],
       ] as const) {
         started = performance.now();
-        await api.apply([`set server api/${to} state ready`, `set weight api/${to} 100`]);
-        while (
-          !isRunning(
-            (await api.serverStates('api')).find((s) => s.name === to) ?? {
-              name: to,
-              operational: 0,
-              admin: 0,
-              weight: 0,
-            },
-          )
-        ) {
-          await new Promise((r) => setTimeout(r, 5));
-        }
-        await api.apply([`set server api/${from} state drain`]);
+        await Promise.all(apis.map((api) => rawSwitch(api, to, from)));
         baseline.push(performance.now() - started);
       }
     }
-    traffic = await load.stop();
   } finally {
-    await load.stop();
+    for (const load of loads) {
+      const t = await load.stop();
+      traffic.total += t.total;
+      traffic.failed += t.failed;
+      traffic.errors.push(...t.errors);
+    }
     await world.close();
   }
-  const a = stats(approvals);
-  const r = stats(rollbacks);
-  const b = stats(baseline);
-  const rows = [
-    ['approval click -> all traffic on new slot', a],
-    ['/rollback -> all traffic back', r],
-    ['baseline: raw Runtime API switch', b],
-  ] as const;
-  console.log(`\nbench/switch: ${ROUNDS} rounds, ${new Date().toISOString()}`);
-  for (const [name, s] of rows) {
+  return {
+    size,
+    approval: stats(approvals),
+    rollback: stats(rollbacks),
+    baseline: stats(baseline),
+    traffic,
+  };
+}
+
+async function main(): Promise<void> {
+  const results: SizeResult[] = [];
+  for (const size of SIZES) results.push(await measure(size));
+  console.log(`\nbench/switch: ${ROUNDS} rounds per fleet size, ${new Date().toISOString()}`);
+  const first = results[0];
+  for (const r of results) {
+    console.log(`\n${r.size} HAProxy instance${r.size === 1 ? '' : 's'}:`);
+    const rows = [
+      ['approval click -> all traffic on new slot', r.approval],
+      ['/rollback -> all traffic back', r.rollback],
+      ['baseline: raw Runtime API switch', r.baseline],
+    ] as const;
+    for (const [name, s] of rows) {
+      console.log(
+        `  ${name.padEnd(44)} median ${fmt(s.median).padStart(10)}  min ${fmt(s.min).padStart(10)}  max ${fmt(s.max).padStart(10)}`,
+      );
+    }
     console.log(
-      `${name.padEnd(44)} median ${fmt(s.median).padStart(10)}  min ${fmt(s.min).padStart(10)}  max ${fmt(s.max).padStart(10)}`,
+      `  ratio approval/baseline: ${(r.approval.median / r.baseline.median).toFixed(1)}x`,
     );
+    console.log(
+      `  ratio rollback/baseline: ${(r.rollback.median / r.baseline.median).toFixed(1)}x`,
+    );
+    if (first !== undefined && r !== first)
+      console.log(
+        `  growth vs ${first.size}: approval ${(r.approval.median / first.approval.median).toFixed(2)}x, baseline ${(r.baseline.median / first.baseline.median).toFixed(2)}x`,
+      );
+    console.log(
+      `  requests through HAProxy during all switches: ${r.traffic.total}, failed: ${r.traffic.failed} (${((r.traffic.failed / Math.max(1, r.traffic.total)) * 100).toFixed(3)} %)`,
+    );
+    if (r.traffic.failed > 0)
+      console.log(`  first failures: ${[...new Set(r.traffic.errors)].slice(0, 5).join(' | ')}`);
   }
-  console.log(`ratio approval/baseline: ${(a.median / b.median).toFixed(1)}x`);
-  console.log(`ratio rollback/baseline: ${(r.median / b.median).toFixed(1)}x`);
-  console.log(
-    `requests through HAProxy during all switches: ${traffic.total}, failed: ${traffic.failed} (${((traffic.failed / Math.max(1, traffic.total)) * 100).toFixed(3)} %)`,
-  );
 }
 
 main().catch((error: unknown) => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type AlertmanagerFixture, startAlertmanager } from '../testkit/alertmanager-fixture.ts';
 import { startGreenlight } from '../testkit/greenlight-process.ts';
-import { startHaproxy } from '../testkit/haproxy-fixture.ts';
+import { audienceMapPaths, startHaproxy } from '../testkit/haproxy-fixture.ts';
 import { loadLoop } from '../testkit/load.ts';
 import { freePort } from '../testkit/ports.ts';
 import { startPrivateRedis } from '../testkit/private-redis.ts';
@@ -121,8 +121,33 @@ async function main(): Promise<void> {
     () => blue.close(),
     () => green.close(),
   );
-  const haproxy = await startHaproxy({ api: { blue: blue.port, green: green.port } });
+  // A second service, web, released by rings: internal users first, then 20 %, then everyone.
+  const webBlue = await startSlotServer('blue', { version: '2.0.0' });
+  const webGreen = await startSlotServer('green', { version: '0.0.0' });
+  stops.push(
+    () => webBlue.close(),
+    () => webGreen.close(),
+  );
+  const haproxy = await startHaproxy(
+    {
+      api: { blue: blue.port, green: green.port },
+      web: { blue: webBlue.port, green: webGreen.port },
+    },
+    { audienceMapDir: runDir },
+  );
   stops.push(() => haproxy.stop());
+  const askAs = async (who: 'internal' | 'customer') => {
+    try {
+      const res = await fetch(haproxy.frontendUrl('web'), {
+        headers: who === 'internal' ? { 'X-Greenlight-Ring': 'internal' } : {},
+      });
+      const { slot } = (await res.json()) as { slot: 'blue' | 'green' };
+      const server = slot === 'green' ? webGreen : webBlue;
+      return { service: 'web', slot, version: server.state.version };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
 
   // Which slot is which, for the page: PRODUCTION is where HAProxy sends the traffic; the "new
   // slot" is the one the latest deploy went to (STANDBY until a release switches to it).
@@ -219,6 +244,7 @@ async function main(): Promise<void> {
       slots: { blue: blue.url, green: green.url },
       usergroups: [{ id: 'S0SECURITY', handle: 'security' }],
       service,
+      askAs,
     }),
   });
   stops.push(() => (emulator as SlackEmulator).close());
@@ -291,7 +317,26 @@ flagProviders:
   unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN }
 `
     : ''
-}`,
+}  web:
+    channel: C0RELEASES
+    strategy: canary
+    bootstrap: { production: blue, version: 2.0.0 }
+    slots:
+      blue: { url: "${webBlue.url}" }
+      green: { url: "${webGreen.url}" }
+    health: { path: /healthz, successes: 2, intervalMs: 300, readyTimeoutSeconds: 20 }
+    deploy: { command: ["${process.execPath}", "${DEPLOY_SCRIPT}", "${modeFile}"], timeoutSeconds: 30 }
+    traffic:
+      haproxy: { runtimeApi: "${haproxy.runtimeApi}", backend: web, servers: { blue: blue, green: green }, audienceMaps: ${JSON.stringify(audienceMapPaths(runDir, 'web'))} }
+    rings:
+      internal: { match: { header: X-Greenlight-Ring, values: [internal] }, soakMinutes: 2 }
+      early: { percent: 20, soakMinutes: 2 }
+      all: { percent: 100, soakMinutes: 0 }
+    analysis: { source: haproxy, maxErrorRatePercent: 1, maxP99Ms: 800, minRequests: 5, intervalSeconds: 5, consecutiveBreaches: 2 }
+    stabilityWindowMinutes: 1
+    checklists: { pre: [], post: [] }
+    progressIntervalMinutes: 1
+`,
   );
   const app = await startGreenlight({
     SLACK_BOT_TOKEN: emulator.botToken,
@@ -313,11 +358,16 @@ flagProviders:
   // Gentle steady traffic through HAProxy, so analysis has something to judge.
   const traffic = loadLoop(haproxy.frontendUrl('api'), 1, 50);
   stops.unshift(() => traffic.stop());
+  const webTraffic = loadLoop(haproxy.frontendUrl('web'), 1, 100);
+  stops.unshift(() => webTraffic.stop());
 
   console.log(`
   Greenlight sandbox:  http://127.0.0.1:${sandboxPort}/
   Greenlight:          http://127.0.0.1:${appPort}  (log: ${logPath})
   Traffic (HAProxy):   ${haproxy.frontendUrl('api')}
+
+  Rings: /bump web, /release web, approve as lee, then "Ask as an internal user" and
+  "Ask as a customer" on the page show which version answered each.
 
   Try, acting as dana:  /bump api   then  /release api
   Switch to lee (lead) and click Approve; then inject "New slot: 30 % 5xx" to watch the

@@ -31,6 +31,8 @@ export interface HaproxyFixture {
   readonly output: string[];
   /** Restarts HAProxy from its config file, as a reload does: runtime changes are lost. */
   reload(): Promise<void>;
+  /** Stops HAProxy as an outage would, keeping its config: `reload()` starts it again. */
+  halt(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,12 +52,34 @@ export function runtimeCommand(address: string, line: string, timeoutMs = 3000):
   });
 }
 
+/**
+ * The lines README tells a user to add for rings: each backend's `use-server` rules read the
+ * audience maps (a header value, a cookie value, or the client's network → a server name).
+ */
+export function audienceLines(mapDir: string, backend: string): string[] {
+  const maps = audienceMapPaths(mapDir, backend);
+  return ['green', 'blue'].flatMap((server) => [
+    `  use-server ${server} if { req.hdr(X-Greenlight-Ring),map(${maps.header}) -m str ${server} }`,
+    `  use-server ${server} if { req.cook(gl_ring),map(${maps.cookie}) -m str ${server} }`,
+    `  use-server ${server} if { src,map_ip(${maps.source}) -m str ${server} }`,
+  ]);
+}
+
+export function audienceMapPaths(mapDir: string, backend: string) {
+  return {
+    header: join(mapDir, `${backend}-header.map`),
+    cookie: join(mapDir, `${backend}-cookie.map`),
+    source: join(mapDir, `${backend}-source.map`),
+  };
+}
+
 function configFor(
   runtimePort: number,
   socketPath: string,
   frontends: Record<string, number>,
   backends: Record<string, HaproxyBackendSpec>,
   checkPath: string,
+  mapDir?: string,
 ): string {
   const lines = [
     'global',
@@ -84,6 +108,7 @@ function configFor(
       `  option httpchk GET ${checkPath}`,
       '  http-check expect status 200',
       '  default-server inter 300ms fall 2 rise 1',
+      ...(mapDir ? audienceLines(mapDir, name) : []),
       `  server blue 127.0.0.1:${spec.blue} check weight ${weights.blue}`,
       `  server green 127.0.0.1:${spec.green} check weight ${weights.green}`,
       '',
@@ -94,8 +119,14 @@ function configFor(
 
 export async function startHaproxy(
   backends: Record<string, HaproxyBackendSpec>,
-  options: { checkPath?: string } = {},
+  options: { checkPath?: string; audienceMapDir?: string } = {},
 ): Promise<HaproxyFixture> {
+  const mapDir = options.audienceMapDir;
+  if (mapDir !== undefined) {
+    for (const name of Object.keys(backends))
+      for (const path of Object.values(audienceMapPaths(mapDir, name)))
+        await writeFile(path, '', { flag: 'a' });
+  }
   const dir = await mkdtemp(join(tmpdir(), 'greenlight-haproxy-'));
   const socketPath = join(dir, 'admin.sock');
   const runtimePort = await freePort();
@@ -104,7 +135,14 @@ export async function startHaproxy(
   const configPath = join(dir, 'haproxy.cfg');
   await writeFile(
     configPath,
-    configFor(runtimePort, socketPath, frontends, backends, options.checkPath ?? '/healthz'),
+    configFor(
+      runtimePort,
+      socketPath,
+      frontends,
+      backends,
+      options.checkPath ?? '/healthz',
+      mapDir,
+    ),
   );
 
   const output: string[] = [];
@@ -164,6 +202,10 @@ export async function startHaproxy(
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       await launch();
+    },
+    async halt() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -1,8 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningGreenlight, startGreenlight, writeConfig } from './greenlight-process.ts';
-import { type HaproxyFixture, startHaproxy } from './haproxy-fixture.ts';
+import { audienceMapPaths, type HaproxyFixture, startHaproxy } from './haproxy-fixture.ts';
 import { freePort } from './ports.ts';
 import { type RedisFixture, redisFixture } from './redis-fixture.ts';
 import { SlackEmulator } from './slack-emulator.ts';
@@ -36,6 +36,8 @@ export interface ReleaseWorld {
   readonly slack: SlackEmulator;
   readonly redis: RedisFixture;
   readonly haproxy: HaproxyFixture;
+  /** With `haproxyFleet`: every HAProxy instance, in config order (the first is `haproxy`). */
+  readonly fleet: readonly HaproxyFixture[];
   /** The running Greenlight; replaced by `restart()`. */
   readonly app: RunningGreenlight;
   /** Stops Greenlight (SIGTERM) and starts it again with the same environment. */
@@ -76,6 +78,16 @@ export interface WorldOptions {
    * default). Unset: none (`{ pre: [], post: [] }`), so tests about other things approve at once.
    */
   checklists?: string;
+  /**
+   * Several HAProxy instances in front of the same slots (`traffic.haproxy.instances`), one per
+   * region listed (instances `lb-1`, `lb-2`, …), switched `order` (default all at once).
+   */
+  haproxyFleet?: { regions: string[]; order?: 'all' | 'region'; regionSoakSeconds?: number };
+  /**
+   * Rings: HAProxy gets the README's `use-server` lines on audience maps (header
+   * X-Greenlight-Ring, cookie gl_ring, client network) and greenlight.yml their paths.
+   */
+  audienceMaps?: boolean;
   /** Path HAProxy's health checks use (default /healthz; /hachk can fail on its own). */
   haproxyCheckPath?: string;
 }
@@ -118,10 +130,31 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
     backends[name] = { blue: blue.port, green: green.port };
     (services[name] as ServiceWorld & { modeFile: string }).modeFile = modeFile;
   }
-  const haproxy = await startHaproxy(
-    backends,
-    options.haproxyCheckPath ? { checkPath: options.haproxyCheckPath } : {},
-  );
+  const fleet: HaproxyFixture[] = [];
+  // One map directory for every instance, as one configuration deployed to every load balancer.
+  const mapDir = options.audienceMaps
+    ? await mkdtemp(join(tmpdir(), 'greenlight-maps-'))
+    : undefined;
+  for (let i = 0; i < Math.max(1, options.haproxyFleet?.regions.length ?? 1); i += 1) {
+    fleet.push(
+      await startHaproxy(backends, {
+        ...(options.haproxyCheckPath ? { checkPath: options.haproxyCheckPath } : {}),
+        ...(mapDir ? { audienceMapDir: mapDir } : {}),
+      }),
+    );
+  }
+  const mapsYaml = (backend: string) =>
+    mapDir ? `, audienceMaps: ${JSON.stringify(audienceMapPaths(mapDir, backend))}` : '';
+  const haproxy = fleet[0] as HaproxyFixture;
+  const fleetYaml = (backend: string) => {
+    const spec = options.haproxyFleet;
+    if (spec === undefined) return '';
+    const instances = spec.regions.map(
+      (region, i) =>
+        `{ name: lb-${i + 1}, region: ${region}, runtimeApi: "${fleet[i]?.runtimeApi}" }`,
+    );
+    return `haproxy: { instances: [${instances.join(', ')}], order: ${spec.order ?? 'all'}, regionSoakSeconds: ${spec.regionSoakSeconds ?? 0}, backend: ${backend}, servers: { blue: blue, green: green }, timeoutMs: 1000${mapsYaml(backend)} }`;
+  };
   const serviceYaml = await Promise.all(
     names.map(async (name) => {
       const s = services[name] as ServiceWorld & { modeFile: string };
@@ -142,9 +175,11 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
     deploy: { command: ${deployCommand}, timeoutSeconds: ${options.deployTimeoutSeconds ?? 20} }
     traffic:
       ${
-        override.trafficStateFile
-          ? `command: { switch: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'set', '{slot}', '{weight}'])}, status: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'status'])} }`
-          : `haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000 }`
+        options.haproxyFleet
+          ? fleetYaml(override.backend ?? name)
+          : override.trafficStateFile
+            ? `command: { switch: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'set', '{slot}', '{weight}'])}, status: ${JSON.stringify([process.execPath, TRAFFIC_SCRIPT, override.trafficStateFile, 'status'])} }`
+            : `haproxy: { runtimeApi: "${runtimeApi}", backend: ${override.backend ?? name}, servers: { blue: blue, green: green }, timeoutMs: 1000${mapsYaml(override.backend ?? name)} }`
       }
     runbookUrl: "https://runbooks.example.com/${name}"
 ${options.checklists === 'skeleton' ? '' : `    checklists: ${options.checklists ?? '{ pre: [], post: [] }'}\n`}${options.serviceExtra ?? ''}`;
@@ -205,6 +240,7 @@ ${serviceYaml.join('\n')}
     slack,
     redis,
     haproxy,
+    fleet,
     get app() {
       return app;
     },
@@ -265,7 +301,8 @@ ${serviceYaml.join('\n')}
     },
     async close() {
       await app.stop('SIGTERM');
-      await haproxy.stop();
+      for (const instance of fleet) await instance.stop();
+      if (mapDir) await rm(mapDir, { recursive: true, force: true });
       for (const s of Object.values(services)) {
         await s.blue.close();
         await s.green.close();

@@ -73,6 +73,13 @@ export interface SandboxOptions {
   readonly usergroups?: readonly { id: string; handle: string }[];
   /** Which slot is PRODUCTION and which faults are active (`GET /sandbox/slots`, and in the state). */
   readonly service?: () => Promise<SandboxService>;
+  /**
+   * Rings: sends one request through HAProxy to the ringed service as an internal user (with
+   * the ring header) or as a customer, and says which slot and version answered.
+   */
+  readonly askAs?: (
+    who: 'internal' | 'customer',
+  ) => Promise<{ service: string; slot: string; version: string } | { error: string }>;
 }
 
 interface Ephemeral {
@@ -170,6 +177,7 @@ export function sandboxRoutes(
           usergroups: options.usergroups ?? [],
           slots: Object.keys(options.slots),
           service: await serviceStatus(),
+          rings: options.askAs !== undefined,
           messages: emulator.messages().filter((m) => m.user === undefined),
           ephemerals: ephemerals.filter((e) => e.user === user).sort((a, b) => a.at - b.at),
           modal: modal
@@ -261,6 +269,14 @@ export function sandboxRoutes(
           return json(res, 200, reply.body);
         closedModals.add(modal.at);
         return json(res, 200, { closed: true });
+      }
+      case '/sandbox/ask': {
+        if (options.askAs === undefined) return json(res, 404, { error: 'no ringed service' });
+        return json(
+          res,
+          200,
+          await options.askAs(body.as === 'internal' ? 'internal' : 'customer'),
+        );
       }
       case '/sandbox/close':
         closedModals.add(Number(body.at));

@@ -29,9 +29,13 @@ function deployLine(deps: Uses<'config'>, service: string, version: string, slot
 function haproxyLines(deps: Uses<'config'>, service: string, to: Slot): string {
   const traffic = serviceConfig(deps, service).traffic;
   if (!('haproxy' in traffic)) return `Traffic: switch to ${to}.`;
-  const { backend, servers, runtimeApi } = traffic.haproxy;
+  const { backend, servers, runtimeApi, instances, order } = traffic.haproxy;
   const from = to === 'blue' ? 'green' : 'blue';
-  return `HAProxy (${runtimeApi}): \`set server ${backend}/${servers[to]} state ready\`, \`set weight ${backend}/${servers[to]} 100\`, wait until running, then \`set server ${backend}/${servers[from]} state drain\` (kept warm).`;
+  const where =
+    instances === undefined
+      ? `HAProxy (${runtimeApi})`
+      : `On each of ${instances.length} HAProxy instances (${instances.map((i) => i.name).join(', ')}; ${order === 'region' ? 'region by region' : 'all at once'})`;
+  return `${where}: \`set server ${backend}/${servers[to]} state ready\`, \`set weight ${backend}/${servers[to]} 100\`, wait until running, then \`set server ${backend}/${servers[from]} state drain\` (kept warm).`;
 }
 
 async function approversLine(

@@ -9,7 +9,9 @@ import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
 import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
+import { instancesOff } from './fleet-traffic.ts';
 import { LockBusyError, type TrafficState } from './ports.ts';
+import { audienceOff, driveAudience, wantedAudience } from './ring-traffic.ts';
 import { currentState, updateService } from './service-access.ts';
 
 /** Lock held around every traffic change of a service, so two steps never move it at once. */
@@ -38,6 +40,16 @@ export async function desiredNow(
 
 function versionsOf(state: ServiceState): Record<Slot, string | null> {
   return { blue: state.slots.blue.version, green: state.slots.green.version };
+}
+
+/** Each load balancer's own weights (or error), for the audit trail of a fleet. */
+function instancesOf(traffic: TrafficState) {
+  if (traffic.instances === undefined) return {};
+  return {
+    instances: Object.fromEntries(
+      traffic.instances.map((i) => [i.name, i.state?.weights ?? { error: i.error }]),
+    ),
+  };
 }
 
 /** Records what Greenlight set on the proxy, so a later difference reads as drift. */
@@ -85,19 +97,28 @@ export async function driveTraffic(
   after: TrafficState;
   changed: boolean;
 }> {
-  const { state, desired } = await desiredNow(deps, service);
+  const { state, release, desired } = await desiredNow(deps, service);
   const before = await deps.traffic.inspect(service);
+  // Across several load balancers, a release moving forward is undone where it reached if one
+  // instance cannot follow; a move back to known-good traffic keeps what it reached.
+  const forward = release?.state === 'switching' || release?.state === 'ramping';
+  const options = { onPartialFailure: forward ? 'restore' : 'keep' } as const;
+  // Rings: audiences leave before the weights move back (a rollback restores every ring) and
+  // join once the weights are set, so no audience is sent to a slot that is leaving.
+  const audience = wantedAudience(deps, service, release);
+  if (audience?.length === 0) await driveAudience(deps, service, audience, desired);
   if (sameWeights(before.weights, desired.weights)) {
     await rememberApplied(deps, service, desired.weights, { changed: false });
-    return { desired, before, after: before, changed: false };
+    const joined = audience?.length ? await driveAudience(deps, service, audience, desired) : false;
+    return { desired, before, after: before, changed: joined };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
   if (full !== undefined) {
-    await deps.traffic.switchTo(service, full);
+    await deps.traffic.switchTo(service, full, options);
   } else {
     // A split: name the slot with the smaller share, as the canary.
     const canary: Slot = desired.weights.green <= desired.weights.blue ? 'green' : 'blue';
-    await deps.traffic.split(service, canary, desired.weights[canary]);
+    await deps.traffic.split(service, canary, desired.weights[canary], options);
   }
   const after = await deps.traffic.inspect(service);
   await audit(deps, {
@@ -105,8 +126,13 @@ export async function driveTraffic(
     what: 'traffic set',
     service,
     ...(desired.releaseId ? { releaseId: desired.releaseId } : {}),
-    before: { weights: before.weights },
-    after: { weights: after.weights, versions: versionsOf(state), because: desired.because },
+    before: { weights: before.weights, ...instancesOf(before) },
+    after: {
+      weights: after.weights,
+      versions: versionsOf(state),
+      because: desired.because,
+      ...instancesOf(after),
+    },
   });
   if (!sameWeights(after.weights, desired.weights)) {
     throw new Error(
@@ -114,6 +140,7 @@ export async function driveTraffic(
     );
   }
   await rememberApplied(deps, service, desired.weights, { changed: true });
+  if (audience?.length) await driveAudience(deps, service, audience, desired);
   return { desired, before, after, changed: true };
 }
 
@@ -186,7 +213,12 @@ export async function reconcileTraffic(
               detail: `release ${release.id} is ${release.state}`,
             };
           const actual = await deps.traffic.inspect(service);
-          if (sameWeights(actual.weights, desired.weights)) {
+          const lostAudience = await audienceOff(
+            deps,
+            service,
+            wantedAudience(deps, service, release),
+          );
+          if (sameWeights(actual.weights, desired.weights) && lostAudience === undefined) {
             await rememberApplied(deps, service, desired.weights, { changed: false });
             return { service, result: 'in_sync' };
           }
@@ -204,11 +236,14 @@ export async function reconcileTraffic(
             return { service, result: 'skipped', detail: stale };
           }
           const drifted =
-            state.traffic === undefined || !sameWeights(state.traffic.weights, actual.weights);
+            state.traffic === undefined ||
+            !sameWeights(state.traffic.weights, actual.weights) ||
+            lostAudience !== undefined;
           const moved = await driveTraffic(deps, service);
           if (!drifted) return { service, result: 'moved', detail: desired.because };
           const seen = actual.serving.join(' + ') || 'no slot';
-          const detail = `HAProxy sent ${service} traffic to ${seen} (${describeWeights(actual.weights)}), but Greenlight wants ${describeWeights(desired.weights)}: ${desired.because} (${state.production} runs ${state.slots[state.production].version ?? 'an unknown version'}). Greenlight set it back to ${describeWeights(moved.after.weights)}.`;
+          const off = instancesOff(actual, desired.weights);
+          const detail = `${off ? `Load balancers off: ${off}. ` : ''}${lostAudience ? `Rings: ${lostAudience}; set back. ` : ''}HAProxy sent ${service} traffic to ${seen} (${describeWeights(actual.weights)}), but Greenlight wants ${describeWeights(desired.weights)}: ${desired.because} (${state.production} runs ${state.slots[state.production].version ?? 'an unknown version'}). Greenlight set it back to ${describeWeights(moved.after.weights)}.`;
           await deps.notifier.drift(service, channel, detail);
           await audit(deps, {
             who: 'greenlight',

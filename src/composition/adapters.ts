@@ -9,7 +9,14 @@ import { ConfiguredStepRunner } from '../adapters/deploy/configured-step-runner.
 import { UnleashFlagProvider } from '../adapters/flags/unleash-flag-provider.ts';
 import { ConfiguredGateRunner } from '../adapters/gates/configured-gate-runner.ts';
 import { GitChangeLog } from '../adapters/git/git-change-log.ts';
-import { HaproxyMetricsSource } from '../adapters/haproxy/haproxy-metrics-source.ts';
+import {
+  type HaproxyFleet,
+  HaproxyFleetSwitcher,
+} from '../adapters/haproxy/haproxy-fleet-switcher.ts';
+import {
+  HaproxyMetricsSource,
+  type HaproxyStats,
+} from '../adapters/haproxy/haproxy-metrics-source.ts';
 import { HaproxyRuntimeApi } from '../adapters/haproxy/haproxy-runtime-api.ts';
 import {
   type HaproxyServiceTraffic,
@@ -72,25 +79,45 @@ export interface Adapters {
   readonly auditLog: RedisAuditLog;
   readonly directory: SlackDirectory;
   readonly traffic: RoutingTrafficSwitcher;
-  readonly haproxyTraffic: HaproxyTrafficSwitcher;
+  /** HAProxy's counters per service, from its one instance or summed over its fleet. */
+  readonly haproxyTraffic: HaproxyStats;
 }
 
-/** HAProxy targets and command drivers, by service, from greenlight.yml. */
+/** HAProxy targets (one instance or a fleet) and command drivers, by service. */
 function trafficTargets(config: GreenlightConfig): {
   haproxy: Map<string, HaproxyServiceTraffic>;
+  fleets: Map<string, HaproxyFleet>;
   commands: Map<string, CommandTraffic>;
 } {
   const haproxy = new Map<string, HaproxyServiceTraffic>();
+  const fleets = new Map<string, HaproxyFleet>();
   const commands = new Map<string, CommandTraffic>();
   for (const [name, service] of Object.entries(config.services)) {
     if ('haproxy' in service.traffic) {
-      const { runtimeApi, backend, servers, timeoutMs } = service.traffic.haproxy;
-      haproxy.set(name, { api: new HaproxyRuntimeApi(runtimeApi, timeoutMs), backend, servers });
+      const { runtimeApi, instances, backend, servers, timeoutMs, audienceMaps } =
+        service.traffic.haproxy;
+      const target = (address: string) => ({
+        api: new HaproxyRuntimeApi(address, timeoutMs),
+        backend,
+        servers,
+        ...(audienceMaps ? { maps: audienceMaps } : {}),
+      });
+      if (instances === undefined) haproxy.set(name, target(runtimeApi ?? ''));
+      else
+        fleets.set(name, {
+          order: service.traffic.haproxy.order,
+          regionSoakMs: service.traffic.haproxy.regionSoakSeconds * 1000,
+          instances: instances.map((i) => ({
+            name: i.name,
+            region: i.region,
+            switcher: new HaproxyTrafficSwitcher(new Map([[name, target(i.runtimeApi)]])),
+          })),
+        });
     } else {
       commands.set(name, service.traffic.command);
     }
   }
-  return { haproxy, commands };
+  return { haproxy, fleets, commands };
 }
 
 export function buildAdapters({
@@ -104,7 +131,13 @@ export function buildAdapters({
 }: AdapterOptions): Adapters {
   const boltLogger = boltLoggerFrom(logger);
   const targets = trafficTargets(config);
-  const haproxyTraffic = new HaproxyTrafficSwitcher(targets.haproxy);
+  const singleTraffic = new HaproxyTrafficSwitcher(targets.haproxy);
+  const fleetTraffic = new HaproxyFleetSwitcher(targets.fleets);
+  const haproxyOf = (service: string) => (fleetTraffic.has(service) ? fleetTraffic : singleTraffic);
+  const haproxyTraffic: HaproxyStats = {
+    stats: (service, slot) => haproxyOf(service).stats(service, slot),
+    startedAt: (service) => haproxyOf(service).startedAt(service),
+  };
   const commandTraffic = new CommandTrafficSwitcher(
     targets.commands,
     new ChildEnvironments(processEnv, config.services),
@@ -115,7 +148,11 @@ export function buildAdapters({
     new Map(
       Object.keys(config.services).map((name) => [
         name,
-        targets.haproxy.has(name) ? haproxyTraffic : commandTraffic,
+        targets.fleets.has(name)
+          ? fleetTraffic
+          : targets.haproxy.has(name)
+            ? singleTraffic
+            : commandTraffic,
       ]),
     ),
   );

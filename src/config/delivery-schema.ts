@@ -49,15 +49,57 @@ const haproxyName = z.string().regex(/^[A-Za-z0-9_.-]+$/, {
     'expected an HAProxy name of letters, digits, _ . or - (it is sent to the Runtime API as is)',
 });
 
+/** One load balancer of a fleet: the same backend and servers on every instance. */
+const haproxyInstance = z.strictObject({
+  /** Named in messages, status and the audit trail. */
+  name: haproxyName,
+  runtimeApi: runtimeApiAddress,
+  /** Instances of one region switch together when `order` is `region`. */
+  region: haproxyName.default('default'),
+});
+
+const haproxySchema = z
+  .strictObject({
+    /** One HAProxy; or `instances` for several, never both. */
+    runtimeApi: runtimeApiAddress.optional(),
+    instances: z.array(haproxyInstance).min(1).optional(),
+    /** Fleets: `all` switches every instance at once; `region` one region after another. */
+    order: z.enum(['all', 'region']).default('all'),
+    /** Fleets with `order: region`: seconds each switched region soaks before the next. */
+    regionSoakSeconds: z.number().int().min(0).max(3600).default(30),
+    backend: haproxyName,
+    servers: z.strictObject({ blue: haproxyName, green: haproxyName }),
+    timeoutMs: positiveInt.max(60_000).default(3000),
+    /**
+     * Rings: the map files HAProxy's `use-server` rules read (header or cookie value → slot,
+     * client network → slot). Greenlight owns their entries and sets them at runtime.
+     */
+    audienceMaps: z
+      .strictObject({
+        header: z.string().startsWith('/').optional(),
+        cookie: z.string().startsWith('/').optional(),
+        source: z.string().startsWith('/').optional(),
+      })
+      .optional(),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.runtimeApi === undefined) === (value.instances === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected either runtimeApi (one HAProxy) or instances (several), not both',
+      });
+    const names = (value.instances ?? []).map((i) => i.name);
+    const twice = names.find((name, i) => names.indexOf(name) !== i);
+    if (twice !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instances'],
+        message: `expected unique instance names, got "${twice}" twice`,
+      });
+  });
+
 export const trafficSchema = z.union([
-  z.strictObject({
-    haproxy: z.strictObject({
-      runtimeApi: runtimeApiAddress,
-      backend: haproxyName,
-      servers: z.strictObject({ blue: haproxyName, green: haproxyName }),
-      timeoutMs: positiveInt.max(60_000).default(3000),
-    }),
-  }),
+  z.strictObject({ haproxy: haproxySchema }),
   z.strictObject({
     command: z.strictObject({
       /**

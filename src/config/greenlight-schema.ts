@@ -5,6 +5,7 @@ import { RELEASE_TYPES } from '../domain/version.ts';
 import { freezeSchema, hhmm, timezone } from './calendar-schema.ts';
 import { commsIssues, commsSchema } from './comms-schema.ts';
 import { checkFlags, flagProvidersSchema } from './flags-schema.ts';
+import { ringProblems } from './ring-checks.ts';
 import { channelId, positiveInt, slackPrincipal } from './schema-values.ts';
 import { serviceName, serviceSchema } from './services-schema.ts';
 
@@ -108,6 +109,21 @@ export const greenlightConfigSchema = z
             'the command traffic driver has no HAProxy stats to analyse: set analysis.source to { prometheus: … }, or stabilityWindowMinutes: 0 with strategy bluegreen',
         });
       }
+      const fleet = 'haproxy' in service.traffic ? service.traffic.haproxy : undefined;
+      const regions = new Set(fleet?.instances?.map((i) => i.region)).size;
+      // The soaks happen inside the switch step: they must end well before its deadline undoes it.
+      if (
+        fleet?.order === 'region' &&
+        (regions - 1) * fleet.regionSoakSeconds + 60 > service.deadlines.switchMinutes * 60
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', name, 'traffic', 'haproxy', 'regionSoakSeconds'],
+          message: `${regions} regions soaking ${fleet.regionSoakSeconds} s each (plus a minute to switch) outlast deadlines.switchMinutes (${service.deadlines.switchMinutes}); raise deadlines.switchMinutes or lower regionSoakSeconds`,
+        });
+      }
+      for (const issue of ringProblems(service))
+        ctx.addIssue({ code: 'custom', ...issue, path: ['services', name, ...issue.path] });
       if (service.slots.blue.url === service.slots.green.url) {
         ctx.addIssue({
           code: 'custom',

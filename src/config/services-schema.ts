@@ -7,6 +7,7 @@ import { checklistsSchema } from './checklists-schema.ts';
 import { deadlinesSchema } from './deadlines-schema.ts';
 import { deploySchema, trafficSchema } from './delivery-schema.ts';
 import { flagSchema } from './flags-schema.ts';
+import { ringsSchema } from './rings-schema.ts';
 import { channelId, httpUrl, positiveInt, slackPrincipal, version } from './schema-values.ts';
 import { stepsSchema } from './steps-schema.ts';
 
@@ -85,6 +86,8 @@ export const serviceSchema = z.strictObject({
   traffic: trafficSchema,
   releaseTypes: z.partialRecord(z.enum(RELEASE_TYPES), releaseTypeSchema).optional(),
   canary: canarySchema.default(canarySchema.parse({})),
+  /** Audiences, then shares of everyone, released one after another (strategy canary). */
+  rings: ringsSchema.optional(),
   analysis: analysisSchema.default(analysisSchema.parse({})),
   gates: z.array(gateSchema).default([]),
   /**

@@ -57,6 +57,16 @@ export interface CanaryProgress {
    * "Promote anyway", recorded with who and this.
    */
   readonly withoutEvidence?: string;
+  /** Rings: step i is ring i, with who is in it and its soak, as configured at /release. */
+  readonly rings?: readonly RingStage[];
+}
+
+/** One ring as a release walks it. */
+export interface RingStage {
+  readonly name: string;
+  /** Who is in it, in words (`requests with X-Greenlight-Ring: internal`, `10 % of everyone`). */
+  readonly who: string;
+  readonly soakMinutes: number;
 }
 
 /** The analysis so far: consecutive breaches and the latest readings, canary and baseline. */

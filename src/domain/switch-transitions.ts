@@ -1,4 +1,5 @@
 import { type EventOf, TransitionRefused } from './release-events.ts';
+import { ringEntered } from './rings.ts';
 import { nextStep, refuse, type Step, type Transitioned, trafficMoved } from './transition-step.ts';
 
 /** Traffic on the move: the switch, the canary's steps, and pausing or resuming them. */
@@ -17,7 +18,8 @@ export function switched(step: Step, event: EventOf<'switched'>): Transitioned {
           paused: undefined,
         },
         'greenlight',
-        `canary at ${weight} %: ${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %`,
+        ringEntered(release, canary.stepIndex) ??
+          `canary at ${weight} %: ${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %`,
       ),
       effects: [{ type: 'start_analysis' }],
     };

@@ -1,5 +1,6 @@
 import { ENDED_STATES, type Release, type ReleaseState } from './release.ts';
 import { type ReleaseEffect, type ReleaseEvent, TransitionRefused } from './release-events.ts';
+import { ringEntered } from './rings.ts';
 
 /** What a transition returns: the next release and what the runner must do about it. */
 export interface Transitioned {
@@ -125,6 +126,7 @@ export function nextStep(
     awaitingPromotion: false,
     withoutEvidence: undefined,
   };
+  const entered = ringEntered(release, to);
   if (weight >= 100) {
     return {
       release: next(
@@ -139,7 +141,9 @@ export function nextStep(
     release: next(
       { canary: moved, paused: undefined },
       who,
-      `${what} to ${weight} %: canary at ${weight} % (${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %)`,
+      entered !== undefined
+        ? `${what}: ${entered}`
+        : `${what} to ${weight} %: canary at ${weight} % (${release.toSlot} ${weight} %, ${release.fromSlot} ${100 - weight} %)`,
     ),
     effects: [{ type: 'drive_traffic' }],
   };

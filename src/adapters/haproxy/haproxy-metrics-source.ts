@@ -1,7 +1,12 @@
 import type { MetricsSource } from '../../app/ports.ts';
 import type { AnalysisReading } from '../../domain/analysis.ts';
 import type { Slot } from '../../domain/slots.ts';
-import type { HaproxyTrafficSwitcher } from './haproxy-traffic-switcher.ts';
+
+/** HAProxy's per-server counters for a service: one instance's, or a fleet's summed. */
+export interface HaproxyStats {
+  stats(service: string, slot: Slot): Promise<Record<string, string>>;
+  startedAt(service: string): Promise<Date>;
+}
 
 interface Counters {
   readonly responses: number;
@@ -21,9 +26,9 @@ interface Counters {
  * the last 1024 requests, and it is labelled and judged as a mean.
  */
 export class HaproxyMetricsSource implements MetricsSource {
-  private readonly haproxy: HaproxyTrafficSwitcher;
+  private readonly haproxy: HaproxyStats;
 
-  constructor(haproxy: HaproxyTrafficSwitcher) {
+  constructor(haproxy: HaproxyStats) {
     this.haproxy = haproxy;
   }
 

@@ -1,5 +1,7 @@
 import type { TrafficState, TrafficSwitcher } from '../../app/ports.ts';
+import type { AudienceEntry } from '../../domain/rings.ts';
 import { otherSlot, SLOTS, type Slot } from '../../domain/slots.ts';
+import { type AudienceMaps, readAudience, writeAudience } from './haproxy-audience.ts';
 import {
   HaproxyError,
   type HaproxyRuntimeApi,
@@ -12,6 +14,8 @@ export interface HaproxyServiceTraffic {
   readonly api: HaproxyRuntimeApi;
   readonly backend: string;
   readonly servers: Readonly<Record<Slot, string>>;
+  /** Rings: the map files of the backend's `use-server` rules. */
+  readonly maps?: AudienceMaps;
 }
 
 /** Weight a slot gets when it takes all traffic (HAProxy's scale is 0–256). */
@@ -138,6 +142,16 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return true;
+  }
+
+  async audience(service: string): Promise<AudienceEntry[]> {
+    const target = this.target(service);
+    return readAudience(target.api, target.maps ?? {}, target.servers);
+  }
+
+  async setAudience(service: string, entries: readonly AudienceEntry[]): Promise<void> {
+    const target = this.target(service);
+    await writeAudience(target.api, target.maps ?? {}, target.servers, entries);
   }
 
   /** Per-server counters from `show stat`, for the HAProxy analysis source. */

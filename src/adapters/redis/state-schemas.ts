@@ -123,6 +123,9 @@ export const releaseSchema = z.object({
       promptedAt: z.string().optional(),
       heldRevision: z.number().optional(),
       withoutEvidence: z.string().optional(),
+      rings: z
+        .array(z.object({ name: z.string(), who: z.string(), soakMinutes: z.number() }))
+        .optional(),
     })
     .optional(),
   observeUntil: z.string().optional(),

@@ -1,4 +1,5 @@
-import type { TrafficState, TrafficSwitcher } from '../../app/ports.ts';
+import type { MoveOptions, TrafficState, TrafficSwitcher } from '../../app/ports.ts';
+import type { AudienceEntry } from '../../domain/rings.ts';
 import { otherSlot, SLOTS, type Slot } from '../../domain/slots.ts';
 import { tailOf } from '../deploy/command-deployer.ts';
 import type { ChildEnvSource } from '../process/child-env.ts';
@@ -137,15 +138,28 @@ export class RoutingTrafficSwitcher implements TrafficSwitcher {
     return this.driver(service).inspect(service);
   }
 
-  switchTo(service: string, slot: Slot) {
-    return this.driver(service).switchTo(service, slot);
+  switchTo(service: string, slot: Slot, options?: MoveOptions) {
+    return this.driver(service).switchTo(service, slot, options);
   }
 
-  split(service: string, slot: Slot, percent: number) {
-    return this.driver(service).split(service, slot, percent);
+  split(service: string, slot: Slot, percent: number, options?: MoveOptions) {
+    return this.driver(service).split(service, slot, percent, options);
   }
 
   async startedAt(service: string): Promise<Date | undefined> {
     return this.driver(service).startedAt?.(service);
+  }
+
+  async audience(service: string): Promise<AudienceEntry[]> {
+    return (await this.driver(service).audience?.(service)) ?? [];
+  }
+
+  async setAudience(service: string, entries: readonly AudienceEntry[]): Promise<void> {
+    const driver = this.driver(service);
+    if (driver.setAudience === undefined) {
+      if (entries.length > 0) throw new Error(`${service}'s traffic driver cannot route audiences`);
+      return;
+    }
+    await driver.setAudience(service, entries);
   }
 }

@@ -7,6 +7,7 @@ import {
 } from '../../domain/analysis.ts';
 import { type ErrorJudgeSettings, judgeErrors } from '../../domain/error-judge.ts';
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
+import { holdMinutesOf } from '../../domain/rings.ts';
 import { type EventPorts, type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
 import { LockBusyError } from '../ports.ts';
 import { closedFor } from '../release-calendar.ts';
@@ -85,7 +86,13 @@ async function analyzeOnce(
     return;
   }
   if (release.state !== 'ramping' && release.state !== 'observing') return;
-  const config = serviceConfig(deps, release.service);
+  const service = serviceConfig(deps, release.service);
+  // Rings: the current ring's own ceilings, over the service's analysis.
+  const ring = release.canary?.rings?.[release.canary.stepIndex];
+  const config = {
+    ...service,
+    analysis: { ...service.analysis, ...(ring && service.rings?.[ring.name]?.analysis) },
+  };
   const previous = release.analysis?.samples;
   const canary = await readSlot(deps, release, release.toSlot, previous?.canary);
   const baseline = await readSlot(deps, release, release.fromSlot, previous?.baseline);
@@ -174,7 +181,8 @@ async function advanceIfDue(
   if (!settled && (missing === undefined || verdict.verdict === 'no_data')) return release;
   if (release.state === 'ramping' && release.canary) {
     const canary = release.canary;
-    if (now < Date.parse(canary.stepStartedAt) + config.canary.holdMinutes * 60_000) return release;
+    const hold = holdMinutesOf(release, config.canary.holdMinutes);
+    if (now < Date.parse(canary.stepStartedAt) + hold * 60_000) return release;
     if (!settled) {
       if (canary.awaitingPromotion) return release;
       const held = await runEvent(deps, release.id, {

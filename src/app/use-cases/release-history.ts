@@ -19,7 +19,13 @@ function line(release: Release): string {
     : release.failure
       ? ` · ${release.failure}`
       : '';
-  return `${release.createdAt.slice(0, 16).replace('T', ' ')} · ${release.fromVersion} → ${release.version} (${release.type}) · *${outcome}* · ${duration(release)} · by <@${release.requester}> · approved by ${approvers}${why}`;
+  // Rings: how far the release walked (the last ring it reached, of all of them).
+  const rings = release.canary?.rings;
+  const reached =
+    rings && release.canary && release.canary.stepIndex >= 0
+      ? ` · ring ${rings[Math.min(release.canary.stepIndex, rings.length - 1)]?.name} of ${rings.map((r) => r.name).join(' → ')}`
+      : '';
+  return `${release.createdAt.slice(0, 16).replace('T', ' ')} · ${release.fromVersion} → ${release.version} (${release.type}) · *${outcome}*${reached} · ${duration(release)} · by <@${release.requester}> · approved by ${approvers}${why}`;
 }
 
 /** `/release history <service> [n]`: recent releases with outcome, duration and approvers. */

@@ -4,6 +4,8 @@ import { standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
 import type { Answer } from '../answer.ts';
 import { type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { instanceLines } from '../fleet-traffic.ts';
+import { ringLines } from '../ring-traffic.ts';
 import { currentState } from '../service-access.ts';
 
 async function slotLine(
@@ -45,6 +47,7 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
     const drift = traffic.serving.length !== 1 || traffic.serving[0] !== state.production;
     lines.push(
       `HAProxy: traffic to ${traffic.serving.join(' + ') || 'no slot'}; up: ${traffic.up.join(', ') || 'none'}${drift ? ` (drift: PRODUCTION is ${state.production})` : ''}`,
+      ...instanceLines(traffic),
     );
   } catch (error) {
     lines.push(`HAProxy: unreachable (${(error as Error).message})`);
@@ -62,6 +65,7 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
         : '';
     lines.push(
       `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
+      ...(await ringLines(deps, release)),
     );
     const checklist = checklistStatusLine(release);
     if (checklist !== undefined) lines.push(checklist);

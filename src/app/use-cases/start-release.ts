@@ -1,6 +1,8 @@
+import type { ServiceConfig } from '../../config/greenlight-schema.ts';
 import { checklistRules, newChecklist } from '../../domain/checklist.ts';
 import type { Release } from '../../domain/release.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
+import { ringStages, ringSteps } from '../../domain/rings.ts';
 import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
 import { isNewer, releaseTypeOf } from '../../domain/version.ts';
 import type { Answer } from '../answer.ts';
@@ -78,6 +80,14 @@ export async function checkReleasable(
       'not_available',
       `The traffic switch for ${service} cannot be used: ${(error as Error).message}.`,
       'Check HAProxy and its Runtime API address in greenlight.yml, then try again.',
+    );
+  }
+  const unread = traffic.instances?.filter((i) => i.error !== undefined) ?? [];
+  if (unread.length > 0) {
+    throw new ReleaseError(
+      'not_available',
+      `Not every load balancer of ${service} answers: ${unread.map((i) => `${i.name} (${i.region}): ${i.error}`).join('; ')}.`,
+      'A switch must reach all of them: bring it back (or remove it from traffic.haproxy.instances), then try again.',
     );
   }
   if (traffic.serving.length !== 1 || traffic.serving[0] !== state.production) {
@@ -164,9 +174,7 @@ export async function requestRelease(
     strategy: config.strategy,
     requester: request.by,
     requiredRoles,
-    ...(config.strategy === 'canary'
-      ? { canary: { steps: config.canary.steps, stepIndex: -1, stepStartedAt: at } }
-      : {}),
+    ...(config.strategy === 'canary' ? { canary: canaryPlan(config, at) } : {}),
     ...(exception
       ? { freezeException: { justification: exception.justification, window: exception.window } }
       : {}),
@@ -217,5 +225,17 @@ export async function requestRelease(
   return {
     message: `Release of ${request.service} ${production} → ${version} (${type}) requested.`,
     hint: `It needs approval from ${requiredRoles.join(' and ')}: they click Approve in <#${config.channel}>.`,
+  };
+}
+
+/** A canary's steps, or with rings, one step per ring (recorded with who is in it). */
+function canaryPlan(config: ServiceConfig, at: string): NonNullable<Release['canary']> {
+  if (config.rings === undefined)
+    return { steps: config.canary.steps, stepIndex: -1, stepStartedAt: at };
+  return {
+    steps: ringSteps(config.rings),
+    stepIndex: -1,
+    stepStartedAt: at,
+    rings: ringStages(config.rings),
   };
 }

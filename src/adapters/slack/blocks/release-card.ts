@@ -3,6 +3,7 @@ import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
 import { fenceValue } from '../../../domain/click-fence.ts';
 import { missingRoles, type Release } from '../../../domain/release.ts';
 import { notesText, notesUnavailableText } from '../../../domain/release-notes.ts';
+import { stageLabel } from '../../../domain/rings.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import {
   button,
@@ -93,7 +94,10 @@ export function liveStatus(release: Release, now = release.updatedAt): string {
   let status: string;
   if (release.state === 'ramping' && release.canary) {
     const weight = release.canary.steps[release.canary.stepIndex] ?? 0;
-    status = `${STATUS.ramping} ${weight} %`;
+    const ring = release.canary.rings?.[release.canary.stepIndex];
+    status = ring
+      ? `Ring ${ring.name} (${ring.who}; ${weight} % of everyone else)`
+      : `${STATUS.ramping} ${weight} %`;
     if (release.canary.withoutEvidence !== undefined)
       status += ' · hold ended without evidence, waiting for Promote anyway or Abort';
     else if (release.canary.awaitingPromotion) status += ' · hold passed, waiting for Promote';
@@ -176,24 +180,25 @@ export function releaseParentMessage(
       ],
     });
   } else if (release.state === 'ramping') {
-    const next = release.canary ? (release.canary.steps[release.canary.stepIndex + 1] ?? 100) : 100;
+    const next = stageLabel(release, (release.canary?.stepIndex ?? 0) + 1);
+    const moves = release.canary?.rings ? `moves on to ${next}` : `gets ${next} of traffic`;
     blocks.push({
       type: 'actions',
       block_id: 'release_canary',
       elements: [
         release.canary?.withoutEvidence !== undefined
-          ? button(ACTIONS.promote, `Promote anyway to ${next} %`, fenceValue(release), {
+          ? button(ACTIONS.promote, `Promote anyway to ${next}`, fenceValue(release), {
               confirm: {
                 title: 'Promote without evidence?',
-                text: `The analysis could not judge the canary (${release.canary.withoutEvidence}). ${release.toSlot} gets ${next} % of traffic, recorded as promoted anyway by you.`,
+                text: `The analysis could not judge the canary (${release.canary.withoutEvidence}). ${release.toSlot} ${moves}, recorded as promoted anyway by you.`,
                 ok: 'Promote anyway',
               },
             })
-          : button(ACTIONS.promote, `Promote to ${next} %`, fenceValue(release), {
+          : button(ACTIONS.promote, `Promote to ${next}`, fenceValue(release), {
               style: 'primary',
               confirm: {
                 title: 'Promote the canary?',
-                text: `${release.toSlot} gets ${next} % of traffic.`,
+                text: `${release.toSlot} ${moves}.`,
                 ok: 'Promote',
               },
             }),

@@ -1,6 +1,7 @@
 import type { ServiceConfig } from '../../../config/greenlight-schema.ts';
 import { describeReading, type VerdictName } from '../../../domain/analysis.ts';
 import type { Release } from '../../../domain/release.ts';
+import { holdMinutesOf, stageLabel } from '../../../domain/rings.ts';
 import { type ServiceState, standbyOf } from '../../../domain/service-state.ts';
 import { escapeText, plain, type SlackMessage, section } from './block-kit.ts';
 import { checklistProgressLine } from './checklist-blocks.ts';
@@ -138,18 +139,21 @@ export function progressMessage(
     lines.push(`_${thresholds}_`);
     if (release.state === 'ramping' && release.canary) {
       const inStage = minutesBetween(release.canary.stepStartedAt, now.toISOString());
-      const left = Math.max(0, Math.ceil(config.canary.holdMinutes - inStage));
-      lines.push(`*Time in stage:* ${inStage} min · hold left: ${left} min`);
-      const upcoming = release.canary.steps[release.canary.stepIndex + 1] ?? 100;
+      const hold = holdMinutesOf(release, config.canary.holdMinutes);
+      const left = Math.max(0, Math.ceil(hold - inStage));
+      const ring = release.canary.rings?.[release.canary.stepIndex];
+      if (ring) lines.push(`*Ring:* ${ring.name}: ${ring.who}`);
+      lines.push(`*Time in stage:* ${inStage} min · ${ring ? 'soak' : 'hold'} left: ${left} min`);
+      const upcoming = stageLabel(release, release.canary.stepIndex + 1);
       next = release.paused
         ? 'Next: an approver clicks Resume or Abort'
         : release.canary.withoutEvidence !== undefined
-          ? `Next: not enough evidence (${release.canary.withoutEvidence}); an approver clicks Promote anyway to ${upcoming} % or Abort`
+          ? `Next: not enough evidence (${release.canary.withoutEvidence}); an approver clicks Promote anyway to ${upcoming} or Abort`
           : release.canary.awaitingPromotion
-            ? `Next: an approver clicks Promote to ${upcoming} %`
+            ? `Next: an approver clicks Promote to ${upcoming}`
             : config.canary.autoPromote
-              ? `Next: automatic promotion to ${upcoming} % after the hold`
-              : `Next: after the hold, an approver clicks Promote to ${upcoming} %`;
+              ? `Next: automatic promotion to ${upcoming} after the hold`
+              : `Next: after the hold, an approver clicks Promote to ${upcoming}`;
     } else {
       // The same minutes as the stage line (`Observing 1/3 min`), so the two always add up.
       const total =

@@ -1,0 +1,202 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HaproxyFleetSwitcher } from '../../src/adapters/haproxy/haproxy-fleet-switcher.ts';
+import { HaproxyRuntimeApi } from '../../src/adapters/haproxy/haproxy-runtime-api.ts';
+import { HaproxyTrafficSwitcher } from '../../src/adapters/haproxy/haproxy-traffic-switcher.ts';
+import { sameAudience } from '../../src/domain/rings.ts';
+import {
+  audienceMapPaths,
+  type HaproxyFixture,
+  startHaproxy,
+} from '../../testkit/haproxy-fixture.ts';
+import { trafficSplit } from '../../testkit/release-world.ts';
+import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
+
+// The fleet switcher on its own, against three real HAProxy processes: what each instance
+// serves is read through its own frontend.
+describe('HaproxyFleetSwitcher against three real HAProxy instances', () => {
+  let blue: SlotServer;
+  let green: SlotServer;
+  let lbs: HaproxyFixture[];
+  let fleet: HaproxyFleetSwitcher;
+
+  const served = (lb: HaproxyFixture | undefined) =>
+    trafficSplit(lb?.frontendUrl('api') ?? 'http://127.0.0.1:1', 10);
+
+  beforeAll(async () => {
+    blue = await startSlotServer('blue', { version: '1.0.0' });
+    green = await startSlotServer('green', { version: '1.1.0' });
+    lbs = [];
+    for (let i = 0; i < 3; i += 1)
+      lbs.push(await startHaproxy({ api: { blue: blue.port, green: green.port } }));
+    fleet = new HaproxyFleetSwitcher(
+      new Map([
+        [
+          'api',
+          {
+            order: 'all' as const,
+            regionSoakMs: 0,
+            instances: lbs.map((lb, i) => ({
+              name: `lb-${i + 1}`,
+              region: i < 2 ? 'eu' : 'us',
+              switcher: new HaproxyTrafficSwitcher(
+                new Map([
+                  [
+                    'api',
+                    {
+                      api: new HaproxyRuntimeApi(lb.runtimeApi, 500),
+                      backend: 'api',
+                      servers: { blue: 'blue', green: 'green' },
+                    },
+                  ],
+                ]),
+                1500,
+              ),
+            })),
+          },
+        ],
+      ]),
+      { retryDelayMs: 1500 },
+    );
+  });
+
+  afterAll(async () => {
+    for (const lb of lbs ?? []) await lb.stop();
+    await blue?.close();
+    await green?.close();
+  });
+
+  it('retries an instance that fails once, and the switch completes on every instance', async () => {
+    await lbs[2]?.halt();
+    // The instance is back before the retry: the switch must not give up on the first failure.
+    const back = new Promise((resolve) => setTimeout(resolve, 300)).then(() => lbs[2]?.reload());
+    expect(await fleet.switchTo('api', 'green', { onPartialFailure: 'restore' })).toEqual({
+      changed: true,
+    });
+    await back;
+    for (const lb of lbs) expect(await served(lb)).toEqual({ green: 10 });
+    const state = await fleet.inspect('api');
+    expect(state.weights).toEqual({ blue: 0, green: 100 });
+    expect(state.instances?.map((i) => [i.name, i.state?.weights])).toEqual([
+      ['lb-1', { blue: 0, green: 100 }],
+      ['lb-2', { blue: 0, green: 100 }],
+      ['lb-3', { blue: 0, green: 100 }],
+    ]);
+  });
+
+  it('a canary split that one instance cannot take is undone on the others', async () => {
+    await lbs[1]?.halt();
+    await expect(fleet.split('api', 'blue', 20, { onPartialFailure: 'restore' })).rejects.toThrow(
+      /lb-2 \(eu\) failed: .*retried once\. Restored the others so the service is not split: lb-1 back to green only, lb-3 back to green only/,
+    );
+    expect(await served(lbs[0])).toEqual({ green: 10 });
+    expect(await served(lbs[2])).toEqual({ green: 10 });
+    await lbs[1]?.reload();
+  });
+
+  it('a move back to known-good traffic keeps what it reached and names the instance it could not move', async () => {
+    // lb-2 came back from its config file: blue only, like the others should be after this move.
+    await lbs[0]?.halt();
+    await expect(fleet.switchTo('api', 'blue')).rejects.toThrow(
+      /lb-1 \(eu\) failed: .*The others were moved/,
+    );
+    expect(await served(lbs[1])).toEqual({ blue: 10 });
+    expect(await served(lbs[2])).toEqual({ blue: 10 });
+    const state = await fleet.inspect('api');
+    expect(state.instances?.[0]?.error).toMatch(/unreachable/);
+    expect(state.weights).toEqual({ blue: 100, green: 0 });
+    await lbs[0]?.reload();
+  });
+
+  it('sums the counters of every instance for analysis', async () => {
+    const before = Number((await fleet.stats('api', 'blue')).hrsp_2xx);
+    for (const lb of lbs) await served(lb);
+    const after = Number((await fleet.stats('api', 'blue')).hrsp_2xx);
+    expect(after - before).toBe(30);
+  });
+});
+
+describe('audience maps on a fleet', () => {
+  let blue: SlotServer;
+  let green: SlotServer;
+  let lbs: HaproxyFixture[];
+  let mapDir: string;
+  let fleet: HaproxyFleetSwitcher;
+
+  beforeAll(async () => {
+    blue = await startSlotServer('blue', { version: '1.0.0' });
+    green = await startSlotServer('green', { version: '1.1.0' });
+    mapDir = await mkdtemp(join(tmpdir(), 'greenlight-fleet-maps-'));
+    lbs = [];
+    for (let i = 0; i < 2; i += 1)
+      lbs.push(
+        await startHaproxy(
+          { api: { blue: blue.port, green: green.port } },
+          { audienceMapDir: mapDir },
+        ),
+      );
+    const maps = audienceMapPaths(mapDir, 'api');
+    fleet = new HaproxyFleetSwitcher(
+      new Map([
+        [
+          'api',
+          {
+            order: 'all' as const,
+            regionSoakMs: 0,
+            instances: lbs.map((lb, i) => ({
+              name: `lb-${i + 1}`,
+              region: 'eu',
+              switcher: new HaproxyTrafficSwitcher(
+                new Map([
+                  [
+                    'api',
+                    {
+                      api: new HaproxyRuntimeApi(lb.runtimeApi, 500),
+                      backend: 'api',
+                      servers: { blue: 'blue', green: 'green' },
+                      maps,
+                    },
+                  ],
+                ]),
+              ),
+            })),
+          },
+        ],
+      ]),
+      { retryDelayMs: 200 },
+    );
+  });
+
+  afterAll(async () => {
+    for (const lb of lbs ?? []) await lb.stop();
+    await rm(mapDir, { recursive: true, force: true });
+    await blue?.close();
+    await green?.close();
+  });
+
+  const slotFor = async (lb: HaproxyFixture | undefined, ring?: string) => {
+    const res = await fetch(lb?.frontendUrl('api') ?? '', {
+      headers: ring ? { 'X-Greenlight-Ring': ring } : {},
+    });
+    return ((await res.json()) as { slot: string }).slot;
+  };
+
+  it('routes the audience on every instance, reads it back as one, and shows an instance that lost it', async () => {
+    const entries = [{ kind: 'header' as const, key: 'internal', slot: 'green' as const }];
+    await fleet.setAudience('api', entries);
+    expect(await fleet.audience('api')).toEqual(entries);
+    for (const lb of lbs) {
+      expect(await slotFor(lb, 'internal')).toBe('green');
+      expect(await slotFor(lb)).toBe('blue');
+    }
+    await lbs[1]?.reload();
+    expect(await slotFor(lbs[1], 'internal')).toBe('blue');
+    // One instance without the entry: the fleet does not read as having it.
+    expect(sameAudience(await fleet.audience('api'), entries)).toBe(false);
+    await fleet.setAudience('api', []);
+    expect(await fleet.audience('api')).toEqual([]);
+    expect(await slotFor(lbs[0], 'internal')).toBe('blue');
+  });
+});
