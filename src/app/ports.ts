@@ -1,9 +1,16 @@
 import type { AnalysisReading } from '../domain/analysis.ts';
 import type { Release } from '../domain/release.ts';
 import type { Commit } from '../domain/release-notes.ts';
-import type { AudienceEntry } from '../domain/rings.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
+
+// The traffic ports live in traffic-ports.ts; importers of ports.ts keep finding them here.
+export type {
+  InstanceTraffic,
+  MoveOptions,
+  TrafficState,
+  TrafficSwitcher,
+} from './traffic-ports.ts';
 
 /**
  * State in Redis. Every write is a compare-and-set on the stored revision: it succeeds only if
@@ -73,68 +80,6 @@ export class LockBusyError extends Error {
     super(`lock ${name} is still held after ${waitMs} ms`);
     this.name = 'LockBusyError';
   }
-}
-
-export interface TrafficState {
-  /** Slots that take new requests now (admin ready, weight above 0). */
-  readonly serving: readonly Slot[];
-  /** Share of new requests per slot in percent (0 for a slot that takes none). */
-  readonly weights: Readonly<Record<Slot, number>>;
-  /** Slots HAProxy's own health checks see as up. */
-  readonly up: readonly Slot[];
-  /**
-   * Several load balancers (a fleet): each one's own state, or why it could not be read. The
-   * fields above then combine the readable ones: a slot any of them serves is serving, with the
-   * highest weight any gives it, and a slot is up only where every one sees it up.
-   */
-  readonly instances?: readonly InstanceTraffic[];
-}
-
-/** One load balancer of a fleet, as read now. */
-export interface InstanceTraffic {
-  readonly name: string;
-  readonly region: string;
-  readonly state?: Omit<TrafficState, 'instances'>;
-  /** Set when the instance could not be read. */
-  readonly error?: string;
-}
-
-/** How a move across several load balancers ends when one of them cannot be moved. */
-export interface MoveOptions {
-  /**
-   * `restore`: a forward move (a release switching or ramping) is undone on the instances it
-   * reached; `keep` (default): a move to known-good traffic keeps what it reached.
-   */
-  readonly onPartialFailure?: 'restore' | 'keep';
-}
-
-/** The traffic switch (HAProxy's Runtime API, or a command). */
-export interface TrafficSwitcher {
-  inspect(service: string): Promise<TrafficState>;
-  /**
-   * Moves all new traffic to `slot` with zero downtime and keeps the other slot warm. Idempotent:
-   * checks the proxy's state first and changes nothing when traffic is already there.
-   */
-  switchTo(service: string, slot: Slot, options?: MoveOptions): Promise<{ changed: boolean }>;
-  /**
-   * Canary: `slot` gets `percent` of new requests and the other slot the rest, both ready.
-   * Idempotent like switchTo.
-   */
-  split(
-    service: string,
-    slot: Slot,
-    percent: number,
-    options?: MoveOptions,
-  ): Promise<{ changed: boolean }>;
-  /**
-   * When the proxy process last started, where the driver can tell: a proxy started after
-   * Greenlight last set it has lost what was set (a reload), whatever it shows now.
-   */
-  startedAt?(service: string): Promise<Date | undefined>;
-  /** Rings: the audience entries (who goes to which slot) the proxy holds now. */
-  audience?(service: string): Promise<AudienceEntry[]>;
-  /** Rings: makes the proxy's audience entries exactly these, on every load balancer. */
-  setAudience?(service: string, entries: readonly AudienceEntry[]): Promise<void>;
 }
 
 /** Reads what a slot served over the last interval, from HAProxy's stats or Prometheus. */

@@ -9,19 +9,12 @@ import { ConfiguredStepRunner } from '../adapters/deploy/configured-step-runner.
 import { UnleashFlagProvider } from '../adapters/flags/unleash-flag-provider.ts';
 import { ConfiguredGateRunner } from '../adapters/gates/configured-gate-runner.ts';
 import { GitChangeLog } from '../adapters/git/git-change-log.ts';
-import {
-  type HaproxyFleet,
-  HaproxyFleetSwitcher,
-} from '../adapters/haproxy/haproxy-fleet-switcher.ts';
+import { HaproxyFleetSwitcher } from '../adapters/haproxy/haproxy-fleet-switcher.ts';
 import {
   HaproxyMetricsSource,
   type HaproxyStats,
 } from '../adapters/haproxy/haproxy-metrics-source.ts';
-import { HaproxyRuntimeApi } from '../adapters/haproxy/haproxy-runtime-api.ts';
-import {
-  type HaproxyServiceTraffic,
-  HaproxyTrafficSwitcher,
-} from '../adapters/haproxy/haproxy-traffic-switcher.ts';
+import { HaproxyTrafficSwitcher } from '../adapters/haproxy/haproxy-traffic-switcher.ts';
 import {
   ConfiguredMetricsSource,
   PrometheusMetricsSource,
@@ -38,7 +31,6 @@ import { RedisStateStore } from '../adapters/redis/redis-state-store.ts';
 import { SlackDirectory } from '../adapters/slack/slack-directory.ts';
 import { SlackNotifier } from '../adapters/slack/slack-notifier.ts';
 import {
-  type CommandTraffic,
   CommandTrafficSwitcher,
   RoutingTrafficSwitcher,
 } from '../adapters/traffic/command-traffic-switcher.ts';
@@ -49,6 +41,7 @@ import type { GreenlightConfig } from '../config/greenlight-schema.ts';
 import { type AppLogger, boltLoggerFrom } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { buildComms } from './comms.ts';
+import { trafficTargets } from './traffic-targets.ts';
 
 /** What every adapter is built from: the validated env and config, and the injected world. */
 export interface AdapterOptions {
@@ -81,43 +74,6 @@ export interface Adapters {
   readonly traffic: RoutingTrafficSwitcher;
   /** HAProxy's counters per service, from its one instance or summed over its fleet. */
   readonly haproxyTraffic: HaproxyStats;
-}
-
-/** HAProxy targets (one instance or a fleet) and command drivers, by service. */
-function trafficTargets(config: GreenlightConfig): {
-  haproxy: Map<string, HaproxyServiceTraffic>;
-  fleets: Map<string, HaproxyFleet>;
-  commands: Map<string, CommandTraffic>;
-} {
-  const haproxy = new Map<string, HaproxyServiceTraffic>();
-  const fleets = new Map<string, HaproxyFleet>();
-  const commands = new Map<string, CommandTraffic>();
-  for (const [name, service] of Object.entries(config.services)) {
-    if ('haproxy' in service.traffic) {
-      const { runtimeApi, instances, backend, servers, timeoutMs, audienceMaps } =
-        service.traffic.haproxy;
-      const target = (address: string) => ({
-        api: new HaproxyRuntimeApi(address, timeoutMs),
-        backend,
-        servers,
-        ...(audienceMaps ? { maps: audienceMaps } : {}),
-      });
-      if (instances === undefined) haproxy.set(name, target(runtimeApi ?? ''));
-      else
-        fleets.set(name, {
-          order: service.traffic.haproxy.order,
-          regionSoakMs: service.traffic.haproxy.regionSoakSeconds * 1000,
-          instances: instances.map((i) => ({
-            name: i.name,
-            region: i.region,
-            switcher: new HaproxyTrafficSwitcher(new Map([[name, target(i.runtimeApi)]])),
-          })),
-        });
-    } else {
-      commands.set(name, service.traffic.command);
-    }
-  }
-  return { haproxy, fleets, commands };
 }
 
 export function buildAdapters({
