@@ -1,6 +1,14 @@
-import { awaitsApproval, currentStep, currentStepIndex } from '../../domain/pre-switch-steps.ts';
+import { releaseDeadline } from '../../domain/deadlines.ts';
+import {
+  awaitsApproval,
+  compensationText,
+  currentStep,
+  currentStepIndex,
+} from '../../domain/pre-switch-steps.ts';
 import type { Answer } from '../answer.ts';
-import type { EventPorts, Uses } from '../app-deps.ts';
+import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { deadlineRules } from '../deadline-rules.ts';
+import type { DeployOutcome } from '../ports.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
@@ -17,6 +25,17 @@ export async function approveStep(
   const step = release ? currentStep(release) : undefined;
   if (release === null || index === undefined || step === undefined)
     throw new ReleaseError('stale', 'No step waits for approval now.', 'See /release status.');
+  // Past its deadline the wait is over, whether or not the sweeper got to it yet: a late click
+  // must not run what cannot be undone on approvals that no longer hold.
+  const deadline = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
+  if (awaitsApproval(step) && deadline !== undefined && deps.clock.now().getTime() >= deadline.at) {
+    await runEvent(deps, release.id, { type: 'step_failed', index, reason: deadline.reason });
+    throw new ReleaseError(
+      'not_available',
+      `${release.service} ${release.version}: ${deadline.reason}, so ${step.name} did not run and traffic never moved.`,
+      `Request it again: /release ${release.service}`,
+    );
+  }
   // The switch that follows would be refused: nothing irreversible runs for a release that
   // cannot go out now.
   const closed = closedFor(deps, release);
@@ -49,7 +68,7 @@ export async function approveStep(
  * a re-delivery while it runs does nothing.
  */
 export async function runPreSwitchStep(
-  deps: Uses<EventPorts | 'locks' | 'stepRunner'>,
+  deps: Uses<EventPorts | 'isStopping' | 'locks' | 'stepRunner'>,
   job: { releaseId: string; index: number },
 ): Promise<void> {
   // A second delivery while the step runs waits briefly, then fails its attempt and is retried
@@ -64,7 +83,7 @@ export async function runPreSwitchStep(
 }
 
 async function runLocked(
-  deps: Uses<EventPorts | 'stepRunner'>,
+  deps: Uses<EventPorts | 'isStopping' | 'stepRunner'>,
   job: { releaseId: string; index: number },
 ) {
   const release = await deps.store.getRelease(job.releaseId);
@@ -72,6 +91,7 @@ async function runLocked(
   const step = currentStep(release);
   if (currentStepIndex(release) !== job.index || step === undefined) return;
   const event = (type: 'step_started' | 'step_finished') => ({ type, index: job.index });
+  let outcome: DeployOutcome | undefined;
   try {
     if (step.startedAt !== undefined && !step.reversible) {
       await runEvent(deps, release.id, {
@@ -83,7 +103,7 @@ async function runLocked(
     }
     if (awaitsApproval(step)) return;
     await runEvent(deps, release.id, event('step_started'));
-    const outcome = deps.stepRunner
+    outcome = deps.stepRunner
       ? await deps.stepRunner.run({
           service: release.service,
           step: step.name,
@@ -92,6 +112,12 @@ async function runLocked(
           releaseId: release.id,
         })
       : { ok: false as const, reason: 'no step runner in this process', outputTail: '' };
+    if (!outcome.ok && deps.isStopping?.()) {
+      // Killed because Greenlight is stopping, not because the step failed: left started and
+      // unfinished, so its re-delivery runs a reversible step again and reports an irreversible
+      // one as interrupted.
+      throw new Error(`Greenlight stopped while step ${step.name} ran`);
+    }
     if (outcome.ok) {
       await runEvent(deps, release.id, event('step_finished'));
       return;
@@ -106,6 +132,13 @@ async function runLocked(
     // Cancelled by /rollback meanwhile: the release says what happened.
     if (error instanceof ReleaseError) {
       deps.log.info({ releaseId: release.id, err: error }, 'pre-switch step outcome not recorded');
+      // Whoever cancelled was told the step goes on: how it ended decides the runbook.
+      if (outcome !== undefined)
+        await deps.notifier.releaseNote(
+          release,
+          `step-${job.index}-after-cancel-${Date.parse(step.readyAt ?? release.updatedAt)}`,
+          `${step.name} ${outcome.ok ? 'finished' : `failed (${outcome.reason})`} after the release was cancelled; traffic never moved.${step.reversible ? '' : ` It cannot be undone: ${compensationText([step])}.`}`,
+        );
       return;
     }
     throw error;

@@ -3,6 +3,7 @@ import type { PreSwitchStepRequest } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { approveStep, runPreSwitchStep } from '../../../src/app/use-cases/pre-switch-steps.ts';
+import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
 import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
 import type { Release } from '../../../src/domain/release.ts';
@@ -240,5 +241,137 @@ describe('steps in greenlight.yml', () => {
 `),
     );
     expect(Object.keys(config.services.api?.steps ?? {})).toEqual(['warm', 'migrate']);
+  });
+});
+
+describe('pre-switch steps under attack (review)', () => {
+  const refusedCode = async (run: () => Promise<unknown>) =>
+    run().then(
+      () => 'accepted',
+      (error: unknown) => (error instanceof ReleaseError ? error.code : 'threw'),
+    );
+
+  it('refuses an Approve-step click after the step approval deadline, even before the sweeper ran', async () => {
+    const { deps, w, release, runs } = setUp(61, {});
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'not_available',
+    );
+    expect(w.jobs.filter((j) => j.step === 'pre_switch')).toEqual([]);
+    expect(runs).toEqual([]);
+    expect(release().steps?.[0]?.approvedBy).toBeUndefined();
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('nobody approved migrate within 60 min');
+  });
+
+  it('refuses to approve the step once the release approvals expired (approvalTtlMinutes) while it waited', async () => {
+    // The lead approved at 10:00; the step became ready at 10:40 (a slow second approval or an
+    // earlier step), so its own wait (60 min) is not over at 11:10, but the lead's approval is.
+    const { deps, w, release } = setUp(70, { readyAt: at(40).toISOString() });
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'not_available',
+    );
+    expect(w.jobs.filter((j) => j.step === 'pre_switch')).toEqual([]);
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('approvals expired');
+    expect(release().failure).toContain('approvalTtlMinutes');
+  });
+
+  it('the sweeper fails a step still waiting when the release approvals expire, not later', async () => {
+    const early = setUp(59, { readyAt: at(40).toISOString() });
+    await sweepService(early.deps, 'api');
+    expect(early.release().state).toBe('running_steps');
+    const expired = setUp(61, { readyAt: at(40).toISOString() });
+    await sweepService(expired.deps, 'api');
+    expect(expired.release().state).toBe('failed');
+    expect(expired.release().failure).toContain('approvals expired');
+  });
+
+  it('a restart that kills a reversible step leaves it to run again instead of failing the release', async () => {
+    const { w, release } = setUp(1, { reversible: true, approverRole: undefined });
+    let stopping = true;
+    const runs: string[] = [];
+    const deps = {
+      ...w.deps,
+      isStopping: () => stopping,
+      stepRunner: {
+        run: async () => {
+          runs.push('run');
+          return stopping
+            ? { ok: false as const, reason: 'step migrate was killed by SIGKILL', outputTail: '' }
+            : { ok: true as const };
+        },
+      },
+    };
+    await expect(runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 })).rejects.toThrow(
+      /stopped/,
+    );
+    expect(release().state).toBe('running_steps');
+    stopping = false;
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(runs).toEqual(['run', 'run']);
+    expect(release().state).toBe('switching');
+  });
+
+  it('a restart that kills an irreversible step: the release says to check whether it completed', async () => {
+    const { w, release } = setUp(1, { approvedBy: 'U0DBA' });
+    let stopping = true;
+    const deps = {
+      ...w.deps,
+      isStopping: () => stopping,
+      stepRunner: {
+        run: async () => ({
+          ok: false as const,
+          reason: 'step migrate was killed by SIGKILL',
+          outputTail: '',
+        }),
+      },
+    };
+    await expect(runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 })).rejects.toThrow();
+    stopping = false;
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('check whether it completed');
+  });
+
+  it('/rollback while an irreversible step runs answers that the data layer needs the runbook and the step goes on', async () => {
+    const { deps, release } = setUp(5, { approvedBy: 'U0DBA', startedAt: at(1).toISOString() });
+    const answer = await requestRollback(deps, {
+      service: 'api',
+      by: 'U0LEAD',
+      reason: 'wrong build',
+    });
+    expect(release().state).toBe('cancelled');
+    const said = `${answer.message} ${answer.hint}`;
+    expect(said).toContain(RUNBOOK);
+    expect(said).toContain('<@U0OWNER>');
+    expect(said).toContain('migrate is still running');
+  });
+
+  it('/rollback before any irreversible step started says nothing about the data layer', async () => {
+    const { deps } = setUp(5, {});
+    const answer = await requestRollback(deps, { service: 'api', by: 'U0LEAD', reason: 'no' });
+    expect(`${answer.message} ${answer.hint}`).not.toContain(RUNBOOK);
+    expect(`${answer.message} ${answer.hint}`).toContain('no traffic had moved');
+  });
+
+  it('a step that ends after the release was cancelled says so in the thread, with the runbook', async () => {
+    const { w, release } = setUp(5, { approvedBy: 'U0DBA' });
+    const deps = {
+      ...w.deps,
+      stepRunner: {
+        run: async () => {
+          // The on-call cancels while the migration runs; it completes anyway.
+          await requestRollback(w.deps, { service: 'api', by: 'U0LEAD', reason: 'pager' });
+          return { ok: true as const };
+        },
+      },
+    };
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(release().state).toBe('cancelled');
+    const late = w.posts.filter((p) => p.includes('after the release was cancelled'));
+    expect(late).toHaveLength(1);
+    expect(late[0]).toContain('migrate finished');
+    expect(late[0]).toContain(RUNBOOK);
   });
 });
