@@ -64,7 +64,7 @@ export async function approveStep(
  * The worker step of a pre-switch step (a migration), run like a deploy. "Started" is recorded
  * before the command runs: a step found started and never finished was cut off by a crash or a
  * restart, and an irreversible one is then never run again by itself; the release fails and says
- * what to check. A reversible one simply runs again. One run at a time per release (a lock), so
+ * what to check. A reversible one simply runs again. One run at a time per service (a lock), so
  * a re-delivery while it runs does nothing.
  */
 export async function runPreSwitchStep(
@@ -74,8 +74,12 @@ export async function runPreSwitchStep(
   // A second delivery while the step runs waits briefly, then fails its attempt and is retried
   // with backoff: after a crash the dead holder's lock expires and a retry finds the step
   // started and never finished.
+  const first = await deps.store.getRelease(job.releaseId);
+  if (first === null) return;
+  // Per service, not per release: a release cancelled while its step runs frees the service, and
+  // the next release's step must not run beside the one still going.
   await deps.locks.withLock(
-    `pre-switch-${job.releaseId}`,
+    `pre-switch-${first.service}`,
     STEP_LOCK_TTL_MS,
     () => runLocked(deps, job),
     { waitMs: 1000 },

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { PreSwitchStepRequest } from '../../../src/app/ports.ts';
+import { LockBusyError, type PreSwitchStepRequest } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { approveStep, runPreSwitchStep } from '../../../src/app/use-cases/pre-switch-steps.ts';
+import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
 import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
 import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
@@ -373,5 +374,68 @@ describe('pre-switch steps under attack (review)', () => {
     expect(late).toHaveLength(1);
     expect(late[0]).toContain('migrate finished');
     expect(late[0]).toContain(RUNBOOK);
+  });
+
+  it('a new release of the service does not run its step while a cancelled release’s step still runs', async () => {
+    const { w, release } = setUp(5, { approvedBy: 'U0DBA' });
+    // Mutual exclusion as Redis gives it: a held name refuses a second holder.
+    const held = new Set<string>();
+    const locks = {
+      withLock: async <T>(name: string, _ttl: number, fn: () => Promise<T>) => {
+        if (held.has(name)) throw new LockBusyError(name, 1000);
+        held.add(name);
+        try {
+          return await fn();
+        } finally {
+          held.delete(name);
+        }
+      },
+    };
+    const running: string[] = [];
+    let overlapped = false;
+    const deps = {
+      ...w.deps,
+      locks,
+      stepRunner: {
+        run: async (request: PreSwitchStepRequest) => {
+          if (running.length > 0) overlapped = true;
+          running.push(request.releaseId);
+          if (request.releaseId === 'rel-1') {
+            await requestRollback(w.deps, { service: 'api', by: 'U0LEAD', reason: 'pager' });
+            w.releases.set('rel-2', {
+              ...release(),
+              id: 'rel-2',
+              state: 'running_steps',
+              steps: [{ ...migrate, approvedBy: 'U0DBA' }],
+            });
+            await runPreSwitchStep(deps, { releaseId: 'rel-2', index: 0 }).catch(() => undefined);
+          }
+          running.pop();
+          return { ok: true as const };
+        },
+      },
+    };
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(overlapped).toBe(false);
+    expect(w.releases.get('rel-2')?.steps?.[0]?.startedAt).toBeUndefined();
+  });
+
+  it('/release status during steps names the step and who or what it waits for', async () => {
+    const waiting = setUp(5, {});
+    waiting.w.services.set('api', {
+      ...(waiting.w.services.get('api') as ReturnType<typeof serviceRecord>),
+      lastReleaseId: 'rel-1',
+    });
+    const asked = (await releaseStatus(waiting.deps, { service: 'api' })).details?.join('\n');
+    expect(asked).toContain('running steps');
+    expect(asked).toMatch(/migrate[^\n]*approval[^\n]*dba/);
+
+    const running = setUp(5, { approvedBy: 'U0DBA', startedAt: at(1).toISOString() });
+    running.w.services.set('api', {
+      ...(running.w.services.get('api') as ReturnType<typeof serviceRecord>),
+      lastReleaseId: 'rel-1',
+    });
+    const told = (await releaseStatus(running.deps, { service: 'api' })).details?.join('\n');
+    expect(told).toMatch(/step migrate[^\n]*running/);
   });
 });
