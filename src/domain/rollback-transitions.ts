@@ -1,5 +1,4 @@
-import { compensationText, dataTouched } from './pre-switch-steps.ts';
-import type { Release } from './release.ts';
+import { dataLayerNote } from './pre-switch-steps.ts';
 import type { EventOf } from './release-events.ts';
 import { refuse, type Step, type Transitioned } from './transition-step.ts';
 
@@ -35,7 +34,7 @@ export function rollback({ release, at, next }: Step, event: EventOf<'rollback'>
       release: next(
         { state: 'cancelled', rollback },
         event.user,
-        `cancelled before any traffic moved: ${event.reason}${cancelledSteps(release)}`,
+        `cancelled before any traffic moved: ${event.reason}${dataLayerNote(release)}`,
       ),
       effects: [{ type: 'free_service' }],
     };
@@ -89,12 +88,4 @@ export function rollbackFailed(
     release: next({ failure: event.reason }, 'greenlight', `rollback failed: ${event.reason}`),
     effects: [],
   };
-}
-
-/** Cancelled after an irreversible step started: the data layer is the runbook's to undo. */
-function cancelledSteps(release: Release): string {
-  const touched = dataTouched(release);
-  return touched.length === 0
-    ? ''
-    : `. The data layer is not rolled back: ${compensationText(touched)}`;
 }

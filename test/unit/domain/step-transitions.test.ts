@@ -206,3 +206,50 @@ describe('deadlines of pre-switch steps (manual clock)', () => {
     expect(deadline?.remindAt).toBeUndefined();
   });
 });
+
+describe('ending after an irreversible step finished (review)', () => {
+  const migrated: ReleaseEvent[] = [
+    { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+    { type: 'approve_step', user: 'U0DBA', roles: ['dba'], index: 0 },
+    { type: 'step_started', index: 0 },
+    { type: 'step_finished', index: 0 },
+  ];
+
+  it('a switch that fails after the migration says the data layer needs the runbook', () => {
+    const results = run(pending([migrate]), [
+      ...migrated,
+      { type: 'switch_failed', reason: 'the calendar closed before traffic moved' },
+    ]);
+    const failed = results.at(-1)?.release as Release;
+    expect(failed.state).toBe('failed');
+    expect(failed.failure).toContain('the calendar closed');
+    expect(failed.failure).toContain(RUNBOOK);
+    expect(failed.failure).toContain('<@U0OWNER>');
+  });
+
+  it('approvals voided at the switch, then expired or rejected: the data layer is still named', () => {
+    const voided = [...migrated, { type: 'void_approvals', reason: 'STANDBY changed' } as const];
+    const expired = run(pending([migrate]), [
+      ...voided,
+      { type: 'expire', reason: 'nobody approved within 60 min' },
+    ]).at(-1)?.release as Release;
+    expect(expired.state).toBe('cancelled');
+    expect(expired.failure).toContain(RUNBOOK);
+    const rejected = run(pending([migrate]), [
+      ...voided,
+      { type: 'reject', user: 'U0LEAD', reason: 'wrong build' },
+    ]).at(-1)?.release as Release;
+    expect(rejected.state).toBe('rejected');
+    expect(rejected.timeline.at(-1)?.what).toContain(RUNBOOK);
+  });
+
+  it('a switch failing for a release whose steps are all reversible adds nothing about data', () => {
+    const results = run(pending([warm]), [
+      { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+      { type: 'step_started', index: 0 },
+      { type: 'step_finished', index: 0 },
+      { type: 'switch_failed', reason: 'HAProxy down' },
+    ]);
+    expect(results.at(-1)?.release.failure).toBe('HAProxy down');
+  });
+});
