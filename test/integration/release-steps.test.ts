@@ -33,6 +33,7 @@ appendFileSync(marker, [e.GREENLIGHT_STEP, e.GREENLIGHT_RELEASE_ID, e.GREENLIGHT
 const mode = readFileSync(modeFile, 'utf8').trim();
 if (mode === 'fail') { console.error('ERROR: relation "orders_v2" already exists <!channel>'); process.exit(3); }
 if (mode === 'hang') setTimeout(() => {}, 120_000);
+if (mode === 'slow') setTimeout(() => {}, 4000);
 `;
 
 let world: ReleaseWorld | undefined;
@@ -41,7 +42,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function open(mode: 'ok' | 'fail' | 'hang', env: Record<string, string> = {}) {
+async function open(mode: 'ok' | 'fail' | 'hang' | 'slow', env: Record<string, string> = {}) {
   const base = join(
     tmpdir(),
     `greenlight-step-${process.pid}-${Math.random().toString(16).slice(2)}`,
@@ -216,4 +217,23 @@ describe('irreversible steps before the switch (issue 16)', () => {
     await sleep(1000);
     expect(await runs()).toHaveLength(1);
   }, 120_000);
+
+  it('/rollback while the step runs: the answer says it goes on and names the runbook; the thread says how it ended', async () => {
+    const { w, runs } = await open('slow');
+    const id = await approvedUpToTheStep(w);
+    await stepButtonShown(w, id);
+    await w.click('U0DEV2', 'release_step_approve', id);
+    await eventually(runs, (lines) => lines.length === 1);
+    const answer = await w.command('U0LEAD', '/rollback', 'api wrong build');
+    expect(answer).toContain('Cancelled the pending release of api 2.4.1');
+    expect(answer).toContain('migrate is still running');
+    expect(answer).toContain(RUNBOOK);
+    expect(answer).toContain('<@U0DBA>');
+    await releaseReaches(w, id, 'cancelled');
+    await expect
+      .poll(() => channelText(w, 'C0RELEASES'), { timeout: 20_000 })
+      .toContain('migrate finished after the release was cancelled');
+    await trafficAllOn(w, 'blue');
+    expect(await runs()).toHaveLength(1);
+  }, 60_000);
 });
