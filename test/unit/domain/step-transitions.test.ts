@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { releaseDeadline } from '../../../src/domain/deadlines.ts';
+import { desiredTraffic } from '../../../src/domain/desired-traffic.ts';
 import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import {
@@ -8,7 +9,7 @@ import {
   transition,
 } from '../../../src/domain/release-machine.ts';
 import { manualClock } from '../../../testkit/clock.ts';
-import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const START = '2026-11-24T10:00:00.000Z';
 const RULES = { approvalMinutes: 60, switchMinutes: 5, pausedMinutes: 30 };
@@ -251,5 +252,32 @@ describe('ending after an irreversible step finished (review)', () => {
       { type: 'switch_failed', reason: 'HAProxy down' },
     ]);
     expect(results.at(-1)?.release.failure).toBe('HAProxy down');
+  });
+});
+
+describe('a canary service with steps (review)', () => {
+  it('keeps all traffic on PRODUCTION while steps run, then the switch moves only the first canary share', () => {
+    const canary = releaseRecord(START, {
+      strategy: 'canary',
+      steps: [warm],
+      canary: { steps: [5, 20, 100], stepIndex: -1, stepStartedAt: START },
+    });
+    const service = serviceRecord(START);
+    const [approved, started, finished] = run(canary, [
+      { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+      { type: 'step_started', index: 0 },
+      { type: 'step_finished', index: 0 },
+    ]);
+    expect(approved?.release.state).toBe('running_steps');
+    expect(approved?.effects.map((e) => e.type)).not.toContain('switch_traffic');
+    for (const during of [approved, started]) {
+      const desired = desiredTraffic(service, during?.release as Release);
+      expect(desired.weights).toEqual({ blue: 100, green: 0 });
+    }
+    expect(finished?.release.state).toBe('switching');
+    expect(desiredTraffic(service, finished?.release as Release).weights).toEqual({
+      blue: 95,
+      green: 5,
+    });
   });
 });
