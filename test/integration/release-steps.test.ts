@@ -42,7 +42,11 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function open(mode: 'ok' | 'fail' | 'hang' | 'slow', env: Record<string, string> = {}) {
+async function open(
+  mode: 'ok' | 'fail' | 'hang' | 'slow',
+  env: Record<string, string> = {},
+  serviceYaml = '',
+) {
   const base = join(
     tmpdir(),
     `greenlight-step-${process.pid}-${Math.random().toString(16).slice(2)}`,
@@ -64,7 +68,7 @@ async function open(mode: 'ok' | 'fail' | 'hang' | 'slow', env: Record<string, s
         owner: U0DBA
         label: "Run migration (cannot be undone)"
         timeoutSeconds: 60
-`,
+${serviceYaml}`,
   });
   const runs = async () =>
     (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean);
@@ -235,5 +239,25 @@ describe('irreversible steps before the switch (issue 16)', () => {
       .toContain('migrate finished after the release was cancelled');
     await trafficAllOn(w, 'blue');
     expect(await runs()).toHaveLength(1);
+  }, 60_000);
+
+  it('a step approval clicked after the release approvals expired is refused and nothing runs', async () => {
+    // Approvals hold 6 s; the step itself could wait 10 min. The control loop is far off, so the
+    // click alone must notice.
+    const { w, runs } = await open(
+      'ok',
+      { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '3600' },
+      '    approvalTtlMinutes: 0.1\n    deadlines: { approvalMinutes: 10 }\n',
+    );
+    const id = await approvedUpToTheStep(w);
+    await stepButtonShown(w, id);
+    await sleep(7000);
+    const late = await w.click('U0DEV2', 'release_step_approve', id);
+    expect(late).toContain(REFUSED);
+    expect(late).toContain('approvals expired');
+    await releaseReaches(w, id, 'failed');
+    await trafficAllOn(w, 'blue');
+    await sleep(1000);
+    expect(await runs()).toEqual([]);
   }, 60_000);
 });
