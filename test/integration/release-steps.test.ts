@@ -260,4 +260,32 @@ describe('irreversible steps before the switch (issue 16)', () => {
     await sleep(1000);
     expect(await runs()).toEqual([]);
   }, 60_000);
+
+  it('a restart (SIGTERM) while a reversible step runs: the step runs again after it and the release goes out', async () => {
+    const warmRuns = join(tmpdir(), `greenlight-warm-${process.pid}-${Date.now()}.runs`);
+    const warm = [
+      process.execPath,
+      '-e',
+      `require('node:fs').appendFileSync(${JSON.stringify(warmRuns)}, 'warm\\n'); setTimeout(() => {}, 6000);`,
+    ];
+    const { w, runs } = await open(
+      'ok',
+      { GREENLIGHT_STALLED_INTERVAL_MS: '2000', GREENLIGHT_SHUTDOWN_TIMEOUT_MS: '2000' },
+      `      warm: { command: ${JSON.stringify(warm)}, reversible: true, timeoutSeconds: 30 }\n`,
+    );
+    const warmed = async () =>
+      (await readFile(warmRuns, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    const id = await approvedUpToTheStep(w);
+    await stepButtonShown(w, id);
+    await w.click('U0DEV2', 'release_step_approve', id);
+    await eventually(warmed, (lines) => lines.length === 1);
+    // A deploy of Greenlight itself: the stop outlasts its bound and kills the running step.
+    await w.app.stop('SIGTERM');
+    expect((await releaseRecord(w, id))?.state).toBe('running_steps');
+    await w.restart();
+    await releaseReaches(w, id, 'released', 60_000);
+    await trafficAllOn(w, 'green');
+    expect(await warmed()).toHaveLength(2);
+    expect(await runs()).toHaveLength(1);
+  }, 120_000);
 });
