@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { staleClick } from '../../../src/domain/click-fence.ts';
 import { releaseDeadline } from '../../../src/domain/deadlines.ts';
 import { desiredTraffic } from '../../../src/domain/desired-traffic.ts';
-import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
+import { type PreSwitchStep, stepStage } from '../../../src/domain/pre-switch-steps.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import {
   type ReleaseEvent,
@@ -279,5 +280,28 @@ describe('a canary service with steps (review)', () => {
       blue: 95,
       green: 5,
     });
+  });
+});
+
+describe('Approve-step clicks (review)', () => {
+  it('a click drawn for the first irreversible step cannot approve the second, nor twice the first', () => {
+    const backfill: PreSwitchStep = { ...migrate, name: 'backfill', label: 'Run backfill' };
+    const [approved, ...rest] = run(pending([migrate, backfill]), [
+      { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+      { type: 'approve_step', user: 'U0DBA', roles: ['dba'], index: 0 },
+      { type: 'step_started', index: 0 },
+      { type: 'step_finished', index: 0 },
+    ]);
+    const first = approved?.release as Release;
+    const drawnForFirst = stepStage(first);
+    expect(staleClick('approve_step', drawnForFirst, first)).toBeUndefined();
+    const afterApproval = rest[0]?.release as Release;
+    expect(staleClick('approve_step', drawnForFirst, afterApproval)).toContain(
+      'no step waits for approval now',
+    );
+    const second = rest.at(-1)?.release as Release;
+    expect(second.state).toBe('running_steps');
+    expect(staleClick('approve_step', drawnForFirst, second)).toContain('another step');
+    expect(staleClick('approve_step', stepStage(second), second)).toBeUndefined();
   });
 });
