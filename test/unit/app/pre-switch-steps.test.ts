@@ -438,4 +438,13 @@ describe('pre-switch steps under attack (review)', () => {
     const told = (await releaseStatus(running.deps, { service: 'api' })).details?.join('\n');
     expect(told).toMatch(/step migrate[^\n]*running/);
   });
+
+  it('a step job that gave up before starting fails the release saying what may hold it', async () => {
+    const { deps, w, release } = setUp(3, { approvedBy: 'U0DBA' });
+    w.jobState = () => 'failed';
+    await sweepService(deps, 'api');
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('gave up');
+    expect(release().failure).toContain('an earlier release of api may still be running');
+  });
 });
