@@ -270,7 +270,9 @@ describe('irreversible steps before the switch (issue 16)', () => {
     ];
     const { w, runs } = await open(
       'ok',
-      { GREENLIGHT_STALLED_INTERVAL_MS: '2000', GREENLIGHT_SHUTDOWN_TIMEOUT_MS: '2000' },
+      // The killed step's attempt is failed and retried at once; a longer stall interval than the
+      // crash test's keeps a busy restart from counting the retried job as stalled twice.
+      { GREENLIGHT_STALLED_INTERVAL_MS: '10000', GREENLIGHT_SHUTDOWN_TIMEOUT_MS: '2000' },
       `      warm: { command: ${JSON.stringify(warm)}, reversible: true, timeoutSeconds: 30 }\n`,
     );
     const warmed = async () =>
