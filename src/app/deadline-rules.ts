@@ -6,5 +6,6 @@ export function deadlineRules(config: ServiceConfig): DeadlineRules {
   return {
     ...config.deadlines,
     approvalMinutes: config.deadlines.approvalMinutes ?? config.approvalTtlMinutes,
+    approvalTtlMinutes: config.approvalTtlMinutes,
   };
 }

@@ -119,7 +119,7 @@ async function sweepRelease(
       await runEvent(deps, release.id, {
         type: 'step_failed',
         index: currentStepIndex(release) ?? 0,
-        reason: 'its job gave up after its retries',
+        reason: `its job gave up after its retries: a step of an earlier release of ${release.service} may still be running (see its thread), or the worker logs say why`,
       });
       done.push(`failed the steps of ${release.id}: the job gave up`);
     } else if (stepState === 'failed' && release.state === 'switching') {

@@ -1,4 +1,5 @@
 import { itemList, openRequired } from './checklist.ts';
+import { dataLayerNote } from './pre-switch-steps.ts';
 import { missingRoles } from './release.ts';
 import { type EventOf, TransitionRefused } from './release-events.ts';
 import { refuse, type Step, type Transitioned } from './transition-step.ts';
@@ -59,7 +60,7 @@ export function reject({ release, next }: Step, event: EventOf<'reject'>): Trans
         ...(event.reason ? { rejectReason: event.reason } : {}),
       },
       event.user,
-      event.reason ? `rejected: ${event.reason}` : 'rejected',
+      `${event.reason ? `rejected: ${event.reason}` : 'rejected'}${dataLayerNote(release)}`,
     ),
     effects: [{ type: 'free_service' }],
   };
@@ -68,7 +69,11 @@ export function reject({ release, next }: Step, event: EventOf<'reject'>): Trans
 export function expire({ release, next }: Step, event: EventOf<'expire'>): Transitioned {
   if (release.state !== 'awaiting_approval') refuse(release, event);
   return {
-    release: next({ state: 'cancelled', failure: event.reason }, 'greenlight', event.reason),
+    release: next(
+      { state: 'cancelled', failure: `${event.reason}${dataLayerNote(release)}` },
+      'greenlight',
+      `${event.reason}${dataLayerNote(release)}`,
+    ),
     effects: [{ type: 'free_service' }],
   };
 }

@@ -10,6 +10,8 @@ export interface DeadlineRules {
   readonly switchMinutes: number;
   /** A paused canary, window or unanswered Promote is rolled back after this. */
   readonly pausedMinutes: number;
+  /** How long an approval holds (`approvalTtlMinutes`): an irreversible step waits no longer. */
+  readonly approvalTtlMinutes?: number;
 }
 
 export type OverdueAction =
@@ -117,12 +119,23 @@ export function stepDeadline(
   if (step === undefined) return undefined;
   const ready = step.readyAt ? Date.parse(step.readyAt) : since;
   if (awaitsApproval(step)) {
-    const at = ready + rules.approvalMinutes * 60_000;
+    const waited = ready + rules.approvalMinutes * 60_000;
+    // The release approvals must still hold when the step is approved: it runs, then the switch
+    // follows on their word, so a step approved after they expired would switch on stale ones.
+    const oldest = Math.min(...release.approvals.map((a) => Date.parse(a.at)));
+    const expired =
+      rules.approvalTtlMinutes === undefined || release.approvals.length === 0
+        ? Number.POSITIVE_INFINITY
+        : oldest + rules.approvalTtlMinutes * 60_000;
+    const at = Math.min(waited, expired);
     return {
       at,
       action: 'fail_steps',
-      reason: `nobody approved ${step.name} within ${phrase(rules.approvalMinutes)}`,
-      remindAt: at - (rules.approvalMinutes * 60_000) / 2,
+      reason:
+        expired < waited
+          ? `the release approvals expired (approvalTtlMinutes: ${phrase(rules.approvalTtlMinutes ?? 0)}) before anyone approved ${step.name}`
+          : `nobody approved ${step.name} within ${phrase(rules.approvalMinutes)}`,
+      remindAt: ready + (at - ready) / 2,
     };
   }
   const from = step.startedAt ? Date.parse(step.startedAt) : ready;

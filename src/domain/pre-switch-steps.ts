@@ -68,6 +68,14 @@ export function compensationText(steps: readonly PreSwitchStep[]): string {
     .join('; ');
 }
 
+/** ". The data layer is not rolled back: …" once an irreversible step started, else "". */
+export function dataLayerNote(release: Release): string {
+  const touched = dataTouched(release);
+  return touched.length === 0
+    ? ''
+    : `. The data layer is not rolled back: ${compensationText(touched)}`;
+}
+
 /** The stage suffix of a step's approval button: which step, at which revision. */
 export function stepStage(release: Release): string {
   return `${release.state}.s${currentStepIndex(release) ?? 0}.r${release.revision}`;

@@ -1,6 +1,5 @@
 import { endedByRollback } from './checklist.ts';
-import { compensationText, dataTouched } from './pre-switch-steps.ts';
-import type { Release } from './release.ts';
+import { dataLayerNote } from './pre-switch-steps.ts';
 import type { EventOf } from './release-events.ts';
 import { refuse, type Step, type Transitioned } from './transition-step.ts';
 
@@ -36,7 +35,7 @@ export function rollback({ release, at, next }: Step, event: EventOf<'rollback'>
       release: next(
         { state: 'cancelled', rollback },
         event.user,
-        `cancelled before any traffic moved: ${event.reason}${cancelledSteps(release)}`,
+        `cancelled before any traffic moved: ${event.reason}${dataLayerNote(release)}`,
       ),
       effects: [{ type: 'free_service' }],
     };
@@ -119,12 +118,4 @@ export function rollbackFailed(
     ),
     effects: [],
   };
-}
-
-/** Cancelled after an irreversible step started: the data layer is the runbook's to undo. */
-function cancelledSteps(release: Release): string {
-  const touched = dataTouched(release);
-  return touched.length === 0
-    ? ''
-    : `. The data layer is not rolled back: ${compensationText(touched)}`;
 }

@@ -1,3 +1,4 @@
+import { dataLayerNote } from './pre-switch-steps.ts';
 import { type EventOf, TransitionRefused } from './release-events.ts';
 import { ringEntered } from './rings.ts';
 import { nextStep, refuse, type Step, type Transitioned, trafficMoved } from './transition-step.ts';
@@ -111,12 +112,10 @@ export function switchFailed(
   event: EventOf<'switch_failed'>,
 ): Transitioned {
   if (release.state !== 'switching') refuse(release, event);
+  // After an irreversible step the failed switch leaves changed data behind: say whose it is.
+  const failure = `${event.reason}${dataLayerNote(release)}`;
   return {
-    release: next(
-      { state: 'failed', failure: event.reason },
-      'greenlight',
-      `switch failed: ${event.reason}`,
-    ),
+    release: next({ state: 'failed', failure }, 'greenlight', `switch failed: ${failure}`),
     // PRODUCTION never changed, so desired traffic is back on it: the reconciler restores it.
     effects: [{ type: 'free_service' }, { type: 'drive_traffic' }],
   };

@@ -33,6 +33,7 @@ appendFileSync(marker, [e.GREENLIGHT_STEP, e.GREENLIGHT_RELEASE_ID, e.GREENLIGHT
 const mode = readFileSync(modeFile, 'utf8').trim();
 if (mode === 'fail') { console.error('ERROR: relation "orders_v2" already exists <!channel>'); process.exit(3); }
 if (mode === 'hang') setTimeout(() => {}, 120_000);
+if (mode === 'slow') setTimeout(() => {}, 4000);
 `;
 
 let world: ReleaseWorld | undefined;
@@ -41,7 +42,11 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function open(mode: 'ok' | 'fail' | 'hang', env: Record<string, string> = {}) {
+async function open(
+  mode: 'ok' | 'fail' | 'hang' | 'slow',
+  env: Record<string, string> = {},
+  serviceYaml = '',
+) {
   const base = join(
     tmpdir(),
     `greenlight-step-${process.pid}-${Math.random().toString(16).slice(2)}`,
@@ -63,7 +68,7 @@ async function open(mode: 'ok' | 'fail' | 'hang', env: Record<string, string> = 
         owner: U0DBA
         label: "Run migration (cannot be undone)"
         timeoutSeconds: 60
-`,
+${serviceYaml}`,
   });
   const runs = async () =>
     (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean);
@@ -214,6 +219,75 @@ describe('irreversible steps before the switch (issue 16)', () => {
     expect(failure).toContain(RUNBOOK);
     await trafficAllOn(w, 'blue');
     await sleep(1000);
+    expect(await runs()).toHaveLength(1);
+  }, 120_000);
+
+  it('/rollback while the step runs: the answer says it goes on and names the runbook; the thread says how it ended', async () => {
+    const { w, runs } = await open('slow');
+    const id = await approvedUpToTheStep(w);
+    await stepButtonShown(w, id);
+    await w.click('U0DEV2', 'release_step_approve', id);
+    await eventually(runs, (lines) => lines.length === 1);
+    const answer = await w.command('U0LEAD', '/rollback', 'api wrong build');
+    expect(answer).toContain('Cancelled the pending release of api 2.4.1');
+    expect(answer).toContain('migrate is still running');
+    expect(answer).toContain(RUNBOOK);
+    expect(answer).toContain('<@U0DBA>');
+    await releaseReaches(w, id, 'cancelled');
+    await expect
+      .poll(() => channelText(w, 'C0RELEASES'), { timeout: 20_000 })
+      .toContain('migrate finished after the release was cancelled');
+    await trafficAllOn(w, 'blue');
+    expect(await runs()).toHaveLength(1);
+  }, 60_000);
+
+  it('a step approval clicked after the release approvals expired is refused and nothing runs', async () => {
+    // Approvals hold 6 s; the step itself could wait 10 min. The control loop is far off, so the
+    // click alone must notice.
+    const { w, runs } = await open(
+      'ok',
+      { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '3600' },
+      '    approvalTtlMinutes: 0.1\n    deadlines: { approvalMinutes: 10 }\n',
+    );
+    const id = await approvedUpToTheStep(w);
+    await stepButtonShown(w, id);
+    await sleep(7000);
+    const late = await w.click('U0DEV2', 'release_step_approve', id);
+    expect(late).toContain(REFUSED);
+    expect(late).toContain('approvals expired');
+    await releaseReaches(w, id, 'failed');
+    await trafficAllOn(w, 'blue');
+    await sleep(1000);
+    expect(await runs()).toEqual([]);
+  }, 60_000);
+
+  it('a restart (SIGTERM) while a reversible step runs: the step runs again after it and the release goes out', async () => {
+    const warmRuns = join(tmpdir(), `greenlight-warm-${process.pid}-${Date.now()}.runs`);
+    const warm = [
+      process.execPath,
+      '-e',
+      `require('node:fs').appendFileSync(${JSON.stringify(warmRuns)}, 'warm\\n'); setTimeout(() => {}, 6000);`,
+    ];
+    const { w, runs } = await open(
+      'ok',
+      // The killed step's attempt is failed and retried at once; a longer stall interval than the
+      // crash test's keeps a busy restart from counting the retried job as stalled twice.
+      { GREENLIGHT_STALLED_INTERVAL_MS: '10000', GREENLIGHT_SHUTDOWN_TIMEOUT_MS: '2000' },
+      `      warm: { command: ${JSON.stringify(warm)}, reversible: true, timeoutSeconds: 30 }\n`,
+    );
+    const warmed = async () =>
+      (await readFile(warmRuns, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    const id = await approvedUpToTheStep(w);
+    await stepButtonShown(w, id);
+    await w.click('U0DEV2', 'release_step_approve', id);
+    await eventually(warmed, (lines) => lines.length === 1);
+    // A deploy of Greenlight itself: the stop outlasts its bound and kills the running step.
+    await w.app.stop('SIGTERM');
+    expect((await releaseRecord(w, id))?.state).toBe('running_steps');
+    await w.restart();
+    await releaseReaches(w, id, 'released', 60_000);
+    await trafficAllOn(w, 'green');
+    expect(await warmed()).toHaveLength(2);
     expect(await runs()).toHaveLength(1);
   }, 120_000);
 });

@@ -1,6 +1,14 @@
-import { awaitsApproval, currentStep, currentStepIndex } from '../../domain/pre-switch-steps.ts';
+import { releaseDeadline } from '../../domain/deadlines.ts';
+import {
+  awaitsApproval,
+  compensationText,
+  currentStep,
+  currentStepIndex,
+} from '../../domain/pre-switch-steps.ts';
 import type { Answer } from '../answer.ts';
-import type { EventPorts, Uses } from '../app-deps.ts';
+import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { deadlineRules } from '../deadline-rules.ts';
+import type { DeployOutcome } from '../ports.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
@@ -17,6 +25,17 @@ export async function approveStep(
   const step = release ? currentStep(release) : undefined;
   if (release === null || index === undefined || step === undefined)
     throw new ReleaseError('stale', 'No step waits for approval now.', 'See /release status.');
+  // Past its deadline the wait is over, whether or not the sweeper got to it yet: a late click
+  // must not run what cannot be undone on approvals that no longer hold.
+  const deadline = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
+  if (awaitsApproval(step) && deadline !== undefined && deps.clock.now().getTime() >= deadline.at) {
+    await runEvent(deps, release.id, { type: 'step_failed', index, reason: deadline.reason });
+    throw new ReleaseError(
+      'not_available',
+      `${release.service} ${release.version}: ${deadline.reason}, so ${step.name} did not run and traffic never moved.`,
+      `Request it again: /release ${release.service}`,
+    );
+  }
   // The switch that follows would be refused: nothing irreversible runs for a release that
   // cannot go out now.
   const closed = closedFor(deps, release);
@@ -45,18 +64,22 @@ export async function approveStep(
  * The worker step of a pre-switch step (a migration), run like a deploy. "Started" is recorded
  * before the command runs: a step found started and never finished was cut off by a crash or a
  * restart, and an irreversible one is then never run again by itself; the release fails and says
- * what to check. A reversible one simply runs again. One run at a time per release (a lock), so
+ * what to check. A reversible one simply runs again. One run at a time per service (a lock), so
  * a re-delivery while it runs does nothing.
  */
 export async function runPreSwitchStep(
-  deps: Uses<EventPorts | 'comms' | 'locks' | 'stepRunner'>,
+  deps: Uses<EventPorts | 'comms' | 'isStopping' | 'locks' | 'stepRunner'>,
   job: { releaseId: string; index: number },
 ): Promise<void> {
   // A second delivery while the step runs waits briefly, then fails its attempt and is retried
   // with backoff: after a crash the dead holder's lock expires and a retry finds the step
   // started and never finished.
+  const first = await deps.store.getRelease(job.releaseId);
+  if (first === null) return;
+  // Per service, not per release: a release cancelled while its step runs frees the service, and
+  // the next release's step must not run beside the one still going.
   await deps.locks.withLock(
-    `pre-switch-${job.releaseId}`,
+    `pre-switch-${first.service}`,
     STEP_LOCK_TTL_MS,
     () => runLocked(deps, job),
     { waitMs: 1000 },
@@ -64,7 +87,7 @@ export async function runPreSwitchStep(
 }
 
 async function runLocked(
-  deps: Uses<EventPorts | 'comms' | 'stepRunner'>,
+  deps: Uses<EventPorts | 'comms' | 'isStopping' | 'stepRunner'>,
   job: { releaseId: string; index: number },
 ) {
   const release = await deps.store.getRelease(job.releaseId);
@@ -72,6 +95,7 @@ async function runLocked(
   const step = currentStep(release);
   if (currentStepIndex(release) !== job.index || step === undefined) return;
   const event = (type: 'step_started' | 'step_finished') => ({ type, index: job.index });
+  let outcome: DeployOutcome | undefined;
   try {
     if (step.startedAt !== undefined && !step.reversible) {
       await runEvent(deps, release.id, {
@@ -83,7 +107,7 @@ async function runLocked(
     }
     if (awaitsApproval(step)) return;
     await runEvent(deps, release.id, event('step_started'));
-    const outcome = deps.stepRunner
+    outcome = deps.stepRunner
       ? await deps.stepRunner.run({
           service: release.service,
           step: step.name,
@@ -92,6 +116,12 @@ async function runLocked(
           releaseId: release.id,
         })
       : { ok: false as const, reason: 'no step runner in this process', outputTail: '' };
+    if (!outcome.ok && deps.isStopping?.()) {
+      // Killed because Greenlight is stopping, not because the step failed: left started and
+      // unfinished, so its re-delivery runs a reversible step again and reports an irreversible
+      // one as interrupted.
+      throw new Error(`Greenlight stopped while step ${step.name} ran`);
+    }
     if (outcome.ok) {
       await runEvent(deps, release.id, event('step_finished'));
       return;
@@ -106,6 +136,13 @@ async function runLocked(
     // Cancelled by /rollback meanwhile: the release says what happened.
     if (error instanceof ReleaseError) {
       deps.log.info({ releaseId: release.id, err: error }, 'pre-switch step outcome not recorded');
+      // Whoever cancelled was told the step goes on: how it ended decides the runbook.
+      if (outcome !== undefined)
+        await deps.notifier.releaseNote(
+          release,
+          `step-${job.index}-after-cancel-${Date.parse(step.readyAt ?? release.updatedAt)}`,
+          `${step.name} ${outcome.ok ? 'finished' : `failed (${outcome.reason})`} after the release was cancelled; traffic never moved.${step.reversible ? '' : ` It cannot be undone: ${compensationText([step])}.`}`,
+        );
       return;
     }
     throw error;

@@ -1,4 +1,5 @@
 import { checklistStatusLine } from '../../domain/checklist.ts';
+import { awaitsApproval, currentStep } from '../../domain/pre-switch-steps.ts';
 import { missingRoles } from '../../domain/release.ts';
 import { standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
@@ -59,10 +60,15 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
   }
   const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
   if (release !== null) {
+    const step = release.state === 'running_steps' ? currentStep(release) : undefined;
     const waiting =
       release.state === 'awaiting_approval'
         ? `, waiting for ${missingRoles(release).join(' and ')}`
-        : '';
+        : step === undefined
+          ? ''
+          : awaitsApproval(step)
+            ? `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`
+            : `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
     lines.push(
       `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
       ...(await ringLines(deps, release)),

@@ -1,3 +1,4 @@
+import { compensationText, dataTouched } from '../../domain/pre-switch-steps.ts';
 import type { Release } from '../../domain/release.ts';
 import type { ReleaseEvent } from '../../domain/release-machine.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
@@ -86,7 +87,7 @@ export async function requestRollback(
   if (r.state === 'cancelled') {
     return {
       message: `Cancelled the pending release of ${r.service} ${r.version}: no traffic had moved.`,
-      hint: `PRODUCTION stays on ${r.fromSlot} (${r.fromVersion}).`,
+      hint: `PRODUCTION stays on ${r.fromSlot} (${r.fromVersion}).${cancelledStepsHint(r)}`,
     };
   }
   return {
@@ -233,4 +234,17 @@ export async function approveRollback(
   return {
     message: `Rollback approved: ${r.service} goes back to ${r.fromVersion} on ${r.fromSlot}.`,
   };
+}
+
+/** Cancelled during its steps: a step still running is not stopped, and data may have changed. */
+function cancelledStepsHint(release: Release): string {
+  const running = (release.steps ?? []).filter((s) => s.startedAt && !s.finishedAt);
+  const touched = dataTouched(release);
+  return [
+    ...running.map(
+      (s) =>
+        ` ${s.name} is still running: Greenlight does not stop it; the thread says how it ends.`,
+    ),
+    touched.length > 0 ? ` The data layer is not rolled back: ${compensationText(touched)}.` : '',
+  ].join('');
 }

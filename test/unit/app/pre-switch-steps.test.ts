@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { PreSwitchStepRequest } from '../../../src/app/ports.ts';
+import { LockBusyError, type PreSwitchStepRequest } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { approveStep, runPreSwitchStep } from '../../../src/app/use-cases/pre-switch-steps.ts';
+import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
+import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
 import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
 import type { Release } from '../../../src/domain/release.ts';
@@ -240,5 +242,209 @@ describe('steps in greenlight.yml', () => {
 `),
     );
     expect(Object.keys(config.services.api?.steps ?? {})).toEqual(['warm', 'migrate']);
+  });
+});
+
+describe('pre-switch steps under attack (review)', () => {
+  const refusedCode = async (run: () => Promise<unknown>) =>
+    run().then(
+      () => 'accepted',
+      (error: unknown) => (error instanceof ReleaseError ? error.code : 'threw'),
+    );
+
+  it('refuses an Approve-step click after the step approval deadline, even before the sweeper ran', async () => {
+    const { deps, w, release, runs } = setUp(61, {});
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'not_available',
+    );
+    expect(w.jobs.filter((j) => j.step === 'pre_switch')).toEqual([]);
+    expect(runs).toEqual([]);
+    expect(release().steps?.[0]?.approvedBy).toBeUndefined();
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('nobody approved migrate within 60 min');
+  });
+
+  it('refuses to approve the step once the release approvals expired (approvalTtlMinutes) while it waited', async () => {
+    // The lead approved at 10:00; the step became ready at 10:40 (a slow second approval or an
+    // earlier step), so its own wait (60 min) is not over at 11:10, but the lead's approval is.
+    const { deps, w, release } = setUp(70, { readyAt: at(40).toISOString() });
+    expect(await refusedCode(() => approveStep(deps, { releaseId: 'rel-1', user: 'U0DBA' }))).toBe(
+      'not_available',
+    );
+    expect(w.jobs.filter((j) => j.step === 'pre_switch')).toEqual([]);
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('approvals expired');
+    expect(release().failure).toContain('approvalTtlMinutes');
+  });
+
+  it('the sweeper fails a step still waiting when the release approvals expire, not later', async () => {
+    const early = setUp(59, { readyAt: at(40).toISOString() });
+    await sweepService(early.deps, 'api');
+    expect(early.release().state).toBe('running_steps');
+    const expired = setUp(61, { readyAt: at(40).toISOString() });
+    await sweepService(expired.deps, 'api');
+    expect(expired.release().state).toBe('failed');
+    expect(expired.release().failure).toContain('approvals expired');
+  });
+
+  it('a restart that kills a reversible step leaves it to run again instead of failing the release', async () => {
+    const { w, release } = setUp(1, { reversible: true, approverRole: undefined });
+    let stopping = true;
+    const runs: string[] = [];
+    const deps = {
+      ...w.deps,
+      isStopping: () => stopping,
+      stepRunner: {
+        run: async () => {
+          runs.push('run');
+          return stopping
+            ? { ok: false as const, reason: 'step migrate was killed by SIGKILL', outputTail: '' }
+            : { ok: true as const };
+        },
+      },
+    };
+    await expect(runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 })).rejects.toThrow(
+      /stopped/,
+    );
+    expect(release().state).toBe('running_steps');
+    stopping = false;
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(runs).toEqual(['run', 'run']);
+    expect(release().state).toBe('switching');
+  });
+
+  it('a restart that kills an irreversible step: the release says to check whether it completed', async () => {
+    const { w, release } = setUp(1, { approvedBy: 'U0DBA' });
+    let stopping = true;
+    const deps = {
+      ...w.deps,
+      isStopping: () => stopping,
+      stepRunner: {
+        run: async () => ({
+          ok: false as const,
+          reason: 'step migrate was killed by SIGKILL',
+          outputTail: '',
+        }),
+      },
+    };
+    await expect(runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 })).rejects.toThrow();
+    stopping = false;
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('check whether it completed');
+  });
+
+  it('/rollback while an irreversible step runs answers that the data layer needs the runbook and the step goes on', async () => {
+    const { deps, release } = setUp(5, { approvedBy: 'U0DBA', startedAt: at(1).toISOString() });
+    const answer = await requestRollback(deps, {
+      service: 'api',
+      by: 'U0LEAD',
+      reason: 'wrong build',
+    });
+    expect(release().state).toBe('cancelled');
+    const said = `${answer.message} ${answer.hint}`;
+    expect(said).toContain(RUNBOOK);
+    expect(said).toContain('<@U0OWNER>');
+    expect(said).toContain('migrate is still running');
+  });
+
+  it('/rollback before any irreversible step started says nothing about the data layer', async () => {
+    const { deps } = setUp(5, {});
+    const answer = await requestRollback(deps, { service: 'api', by: 'U0LEAD', reason: 'no' });
+    expect(`${answer.message} ${answer.hint}`).not.toContain(RUNBOOK);
+    expect(`${answer.message} ${answer.hint}`).toContain('no traffic had moved');
+  });
+
+  it('a step that ends after the release was cancelled says so in the thread, with the runbook', async () => {
+    const { w, release } = setUp(5, { approvedBy: 'U0DBA' });
+    const deps = {
+      ...w.deps,
+      stepRunner: {
+        run: async () => {
+          // The on-call cancels while the migration runs; it completes anyway.
+          await requestRollback(w.deps, { service: 'api', by: 'U0LEAD', reason: 'pager' });
+          return { ok: true as const };
+        },
+      },
+    };
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(release().state).toBe('cancelled');
+    const late = w.posts.filter((p) => p.includes('after the release was cancelled'));
+    expect(late).toHaveLength(1);
+    expect(late[0]).toContain('migrate finished');
+    expect(late[0]).toContain(RUNBOOK);
+  });
+
+  it('a new release of the service does not run its step while a cancelled release’s step still runs', async () => {
+    const { w, release } = setUp(5, { approvedBy: 'U0DBA' });
+    // Mutual exclusion as Redis gives it: a held name refuses a second holder.
+    const held = new Set<string>();
+    const locks = {
+      withLock: async <T>(name: string, _ttl: number, fn: () => Promise<T>) => {
+        if (held.has(name)) throw new LockBusyError(name, 1000);
+        held.add(name);
+        try {
+          return await fn();
+        } finally {
+          held.delete(name);
+        }
+      },
+    };
+    const running: string[] = [];
+    let overlapped = false;
+    const deps = {
+      ...w.deps,
+      locks,
+      stepRunner: {
+        run: async (request: PreSwitchStepRequest) => {
+          if (running.length > 0) overlapped = true;
+          running.push(request.releaseId);
+          if (request.releaseId === 'rel-1') {
+            await requestRollback(w.deps, { service: 'api', by: 'U0LEAD', reason: 'pager' });
+            w.releases.set('rel-2', {
+              ...release(),
+              id: 'rel-2',
+              state: 'running_steps',
+              steps: [{ ...migrate, approvedBy: 'U0DBA' }],
+            });
+            await runPreSwitchStep(deps, { releaseId: 'rel-2', index: 0 }).catch(() => undefined);
+          }
+          running.pop();
+          return { ok: true as const };
+        },
+      },
+    };
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    expect(overlapped).toBe(false);
+    expect(w.releases.get('rel-2')?.steps?.[0]?.startedAt).toBeUndefined();
+  });
+
+  it('/release status during steps names the step and who or what it waits for', async () => {
+    const waiting = setUp(5, {});
+    waiting.w.services.set('api', {
+      ...(waiting.w.services.get('api') as ReturnType<typeof serviceRecord>),
+      lastReleaseId: 'rel-1',
+    });
+    const asked = (await releaseStatus(waiting.deps, { service: 'api' })).details?.join('\n');
+    expect(asked).toContain('running steps');
+    expect(asked).toMatch(/migrate[^\n]*approval[^\n]*dba/);
+
+    const running = setUp(5, { approvedBy: 'U0DBA', startedAt: at(1).toISOString() });
+    running.w.services.set('api', {
+      ...(running.w.services.get('api') as ReturnType<typeof serviceRecord>),
+      lastReleaseId: 'rel-1',
+    });
+    const told = (await releaseStatus(running.deps, { service: 'api' })).details?.join('\n');
+    expect(told).toMatch(/step migrate[^\n]*running/);
+  });
+
+  it('a step job that gave up before starting fails the release saying what may hold it', async () => {
+    const { deps, w, release } = setUp(3, { approvedBy: 'U0DBA' });
+    w.jobState = () => 'failed';
+    await sweepService(deps, 'api');
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('gave up');
+    expect(release().failure).toContain('an earlier release of api may still be running');
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { staleClick } from '../../../src/domain/click-fence.ts';
 import { releaseDeadline } from '../../../src/domain/deadlines.ts';
-import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
+import { desiredTraffic } from '../../../src/domain/desired-traffic.ts';
+import { type PreSwitchStep, stepStage } from '../../../src/domain/pre-switch-steps.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import {
   type ReleaseEvent,
@@ -8,7 +10,7 @@ import {
   transition,
 } from '../../../src/domain/release-machine.ts';
 import { manualClock } from '../../../testkit/clock.ts';
-import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const START = '2026-11-24T10:00:00.000Z';
 const RULES = { approvalMinutes: 60, switchMinutes: 5, pausedMinutes: 30 };
@@ -204,5 +206,102 @@ describe('deadlines of pre-switch steps (manual clock)', () => {
     // Started at 10:03; 120 s timeout and 5 min margin.
     expect(new Date(deadline?.at ?? 0).toISOString()).toBe('2026-11-24T10:10:00.000Z');
     expect(deadline?.remindAt).toBeUndefined();
+  });
+});
+
+describe('ending after an irreversible step finished (review)', () => {
+  const migrated: ReleaseEvent[] = [
+    { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+    { type: 'approve_step', user: 'U0DBA', roles: ['dba'], index: 0 },
+    { type: 'step_started', index: 0 },
+    { type: 'step_finished', index: 0 },
+  ];
+
+  it('a switch that fails after the migration says the data layer needs the runbook', () => {
+    const results = run(pending([migrate]), [
+      ...migrated,
+      { type: 'switch_failed', reason: 'the calendar closed before traffic moved' },
+    ]);
+    const failed = results.at(-1)?.release as Release;
+    expect(failed.state).toBe('failed');
+    expect(failed.failure).toContain('the calendar closed');
+    expect(failed.failure).toContain(RUNBOOK);
+    expect(failed.failure).toContain('<@U0OWNER>');
+  });
+
+  it('approvals voided at the switch, then expired or rejected: the data layer is still named', () => {
+    const voided = [...migrated, { type: 'void_approvals', reason: 'STANDBY changed' } as const];
+    const expired = run(pending([migrate]), [
+      ...voided,
+      { type: 'expire', reason: 'nobody approved within 60 min' },
+    ]).at(-1)?.release as Release;
+    expect(expired.state).toBe('cancelled');
+    expect(expired.failure).toContain(RUNBOOK);
+    const rejected = run(pending([migrate]), [
+      ...voided,
+      { type: 'reject', user: 'U0LEAD', reason: 'wrong build' },
+    ]).at(-1)?.release as Release;
+    expect(rejected.state).toBe('rejected');
+    expect(rejected.timeline.at(-1)?.what).toContain(RUNBOOK);
+  });
+
+  it('a switch failing for a release whose steps are all reversible adds nothing about data', () => {
+    const results = run(pending([warm]), [
+      { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+      { type: 'step_started', index: 0 },
+      { type: 'step_finished', index: 0 },
+      { type: 'switch_failed', reason: 'HAProxy down' },
+    ]);
+    expect(results.at(-1)?.release.failure).toBe('HAProxy down');
+  });
+});
+
+describe('a canary service with steps (review)', () => {
+  it('keeps all traffic on PRODUCTION while steps run, then the switch moves only the first canary share', () => {
+    const canary = releaseRecord(START, {
+      strategy: 'canary',
+      steps: [warm],
+      canary: { steps: [5, 20, 100], stepIndex: -1, stepStartedAt: START },
+    });
+    const service = serviceRecord(START);
+    const [approved, started, finished] = run(canary, [
+      { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+      { type: 'step_started', index: 0 },
+      { type: 'step_finished', index: 0 },
+    ]);
+    expect(approved?.release.state).toBe('running_steps');
+    expect(approved?.effects.map((e) => e.type)).not.toContain('switch_traffic');
+    for (const during of [approved, started]) {
+      const desired = desiredTraffic(service, during?.release as Release);
+      expect(desired.weights).toEqual({ blue: 100, green: 0 });
+    }
+    expect(finished?.release.state).toBe('switching');
+    expect(desiredTraffic(service, finished?.release as Release).weights).toEqual({
+      blue: 95,
+      green: 5,
+    });
+  });
+});
+
+describe('Approve-step clicks (review)', () => {
+  it('a click drawn for the first irreversible step cannot approve the second, nor twice the first', () => {
+    const backfill: PreSwitchStep = { ...migrate, name: 'backfill', label: 'Run backfill' };
+    const [approved, ...rest] = run(pending([migrate, backfill]), [
+      { type: 'approve', user: 'U0LEAD', roles: ['lead'] },
+      { type: 'approve_step', user: 'U0DBA', roles: ['dba'], index: 0 },
+      { type: 'step_started', index: 0 },
+      { type: 'step_finished', index: 0 },
+    ]);
+    const first = approved?.release as Release;
+    const drawnForFirst = stepStage(first);
+    expect(staleClick('approve_step', drawnForFirst, first)).toBeUndefined();
+    const afterApproval = rest[0]?.release as Release;
+    expect(staleClick('approve_step', drawnForFirst, afterApproval)).toContain(
+      'no step waits for approval now',
+    );
+    const second = rest.at(-1)?.release as Release;
+    expect(second.state).toBe('running_steps');
+    expect(staleClick('approve_step', drawnForFirst, second)).toContain('another step');
+    expect(staleClick('approve_step', stepStage(second), second)).toBeUndefined();
   });
 });
