@@ -234,6 +234,8 @@ describe('ended releases expire after their retention; active ones never', () =>
     expect(await fx.redis.zrange(index, '0', '-1')).toEqual(['rel-3', 'rel-5']);
 
     const config = parseConfig(`
+alertsChannel: C0ALERTS
+roles: { lead: [U0LEAD], security: [U0SEC], team: [U0DEV], cto: [U0CTO] }
 services:
   api:
     channel: C0RELEASES
