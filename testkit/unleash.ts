@@ -15,6 +15,8 @@ export interface UnleashFixture {
   flag(name: string, environment: string): Promise<{ enabled: boolean; rollouts: number[] }>;
   /** Creates a flag in the `default` project (off in every environment). */
   createFlag(name: string): Promise<void>;
+  /** A client (backend) token for the production environment: it may not change flags. */
+  clientToken(): Promise<string>;
   /** Kills the server (an outage); its database stays. */
   kill(): Promise<void>;
   stop(): Promise<void>;
@@ -98,6 +100,18 @@ export async function startUnleash(): Promise<UnleashFixture> {
         method: 'POST',
         body: JSON.stringify({ name }),
       });
+    },
+    async clientToken() {
+      const created = (await admin(url, '/api-tokens', {
+        method: 'POST',
+        body: JSON.stringify({
+          type: 'client',
+          environment: 'production',
+          projects: ['*'],
+          tokenName: `client-${Date.now()}`,
+        }),
+      })) as { secret: string };
+      return created.secret;
     },
     kill,
     async stop() {

@@ -34,6 +34,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     unleash = await startUnleash();
     await unleash.createFlag(FLAG);
     await unleash.createFlag('dark-mode');
+    await unleash.createFlag('dark-mode-eu');
     world = await startReleaseWorld({
       stabilityWindowMinutes: 10,
       topLevelExtra: `flagProviders:\n  unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN, timeoutMs: 1000 }\n`,
@@ -44,6 +45,8 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
         '    flags:',
         `      - { name: ${FLAG}, environment: ${ENV}, rollout: [10, 50, 100], killSwitch: true, role: team }`,
         `      - { name: dark-mode, environment: ${ENV} }`,
+        // Configured for an environment this Unleash does not have.
+        '      - { name: dark-mode-eu, environment: staging }',
         '',
       ].join('\n'),
       env: { UNLEASH_ADMIN_TOKEN: unleash.token },
@@ -122,6 +125,11 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     expect(await world.command('U0DEV1', '/flag', 'api no-such-flag off')).toContain(
       `Its flags: ${FLAG}, dark-mode`,
     );
+    const missingEnv = await world.command('U0DEV1', '/flag', 'api dark-mode-eu on');
+    expect(missingEnv).toContain(
+      'Could not change dark-mode-eu (unleash, staging): Unleash has no flag dark-mode-eu with environment staging',
+    );
+    expect(missingEnv).toContain('Check that the flag and its environment exist in unleash');
     expect(await world.command('U0DEV1', '/flag', `api ${FLAG} 150`)).toContain(
       'is not a flag name followed by on, off, ramp or a percentage',
     );
@@ -172,6 +180,25 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     expect(await failure(adapter(unleash.token).read({ name: FLAG, environment: 'staging' }))).toBe(
       `not_found: Unleash flag ${FLAG} has no environment staging`,
     );
+    // The flag exists; its environment does not: the answer must not say the flag is missing.
+    for (const call of [
+      (a: UnleashFlagProvider) => a.disable({ name: FLAG, environment: 'staging' }),
+      (a: UnleashFlagProvider) => a.setPercent({ name: FLAG, environment: 'staging' }, 10),
+    ])
+      expect(await failure(call(adapter(unleash.token)))).toMatch(
+        new RegExp(
+          `^not_found: Unleash has no flag ${FLAG} with environment staging in project default \\(HTTP 404: .*environment staging`,
+        ),
+      );
+    // A client (backend) token may read nothing and change nothing: refused, said so.
+    const client = await unleash.clientToken();
+    for (const call of [
+      (a: UnleashFlagProvider) => a.disable({ name: FLAG, environment: ENV }),
+      (a: UnleashFlagProvider) => a.setPercent({ name: FLAG, environment: ENV }, 10),
+    ])
+      expect(await failure(call(adapter(client)))).toMatch(
+        /^refused: Unleash refused the token \(HTTP 403\): it needs an Admin API token/,
+      );
     await dispatcher.close();
   });
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { flagMessage } from '../../../src/adapters/slack/blocks/flag-messages.ts';
+import { parseCommand } from '../../../src/adapters/slack/command-args.ts';
 import type { FlagProvider } from '../../../src/app/flag-ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { advanceFlagRamp } from '../../../src/app/use-cases/flag-ramp.ts';
+import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
 import type { FlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
@@ -216,5 +219,77 @@ describe('flag ramp races', () => {
     expect(flags.state.get('new-checkout')?.enabled).toBe(false);
     expect(w.releases.get('rel-1')?.flags?.map((f) => f.percent)).toEqual([0]);
     expect(w.releases.get('rel-1')?.flagRamp).toBeUndefined();
+  });
+});
+
+describe('what held', () => {
+  it('two releases in a row: the second’s rollback turns off only the flags the second turned on', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    w.weights.blue = 0;
+    w.weights.green = 100;
+    w.releases.set(
+      'rel-0',
+      releaseRecord('2026-11-23T10:00:00.000Z', {
+        id: 'rel-0',
+        state: 'released',
+        version: '2.4.0',
+        fromVersion: '2.3.0',
+        flags: [{ name: 'dark-mode', percent: 100, by: 'U0DEV2', at: AT }],
+      }),
+    );
+    w.releases.set(
+      'rel-1',
+      releaseRecord(AT, {
+        state: 'rolling_back',
+        rollback: { by: 'U0LEAD', reason: 'errors', at: AT },
+        flags: [{ name: 'new-checkout', percent: 50, by: 'U0DEV2', at: AT }],
+      }),
+    );
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(flags.calls).toEqual(['disable new-checkout']);
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('a lost release record: the kill switch still turns the flag off and alerts, needing no release', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    w.releases.delete('rel-1');
+    const answer = await flag(w, { kind: 'off' }, 'U0LEAD');
+    expect(answer.message).toBe('new-checkout (unleash, production) is off now.');
+    expect(flags.calls).toEqual(['disable new-checkout']);
+    expect(w.posts).toContain('flagChanged: ');
+  });
+
+  it('a reason can neither mention nor link, in the alert or the thread', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    const parsed = parseCommand(
+      'flag',
+      'api new-checkout off <!channel> see <https://evil.example|here> @here',
+      ['api'],
+    );
+    if (!parsed.ok || parsed.request.kind !== 'flag') throw new Error('not parsed');
+    await setFlag(w.deps, { ...parsed.request, by: 'U0LEAD' });
+    const alert = flagMessage(
+      {
+        service: 'api',
+        flag: 'new-checkout',
+        environment: 'production',
+        by: 'U0LEAD',
+        percent: 0,
+        ...(parsed.request.reason ? { reason: parsed.request.reason } : {}),
+      },
+      true,
+    );
+    const shown = [
+      alert.text,
+      JSON.stringify(alert.blocks),
+      ...(w.releases.get('rel-1')?.timeline.map((t) => t.what) ?? []),
+    ];
+    expect(shown.some((p) => p.includes('see'))).toBe(true);
+    for (const text of shown) {
+      expect(text).not.toMatch(/<!channel>|<https?:|https:\/\/evil/);
+    }
   });
 });
