@@ -142,6 +142,12 @@ export async function setFlag(
   // Turning on is recorded first, so a crash after the provider call still leaves the flag for a
   // rollback to turn off; turning off is recorded after it worked, so a failed off stays listed.
   let applied = percent > 0 ? await record(percent) : undefined;
+  if (percent > 0 && release && applied === undefined)
+    throw new ReleaseError(
+      'not_available',
+      `Could not record ${flag.name} on ${service} ${release.version}, so it was not changed: a rollback would not know to turn it off.`,
+      `See /release status ${service}, then try again.`,
+    );
   try {
     await apply(deps, ref, change);
   } catch (error) {

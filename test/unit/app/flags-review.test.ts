@@ -293,3 +293,37 @@ describe('what held', () => {
     }
   });
 });
+
+describe('a lost release key while /flag runs', () => {
+  it('turning a flag on that cannot be recorded on the live release changes nothing at the provider', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider, { state: 'released' });
+    const getRelease = w.deps.store.getRelease.bind(w.deps.store);
+    let reads = 0;
+    // The first read finds the live release; its key is lost before the change is recorded.
+    (w.deps.store as { getRelease: typeof getRelease }).getRelease = async (id) =>
+      reads++ === 0 ? getRelease(id) : null;
+    expect(await refusal(flag(w, { kind: 'percent', percent: 40 }, 'U0DEV2'))).toMatch(
+      /^not_available: Could not record new-checkout on api 2.4.1, so it was not changed/,
+    );
+    expect(flags.calls).toEqual([]);
+  });
+});
+
+describe('/flag percentages as typed', () => {
+  it.each([
+    ['101', false],
+    ['-1', false],
+    ['1e2', false],
+    ['50.5', false],
+    ['+50', false],
+    ['0x32', false],
+    ['50%', true],
+    ['100', true],
+  ])('%s accepted: %s', (word, accepted) => {
+    const parsed = parseCommand('flag', `api new-checkout ${word}`, ['api']);
+    expect(parsed.ok).toBe(accepted);
+    if (!accepted)
+      expect(parsed).toEqual({ ok: false, problem: { code: 'bad_flag_change', given: word } });
+  });
+});
