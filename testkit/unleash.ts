@@ -17,6 +17,10 @@ export interface UnleashFixture {
   createFlag(name: string): Promise<void>;
   /** A client (backend) token for the production environment: it may not change flags. */
   clientToken(): Promise<string>;
+  /** Stops the server without closing its port (SIGSTOP): every call hangs until `resume`. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT) and waits until it answers /health. */
+  resume(): Promise<void>;
   /** Kills the server (an outage); its database stays. */
   kill(): Promise<void>;
   stop(): Promise<void>;
@@ -100,6 +104,22 @@ export async function startUnleash(): Promise<UnleashFixture> {
         method: 'POST',
         body: JSON.stringify({ name }),
       });
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    async resume() {
+      child.kill('SIGCONT');
+      const until = Date.now() + 30_000;
+      while (
+        !(await fetch(`${url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > until) throw new Error('unleash-server did not answer after SIGCONT');
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
     async clientToken() {
       const created = (await admin(url, '/api-tokens', {

@@ -202,6 +202,27 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     await dispatcher.close();
   });
 
+  it('a kill switch while Unleash hangs is acknowledged at once, then answered with what failed', async () => {
+    unleash.pause();
+    try {
+      const responseUrl = world.slack.newResponseUrl();
+      const reply = await world.sender.slashCommand({
+        command: '/flag',
+        text: `api ${FLAG} off checkout errors`,
+        user_id: 'U0LEAD',
+        response_url: responseUrl,
+      });
+      // The empty ack is Slack's 3 s answer; the outcome follows through response_url.
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe('');
+      const answer = String((await world.slack.waitForResponse(responseUrl, 20_000)).body.text);
+      expect(answer).toContain(`Could not change ${FLAG} (unleash, production): Unleash at`);
+      expect(answer).toContain('no answer in 1000 ms');
+    } finally {
+      await unleash.resume();
+    }
+  });
+
   it('an automatic rollback turns the release’s flags off before it moves traffic', async () => {
     await world.command('U0DEV1', '/flag', `api ${FLAG} 50`);
     await world.command('U0DEV1', '/flag', 'api dark-mode on');
