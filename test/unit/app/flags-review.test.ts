@@ -4,6 +4,7 @@ import { parseCommand } from '../../../src/adapters/slack/command-args.ts';
 import type { FlagProvider } from '../../../src/app/flag-ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { advanceFlagRamp } from '../../../src/app/use-cases/flag-ramp.ts';
+import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
 import type { FlagChange } from '../../../src/domain/flags.ts';
@@ -325,5 +326,19 @@ describe('/flag percentages as typed', () => {
     expect(parsed.ok).toBe(accepted);
     if (!accepted)
       expect(parsed).toEqual({ ok: false, problem: { code: 'bad_flag_change', given: word } });
+  });
+});
+
+describe('/rollback with the release record lost', () => {
+  it('turns nothing off (it cannot know what), and says how to pull the flags by hand', async () => {
+    const flags = memoryFlags();
+    const w = world(flags.provider);
+    w.releases.delete('rel-1');
+    expect(
+      await refusal(requestRollback(w.deps, { service: 'api', by: 'U0LEAD', reason: 'errors' })),
+    ).toBe(
+      'not_available: api has no release to roll back. | See /release status api. Its flags (new-checkout) are not turned off without a release: /flag api <flag> off',
+    );
+    expect(flags.calls).toEqual([]);
   });
 });
