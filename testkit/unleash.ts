@@ -15,6 +15,12 @@ export interface UnleashFixture {
   flag(name: string, environment: string): Promise<{ enabled: boolean; rollouts: number[] }>;
   /** Creates a flag in the `default` project (off in every environment). */
   createFlag(name: string): Promise<void>;
+  /** A client (backend) token for the production environment: it may not change flags. */
+  clientToken(): Promise<string>;
+  /** Stops the server without closing its port (SIGSTOP): every call hangs until `resume`. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT) and waits until it answers /health. */
+  resume(): Promise<void>;
   /** Kills the server (an outage); its database stays. */
   kill(): Promise<void>;
   stop(): Promise<void>;
@@ -98,6 +104,34 @@ export async function startUnleash(): Promise<UnleashFixture> {
         method: 'POST',
         body: JSON.stringify({ name }),
       });
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    async resume() {
+      child.kill('SIGCONT');
+      const until = Date.now() + 30_000;
+      while (
+        !(await fetch(`${url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > until) throw new Error('unleash-server did not answer after SIGCONT');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async clientToken() {
+      const created = (await admin(url, '/api-tokens', {
+        method: 'POST',
+        body: JSON.stringify({
+          type: 'client',
+          environment: 'production',
+          projects: ['*'],
+          tokenName: `client-${Date.now()}`,
+        }),
+      })) as { secret: string };
+      return created.secret;
     },
     kill,
     async stop() {

@@ -98,7 +98,7 @@ export function buildAdapters({
     targets.commands,
     new ChildEnvironments(processEnv, config.services),
     cwd,
-    secretRedactor(configuredSecrets(processEnv, config.services)),
+    secretRedactor(configuredSecrets(processEnv, config.services, config.flagProviders)),
   );
   const traffic = new RoutingTrafficSwitcher(
     new Map(
@@ -234,7 +234,7 @@ export function buildAppDeps(
       cacheDir: processEnv.GREENLIGHT_CACHE_DIR,
       env: new ChildEnvironments(processEnv, config.services),
       cwd,
-      redact: secretRedactor(configuredSecrets(processEnv, config.services)),
+      redact: secretRedactor(configuredSecrets(processEnv, config.services, config.flagProviders)),
     }),
     metrics: new ConfiguredMetricsSource(
       config.services,

@@ -146,9 +146,11 @@ export const greenlightConfigSchema = z
       service.deploy.env.forEach((variable, i) => {
         const why = webhookSecrets.has(variable)
           ? 'is a deploy webhook secret (secretEnv)'
-          : /^(SLACK_|GREENLIGHT_)/.test(variable) || variable === 'REDIS_URL'
-            ? "is Greenlight's own setting or credential (SLACK_*, GREENLIGHT_*, REDIS_URL)"
-            : undefined;
+          : variable === config.flagProviders.unleash?.tokenEnv
+            ? 'is the flag provider token (flagProviders.unleash.tokenEnv)'
+            : /^(SLACK_|GREENLIGHT_)/.test(variable) || variable === 'REDIS_URL'
+              ? "is Greenlight's own setting or credential (SLACK_*, GREENLIGHT_*, REDIS_URL)"
+              : undefined;
         if (why === undefined) return;
         ctx.addIssue({
           code: 'custom',

@@ -147,15 +147,21 @@ export function holdInconclusive(
 
 export function observed({ release, next }: Step, event: EventOf<'observed'>): Transitioned {
   if (release.state !== 'observing' || release.paused !== undefined) refuse(release, event);
+  // The window is a ramp's deadline: one that ends mid-ramp leaves the flag where it is, said.
+  const ramp = release.flagRamp;
+  const stopped = ramp
+    ? `; the ramp of flag ${ramp.name} stopped at ${ramp.steps[ramp.stepIndex] ?? 100} % (set it by hand: /flag ${release.service} ${ramp.name} <percent>)`
+    : '';
   return {
     release: next(
-      { state: 'released' },
+      { state: 'released', ...(ramp ? { flagRamp: undefined } : {}) },
       'greenlight',
-      event.byTime !== undefined
+      (event.byTime !== undefined
         ? `released: the stability window ended (shadow analysis, verdict: ${event.byTime}), so /sync ${release.service} is possible now`
         : event.verdict === undefined
           ? `released: the stability window passed, so /sync ${release.service} is possible now`
-          : `released: the stability window ended, ${event.verdict}; /sync ${release.service} is possible now`,
+          : `released: the stability window ended, ${event.verdict}; /sync ${release.service} is possible now`) +
+        stopped,
     ),
     effects: [{ type: 'free_service' }],
   };

@@ -11,7 +11,12 @@ const FLAG_STATES = ['switching', 'ramping', 'observing', 'released', 'rolling_b
  */
 export function flagSet({ release, at, next }: Step, event: EventOf<'flag_set'>): Transitioned {
   if (!FLAG_STATES.includes(release.state)) refuse(release, event);
-  const why = event.reason ? `: ${event.reason}` : '';
+  // A flag set by hand (a kill switch above all) ends its ramp: a later step must not undo it.
+  const ramp = release.flagRamp?.name === event.name ? release.flagRamp : undefined;
+  const notes = [
+    event.reason,
+    ramp && `the ramp stopped at ${ramp.steps[ramp.stepIndex] ?? 100} %`,
+  ].filter(Boolean);
   return {
     release: next(
       {
@@ -21,9 +26,10 @@ export function flagSet({ release, at, next }: Step, event: EventOf<'flag_set'>)
           by: event.user,
           at,
         }),
+        ...(ramp ? { flagRamp: undefined } : {}),
       },
       event.user,
-      `flag ${event.name} ${describeFlagState(event.percent)}${why}`,
+      `flag ${event.name} ${describeFlagState(event.percent)}${notes.length ? `: ${notes.join('; ')}` : ''}`,
     ),
     effects: [],
   };

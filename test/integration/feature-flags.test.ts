@@ -34,6 +34,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     unleash = await startUnleash();
     await unleash.createFlag(FLAG);
     await unleash.createFlag('dark-mode');
+    await unleash.createFlag('dark-mode-eu');
     world = await startReleaseWorld({
       stabilityWindowMinutes: 10,
       topLevelExtra: `flagProviders:\n  unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN, timeoutMs: 1000 }\n`,
@@ -44,6 +45,8 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
         '    flags:',
         `      - { name: ${FLAG}, environment: ${ENV}, rollout: [10, 50, 100], killSwitch: true, role: team }`,
         `      - { name: dark-mode, environment: ${ENV} }`,
+        // Configured for an environment this Unleash does not have.
+        '      - { name: dark-mode-eu, environment: staging }',
         '',
       ].join('\n'),
       env: { UNLEASH_ADMIN_TOKEN: unleash.token },
@@ -122,6 +125,11 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     expect(await world.command('U0DEV1', '/flag', 'api no-such-flag off')).toContain(
       `Its flags: ${FLAG}, dark-mode`,
     );
+    const missingEnv = await world.command('U0DEV1', '/flag', 'api dark-mode-eu on');
+    expect(missingEnv).toContain(
+      'Could not change dark-mode-eu (unleash, staging): Unleash has no flag dark-mode-eu with environment staging',
+    );
+    expect(missingEnv).toContain('Check that the flag and its environment exist in unleash');
     expect(await world.command('U0DEV1', '/flag', `api ${FLAG} 150`)).toContain(
       'is not a flag name followed by on, off, ramp or a percentage',
     );
@@ -172,7 +180,47 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     expect(await failure(adapter(unleash.token).read({ name: FLAG, environment: 'staging' }))).toBe(
       `not_found: Unleash flag ${FLAG} has no environment staging`,
     );
+    // The flag exists; its environment does not: the answer must not say the flag is missing.
+    for (const call of [
+      (a: UnleashFlagProvider) => a.disable({ name: FLAG, environment: 'staging' }),
+      (a: UnleashFlagProvider) => a.setPercent({ name: FLAG, environment: 'staging' }, 10),
+    ])
+      expect(await failure(call(adapter(unleash.token)))).toMatch(
+        new RegExp(
+          `^not_found: Unleash has no flag ${FLAG} with environment staging in project default \\(HTTP 404: .*environment staging`,
+        ),
+      );
+    // A client (backend) token may read nothing and change nothing: refused, said so.
+    const client = await unleash.clientToken();
+    for (const call of [
+      (a: UnleashFlagProvider) => a.disable({ name: FLAG, environment: ENV }),
+      (a: UnleashFlagProvider) => a.setPercent({ name: FLAG, environment: ENV }, 10),
+    ])
+      expect(await failure(call(adapter(client)))).toMatch(
+        /^refused: Unleash refused the token \(HTTP 403\): it needs an Admin API token/,
+      );
     await dispatcher.close();
+  });
+
+  it('a kill switch while Unleash hangs is acknowledged at once, then answered with what failed', async () => {
+    unleash.pause();
+    try {
+      const responseUrl = world.slack.newResponseUrl();
+      const reply = await world.sender.slashCommand({
+        command: '/flag',
+        text: `api ${FLAG} off checkout errors`,
+        user_id: 'U0LEAD',
+        response_url: responseUrl,
+      });
+      // The empty ack is Slack's 3 s answer; the outcome follows through response_url.
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe('');
+      const answer = String((await world.slack.waitForResponse(responseUrl, 20_000)).body.text);
+      expect(answer).toContain(`Could not change ${FLAG} (unleash, production): Unleash at`);
+      expect(answer).toContain('no answer in 1000 ms');
+    } finally {
+      await unleash.resume();
+    }
   });
 
   it('an automatic rollback turns the release’s flags off before it moves traffic', async () => {

@@ -81,12 +81,16 @@ export class UnleashFlagProvider implements FlagProvider {
     const text = await response.body.text().catch(() => '');
     const status = response.statusCode;
     if (status >= 200 && status < 300) return text === '' ? null : JSON.parse(text);
-    const message = messageOf(text);
-    if (status === 404)
+    const message = messageOf(text, token);
+    if (status === 404) {
+      // A 404 on an environment's path may be the flag or the environment: name both.
+      const env = /\/environments\/([^/]+)/.exec(path)?.[1];
+      const where = env === undefined ? '' : ` with environment ${decodeURIComponent(env)}`;
       throw new FlagProviderError(
         'not_found',
-        `Unleash has no flag ${flag(path)} in project ${this.settings.project} (HTTP 404${message})`,
+        `Unleash has no flag ${flag(path)}${where} in project ${this.settings.project} (HTTP 404${message})`,
       );
+    }
     if (status === 401 || status === 403)
       throw new FlagProviderError(
         'refused',
@@ -159,11 +163,13 @@ function flag(path: string): string {
   return decodeURIComponent(/\/features\/([^/]+)/.exec(path)?.[1] ?? '?');
 }
 
-/** Unleash's own error message, cut short: it names what was wrong without echoing the token. */
-function messageOf(text: string): string {
+/** Unleash's own error message, cut short, and never with the token in it should it echo it. */
+function messageOf(text: string, token: string): string {
   try {
     const parsed = JSON.parse(text) as { message?: unknown };
-    return typeof parsed.message === 'string' ? `: ${parsed.message.slice(0, 200)}` : '';
+    if (typeof parsed.message !== 'string') return '';
+    const said = token === '' ? parsed.message : parsed.message.split(token).join('[redacted]');
+    return `: ${said.slice(0, 200)}`;
   } catch {
     return '';
   }

@@ -1,3 +1,4 @@
+import type { FlagProvidersConfig } from '../../config/flags-schema.ts';
 import type { ServiceConfig } from '../../config/greenlight-schema.ts';
 
 /** What replaces a secret in text shown to people. */
@@ -13,13 +14,16 @@ const OWN_SECRETS = [
 
 /**
  * Every secret value configured for this Greenlight: its Slack credentials, the audit token, the
- * password in REDIS_URL (as written and decoded) and every deploy webhook's `secretEnv` value.
+ * password in REDIS_URL (as written and decoded), every deploy webhook's `secretEnv` value and
+ * the flag provider's token (`flagProviders.unleash.tokenEnv`).
  */
 export function configuredSecrets(
   env: NodeJS.ProcessEnv,
   services: Readonly<Record<string, ServiceConfig>>,
+  flagProviders: FlagProvidersConfig = {},
 ): string[] {
   const values: (string | undefined)[] = OWN_SECRETS.map((name) => env[name]);
+  if (flagProviders.unleash) values.push(env[flagProviders.unleash.tokenEnv]);
   for (const service of Object.values(services)) {
     if ('webhook' in service.deploy) values.push(env[service.deploy.webhook.secretEnv]);
   }

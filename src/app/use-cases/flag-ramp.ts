@@ -42,18 +42,18 @@ export async function offAgainIfRolledBack(
 }
 
 /**
- * `/flag <service> <flag> ramp`: the flag walks its `rollout` steps in the release's stability
- * window (after the switch, or the last canary step), one hold each, moving on only when the
- * analysis passes, like a canary. Starting it is an approval: it needs a role the release needs,
- * never the requester's own, and the calendar open.
+ * Whether `/flag <service> <flag> ramp` may start now (throws why not). A ramp walks the flag's
+ * `rollout` steps in the release's stability window (after the switch, or the last canary step),
+ * one hold each, moving on only when the analysis passes, like a canary. Starting it is an
+ * approval: it needs a role the release needs, never the requester's own, and the calendar open.
  */
-export async function startFlagRamp(
-  deps: Uses<EventPorts | 'comms' | 'directory' | 'flags'>,
+export async function checkFlagRamp(
+  deps: Uses<EventPorts | 'directory'>,
   service: string,
   release: Release | null,
   flag: FlagConfig,
   by: string,
-): Promise<Answer> {
+): Promise<Release> {
   if (release === null || release.state !== 'observing')
     throw new ReleaseError(
       'not_available',
@@ -78,28 +78,86 @@ export async function startFlagRamp(
   const closed = closedFor(deps, release);
   if (closed !== undefined)
     throw new ReleaseError('frozen', `${closed}.`, 'Start the ramp when the calendar opens.');
+  return release;
+}
+
+/** What a ramp does, in one sentence (the answer to a dry run). */
+export function describeRamp(deps: Uses<'config'>, service: string, flag: FlagConfig): string {
+  const hold = serviceConfig(deps, service).canary.holdMinutes;
+  return `${flag.rollout.join(' → ')} %, ${hold} min per step, moving on while the analysis passes`;
+}
+
+/**
+ * Starts the ramp once checkFlagRamp passed. It is recorded on the release before the provider is
+ * asked, so a crash between the two still leaves the flag for a rollback to turn off; a provider
+ * that does not take it puts the record back as it was, which ends the ramp.
+ */
+export async function startFlagRamp(
+  deps: Uses<EventPorts | 'comms' | 'directory' | 'flags'>,
+  service: string,
+  live: Release | null,
+  flag: FlagConfig,
+  by: string,
+): Promise<Answer> {
+  const release = await checkFlagRamp(deps, service, live, flag, by);
   const first = flag.rollout[0] ?? 100;
-  try {
-    await moveFlag(deps, flag, first);
-  } catch (error) {
-    throw new ReleaseError(
-      'not_available',
-      `Could not start the ramp of ${flag.name}: ${(error as Error).message}.`,
-      'Nothing was changed. Try again once the provider answers.',
-    );
-  }
   const hold = serviceConfig(deps, release.service).canary.holdMinutes;
-  await runEvent(deps, release.id, {
+  const started = await runEvent(deps, release.id, {
     type: 'flag_ramp',
     user: by,
     name: flag.name,
     steps: flag.rollout,
     holdMinutes: hold,
   });
+  try {
+    await moveFlag(deps, flag, first);
+  } catch (error) {
+    await runEvent(deps, release.id, {
+      type: 'flag_set',
+      user: by,
+      name: flag.name,
+      percent: release.flags?.find((f) => f.name === flag.name)?.percent ?? 0,
+      reason: 'the provider did not take the change',
+    }).catch((failure: unknown) =>
+      deps.log.warn({ service, err: failure }, 'could not undo the ramp on the release'),
+    );
+    throw new ReleaseError(
+      'not_available',
+      `Could not start the ramp of ${flag.name}: ${(error as Error).message}.`,
+      providerHint(error, flag.provider),
+    );
+  }
+  if (await settleAfterMove(deps, release.id, flag, started.release.flagRamp?.stepStartedAt))
+    throw new ReleaseError(
+      'release_in_progress',
+      `The ramp of ${flag.name} was stopped while it started (a rollback, or the flag set by hand).`,
+      `See /release status ${service}.`,
+    );
   return {
     message: `${flag.name} is on for ${first} %: it ramps ${flag.rollout.join(' → ')} %, ${hold} min per step, while the analysis passes.`,
     hint: `Progress is in the release thread; to stop it at once: /flag ${release.service} ${flag.name} off`,
   };
+}
+
+/**
+ * After the ramp moved a flag at the provider: if a rollback started, or the ramp was stopped by
+ * hand (a kill switch) meanwhile, the flag is put back to what the release records, so the
+ * ramp's late call never undoes either. True if it had to.
+ */
+async function settleAfterMove(
+  deps: Uses<'flags' | 'notifier' | 'store'>,
+  releaseId: string,
+  flag: FlagConfig,
+  stepStartedAt: string | undefined,
+): Promise<boolean> {
+  if (await offAgainIfRolledBack(deps, releaseId, flag)) return true;
+  const latest = await deps.store.getRelease(releaseId);
+  if (latest === null || latest.flagRamp?.stepStartedAt === stepStartedAt) return false;
+  const ref = { name: flag.name, environment: flag.environment };
+  const recorded = latest.flags?.find((f) => f.name === flag.name)?.percent ?? 0;
+  const restore = recorded === 0 ? deps.flags?.disable(ref) : moveFlag(deps, flag, recorded);
+  await restore?.catch(() => undefined);
+  return true;
 }
 
 /**
@@ -131,7 +189,7 @@ export async function advanceFlagRamp(
     }
     try {
       await moveFlag(deps, flag, next);
-      if (await offAgainIfRolledBack(deps, release.id, flag)) return;
+      if (await settleAfterMove(deps, release.id, flag, ramp.stepStartedAt)) return;
     } catch (error) {
       await deps.notifier.releaseNote(
         release,
@@ -148,4 +206,14 @@ export async function advanceFlagRamp(
     });
   }
   await runEvent(deps, release.id, { type: 'flag_ramp_step', stepStartedAt: ramp.stepStartedAt });
+}
+
+/** What to do about a failed change: retrying helps an unreachable provider, not a refusal. */
+export function providerHint(error: unknown, provider: string): string {
+  const code = error instanceof FlagProviderError ? error.code : 'unreachable';
+  if (code === 'refused')
+    return `Nothing was changed. The token in flagProviders.${provider}.tokenEnv needs the rights the README names (Setting up Unleash); fix it and try again.`;
+  if (code === 'not_found')
+    return `Nothing was changed. Check that the flag and its environment exist in ${provider} as greenlight.yml names them.`;
+  return 'Nothing was changed. Try again once the provider answers.';
 }

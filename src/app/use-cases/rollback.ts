@@ -46,10 +46,12 @@ export async function requestRollback(
     );
   }
   if (release === null) {
+    // Without a release record (a lost key) no one knows which flags it turned on: say so.
+    const flags = serviceConfig(deps, request.service).flags.map((f) => f.name);
     throw new ReleaseError(
       'not_available',
       `${request.service} has no release to roll back.`,
-      `See /release status ${request.service}.`,
+      `See /release status ${request.service}.${flags.length ? ` Its flags (${flags.join(', ')}) are not turned off without a release: /flag ${request.service} <flag> off` : ''}`,
     );
   }
   const op = state.operation;

@@ -14,7 +14,13 @@ import { checkCalendar } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState } from '../service-access.ts';
-import { offAgainIfRolledBack, startFlagRamp } from './flag-ramp.ts';
+import {
+  checkFlagRamp,
+  describeRamp,
+  offAgainIfRolledBack,
+  providerHint,
+  startFlagRamp,
+} from './flag-ramp.ts';
 
 /** The release a flag change belongs to: the live one (in progress, or released and current). */
 async function liveRelease(deps: Uses<ServicePorts>, service: string): Promise<Release | null> {
@@ -83,8 +89,18 @@ export async function setFlag(
           : `Ask someone in ${flag.role}.`,
       );
   }
-  if (change.kind === 'ramp' && !request.dryRun)
-    return startFlagRamp(deps, service, await liveRelease(deps, service), flag, by);
+  const release = await liveRelease(deps, service);
+  const target = `${flag.name} (${flag.provider}, ${flag.environment})`;
+  if (change.kind === 'ramp') {
+    if (!request.dryRun) return startFlagRamp(deps, service, release, flag, by);
+    // A dry run is refused for what the ramp itself would be refused for.
+    await checkFlagRamp(deps, service, release, flag, by);
+    return {
+      message: `Dry run of /flag ${service}: nothing was changed.`,
+      details: [`Would start the ramp of ${target}: ${describeRamp(deps, service, flag)}.`],
+      hint: 'Run it again without --dry-run to do it.',
+    };
+  }
   const percent = percentAfter(change, flag.rollout);
   if (percent > 0) {
     const calendar = checkCalendar(deps);
@@ -96,20 +112,18 @@ export async function setFlag(
       );
   }
   const ref: FlagRef = { name: flag.name, environment: flag.environment };
-  const target = `${flag.name} (${flag.provider}, ${flag.environment})`;
-  if (request.dryRun)
-    return {
-      message: `Dry run of /flag ${service}: nothing was changed.`,
-      details: [`Would set ${target} ${describeFlagState(percent)}.`],
-      hint: 'Run it again without --dry-run to do it.',
-    };
-  const release = await liveRelease(deps, service);
   if (percent > 0 && release?.state === 'rolling_back')
     throw new ReleaseError(
       'release_in_progress',
       `${service} ${release.version} is rolling back: its flags stay off until that ends.`,
       `See /release status ${service}.`,
     );
+  if (request.dryRun)
+    return {
+      message: `Dry run of /flag ${service}: nothing was changed.`,
+      details: [`Would set ${target} ${describeFlagState(percent)}.`],
+      hint: 'Run it again without --dry-run to do it.',
+    };
   const record = (p: number, reason = request.reason) =>
     release
       ? runEvent(deps, release.id, {
@@ -128,6 +142,12 @@ export async function setFlag(
   // Turning on is recorded first, so a crash after the provider call still leaves the flag for a
   // rollback to turn off; turning off is recorded after it worked, so a failed off stays listed.
   let applied = percent > 0 ? await record(percent) : undefined;
+  if (percent > 0 && release && applied === undefined)
+    throw new ReleaseError(
+      'not_available',
+      `Could not record ${flag.name} on ${service} ${release.version}, so it was not changed: a rollback would not know to turn it off.`,
+      `See /release status ${service}, then try again.`,
+    );
   try {
     await apply(deps, ref, change);
   } catch (error) {
@@ -143,7 +163,7 @@ export async function setFlag(
       `Could not change ${target}: ${why}.`,
       percent === 0
         ? `Turn it off in Unleash directly, or roll back traffic: /rollback ${service} <reason>`
-        : 'Nothing was changed. Try again once the provider answers.',
+        : providerHint(error, flag.provider),
     );
   }
   if (percent === 0) applied = await record(0);
