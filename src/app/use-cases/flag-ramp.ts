@@ -48,7 +48,7 @@ export async function offAgainIfRolledBack(
  * approval: it needs a role the release needs, never the requester's own, and the calendar open.
  */
 export async function checkFlagRamp(
-  deps: Uses<EventPorts | 'directory'>,
+  deps: Uses<'clock' | 'config' | 'directory'>,
   service: string,
   release: Release | null,
   flag: FlagConfig,
