@@ -4,7 +4,9 @@ import { ReleaseError } from './release-error.ts';
 
 /**
  * Checks `operators` of greenlight.yml: a list (every command) or one list per command. A service
- * without `operators` lets anyone in its channel run its commands.
+ * without `operators` lets anyone in its channel run its commands. A per-command list without
+ * `flag` gives /flag to everyone listed for any command: a flag changes production as much as a
+ * release does, so it never falls open because a newer command went unlisted.
  */
 export async function authoriseCommand(
   deps: Uses<'config' | 'directory'>,
@@ -14,7 +16,10 @@ export async function authoriseCommand(
 ): Promise<void> {
   const operators = deps.config.services[service]?.operators;
   if (operators === undefined) return;
-  const principals = Array.isArray(operators) ? operators : operators[command];
+  const principals = Array.isArray(operators)
+    ? operators
+    : (operators[command] ??
+      (command === 'flag' ? Object.values(operators).flatMap((list) => list ?? []) : undefined));
   if (principals === undefined) return;
   const members = await deps.directory.members(principals);
   if (!members.includes(user)) {
