@@ -263,6 +263,7 @@ export function buildAppDeps(
       now,
       processEnv,
       logger,
+      alertmanagerFailed: (operation) => metrics.alertmanagerFailures.inc({ operation }),
     }),
   };
 }

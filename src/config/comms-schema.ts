@@ -173,3 +173,21 @@ export function commsIssues(
     });
   return issues;
 }
+
+/**
+ * The silence lease against the control loop that extends it: a lease under two loop intervals
+ * lapses between extensions, and alerts fire mid-release. Checked where both are known.
+ */
+export function leaseIssues(
+  comms: CommsConfig,
+  reconcileSeconds: number,
+): { path: string; message: string }[] {
+  const lease = comms.alertmanager?.leaseSeconds;
+  if (lease === undefined || lease >= 2 * reconcileSeconds) return [];
+  return [
+    {
+      path: 'comms.alertmanager.leaseSeconds',
+      message: `${lease} s is under two control loop intervals (GREENLIGHT_RECONCILE_INTERVAL_SECONDS is ${reconcileSeconds}): the silence would lapse between extensions; set at least ${2 * reconcileSeconds}`,
+    },
+  ];
+}
