@@ -11,6 +11,7 @@ import type { CommsDeps } from '../app/comms-ports.ts';
 import { leaseIssues } from '../config/comms-schema.ts';
 import { ConfigError } from '../config/config-error.ts';
 import type { GreenlightConfig } from '../config/greenlight-schema.ts';
+import { scrubSecrets } from '../logger.ts';
 
 /** `comms` from greenlight.yml, wired to the outbox, the steps queue, Redis and Alertmanager. */
 export function buildComms(
@@ -36,7 +37,8 @@ export function buildComms(
   for (const hook of comms.webhooks)
     if (!parts.processEnv[hook.secretEnv])
       parts.logger.warn(
-        { url: hook.url, secretEnv: hook.secretEnv },
+        // Fields are not scrubbed like messages: a password in the URL is taken out here.
+        { url: scrubSecrets(hook.url), secretEnv: hook.secretEnv },
         `comms webhook secret ${hook.secretEnv} is not set: its events will not be delivered`,
       );
   const marks = new RedisOnceMarks(parts.redis, parts.prefix);
@@ -53,7 +55,7 @@ export function buildComms(
           ),
         }
       : {}),
-    notices: new SlackStakeholderNotices(parts.outbox, config),
+    notices: new SlackStakeholderNotices(parts.outbox, config, marks),
     webhooks: new QueuedCommsWebhooks(parts.steps, comms.webhooks, marks, parts.now),
     scheduler: new BullmqCommsScheduler(parts.steps, marks, parts.now),
     links: new RedisIncidentLinks(parts.redis, parts.prefix, config.releases.retentionDays),
