@@ -60,20 +60,24 @@ describe('what stakeholders hear of a release, by its state', () => {
       'failed',
       { failure: 'step migrate failed', steps: [{ ...migrate, startedAt: T0 }] },
     ],
-  ])('says nothing and holds no silence for a release %s (traffic never moved)', (_, state, extra) => {
-    expect(commsPlan(releaseRecord(T0, { state, ...extra }))).toEqual({
-      lease: 'none',
-      notices: [],
-      webhooks: [],
-      incidentReminder: false,
-    });
-  });
+  ])(
+    'says nothing and holds no silence for a release %s (traffic never moved)',
+    (_, state, extra) => {
+      expect(commsPlan(releaseRecord(T0, { state, ...extra }))).toEqual({
+        lease: 'none',
+        notices: [],
+        webhooks: [],
+        incidentReminder: false,
+      });
+    },
+  );
 
   it('tells of a failed switch after every step finished (traffic may have moved)', () => {
     const steps = [{ ...migrate, startedAt: T0, finishedAt: T0 }];
-    expect(commsPlan(releaseRecord(T0, { state: 'failed', failure: 'x', steps })).notices).toEqual(
-      ['started', 'failed'],
-    );
+    expect(commsPlan(releaseRecord(T0, { state: 'failed', failure: 'x', steps })).notices).toEqual([
+      'started',
+      'failed',
+    ]);
   });
 
   it('makes the incident report due `dueHours` after the rollback', () => {
