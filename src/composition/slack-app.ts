@@ -105,6 +105,7 @@ export function buildSlackApp(
       ...appDeps().config.comms.channels,
       ...[appDeps().config.services[release.service]?.channel ?? []].flat(),
     ],
+    currentLink: async (id) => (await appDeps().comms?.links.get(id)) ?? null,
     record: (input) => recordIncidentLink(appDeps(), input),
     workspace: () => appDeps().config.workspace,
   });

@@ -141,6 +141,55 @@ describe('the incident reminder', () => {
     ]);
   });
 
+  it('records and audits a link submitted twice (a double click, a redelivery) once', async () => {
+    const { w, deps, sent, seed, links } = world('2026-11-25T12:00:00.000Z');
+    seed(rolledBack);
+    const input = {
+      releaseId: 'rel-1',
+      url: 'https://i.example/INC-1',
+      user: 'U0DEV1',
+      base: null,
+    };
+    await recordIncidentLink(deps, input);
+    w.clock.advance(2_000);
+    const again = await recordIncidentLink(deps, input);
+    expect(again.at).toBe('2026-11-25T12:00:00.000Z');
+    expect(links.get('rel-1')?.at).toBe('2026-11-25T12:00:00.000Z');
+    expect(w.audit).toHaveLength(1);
+    expect(sent).toEqual(['reminder rel-1 due https://i.example/INC-1']);
+  });
+
+  it('refuses a form opened before someone else recorded a link, keeping theirs and naming it', async () => {
+    const { w, deps, sent, seed, links } = world('2026-11-25T12:00:00.000Z');
+    seed(rolledBack);
+    // Both opened the form while no link was recorded; the lead submits first.
+    await recordIncidentLink(deps, {
+      releaseId: 'rel-1',
+      url: 'https://i.example/INC-1',
+      user: 'U0LEAD',
+      base: null,
+    });
+    await expect(
+      recordIncidentLink(deps, {
+        releaseId: 'rel-1',
+        url: 'https://i.example/OTHER',
+        user: 'U0DEV1',
+        base: null,
+      }),
+    ).rejects.toThrow(/<@U0LEAD> recorded .*i\.example.* while your form was open/);
+    expect(links.get('rel-1')?.url).toBe('https://i.example/INC-1');
+    expect(w.audit).toHaveLength(1);
+    expect(sent).toHaveLength(1);
+    // A form opened over that link replaces it (Change incident link).
+    await recordIncidentLink(deps, {
+      releaseId: 'rel-1',
+      url: 'https://i.example/OTHER',
+      user: 'U0DEV1',
+      base: '2026-11-25T12:00:00.000Z',
+    });
+    expect(links.get('rel-1')?.url).toBe('https://i.example/OTHER');
+  });
+
   it.each([
     [{ state: 'released' as const }, 'https://i.example/1', 'Only a rolled-back release'],
     [rolledBack, 'javascript:alert(1)', 'not an http(s) address'],
