@@ -161,7 +161,12 @@ export async function recordIncidentLink(
 ): Promise<IncidentLink> {
   const comms = deps.comms;
   const release = await deps.store.getRelease(input.releaseId);
-  if (comms === undefined || release === null || release.state !== 'rolled_back') {
+  if (
+    comms === undefined ||
+    release === null ||
+    release.state !== 'rolled_back' ||
+    !covers(deps, release.service)
+  ) {
     throw new ReleaseError(
       'not_available',
       'Only a rolled-back release takes an incident report link.',

@@ -218,5 +218,10 @@ describe('comms.services', () => {
     await commsChanged(only, releaseRecord(T0));
     await runCommsStep(only, { releaseId: 'rel-1' });
     expect(sent).toEqual([]);
+    // A button value forged with the id of such a release records nothing and posts nothing.
+    await expect(
+      recordIncidentLink(only, { releaseId: 'rel-1', url: 'https://i.example/1', user: 'U0LEAD' }),
+    ).rejects.toThrow('Only a rolled-back release');
+    expect(sent).toEqual([]);
   });
 });
