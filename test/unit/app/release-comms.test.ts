@@ -3,13 +3,14 @@ import type { AppDeps } from '../../../src/app/app-deps.ts';
 import type { CommsDeps, IncidentLink } from '../../../src/app/comms-ports.ts';
 import {
   commsChanged,
+  commsTick,
   recordIncidentLink,
   runCommsStep,
   runIncidentReminder,
 } from '../../../src/app/use-cases/release-comms.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const T0 = '2026-11-24T10:00:00.000Z';
 const CONFIG = `
@@ -201,6 +202,65 @@ describe('the incident reminder', () => {
     ).rejects.toThrow(why);
     expect(links.size).toBe(0);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('the control loop and the lease', () => {
+  it('pushes the silence of a canary forward well inside each lease, however long the ramp, and stops one lease after it ends', async () => {
+    const { w, deps, sent, seed } = world(T0);
+    const leaseSeconds = 900;
+    const held: AppDeps = {
+      ...deps,
+      comms: {
+        ...(deps.comms as CommsDeps),
+        config: {
+          ...(deps.comms as CommsDeps).config,
+          alertmanager: {
+            url: 'http://am:9093',
+            matchers: [{ name: 'team', value: 'payments', isRegex: false, isEqual: true }],
+            leaseSeconds,
+            tailSeconds: 300,
+            timeoutMs: 3000,
+          },
+        },
+      },
+    };
+    w.services.set('api', serviceRecord(T0));
+    const ramp = { steps: [5, 20, 50, 100], stepIndex: 0, stepStartedAt: T0 };
+    seed({ state: 'ramping', strategy: 'canary', canary: ramp });
+    const enqueuedAt: number[] = [];
+    // Three hours of control loop passes, 60 s apart, through every canary step.
+    for (let minute = 0; minute < 180; minute++) {
+      if (minute % 45 === 0)
+        seed({
+          state: 'ramping',
+          strategy: 'canary',
+          canary: { ...ramp, stepIndex: Math.min(3, minute / 45) },
+          updatedAt: w.clock.now().toISOString(),
+        });
+      // A repeated tag is the same job (BullMQ keeps one per id): only a new tag extends.
+      const tags = new Set(sent);
+      await commsTick(held, 'api');
+      if (sent.some((line) => !tags.has(line))) enqueuedAt.push(w.clock.now().getTime());
+      w.clock.advance(60_000);
+    }
+    const gaps = enqueuedAt.slice(1).map((t, i) => t - (enqueuedAt[i] ?? t));
+    expect(enqueuedAt.length).toBeGreaterThan(40);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual((leaseSeconds / 4 + 60) * 1000);
+    // Released now: looked at again within one lease (a lost cut), then left alone.
+    seed({ state: 'released', updatedAt: w.clock.now().toISOString() });
+    sent.length = 0;
+    for (let minute = 0; minute < 40; minute++) {
+      await commsTick(held, 'api');
+      w.clock.advance(60_000);
+    }
+    expect(new Set(sent).size).toBeGreaterThan(1);
+    const last = sent.length;
+    for (let minute = 0; minute < 30; minute++) {
+      await commsTick(held, 'api');
+      w.clock.advance(60_000);
+    }
+    expect(sent.length).toBe(last);
   });
 });
 
