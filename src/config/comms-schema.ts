@@ -30,8 +30,11 @@ const alertmanagerSchema = z.strictObject({
   leaseSeconds: positiveInt.default(900),
   /** How long the silence lasts after the release ends (alerts settling down). */
   tailSeconds: z.number().int().min(0).default(300),
-  /** Bound on each call: a slow Alertmanager never holds a step up. */
-  timeoutMs: positiveInt.default(3000),
+  /**
+   * Bound on each call: a slow Alertmanager never holds a step up. At most 8 s, so the three
+   * calls of one extension fit inside the 30 s lock that keeps a release to one silence.
+   */
+  timeoutMs: positiveInt.max(8000).default(3000),
 });
 
 const webhookSchema = z.strictObject({

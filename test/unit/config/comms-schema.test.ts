@@ -159,6 +159,12 @@ describe('comms', () => {
       'comms.webhooks.0.events.0',
     ],
     ['{ channels: ["#status"] }', 'comms.channels.0'],
+    // Three calls at most per extension must fit in the silence lock (30 s), or two comms
+    // steps could each make a silence.
+    [
+      '{ alertmanager: { url: "http://am:9093", matchers: [{ name: team, value: x }], timeoutMs: 20000 } }',
+      'comms.alertmanager.timeoutMs',
+    ],
     ['{ services: [web] }', 'comms.services.0'],
     [
       '{ incidentReport: { remindAfterHours: 48, dueHours: 24 } }',
