@@ -14,7 +14,8 @@ const matcherSchema = z.strictObject({
 });
 export type SilenceMatcher = z.output<typeof matcherSchema>;
 
-export const COMMS_EVENTS = ['started', 'released', 'rolled_back'] as const;
+/** `failed`: a switch that failed ends what `started` began (traffic stays where it was). */
+export const COMMS_EVENTS = ['started', 'released', 'rolled_back', 'failed'] as const;
 export type CommsEvent = (typeof COMMS_EVENTS)[number];
 
 const alertmanagerSchema = z.strictObject({

@@ -5,7 +5,7 @@ import { ENDED_STATES, type Release } from './release.ts';
 export type NoticeKind = 'started' | 'released' | 'rolled_back' | 'failed';
 
 /** An event sent to comms webhooks. */
-export type WebhookEventName = 'started' | 'released' | 'rolled_back';
+export type WebhookEventName = 'started' | 'released' | 'rolled_back' | 'failed';
 
 /**
  * What people outside the release channel should know about a release in its current state,
@@ -47,6 +47,7 @@ export function commsPlan(release: Release): CommsPlan {
     webhooks.push('rolled_back');
   } else if (ended) {
     notices.push('failed');
+    webhooks.push('failed');
   }
   return {
     lease: ended ? 'cut' : 'hold',

@@ -54,7 +54,12 @@ describe('comms', () => {
       tailSeconds: 300,
       timeoutMs: 3000,
     });
-    expect(config.comms.webhooks[0]?.events).toEqual(['started', 'released', 'rolled_back']);
+    expect(config.comms.webhooks[0]?.events).toEqual([
+      'started',
+      'released',
+      'rolled_back',
+      'failed',
+    ]);
   });
 
   it.each([

@@ -30,7 +30,8 @@ describe('what stakeholders hear of a release, by its state', () => {
       { failure: 'HAProxy unreachable' },
       'cut',
       ['started', 'failed'],
-      ['started'],
+      // A status page told of the start hears of the end too, or it shows the release forever.
+      ['started', 'failed'],
       false,
     ],
   ])('%s: lease %s', (state, extra, lease, notices, webhooks, reminder) => {
