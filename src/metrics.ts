@@ -17,6 +17,10 @@ export interface Metrics {
   readonly auditAuthFailures: Counter<'outcome'>;
   /** Audit entries removed because they were older than `audit.retentionDays`. */
   readonly auditTrimmed: Counter;
+  /** Alertmanager calls for a release's silence that failed (the release went on regardless). */
+  readonly alertmanagerFailures: Counter<'operation'>;
+  /** Comms webhook delivery attempts that failed, by whether they will be retried. */
+  readonly webhookFailures: Counter<'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -95,6 +99,18 @@ export function createMetrics(): Metrics {
     auditTrimmed: new Counter({
       name: 'greenlight_audit_entries_trimmed_total',
       help: 'Audit stream entries removed because they were older than audit.retentionDays.',
+      registers,
+    }),
+    alertmanagerFailures: new Counter({
+      name: 'greenlight_alertmanager_failures_total',
+      help: 'Alertmanager calls for a release silence that failed, by operation (hold, cut); the release goes on.',
+      labelNames: ['operation'],
+      registers,
+    }),
+    webhookFailures: new Counter({
+      name: 'greenlight_webhook_failures_total',
+      help: 'Comms webhook delivery attempts that failed, by outcome (retried, gave_up).',
+      labelNames: ['outcome'],
       registers,
     }),
   };

@@ -256,6 +256,7 @@ export function buildAppDeps(
       now,
       processEnv,
       logger,
+      alertmanagerFailed: (operation) => metrics.alertmanagerFailures.inc({ operation }),
     }),
   };
 }

@@ -8,7 +8,10 @@ import { RedisOnceMarks } from '../adapters/redis/redis-once-marks.ts';
 import { SlackStakeholderNotices } from '../adapters/slack/stakeholder-notifier.ts';
 import { QueuedCommsWebhooks } from '../adapters/webhooks/comms-webhooks.ts';
 import type { CommsDeps } from '../app/comms-ports.ts';
+import { leaseIssues } from '../config/comms-schema.ts';
+import { ConfigError } from '../config/config-error.ts';
 import type { GreenlightConfig } from '../config/greenlight-schema.ts';
+import { scrubSecrets } from '../logger.ts';
 
 /** `comms` from greenlight.yml, wired to the outbox, the steps queue, Redis and Alertmanager. */
 export function buildComms(
@@ -22,21 +25,20 @@ export function buildComms(
     now: () => number;
     processEnv: NodeJS.ProcessEnv;
     logger: { warn(fields: object, message: string): void };
+    /** Counts a failed Alertmanager call (greenlight_alertmanager_failures_total). */
+    alertmanagerFailed?: (operation: 'hold' | 'cut') => void;
   },
 ): CommsDeps {
   const comms = config.comms;
-  // A lease shorter than two control loop passes lapses between extensions.
-  const reconcileSeconds = Number(parts.processEnv.GREENLIGHT_RECONCILE_INTERVAL_SECONDS ?? 60);
-  if (comms.alertmanager && comms.alertmanager.leaseSeconds < 2 * reconcileSeconds)
-    parts.logger.warn(
-      { leaseSeconds: comms.alertmanager.leaseSeconds, reconcileSeconds },
-      'comms.alertmanager.leaseSeconds is under two control loop intervals: the silence may lapse between extensions',
-    );
+  const reconcileSeconds = Number(parts.processEnv.GREENLIGHT_RECONCILE_INTERVAL_SECONDS || 60);
+  const leaseProblems = leaseIssues(comms, reconcileSeconds);
+  if (leaseProblems.length > 0) throw new ConfigError('greenlight.yml', leaseProblems);
   // Said at start-up, not first at the moment a release ends; the value itself is never logged.
   for (const hook of comms.webhooks)
     if (!parts.processEnv[hook.secretEnv])
       parts.logger.warn(
-        { url: hook.url, secretEnv: hook.secretEnv },
+        // Fields are not scrubbed like messages: a password in the URL is taken out here.
+        { url: scrubSecrets(hook.url), secretEnv: hook.secretEnv },
         `comms webhook secret ${hook.secretEnv} is not set: its events will not be delivered`,
       );
   const marks = new RedisOnceMarks(parts.redis, parts.prefix);
@@ -49,10 +51,11 @@ export function buildComms(
             parts.redis,
             parts.prefix,
             parts.http,
+            parts.alertmanagerFailed,
           ),
         }
       : {}),
-    notices: new SlackStakeholderNotices(parts.outbox, config),
+    notices: new SlackStakeholderNotices(parts.outbox, config, marks),
     webhooks: new QueuedCommsWebhooks(parts.steps, comms.webhooks, marks, parts.now),
     scheduler: new BullmqCommsScheduler(parts.steps, marks, parts.now),
     links: new RedisIncidentLinks(parts.redis, parts.prefix, config.releases.retentionDays),

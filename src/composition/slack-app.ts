@@ -101,10 +101,14 @@ export function buildSlackApp(
     logger,
     client,
     getRelease: (id) => store.getRelease(id),
-    channelsFor: (release) => [
-      ...appDeps().config.comms.channels,
-      ...[appDeps().config.services[release.service]?.channel ?? []].flat(),
-    ],
+    // Where the reminder is: the stakeholder channels, or without any the service's channel.
+    channelsFor: (release) => {
+      const stake = appDeps().config.comms.channels;
+      return stake.length > 0
+        ? stake
+        : [appDeps().config.services[release.service]?.channel ?? []].flat();
+    },
+    currentLink: async (id) => (await appDeps().comms?.links.get(id)) ?? null,
     record: (input) => recordIncidentLink(appDeps(), input),
     workspace: () => appDeps().config.workspace,
   });

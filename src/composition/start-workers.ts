@@ -58,7 +58,12 @@ export async function startWorkers(
   );
   pool.start(
     QUEUE_NAMES.steps,
-    { ...stepHandlers(deps), ...commsHandlers(deps, processEnv, http) },
+    {
+      ...stepHandlers(deps),
+      ...commsHandlers(deps, processEnv, http, (outcome) =>
+        metrics.webhookFailures.inc({ outcome }),
+      ),
+    },
     8,
   );
   // Start-up runs one pass of the control loop before taking Slack traffic: lost jobs are

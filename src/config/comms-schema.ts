@@ -14,7 +14,8 @@ const matcherSchema = z.strictObject({
 });
 export type SilenceMatcher = z.output<typeof matcherSchema>;
 
-export const COMMS_EVENTS = ['started', 'released', 'rolled_back'] as const;
+/** `failed`: a switch that failed ends what `started` began (traffic stays where it was). */
+export const COMMS_EVENTS = ['started', 'released', 'rolled_back', 'failed'] as const;
 export type CommsEvent = (typeof COMMS_EVENTS)[number];
 
 const alertmanagerSchema = z.strictObject({
@@ -30,8 +31,11 @@ const alertmanagerSchema = z.strictObject({
   leaseSeconds: positiveInt.default(900),
   /** How long the silence lasts after the release ends (alerts settling down). */
   tailSeconds: z.number().int().min(0).default(300),
-  /** Bound on each call: a slow Alertmanager never holds a step up. */
-  timeoutMs: positiveInt.default(3000),
+  /**
+   * Bound on each call: a slow Alertmanager never holds a step up. At most 8 s, so the three
+   * calls of one extension fit inside the 30 s lock that keeps a release to one silence.
+   */
+  timeoutMs: positiveInt.max(8000).default(3000),
 });
 
 const webhookSchema = z.strictObject({
@@ -74,20 +78,43 @@ const PROMQL_WORDS = new Set(
   ),
 );
 
+/** A label matcher inside a selector, with any of PromQL's three quotes. */
+const LABEL_MATCHER =
+  /([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
+
 /**
- * What an analysis query judges, as an alert would name it: metric names and the values of its
- * label selectors (`job="api"`). `{slot}` and `{interval}` are placeholders, not names.
+ * What an analysis query judges, as an alert would name it: metric names (with a selector or
+ * bare, as a recording rule is read) and the values of its label selectors (`job="api"`), and,
+ * apart, the regexes its selectors match labels with (`job=~"api-.*"`). `{slot}` and
+ * `{interval}` are placeholders, not names.
  */
-export function judgedNames(queries: readonly string[]): Set<string> {
+export function judgedNames(queries: readonly string[]): {
+  names: Set<string>;
+  patterns: Set<string>;
+} {
   const names = new Set<string>();
+  const patterns = new Set<string>();
   for (const query of queries) {
     const q = query.replaceAll('{slot}', '').replaceAll('{interval}', '');
-    for (const m of q.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)\s*[{[]/g))
+    for (const m of q.matchAll(LABEL_MATCHER)) {
+      const value = (m[3] ?? '').slice(1, -1);
+      if (value === '' || /[{}]/.test(value)) continue;
+      if (m[2] === '=') names.add(value);
+      if (m[2] === '=~') {
+        names.add(value);
+        patterns.add(value);
+      }
+    }
+    // What is left once strings, selectors, ranges and label lists are gone: metric names,
+    // functions (followed by `(`), keywords and numbers.
+    const bare = q
+      .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '')
+      .replace(/\{[^}]*\}|\[[^\]]*\]/g, '')
+      .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+    for (const m of bare.matchAll(/(?<![A-Za-z0-9_:.])([A-Za-z_:][A-Za-z0-9_:]*)(?!\s*\()/g))
       if (m[1] && !PROMQL_WORDS.has(m[1])) names.add(m[1]);
-    for (const m of q.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*=~?\s*"([^"]*)"/g))
-      if (m[2] && !/[{}]/.test(m[2])) names.add(m[2]);
   }
-  return names;
+  return { names, patterns };
 }
 
 function covers(matcher: SilenceMatcher, name: string): boolean {
@@ -97,6 +124,16 @@ function covers(matcher: SilenceMatcher, name: string): boolean {
     return new RegExp(`^(?:${matcher.value})$`).test(name);
   } catch {
     return true;
+  }
+}
+
+/** A plain matcher whose value a query's label regex selects (`job="api-eu"`, `job=~"api-.*"`). */
+function selectedBy(matcher: SilenceMatcher, pattern: string): boolean {
+  if (!matcher.isEqual || matcher.isRegex) return false;
+  try {
+    return new RegExp(`^(?:${pattern})$`).test(matcher.value);
+  } catch {
+    return false;
   }
 }
 
@@ -119,13 +156,24 @@ export function silenceMatcherIssues(
         issues.push({ index, message: `invalid regular expression "${matcher.value}"` });
         return;
       }
+      // Alertmanager compiles it with Go's RE2: refused there, the silence fails every release.
+      if (/\(\?<?[=!]|\\[1-9]|\\k</.test(matcher.value)) {
+        issues.push({
+          index,
+          message: `"${matcher.value}" uses a lookaround or a backreference, which Alertmanager (Go RE2 syntax) refuses`,
+        });
+        return;
+      }
     }
     if (matcher.name === '__name__') {
       issues.push({ index, message: 'a silence may not match on __name__ (metric names)' });
       return;
     }
     for (const [service, queries] of Object.entries(queriesByService)) {
-      const hit = [...judgedNames(queries)].find((name) => covers(matcher, name));
+      const judged = judgedNames(queries);
+      const hit =
+        [...judged.names].find((name) => covers(matcher, name)) ??
+        [...judged.patterns].find((pattern) => selectedBy(matcher, pattern));
       if (hit !== undefined) {
         issues.push({
           index,
@@ -172,4 +220,22 @@ export function commsIssues(
       message: issue.message,
     });
   return issues;
+}
+
+/**
+ * The silence lease against the control loop that extends it: a lease under two loop intervals
+ * lapses between extensions, and alerts fire mid-release. Checked where both are known.
+ */
+export function leaseIssues(
+  comms: CommsConfig,
+  reconcileSeconds: number,
+): { path: string; message: string }[] {
+  const lease = comms.alertmanager?.leaseSeconds;
+  if (lease === undefined || lease >= 2 * reconcileSeconds) return [];
+  return [
+    {
+      path: 'comms.alertmanager.leaseSeconds',
+      message: `${lease} s is under two control loop intervals (GREENLIGHT_RECONCILE_INTERVAL_SECONDS is ${reconcileSeconds}): the silence would lapse between extensions; set at least ${2 * reconcileSeconds}`,
+    },
+  ];
 }

@@ -1,10 +1,11 @@
+import { currentStepIndex } from './pre-switch-steps.ts';
 import { ENDED_STATES, type Release } from './release.ts';
 
 /** A notice for stakeholder channels. */
 export type NoticeKind = 'started' | 'released' | 'rolled_back' | 'failed';
 
 /** An event sent to comms webhooks. */
-export type WebhookEventName = 'started' | 'released' | 'rolled_back';
+export type WebhookEventName = 'started' | 'released' | 'rolled_back' | 'failed';
 
 /**
  * What people outside the release channel should know about a release in its current state,
@@ -22,11 +23,14 @@ export interface CommsPlan {
 
 /**
  * Did traffic ever start to move? Only then did stakeholders hear of the release. A release
- * cancelled or rejected ended while it still waited for approval (a `failed` one failed its
- * switch, so it moved).
+ * cancelled or rejected ended before the switch; pre-switch steps (migrations) run before any
+ * traffic moves, so a release running them, or failed in one, has not started either. A `failed`
+ * release whose steps all finished (or that had none) failed its switch, so it moved.
  */
 export function wentLive(release: Release): boolean {
-  return !['awaiting_approval', 'rejected', 'cancelled'].includes(release.state);
+  if (['awaiting_approval', 'running_steps', 'rejected', 'cancelled'].includes(release.state))
+    return false;
+  return release.state !== 'failed' || currentStepIndex(release) === undefined;
 }
 
 export function commsPlan(release: Release): CommsPlan {
@@ -43,6 +47,7 @@ export function commsPlan(release: Release): CommsPlan {
     webhooks.push('rolled_back');
   } else if (ended) {
     notices.push('failed');
+    webhooks.push('failed');
   }
   return {
     lease: ended ? 'cut' : 'hold',

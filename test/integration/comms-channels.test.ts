@@ -119,6 +119,11 @@ comms:
     expect('answer' in elsewhere && elsewhere.answer).toContain(
       'only counts where Greenlight posted',
     );
+    // The release's own channel holds no reminder when stakeholder channels are set.
+    const ownChannel = await click('C0RELEASES', id);
+    expect('answer' in ownChannel && ownChannel.answer).toContain(
+      'only counts where Greenlight posted',
+    );
     const forged = await click('C0STAKE', 'rel-does-not-exist');
     expect('answer' in forged && forged.answer).toContain('no longer holds as rolled back');
     // From another workspace (a Slack Connect guest): refused like a click from another channel.

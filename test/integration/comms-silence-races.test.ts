@@ -108,6 +108,54 @@ describe('the silence lease under races, lost records and a silent Alertmanager'
     expect(world.posts.filter((p) => p.startsWith('releaseNote'))).toEqual([]);
   });
 
+  it('holds one silence through every canary step and the rollback, cuts it to the tail when rolled back, and never makes it again', async () => {
+    const { world, deps } = commsWorld(am.url, redis, http);
+    const at = () => new Date().toISOString();
+    const canary = (stepIndex: number) => ({
+      steps: [5, 20, 50, 100],
+      stepIndex,
+      stepStartedAt: at(),
+    });
+    const ids = new Set<string>();
+    const stages: Parameters<typeof releaseRecord>[1][] = [
+      { state: 'switching', strategy: 'canary', canary: canary(0) },
+      { state: 'ramping', strategy: 'canary', canary: canary(1) },
+      { state: 'ramping', strategy: 'canary', canary: { ...canary(2), awaitingPromotion: true } },
+      {
+        state: 'rolling_back',
+        strategy: 'canary',
+        rollback: { by: 'U0LEAD', reason: 'x', at: at() },
+      },
+    ];
+    for (const stage of stages) {
+      world.releases.set('rel-canary', releaseRecord(at(), { id: 'rel-canary', ...stage }));
+      await runCommsStep(deps, { releaseId: 'rel-canary' });
+      const held = await live('rel-canary');
+      expect(held.map((s) => s.status.state)).toEqual(['active']);
+      expect(Date.parse(held[0]?.endsAt ?? '')).toBeGreaterThan(Date.now() + 50_000);
+      for (const s of held) ids.add(s.id);
+    }
+    expect(ids.size).toBe(1);
+    world.releases.set(
+      'rel-canary',
+      releaseRecord(at(), {
+        id: 'rel-canary',
+        state: 'rolled_back',
+        strategy: 'canary',
+        rollback: { by: 'U0LEAD', reason: 'x', at: at() },
+      }),
+    );
+    await runCommsStep(deps, { releaseId: 'rel-canary' });
+    const [cut] = await live('rel-canary');
+    expect(cut?.id).toBe([...ids][0]);
+    expect(Date.parse(cut?.endsAt ?? '')).toBeLessThanOrEqual(Date.now() + 6_000);
+    // A late comms step (a tick within the lease) after the tail ran out: nothing new.
+    await new Promise((r) => setTimeout(r, 8_000));
+    await runCommsStep(deps, { releaseId: 'rel-canary' });
+    expect(await live('rel-canary')).toEqual([]);
+    expect(world.posts).toEqual([]);
+  }, 30_000);
+
   it('gives a hanging Alertmanager one timeout and one thread line, and never throws', async () => {
     const address = blackhole.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;

@@ -49,20 +49,41 @@ export class AlertmanagerSilences implements AlertSilences {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly dispatcher: Dispatcher;
+  private readonly onFailure: (operation: 'hold' | 'cut') => void;
 
   constructor(
     settings: AlertmanagerSettings,
     redis: Redis,
     prefix: string,
     dispatcher: Dispatcher,
+    onFailure: (operation: 'hold' | 'cut') => void = () => {},
   ) {
     this.settings = settings;
     this.redis = redis;
     this.prefix = prefix;
     this.dispatcher = dispatcher;
+    this.onFailure = onFailure;
   }
 
   async hold(release: Release, until: Date): Promise<string> {
+    return this.counted('hold', () => this.extend(release, until));
+  }
+
+  async cut(release: Release, until: Date): Promise<void> {
+    return this.counted('cut', () => this.shorten(release, until));
+  }
+
+  /** Every failure is counted (greenlight_alertmanager_failures_total), then passed on. */
+  private async counted<T>(operation: 'hold' | 'cut', run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      this.onFailure(operation);
+      throw error;
+    }
+  }
+
+  private async extend(release: Release, until: Date): Promise<string> {
     const existing = await this.current(release.id);
     const id = await this.post({
       ...(existing ? { id: existing.id } : {}),
@@ -76,7 +97,7 @@ export class AlertmanagerSilences implements AlertSilences {
     return id;
   }
 
-  async cut(release: Release, until: Date): Promise<void> {
+  private async shorten(release: Release, until: Date): Promise<void> {
     const existing = await this.current(release.id);
     if (existing === undefined || Date.parse(existing.endsAt) <= until.getTime()) return;
     if (until.getTime() <= Date.now()) {

@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import { type Queue, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { AppDeps } from '../../app/app-deps.ts';
@@ -65,19 +65,27 @@ export class BullmqCommsScheduler implements CommsScheduler {
   }
 }
 
-/** The comms jobs' processors, beside the release steps. */
+/** The comms jobs' processors, beside the release steps; a failed delivery is counted. */
 export function commsHandlers(
   deps: AppDeps,
   env: NodeJS.ProcessEnv,
   dispatcher: Dispatcher,
+  webhookFailed: (outcome: 'retried' | 'gave_up') => void = () => {},
 ): JobHandlers {
   return {
     [COMMS_JOB]: jobHandler(commsJobSchema, (data) => runCommsStep(deps, data)),
     [INCIDENT_REMINDER_JOB]: jobHandler(reminderJobSchema, (data) =>
       runIncidentReminder(deps, data),
     ),
-    [COMMS_WEBHOOK_JOB]: jobHandler(commsWebhookJobSchema, (data) =>
-      deliverCommsWebhook(data, deps.comms?.config.webhooks ?? [], env, dispatcher),
-    ),
+    [COMMS_WEBHOOK_JOB]: jobHandler(commsWebhookJobSchema, async (data, job) => {
+      try {
+        await deliverCommsWebhook(data, deps.comms?.config.webhooks ?? [], env, dispatcher);
+      } catch (error) {
+        const last =
+          error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        webhookFailed(last ? 'gave_up' : 'retried');
+        throw error;
+      }
+    }),
   };
 }

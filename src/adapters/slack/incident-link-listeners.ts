@@ -19,12 +19,15 @@ export interface IncidentLinkDeps {
   readonly client: WebClient;
   readonly logger: AppLogger;
   readonly getRelease: (id: string) => Promise<Release | null>;
+  /** The link recorded now: the form shows it and is fenced to it. */
+  readonly currentLink: (releaseId: string) => Promise<IncidentLink | null>;
   /** Channels where the button counts: the stakeholder channels and the release's own. */
   readonly channelsFor: (release: Release) => readonly string[];
   readonly record: (input: {
     releaseId: string;
     url: string;
     user: string;
+    base: string | null;
   }) => Promise<IncidentLink>;
   /** `workspace` from greenlight.yml: clicks and forms count only from there. */
   readonly workspace: () =>
@@ -80,7 +83,7 @@ export function registerIncidentLinkListeners(app: App, deps: IncidentLinkDeps):
     try {
       await deps.client.views.open({
         trigger_id: body.trigger_id,
-        view: incidentLinkModal(release, channel),
+        view: incidentLinkModal(release, channel, await deps.currentLink(release.id)),
       });
     } catch (error) {
       deps.logger.warn({ err: error }, 'could not open the incident link form');
@@ -108,7 +111,7 @@ export function registerIncidentLinkListeners(app: App, deps: IncidentLinkDeps):
       return;
     }
     await ack();
-    let meta: { releaseId?: string; channel?: string } = {};
+    let meta: { releaseId?: string; channel?: string; base?: string | null } = {};
     try {
       meta = JSON.parse(view.private_metadata) as typeof meta;
     } catch {
@@ -120,6 +123,7 @@ export function registerIncidentLinkListeners(app: App, deps: IncidentLinkDeps):
         releaseId: meta.releaseId ?? '',
         url: typed,
         user: body.user.id,
+        base: meta.base ?? null,
       });
       reply = answerMessage({
         message: `Incident report link recorded: ${link.url}`,

@@ -3,6 +3,7 @@ import type { IncidentLink, ReminderStage, StakeholderNotices } from '../../app/
 import type { GreenlightConfig } from '../../config/greenlight-schema.ts';
 import type { Release } from '../../domain/release.ts';
 import { incidentDue, type NoticeKind } from '../../domain/release-comms.ts';
+import type { RedisOnceMarks } from '../redis/redis-once-marks.ts';
 import type { SlackMessage } from './blocks/block-kit.ts';
 import { incidentReminder, stakeholderNotice } from './blocks/stakeholder-notices.ts';
 import type { OutboxMessage } from './outbox-message.ts';
@@ -19,10 +20,12 @@ const KEEP = {
 export class SlackStakeholderNotices implements StakeholderNotices {
   private readonly queue: Queue;
   private readonly config: GreenlightConfig;
+  private readonly marks: RedisOnceMarks;
 
-  constructor(queue: Queue, config: GreenlightConfig) {
+  constructor(queue: Queue, config: GreenlightConfig, marks: RedisOnceMarks) {
     this.queue = queue;
     this.config = config;
+    this.marks = marks;
   }
 
   private async send(
@@ -40,12 +43,17 @@ export class SlackStakeholderNotices implements StakeholderNotices {
   async notice(release: Release, kind: NoticeKind): Promise<void> {
     const body = stakeholderNotice(release, kind);
     for (const channel of this.config.comms.channels) {
+      // The outbox forgets a job id a day after posting it; a rollback days later must not
+      // post "Release started" again, so each notice is also marked beside the release.
+      const mark = `notice-${kind}-${channel}`;
+      if (await this.marks.has(release.id, mark)) continue;
       const key = `${release.id}-comms-${kind}-${channel}`;
       await this.send(
         key,
         { mode: 'post', key, group: release.id, channel, linkKey: `${release.id}-parent` },
         body,
       );
+      await this.marks.mark(release.id, mark);
     }
   }
 

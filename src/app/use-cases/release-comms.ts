@@ -151,16 +151,22 @@ export function parseIncidentUrl(text: string): string | undefined {
 }
 
 /**
- * Records the incident report link of a rolled-back release (the latest one wins, each audited)
- * and redraws the reminder with it.
+ * Records the incident report link of a rolled-back release and redraws the reminder with it.
+ * `base` is the link the form was opened over (`null`: none): a form opened before someone else
+ * recorded one cannot silently replace theirs, and the same link sent twice is recorded once.
  */
 export async function recordIncidentLink(
   deps: Uses<'audit' | 'clock' | 'comms' | 'log' | 'store'>,
-  input: { releaseId: string; url: string; user: string },
+  input: { releaseId: string; url: string; user: string; base?: string | null },
 ): Promise<IncidentLink> {
   const comms = deps.comms;
   const release = await deps.store.getRelease(input.releaseId);
-  if (comms === undefined || release === null || release.state !== 'rolled_back') {
+  if (
+    comms === undefined ||
+    release === null ||
+    release.state !== 'rolled_back' ||
+    !covers(deps, release.service)
+  ) {
     throw new ReleaseError(
       'not_available',
       'Only a rolled-back release takes an incident report link.',
@@ -176,6 +182,14 @@ export async function recordIncidentLink(
     );
   }
   const before = await comms.links.get(release.id);
+  if (before !== null && before.url === url) return before;
+  if (input.base !== undefined && (before?.at ?? null) !== input.base && before !== null) {
+    throw new ReleaseError(
+      'stale',
+      `<@${before.by}> recorded ${new URL(before.url).host} as the incident report while your form was open.`,
+      'The reminder shows it; to replace it, click Change incident link there.',
+    );
+  }
   const link: IncidentLink = { url, by: input.user, at: deps.clock.now().toISOString() };
   await comms.links.set(release.id, link);
   await audit(deps, {

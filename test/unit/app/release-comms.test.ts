@@ -3,13 +3,14 @@ import type { AppDeps } from '../../../src/app/app-deps.ts';
 import type { CommsDeps, IncidentLink } from '../../../src/app/comms-ports.ts';
 import {
   commsChanged,
+  commsTick,
   recordIncidentLink,
   runCommsStep,
   runIncidentReminder,
 } from '../../../src/app/use-cases/release-comms.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const T0 = '2026-11-24T10:00:00.000Z';
 const CONFIG = `
@@ -141,6 +142,55 @@ describe('the incident reminder', () => {
     ]);
   });
 
+  it('records and audits a link submitted twice (a double click, a redelivery) once', async () => {
+    const { w, deps, sent, seed, links } = world('2026-11-25T12:00:00.000Z');
+    seed(rolledBack);
+    const input = {
+      releaseId: 'rel-1',
+      url: 'https://i.example/INC-1',
+      user: 'U0DEV1',
+      base: null,
+    };
+    await recordIncidentLink(deps, input);
+    w.clock.advance(2_000);
+    const again = await recordIncidentLink(deps, input);
+    expect(again.at).toBe('2026-11-25T12:00:00.000Z');
+    expect(links.get('rel-1')?.at).toBe('2026-11-25T12:00:00.000Z');
+    expect(w.audit).toHaveLength(1);
+    expect(sent).toEqual(['reminder rel-1 due https://i.example/INC-1']);
+  });
+
+  it('refuses a form opened before someone else recorded a link, keeping theirs and naming it', async () => {
+    const { w, deps, sent, seed, links } = world('2026-11-25T12:00:00.000Z');
+    seed(rolledBack);
+    // Both opened the form while no link was recorded; the lead submits first.
+    await recordIncidentLink(deps, {
+      releaseId: 'rel-1',
+      url: 'https://i.example/INC-1',
+      user: 'U0LEAD',
+      base: null,
+    });
+    await expect(
+      recordIncidentLink(deps, {
+        releaseId: 'rel-1',
+        url: 'https://i.example/OTHER',
+        user: 'U0DEV1',
+        base: null,
+      }),
+    ).rejects.toThrow(/<@U0LEAD> recorded .*i\.example.* while your form was open/);
+    expect(links.get('rel-1')?.url).toBe('https://i.example/INC-1');
+    expect(w.audit).toHaveLength(1);
+    expect(sent).toHaveLength(1);
+    // A form opened over that link replaces it (Change incident link).
+    await recordIncidentLink(deps, {
+      releaseId: 'rel-1',
+      url: 'https://i.example/OTHER',
+      user: 'U0DEV1',
+      base: '2026-11-25T12:00:00.000Z',
+    });
+    expect(links.get('rel-1')?.url).toBe('https://i.example/OTHER');
+  });
+
   it.each([
     [{ state: 'released' as const }, 'https://i.example/1', 'Only a rolled-back release'],
     [rolledBack, 'javascript:alert(1)', 'not an http(s) address'],
@@ -152,6 +202,65 @@ describe('the incident reminder', () => {
     ).rejects.toThrow(why);
     expect(links.size).toBe(0);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('the control loop and the lease', () => {
+  it('pushes the silence of a canary forward well inside each lease, however long the ramp, and stops one lease after it ends', async () => {
+    const { w, deps, sent, seed } = world(T0);
+    const leaseSeconds = 900;
+    const held: AppDeps = {
+      ...deps,
+      comms: {
+        ...(deps.comms as CommsDeps),
+        config: {
+          ...(deps.comms as CommsDeps).config,
+          alertmanager: {
+            url: 'http://am:9093',
+            matchers: [{ name: 'team', value: 'payments', isRegex: false, isEqual: true }],
+            leaseSeconds,
+            tailSeconds: 300,
+            timeoutMs: 3000,
+          },
+        },
+      },
+    };
+    w.services.set('api', serviceRecord(T0));
+    const ramp = { steps: [5, 20, 50, 100], stepIndex: 0, stepStartedAt: T0 };
+    seed({ state: 'ramping', strategy: 'canary', canary: ramp });
+    const enqueuedAt: number[] = [];
+    // Three hours of control loop passes, 60 s apart, through every canary step.
+    for (let minute = 0; minute < 180; minute++) {
+      if (minute % 45 === 0)
+        seed({
+          state: 'ramping',
+          strategy: 'canary',
+          canary: { ...ramp, stepIndex: Math.min(3, minute / 45) },
+          updatedAt: w.clock.now().toISOString(),
+        });
+      // A repeated tag is the same job (BullMQ keeps one per id): only a new tag extends.
+      const tags = new Set(sent);
+      await commsTick(held, 'api');
+      if (sent.some((line) => !tags.has(line))) enqueuedAt.push(w.clock.now().getTime());
+      w.clock.advance(60_000);
+    }
+    const gaps = enqueuedAt.slice(1).map((t, i) => t - (enqueuedAt[i] ?? t));
+    expect(enqueuedAt.length).toBeGreaterThan(40);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual((leaseSeconds / 4 + 60) * 1000);
+    // Released now: looked at again within one lease (a lost cut), then left alone.
+    seed({ state: 'released', updatedAt: w.clock.now().toISOString() });
+    sent.length = 0;
+    for (let minute = 0; minute < 40; minute++) {
+      await commsTick(held, 'api');
+      w.clock.advance(60_000);
+    }
+    expect(new Set(sent).size).toBeGreaterThan(1);
+    const last = sent.length;
+    for (let minute = 0; minute < 30; minute++) {
+      await commsTick(held, 'api');
+      w.clock.advance(60_000);
+    }
+    expect(sent.length).toBe(last);
   });
 });
 
@@ -168,6 +277,11 @@ describe('comms.services', () => {
     seed(rolledBack);
     await commsChanged(only, releaseRecord(T0));
     await runCommsStep(only, { releaseId: 'rel-1' });
+    expect(sent).toEqual([]);
+    // A button value forged with the id of such a release records nothing and posts nothing.
+    await expect(
+      recordIncidentLink(only, { releaseId: 'rel-1', url: 'https://i.example/1', user: 'U0LEAD' }),
+    ).rejects.toThrow('Only a rolled-back release');
     expect(sent).toEqual([]);
   });
 });

@@ -54,7 +54,12 @@ describe('comms', () => {
       tailSeconds: 300,
       timeoutMs: 3000,
     });
-    expect(config.comms.webhooks[0]?.events).toEqual(['started', 'released', 'rolled_back']);
+    expect(config.comms.webhooks[0]?.events).toEqual([
+      'started',
+      'released',
+      'rolled_back',
+      'failed',
+    ]);
   });
 
   it.each([
@@ -87,10 +92,68 @@ describe('comms', () => {
       'invalid regular expression',
     ],
     ['[]', 'comms.alertmanager.matchers', ''],
+    // Valid in JavaScript, refused by Alertmanager (Go's RE2) with a 400 at every release.
+    [
+      '[{ name: team, value: payments }, { name: severity, value: "(?!critical).*", isRegex: true }]',
+      'comms.alertmanager.matchers.1',
+      'Alertmanager',
+    ],
+    [
+      '[{ name: team, value: payments }, { name: severity, value: "(a)\\\\1", isRegex: true }]',
+      'comms.alertmanager.matchers.1',
+      'Alertmanager',
+    ],
   ])('refuses %s', (matchers, path, why) => {
     const problems = problemsOf(withComms(am(matchers))).join('\n');
     expect(problems).toContain(path);
     expect(problems).toContain(why);
+  });
+
+  // Ways of writing PromQL that the rule must still read: a bare metric (a recording rule, a
+  // metric divided by another), single quotes and backticks, and a label regex in the query
+  // that selects the value a plain matcher names.
+  it.each([
+    [
+      "sum(rate(api_errors_total{slot='{slot}'}[1m])) / sum(api:requests:rate1m)",
+      '[{ name: alertname, value: "api:requests:rate1m" }]',
+      'api:requests:rate1m',
+    ],
+    [
+      'job:latency_p99:5m',
+      '[{ name: alertname, value: "job:latency_p99:5m" }]',
+      'job:latency_p99:5m',
+    ],
+    [
+      "sum(rate(api_errors_total{service='checkout',slot='{slot}'}[1m]))",
+      '[{ name: service, value: checkout }]',
+      '"checkout"',
+    ],
+    [
+      'sum(rate(api_errors_total{service=`checkout`,slot="{slot}"}[1m]))',
+      '[{ name: service, value: checkout }]',
+      '"checkout"',
+    ],
+    [
+      'sum(rate(api_errors_total{job=~"api-.*",slot="{slot}"}[1m]))',
+      '[{ name: job, value: api-eu }]',
+      'api-.*',
+    ],
+  ])('refuses a matcher covering what %s judges', (p99Query, matchers, why) => {
+    const yaml = withComms(am(matchers)).replace(
+      /p99Query: '[^']*'/,
+      `p99Query: ${JSON.stringify(p99Query)}`,
+    );
+    const problems = problemsOf(yaml).join('\n');
+    expect(problems).toContain('comms.alertmanager.matchers.0');
+    expect(problems).toContain(why);
+  });
+
+  it('still accepts a silence by alertname when the queries read other names', () => {
+    const yaml = withComms(am('[{ name: alertname, value: ApiHighLatency }]')).replace(
+      /p99Query: '[^']*'/,
+      `p99Query: "histogram_quantile(0.99, sum by (le, job) (rate(x_bucket{slot='{slot}'}[5m]))) * 1e3 offset 1m"`,
+    );
+    expect(problemsOf(yaml)).toEqual([]);
   });
 
   it.each([
@@ -101,6 +164,12 @@ describe('comms', () => {
       'comms.webhooks.0.events.0',
     ],
     ['{ channels: ["#status"] }', 'comms.channels.0'],
+    // Three calls at most per extension must fit in the silence lock (30 s), or two comms
+    // steps could each make a silence.
+    [
+      '{ alertmanager: { url: "http://am:9093", matchers: [{ name: team, value: x }], timeoutMs: 20000 } }',
+      'comms.alertmanager.timeoutMs',
+    ],
     ['{ services: [web] }', 'comms.services.0'],
     [
       '{ incidentReport: { remindAfterHours: 48, dueHours: 24 } }',

@@ -30,7 +30,8 @@ describe('what stakeholders hear of a release, by its state', () => {
       { failure: 'HAProxy unreachable' },
       'cut',
       ['started', 'failed'],
-      ['started'],
+      // A status page told of the start hears of the end too, or it shows the release forever.
+      ['started', 'failed'],
       false,
     ],
   ])('%s: lease %s', (state, extra, lease, notices, webhooks, reminder) => {
@@ -40,6 +41,44 @@ describe('what stakeholders hear of a release, by its state', () => {
       webhooks,
       incidentReminder: reminder,
     });
+  });
+
+  // Pre-switch steps (a migration) run before any traffic moves: nothing has started for
+  // stakeholders yet, so a step that fails or a /rollback that cancels leaves them untold and
+  // no silence behind (held, it would outlive a cancel by a whole lease with no cut).
+  const migrate = {
+    name: 'migrate',
+    label: 'Run migration',
+    reversible: true,
+    timeoutSeconds: 60,
+    readyAt: T0,
+  };
+  it.each<[string, ReleaseState, object]>([
+    ['running its steps', 'running_steps', { steps: [{ ...migrate, startedAt: T0 }] }],
+    ['cancelled while its steps ran', 'cancelled', { rollback, steps: [migrate] }],
+    [
+      'failed in a step',
+      'failed',
+      { failure: 'step migrate failed', steps: [{ ...migrate, startedAt: T0 }] },
+    ],
+  ])(
+    'says nothing and holds no silence for a release %s (traffic never moved)',
+    (_, state, extra) => {
+      expect(commsPlan(releaseRecord(T0, { state, ...extra }))).toEqual({
+        lease: 'none',
+        notices: [],
+        webhooks: [],
+        incidentReminder: false,
+      });
+    },
+  );
+
+  it('tells of a failed switch after every step finished (traffic may have moved)', () => {
+    const steps = [{ ...migrate, startedAt: T0, finishedAt: T0 }];
+    expect(commsPlan(releaseRecord(T0, { state: 'failed', failure: 'x', steps })).notices).toEqual([
+      'started',
+      'failed',
+    ]);
   });
 
   it('makes the incident report due `dueHours` after the rollback', () => {

@@ -139,18 +139,30 @@ export function incidentReminder(
   };
 }
 
-/** The modal behind the reminder's button: the incident report's address, checked on submit. */
-export function incidentLinkModal(release: Release, channel: string): ModalView {
+/**
+ * The modal behind the reminder's button: the incident report's address, checked on submit.
+ * It carries the link recorded when it opened (`base`), so a submit cannot overwrite a link
+ * someone recorded meanwhile, and it shows that link, whatever the clicked button said.
+ */
+export function incidentLinkModal(
+  release: Release,
+  channel: string,
+  current?: IncidentLink | null,
+): ModalView {
   return {
     type: 'modal',
     callback_id: INCIDENT_LINK_MODAL,
-    private_metadata: JSON.stringify({ releaseId: release.id, channel }),
+    private_metadata: JSON.stringify({ releaseId: release.id, channel, base: current?.at ?? null }),
     title: plainText('Incident report'),
     submit: plainText('Record'),
     close: plainText('Cancel'),
     blocks: [
       section(
-        `Link the incident report of the rollback of *${release.service} ${release.version}*.`,
+        `Link the incident report of the rollback of *${release.service} ${release.version}*.${
+          current
+            ? `\nRecorded now: <${current.url}|${escapeText(new URL(current.url).host)}> by <@${current.by}>; a new link replaces it.`
+            : ''
+        }`,
       ),
       {
         type: 'input',

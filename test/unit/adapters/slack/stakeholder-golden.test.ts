@@ -65,6 +65,13 @@ const CASES: Record<string, () => unknown> = {
       at: '2026-11-25T09:00:00.000Z',
     }),
   'incident-link-modal': () => incidentLinkModal(rolledBack, 'C0STAKE'),
+  // Opened over a recorded link (a stale "Record" button included): it shows that link.
+  'incident-link-modal-recorded': () =>
+    incidentLinkModal(rolledBack, 'C0STAKE', {
+      url: 'https://incidents.example.com/INC-42',
+      by: 'U0DEV1',
+      at: '2026-11-25T09:00:00.000Z',
+    }),
 };
 
 const rendered = (message: unknown) => `${JSON.stringify(message, null, 2)}\n`;
