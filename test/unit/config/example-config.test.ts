@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { keysOf } from '../../../src/config/config-error.ts';
+import { ENV_VARS } from '../../../src/config/env.ts';
 import { greenlightConfigSchema } from '../../../src/config/greenlight-schema.ts';
 import { loadConfig } from '../../../src/config/load-config.ts';
 
@@ -89,5 +90,25 @@ describe('greenlight.example.yml', () => {
       (key) => !new RegExp(`\\b${key}\\b`).test(text),
     );
     expect(missing).toEqual([]);
+  });
+});
+
+describe("README's configuration reference", () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const section = (from: string, to: string) =>
+    readme.slice(readme.indexOf(from), readme.indexOf(to, readme.indexOf(from)));
+
+  it('names every greenlight.yml key the schema accepts in the greenlight.yml table', () => {
+    const table = section('### greenlight.yml', '## Running it for real');
+    const missing = keysOf(greenlightConfigSchema).filter(
+      (key) => !new RegExp(`\\b${key}\\b`).test(table),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('gives every environment variable a row in the environment table', () => {
+    const table = section('### Environment', '### greenlight.yml');
+    const rows = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(rows.toSorted()).toEqual([...ENV_VARS].toSorted());
   });
 });
