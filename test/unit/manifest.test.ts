@@ -6,7 +6,7 @@ import { COMMANDS } from '../../src/adapters/slack/command-listeners.ts';
 
 const root = new URL('../../', import.meta.url);
 const manifest = parse(readFileSync(new URL('manifest.yml', root), 'utf8')) as {
-  features: { slash_commands: { command: string; url: string }[] };
+  features: { slash_commands: { command: string; url: string; usage_hint?: string }[] };
   oauth_config: { scopes: { bot: string[] } };
   settings: { interactivity: { is_enabled: boolean; request_url: string } };
 };
@@ -29,12 +29,19 @@ describe('manifest.yml', () => {
     expect(valid).toBe(true);
   });
 
-  it('declares the four commands, each sent to /slack/events', () => {
+  it('declares every command Greenlight answers (/flag included), each sent to /slack/events', () => {
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(
       COMMANDS.map((c) => `/${c}`),
     );
     for (const command of manifest.features.slash_commands)
       expect(command.url).toMatch(/\/slack\/events$/);
+  });
+
+  it('gives each command a usage hint; /flag names its changes and the kill switch word', () => {
+    for (const command of manifest.features.slash_commands)
+      expect(command.usage_hint, command.command).toMatch(/^<service>/);
+    const flag = manifest.features.slash_commands.find((c) => c.command === '/flag');
+    expect(flag?.usage_hint).toBe('<service> <flag> on|off|<percent>|ramp [reason] [--dry-run]');
   });
 
   it('turns on interactivity (Approve, Reject, Rollback buttons) at /slack/events', () => {

@@ -94,6 +94,7 @@ services:
     expect(found).toEqual([
       'freezeException: unknown role "cto"; define it under roles (known: lead, security, team)',
       'services.api.releaseTypes.major: major releases need approval from cto by default; define roles.cto or set releaseTypes.major.approvals',
+      'services.web.releaseTypes.major: major releases need approval from cto by default; define roles.cto or set releaseTypes.major.approvals',
     ]);
   });
 
