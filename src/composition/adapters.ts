@@ -20,8 +20,6 @@ import {
   PrometheusMetricsSource,
 } from '../adapters/http/prometheus-metrics-source.ts';
 import { UndiciSlotProbe } from '../adapters/http/undici-slot-probe.ts';
-import { ChildEnvironments } from '../adapters/process/child-env.ts';
-import { configuredSecrets, secretRedactor } from '../adapters/process/secret-redactor.ts';
 import { BullmqStepScheduler } from '../adapters/queue/bullmq-step-scheduler.ts';
 import { queuePrefix } from '../adapters/queue/queue-names.ts';
 import { RedisAuditLog } from '../adapters/redis/redis-audit-log.ts';
@@ -41,6 +39,7 @@ import type { GreenlightConfig } from '../config/greenlight-schema.ts';
 import { type AppLogger, boltLoggerFrom } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { buildComms } from './comms.ts';
+import { guardsFor } from './guards.ts';
 import { trafficTargets } from './traffic-targets.ts';
 
 /** What every adapter is built from: the validated env and config, and the injected world. */
@@ -94,11 +93,12 @@ export function buildAdapters({
     stats: (service, slot) => haproxyOf(service).stats(service, slot),
     startedAt: (service) => haproxyOf(service).startedAt(service),
   };
+  const guards = guardsFor(config, processEnv);
   const commandTraffic = new CommandTrafficSwitcher(
     targets.commands,
-    new ChildEnvironments(processEnv, config.services),
+    guards.children,
     cwd,
-    secretRedactor(configuredSecrets(processEnv, config.services, config.flagProviders)),
+    guards.redact,
   );
   const traffic = new RoutingTrafficSwitcher(
     new Map(
@@ -203,7 +203,8 @@ export function buildAppDeps(
   }: Omit<AdapterOptions, 'env'> & { readonly isStopping: () => boolean },
 ): AppDeps {
   const { http, store, traffic, directory, redis, prefix } = adapters;
-  const gates = new ConfiguredGateRunner(config.services, processEnv, cwd, http);
+  const guards = guardsFor(config, processEnv);
+  const gates = new ConfiguredGateRunner(config.services, processEnv, cwd, http, guards);
   return {
     config,
     store,
@@ -211,8 +212,8 @@ export function buildAppDeps(
     notifier: new SlackNotifier(queues.outbox, config),
     traffic,
     probe: new UndiciSlotProbe(config.services, http),
-    deployer: new ConfiguredDeployer(config.services, processEnv, cwd, http),
-    stepRunner: new ConfiguredStepRunner(config.services, processEnv, cwd),
+    deployer: new ConfiguredDeployer(config.services, processEnv, cwd, http, guards),
+    stepRunner: new ConfiguredStepRunner(config.services, processEnv, cwd, guards),
     directory,
     audit: adapters.auditLog,
     telemetry: {
@@ -232,9 +233,9 @@ export function buildAppDeps(
     ),
     changes: new GitChangeLog(config.services, {
       cacheDir: processEnv.GREENLIGHT_CACHE_DIR,
-      env: new ChildEnvironments(processEnv, config.services),
+      env: guards.children,
       cwd,
-      redact: secretRedactor(configuredSecrets(processEnv, config.services, config.flagProviders)),
+      redact: guards.redact,
     }),
     metrics: new ConfiguredMetricsSource(
       config.services,

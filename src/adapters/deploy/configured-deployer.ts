@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
 import type { Deployer, DeployOutcome, DeployRequest } from '../../app/ports.ts';
 import type { ServiceConfig } from '../../config/greenlight-schema.ts';
-import { ChildEnvironments } from '../process/child-env.ts';
-import { configuredSecrets, secretRedactor } from '../process/secret-redactor.ts';
+import type { ChildEnvironments } from '../process/child-env.ts';
+import { type ChildProcessGuards, childProcessGuards } from '../process/child-process-guards.ts';
 import { runDeployCommand } from './command-deployer.ts';
 import { callDeployWebhook } from './webhook-deployer.ts';
 
@@ -24,11 +24,13 @@ export class ConfiguredDeployer implements Deployer {
     env: NodeJS.ProcessEnv,
     cwd: string,
     dispatcher: Dispatcher,
+    /** Built once by the composition root; tests may leave it out. */
+    guards: ChildProcessGuards = childProcessGuards(env, services),
   ) {
     this.services = services;
     this.env = env;
-    this.children = new ChildEnvironments(env, services);
-    this.redact = secretRedactor(configuredSecrets(env, services));
+    this.children = guards.children;
+    this.redact = guards.redact;
     this.cwd = cwd;
     this.dispatcher = dispatcher;
   }

@@ -1,8 +1,8 @@
 import type { DeployOutcome, PreSwitchStepRequest, StepCommandRunner } from '../../app/ports.ts';
 import type { ServiceConfig } from '../../config/greenlight-schema.ts';
-import { ChildEnvironments } from '../process/child-env.ts';
+import type { ChildEnvironments } from '../process/child-env.ts';
+import { type ChildProcessGuards, childProcessGuards } from '../process/child-process-guards.ts';
 import { runArgv } from '../process/run-argv.ts';
-import { configuredSecrets, secretRedactor } from '../process/secret-redactor.ts';
 import { tailOf } from './command-deployer.ts';
 
 /**
@@ -21,10 +21,12 @@ export class ConfiguredStepRunner implements StepCommandRunner {
     services: Readonly<Record<string, ServiceConfig>>,
     env: NodeJS.ProcessEnv,
     cwd: string,
+    /** Built once by the composition root; tests may leave it out. */
+    guards: ChildProcessGuards = childProcessGuards(env, services),
   ) {
     this.services = services;
-    this.children = new ChildEnvironments(env, services);
-    this.redact = secretRedactor(configuredSecrets(env, services));
+    this.children = guards.children;
+    this.redact = guards.redact;
     this.cwd = cwd;
   }
 

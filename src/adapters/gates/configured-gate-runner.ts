@@ -3,9 +3,9 @@ import type { GateResult, GateRunner } from '../../app/ports.ts';
 import type { ServiceConfig } from '../../config/greenlight-schema.ts';
 import type { Slot } from '../../domain/slots.ts';
 import { tailOf } from '../deploy/command-deployer.ts';
-import { ChildEnvironments } from '../process/child-env.ts';
+import type { ChildEnvironments } from '../process/child-env.ts';
+import { type ChildProcessGuards, childProcessGuards } from '../process/child-process-guards.ts';
 import { runArgv } from '../process/run-argv.ts';
-import { configuredSecrets, secretRedactor } from '../process/secret-redactor.ts';
 
 type Gate = ServiceConfig['gates'][number];
 
@@ -27,11 +27,13 @@ export class ConfiguredGateRunner implements GateRunner {
     env: NodeJS.ProcessEnv,
     cwd: string,
     dispatcher: Dispatcher,
+    /** Built once by the composition root; tests may leave it out. */
+    guards: ChildProcessGuards = childProcessGuards(env, services),
   ) {
     this.services = services;
     this.env = env;
-    this.children = new ChildEnvironments(env, services);
-    this.redact = secretRedactor(configuredSecrets(env, services));
+    this.children = guards.children;
+    this.redact = guards.redact;
     this.cwd = cwd;
     this.dispatcher = dispatcher;
   }

@@ -21,9 +21,12 @@ export function configuredSecrets(
   env: NodeJS.ProcessEnv,
   services: Readonly<Record<string, ServiceConfig>>,
   flagProviders: FlagProvidersConfig = {},
+  /** Other variables the config names as holding secrets (`comms.webhooks[].secretEnv`). */
+  secretEnvs: readonly string[] = [],
 ): string[] {
   const values: (string | undefined)[] = OWN_SECRETS.map((name) => env[name]);
   if (flagProviders.unleash) values.push(env[flagProviders.unleash.tokenEnv]);
+  for (const name of secretEnvs) values.push(env[name]);
   for (const service of Object.values(services)) {
     if ('webhook' in service.deploy) values.push(env[service.deploy.webhook.secretEnv]);
   }

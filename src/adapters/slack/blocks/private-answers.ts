@@ -28,7 +28,7 @@ function describeProblem(command: CommandName, problem: ParseProblem): string {
     case 'bad_flag_change':
       return `\`${escapeText(problem.given.slice(0, 40)) || '(nothing)'}\` is not a flag name followed by on, off, ramp or a percentage such as 25.`;
     case 'unknown_option':
-      return `\`${escapeText(problem.given.slice(0, 40))}\` is not an option; the only option is \`--dry-run\`.`;
+      return `\`${escapeText(problem.given.slice(0, 40))}\` is not an option; \`/${command}\` takes ${command === 'release' ? '`--dry-run` and `--justify <why>`' : '`--dry-run`'}.`;
   }
 }
 

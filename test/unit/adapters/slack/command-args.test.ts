@@ -80,3 +80,18 @@ describe('parseCommand', () => {
     );
   });
 });
+
+describe('the answer to an unknown option', () => {
+  it('names the options the command takes: /release also takes --justify', async () => {
+    const { usageAnswer } = await import(
+      '../../../../src/adapters/slack/blocks/private-answers.ts'
+    );
+    const release = usageAnswer('release', { code: 'unknown_option', given: '--force' }, ['api']);
+    expect(release.text).toContain(
+      '--force is not an option; /release takes --dry-run and --justify <why>',
+    );
+    const bump = usageAnswer('bump', { code: 'unknown_option', given: '--force' }, ['api']);
+    expect(bump.text).toContain('/bump takes --dry-run.');
+    expect(bump.text).not.toContain('--justify');
+  });
+});
