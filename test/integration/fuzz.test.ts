@@ -1,6 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCommand } from '../../src/adapters/slack/command-args.ts';
 import {
   type ReleaseWorld,
   SIGNING_SECRET,
@@ -24,19 +23,17 @@ import {
 // `flag` too: the world configures no flags, so every /flag is refused and changes nothing.
 const COMMANDS = ['bump', 'release', 'sync', 'rollback', 'flag'] as const;
 
-/** Would this text change state if accepted? The fuzz keeps to input that must be refused or read. */
+/**
+ * Could this text change state if accepted? The fuzz keeps to input that must be refused or only
+ * read. Decided by a grammar of its own, wider than the parser's (any word `api` in any case,
+ * unless `--dry-run` is there), so the parser under test never picks which inputs it is tested on.
+ */
 function changesState(command: (typeof COMMANDS)[number], text: string): boolean {
-  const parsed = parseCommand(command, text, ['api']);
-  if (!parsed.ok) return false;
-  const request = parsed.request;
-  if (
-    request.kind === 'release-status' ||
-    request.kind === 'release-help' ||
-    request.kind === 'release-history'
-  )
-    return false;
-  if ('dryRun' in request && request.dryRun) return false;
-  return request.kind === 'bump' || request.kind === 'sync' || request.kind === 'release';
+  if (command !== 'bump' && command !== 'sync' && command !== 'release') return false;
+  const words = text.trim().split(/\s+/);
+  if (words.some((w) => w.toLowerCase() === '--dry-run')) return false;
+  if (command === 'release' && /^(status|help|history)$/i.test(words[0] ?? '')) return false;
+  return words.some((w) => w.toLowerCase() === 'api');
 }
 
 describe('hostile input: thousands of generated commands and payloads', () => {
