@@ -10,7 +10,7 @@ import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
 import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { instancesOff } from './fleet-traffic.ts';
-import { LockBusyError, type TrafficState } from './ports.ts';
+import { LockBusyError, PartialMoveError, type TrafficState } from './ports.ts';
 import { audienceOff, driveAudience, wantedAudience } from './ring-traffic.ts';
 import { currentState, updateService } from './service-access.ts';
 
@@ -106,10 +106,21 @@ export async function driveTraffic(
   // Rings: audiences leave before the weights move back (a rollback restores every ring) and
   // join once the weights are set, so no audience is sent to a slot that is leaving.
   const audience = wantedAudience(deps, service, release);
-  if (audience?.length === 0) await driveAudience(deps, service, audience, desired);
+  // A load balancer that does not answer must not keep the others' audiences from leaving.
+  const left =
+    audience?.length === 0
+      ? await driveAudience(deps, service, audience, desired).then(
+          () => undefined,
+          (error: unknown) => {
+            if (error instanceof PartialMoveError && !forward) return error;
+            throw error;
+          },
+        )
+      : undefined;
   if (sameWeights(before.weights, desired.weights)) {
     await rememberApplied(deps, service, desired.weights, { changed: false });
     const joined = audience?.length ? await driveAudience(deps, service, audience, desired) : false;
+    if (left !== undefined) throw left;
     return { desired, before, after: before, changed: joined };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
@@ -141,6 +152,7 @@ export async function driveTraffic(
   }
   await rememberApplied(deps, service, desired.weights, { changed: true });
   if (audience?.length) await driveAudience(deps, service, audience, desired);
+  if (left !== undefined) throw left;
   return { desired, before, after, changed: true };
 }
 

@@ -63,3 +63,16 @@ export interface TrafficSwitcher {
   /** Rings: makes the proxy's audience entries exactly these, on every load balancer. */
   setAudience?(service: string, entries: readonly AudienceEntry[]): Promise<void>;
 }
+
+/**
+ * A move back to known-good traffic that reached every load balancer but `missed`: those may
+ * still send users to the version being left, until the reconciler reaches them.
+ */
+export class PartialMoveError extends Error {
+  readonly missed: readonly string[];
+  constructor(message: string, missed: readonly string[]) {
+    super(message);
+    this.name = 'PartialMoveError';
+    this.missed = missed;
+  }
+}

@@ -150,6 +150,46 @@ describe('a service behind three HAProxy instances, switched all at once', () =>
     );
     expect(drift[0]).toContain('lb-3 (us) sends blue only');
   });
+
+  it('/rollback with one instance frozen: the others roll back, the instance is named loudly, and it is moved once it answers', async () => {
+    const frozen = world.fleet[2] as HaproxyFixture;
+    await eventually(() => allOn(frozen, 'green'), Boolean, 15_000);
+    await eventually(
+      () => world.command('U0DEV1', '/release', 'api'),
+      (answer) => answer.includes('requested'),
+    );
+    const id = await latestPending(world);
+    await world.click('U0LEAD', 'release_approve', id);
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.2 released')),
+      Boolean,
+      30_000,
+    );
+    for (const lb of world.fleet) await eventually(() => allOn(lb, 'blue'), Boolean, 15_000);
+    // Frozen, lb-3 keeps serving 2.4.2 on blue to whoever still reaches it, and answers nothing.
+    frozen.freeze();
+    try {
+      await world.command('U0DEV1', '/rollback', 'api frozen load balancer');
+      const thread = await eventually(
+        () => threadText(world, id),
+        (text) => text.includes('may still send users to 2.4.2'),
+        60_000,
+      );
+      expect(thread).toContain('Rolled back on every load balancer but lb-3 (us)');
+      expect(
+        world.slack
+          .messages('C0RELEASES')
+          .some((m) => m.thread_ts === undefined && m.text.includes('but lb-3 (us)')),
+      ).toBe(true);
+      expect(threadText(world, id)).not.toMatch(/rollback failed/i);
+      for (const lb of world.fleet.slice(0, 2)) expect(await servedBy(lb)).toEqual({ green: 10 });
+    } finally {
+      frozen.thaw();
+    }
+    // Answering again, it still sends blue (2.4.2) until the control loop moves it.
+    await eventually(() => allOn(frozen, 'green'), Boolean, 20_000);
+    expect(await servedBy(frozen)).toEqual({ green: 10 });
+  });
 });
 
 function driftNotes(world: ReleaseWorld): string[] {

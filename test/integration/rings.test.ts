@@ -154,3 +154,32 @@ async function headerMap(world: ReleaseWorld): Promise<string> {
   const yaml = await readFile(world.configPath, 'utf8');
   return yaml.match(/"header":"([^"]+)"/)?.[1] ?? 'missing';
 }
+
+describe('rings with HAProxy never given the map files greenlight.yml names', () => {
+  let world: ReleaseWorld;
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      audienceMaps: 'greenlight-only',
+      serviceExtra: RINGS,
+    });
+  });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('refuses /release up front, naming the map and how to fix it, before anyone approves', async () => {
+    await world.command('U0DEV1', '/bump', 'api');
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('is on STANDBY')),
+      Boolean,
+      30_000,
+    );
+    const answer = await world.command('U0DEV1', '/release', 'api');
+    expect(answer).not.toContain('requested');
+    expect(answer).toContain('api-header.map');
+    expect(answer).toContain('use-server');
+  });
+});

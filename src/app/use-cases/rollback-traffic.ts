@@ -1,5 +1,6 @@
 import { withSlot } from '../../domain/service-state.ts';
-import type { EventPorts, Uses } from '../app-deps.ts';
+import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { PartialMoveError } from '../ports.ts';
 import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
@@ -106,7 +107,15 @@ export async function runRollbackStep(
               : `could not record ${release.fromVersion} on ${target}: the service's record is ${recorded}`,
           );
       }
-      await driveTraffic(deps, service);
+      // A load balancer that still does not answer after the retry must not hold the rollback
+      // back on the others: they are moved, and it is named until the reconciler reaches it.
+      const missed = await driveTraffic(deps, service).then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof PartialMoveError) return error;
+          throw error;
+        },
+      );
       const health = await deps.probe.health(service, target);
       if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
       const done = await runEvent(deps, release.id, { type: 'rolled_back', path, flags });
@@ -118,6 +127,11 @@ export async function runRollbackStep(
         releaseId: release.id,
       });
       await deps.notifier.rollbackAlert(done.release, done.state, 'done');
+      if (missed !== undefined) {
+        const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${release.version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
+        await deps.notifier.releaseNote(done.release, `rollback-missed-${release.revision}`, text);
+        await deps.notifier.drift(service, serviceConfig(deps, service).channel, text);
+      }
     } catch (error) {
       // Cut short by this process stopping: left for another worker to run again, not failed.
       if (deps.isStopping?.()) throw error;
