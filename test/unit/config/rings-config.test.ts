@@ -66,6 +66,21 @@ describe('rings in greenlight.yml', () => {
       'sent to the HAProxy Runtime API as is',
     ],
     [RINGS.replace('10.0.0.0/8', 'everyone'), 'expected an IP address or CIDR'],
+    [
+      RINGS.replace('values: [internal, beta]', 'values: ["internal staff"]').replace(
+        'values: [internal]',
+        'values: ["internal staff"]',
+      ),
+      'sent to the HAProxy Runtime API as is',
+    ],
+    [
+      RINGS.replace('values: [internal]', 'values: ["<@U0LEAD> hi"]'),
+      'sent to the HAProxy Runtime API as is',
+    ],
+    [
+      RINGS.replace('values: [internal]', 'values: ["a\\nset weight api/blue 0"]'),
+      'sent to the HAProxy Runtime API as is',
+    ],
     [RINGS.replace('10.0.0.0/8', '999.0.0.0/8'), 'expected an IP address or CIDR'],
     [RINGS.replace('10.0.0.0/8', '10.0.0.0/33'), 'expected an IP address or CIDR'],
     [RINGS.replace('10.0.0.0/8', 'cafe'), 'expected an IP address or CIDR'],
