@@ -7,6 +7,20 @@ import { currentState, updateService } from '../service-access.ts';
 import { turnOffReleaseFlags } from './mitigate-flags.ts';
 import { deployOntoSlot } from './slot-deploy.ts';
 
+/** driveTraffic, with a load balancer that could not be moved returned instead of thrown. */
+function driveReachable(
+  deps: Parameters<typeof driveTraffic>[0],
+  service: string,
+): Promise<PartialMoveError | undefined> {
+  return driveTraffic(deps, service).then(
+    () => undefined,
+    (error: unknown) => {
+      if (error instanceof PartialMoveError) return error;
+      throw error;
+    },
+  );
+}
+
 /**
  * The worker step of a rollback, once per attempt (the release revision it was asked for). If old
  * PRODUCTION still runs the previous version (it stays warm) the reconciler flips traffic back at
@@ -42,6 +56,7 @@ export async function runRollbackStep(
     const flags = await turnOffReleaseFlags(deps, release);
     try {
       let path: 'switch' | 'redeploy' = 'switch';
+      let early: PartialMoveError | undefined;
       const slot = (await currentState(deps, service)).slots[target];
       // What the slot really runs, not only what Redis remembers: a hand-made change must not
       // become PRODUCTION.
@@ -70,7 +85,7 @@ export async function runRollbackStep(
           );
         // The slot to redeploy must take no traffic first (a proxy reload may have put it back
         // in service): traffic goes to where it should be meanwhile, PRODUCTION.
-        await driveTraffic(deps, service);
+        early = await driveReachable(deps, service);
         path = 'redeploy';
         await deps.notifier.releaseNote(
           release,
@@ -109,13 +124,7 @@ export async function runRollbackStep(
       }
       // A load balancer that still does not answer after the retry must not hold the rollback
       // back on the others: they are moved, and it is named until the reconciler reaches it.
-      const missed = await driveTraffic(deps, service).then(
-        () => undefined,
-        (error: unknown) => {
-          if (error instanceof PartialMoveError) return error;
-          throw error;
-        },
-      );
+      const missed = (await driveReachable(deps, service)) ?? early;
       const health = await deps.probe.health(service, target);
       if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
       const done = await runEvent(deps, release.id, { type: 'rolled_back', path, flags });
