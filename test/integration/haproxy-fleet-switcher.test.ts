@@ -219,6 +219,23 @@ describe('audience maps on a fleet', () => {
     expect(await slotFor(lbs[0], 'internal')).toBe('blue');
   });
 
+  it('after one instance reloads, restores the audience on that instance only: the other keeps its very entry', async () => {
+    const entries = [{ kind: 'header' as const, key: 'internal', slot: 'green' as const }];
+    const path = audienceMapPaths(mapDir, 'api').header;
+    // `show map` names each entry by its address in HAProxy's memory: a re-added entry moves.
+    const held = (lb: HaproxyFixture | undefined) =>
+      new HaproxyRuntimeApi(lb?.runtimeApi ?? '', 1000).send(`show map ${path}`);
+    await fleet.setAudience('api', entries);
+    const before = await held(lbs[0]);
+    expect(before).toMatch(/^0x[0-9a-f]+ internal green/);
+    await lbs[1]?.reload();
+    expect(await held(lbs[1])).not.toContain('internal');
+    await fleet.setAudience('api', entries);
+    expect(await held(lbs[1])).toContain('internal green');
+    expect(await held(lbs[0])).toBe(before);
+    await fleet.setAudience('api', []);
+  });
+
   it('with one instance down, the audience still leaves the others (a rollback from a ring), and the one down is named', async () => {
     const entries = [{ kind: 'header' as const, key: 'internal', slot: 'green' as const }];
     await fleet.setAudience('api', entries);
