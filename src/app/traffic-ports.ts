@@ -11,8 +11,9 @@ export interface TrafficState {
   readonly up: readonly Slot[];
   /**
    * Several load balancers (a fleet): each one's own state, or why it could not be read. The
-   * fields above then combine the readable ones: a slot any of them serves is serving, with the
-   * highest weight any gives it, and a slot is up only where every one sees it up.
+   * fields above then combine the readable ones: a slot any of them serves is serving; the
+   * weights are theirs when they agree, and otherwise never add up to 100 (so they differ from
+   * any desired weights); a slot is up only where every one sees it up.
    */
   readonly instances?: readonly InstanceTraffic[];
 }

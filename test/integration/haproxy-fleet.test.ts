@@ -63,6 +63,8 @@ describe('a service behind three HAProxy instances, switched all at once', () =>
       Boolean,
       30_000,
     );
+    // A switch on a fast machine takes fewer requests than 20: the loads run on a little after.
+    await eventually(() => loads.every((l) => l.count() > 20), Boolean, 30_000);
     const traffic = await Promise.all(loads.map((l) => l.stop()));
     for (const lb of world.fleet) expect(await servedBy(lb)).toEqual({ green: 10 });
     for (const t of traffic) {
@@ -189,6 +191,24 @@ describe('a service behind three HAProxy instances, switched all at once', () =>
     // Answering again, it still sends blue (2.4.2) until the control loop moves it.
     await eventually(() => allOn(frozen, 'green'), Boolean, 20_000);
     expect(await servedBy(frozen)).toEqual({ green: 10 });
+  });
+
+  it('one instance answering but sending nothing (both slots drained by hand) reads as drift, and only it is set back', async () => {
+    const [lb1, lb2, lb3] = world.fleet as [HaproxyFixture, HaproxyFixture, HaproxyFixture];
+    for (const lb of world.fleet) await eventually(() => allOn(lb, 'green'), Boolean, 20_000);
+    const driftBefore = driftNotes(world).length;
+    const [before1, before3] = [await lb1.serverStates('api'), await lb3.serverStates('api')];
+    await lb2.command('set server api/blue state drain; set server api/green state drain');
+    await eventually(() => allOn(lb2, 'green'), Boolean, 15_000);
+    expect(await servedBy(lb2)).toEqual({ green: 10 });
+    const drift = await eventually(
+      () => driftNotes(world).slice(driftBefore),
+      (notes) => notes.length > 0,
+    );
+    expect(drift[0]).toContain('lb-2 (eu) sends no slot');
+    expect(drift[0]).not.toContain('lb-1 (eu)');
+    expect(await lb1.serverStates('api')).toEqual(before1);
+    expect(await lb3.serverStates('api')).toEqual(before3);
   });
 });
 

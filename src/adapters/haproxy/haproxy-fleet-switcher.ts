@@ -87,13 +87,18 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         `no HAProxy instance of ${service} answers (${instances.map((i) => `${i.name}: ${i.error}`).join('; ')})`,
       );
     }
-    // Combined so that any disagreement between instances reads as a difference from desired.
+    // Combined so that any disagreement between instances reads as a difference from desired
+    // (which always adds up to 100): the highest weights add up to more, unless an instance
+    // sends nothing at all; then the lowest add up to less.
+    const pick = (f: (...n: number[]) => number) => ({
+      blue: f(...states.map((s) => s.weights.blue)),
+      green: f(...states.map((s) => s.weights.green)),
+    });
+    const highest = pick(Math.max);
+    const agree = states.every((s) => sameWeights(s.weights, highest));
     return {
       serving: SLOTS.filter((slot) => states.some((s) => s.serving.includes(slot))),
-      weights: {
-        blue: Math.max(...states.map((s) => s.weights.blue)),
-        green: Math.max(...states.map((s) => s.weights.green)),
-      },
+      weights: agree || highest.blue + highest.green > 100 ? highest : pick(Math.min),
       up: SLOTS.filter((slot) => states.every((s) => s.up.includes(slot))),
       instances,
     };
