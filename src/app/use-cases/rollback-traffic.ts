@@ -1,5 +1,5 @@
 import { withSlot } from '../../domain/service-state.ts';
-import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import type { EventPorts, Uses } from '../app-deps.ts';
 import { PartialMoveError } from '../ports.ts';
 import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
@@ -139,7 +139,8 @@ export async function runRollbackStep(
       if (missed !== undefined) {
         const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${release.version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
         await deps.notifier.releaseNote(done.release, `rollback-missed-${release.revision}`, text);
-        await deps.notifier.drift(service, serviceConfig(deps, service).channel, text);
+        // Beside the "Production restored" alert, which would otherwise read as the whole story.
+        await deps.notifier.drift(service, deps.config.alertsChannel, text);
       }
     } catch (error) {
       // Cut short by this process stopping: left for another worker to run again, not failed.
