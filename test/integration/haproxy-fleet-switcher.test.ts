@@ -236,6 +236,43 @@ describe('audience maps on a fleet', () => {
     await fleet.setAudience('api', []);
   });
 
+  it('names an instance that answers but was never given the map files, rather than reading past it', async () => {
+    const bare = await startHaproxy({ api: { blue: blue.port, green: green.port } });
+    try {
+      const withBare = new HaproxyFleetSwitcher(
+        new Map([
+          [
+            'api',
+            {
+              order: 'all' as const,
+              regionSoakMs: 0,
+              instances: [lbs[0], bare].map((lb, i) => ({
+                name: `lb-${i + 1}`,
+                region: 'eu',
+                switcher: new HaproxyTrafficSwitcher(
+                  new Map([
+                    [
+                      'api',
+                      {
+                        api: new HaproxyRuntimeApi(lb?.runtimeApi ?? '', 500),
+                        backend: 'api',
+                        servers: { blue: 'blue', green: 'green' },
+                        maps: audienceMapPaths(mapDir, 'api'),
+                      },
+                    ],
+                  ]),
+                ),
+              })),
+            },
+          ],
+        ]),
+      );
+      await expect(withBare.audience('api')).rejects.toThrow(/lb-2: HAProxy cannot show the map/);
+    } finally {
+      await bare.stop();
+    }
+  });
+
   it('with one instance down, the audience still leaves the others (a rollback from a ring), and the one down is named', async () => {
     const entries = [{ kind: 'header' as const, key: 'internal', slot: 'green' as const }];
     await fleet.setAudience('api', entries);

@@ -1,6 +1,6 @@
 import { PartialMoveError } from '../../app/traffic-ports.ts';
 import type { AudienceEntry } from '../../domain/rings.ts';
-import { HaproxyError } from './haproxy-runtime-api.ts';
+import { HaproxyError, HaproxyUnreachableError } from './haproxy-runtime-api.ts';
 import type { HaproxyTrafficSwitcher } from './haproxy-traffic-switcher.ts';
 
 type Instance = {
@@ -12,13 +12,20 @@ type Instance = {
 /**
  * Entries every answering instance holds; one held by some of them only is marked `partial`.
  * An instance that does not answer is left out, as in the fleet's weights: it must not keep a
- * rollback from clearing the audience on the others.
+ * rollback from clearing the audience on the others. One that answers without the maps throws.
  */
 export async function fleetAudience(
   service: string,
   instances: readonly Instance[],
 ): Promise<AudienceEntry[]> {
   const read = await Promise.allSettled(instances.map((i) => i.switcher.audience(service)));
+  // One that answers but cannot show its maps (its configuration lacks them) is an error.
+  const broken = read.findIndex(
+    (r) => r.status === 'rejected' && !(r.reason instanceof HaproxyUnreachableError),
+  );
+  const failure = read[broken];
+  if (failure?.status === 'rejected')
+    throw new HaproxyError(`${instances[broken]?.name}: ${(failure.reason as Error).message}`);
   const all = read.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (all.length === 0)
     throw new HaproxyError(
