@@ -42,6 +42,8 @@ function versionsOf(state: ServiceState): Record<Slot, string | null> {
   return { blue: state.slots.blue.version, green: state.slots.green.version };
 }
 
+const canaryOf = (weights: SlotWeights): Slot => (weights.green <= weights.blue ? 'green' : 'blue');
+
 /** Each load balancer's own weights (or error), for the audit trail of a fleet. */
 function instancesOf(traffic: TrafficState) {
   if (traffic.instances === undefined) return {};
@@ -124,13 +126,23 @@ export async function driveTraffic(
     return { desired, before, after: before, changed: joined };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
-  if (full !== undefined) {
-    await deps.traffic.switchTo(service, full, options);
-  } else {
-    // A split: name the slot with the smaller share, as the canary.
-    const canary: Slot = desired.weights.green <= desired.weights.blue ? 'green' : 'blue';
-    await deps.traffic.split(service, canary, desired.weights[canary], options);
-  }
+  // A fleet moved back to known-good traffic but for an instance: what moved is audited first.
+  const missed = await (full !== undefined
+    ? deps.traffic.switchTo(service, full, options)
+    : // A split: name the slot with the smaller share, as the canary.
+      deps.traffic.split(
+        service,
+        canaryOf(desired.weights),
+        desired.weights[canaryOf(desired.weights)],
+        options,
+      )
+  ).then(
+    () => undefined,
+    (error: unknown) => {
+      if (error instanceof PartialMoveError) return error;
+      throw error;
+    },
+  );
   const after = await deps.traffic.inspect(service);
   await audit(deps, {
     who: 'greenlight',
@@ -145,6 +157,7 @@ export async function driveTraffic(
       ...instancesOf(after),
     },
   });
+  if (missed !== undefined) throw missed;
   if (!sameWeights(after.weights, desired.weights)) {
     throw new Error(
       `after the change the proxy sends ${describeWeights(after.weights)}, not ${describeWeights(desired.weights)}`,

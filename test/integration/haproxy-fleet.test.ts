@@ -185,6 +185,23 @@ describe('a service behind three HAProxy instances, switched all at once', () =>
       );
       expect(threadText(world, id)).not.toMatch(/rollback failed/i);
       for (const lb of world.fleet.slice(0, 2)) expect(await servedBy(lb)).toEqual({ green: 10 });
+      // The audit trail has the rollback's move, with the instance it could not read.
+      const res = await fetch(`${world.app.url}/audit?limit=10000`, {
+        headers: { authorization: `Bearer ${AUDIT_TOKEN}` },
+      });
+      const rolledBack = (await res.text())
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { what: string; releaseId?: string; after?: unknown })
+        .filter((e) => e.what === 'traffic set' && e.releaseId === id)
+        .at(-1);
+      expect(rolledBack?.after).toMatchObject({
+        instances: {
+          'lb-1': { blue: 0, green: 100 },
+          'lb-2': { blue: 0, green: 100 },
+          'lb-3': { error: expect.stringMatching(/did not answer/) },
+        },
+      });
     } finally {
       frozen.thaw();
     }
