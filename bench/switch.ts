@@ -79,6 +79,20 @@ interface SizeResult {
   readonly rollback: Stats;
   readonly baseline: Stats;
   readonly traffic: { total: number; failed: number; errors: string[] };
+  /** Times HAProxy's own health checks marked a slot DOWN, summed over every instance. */
+  readonly checksDown: number;
+}
+
+/**
+ * What tells a failed request's cause: a slot marked DOWN by a health check (a check answered too
+ * late, e.g. a starved CPU) leaves no server to send to, whatever Greenlight did; failures with
+ * no DOWN at all would point at the order of Greenlight's moves instead.
+ */
+async function checksDown(api: HaproxyRuntimeApi): Promise<number> {
+  const lines = (await api.send('show stat api 4 -1')).split('\n').filter(Boolean);
+  const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+  const at = header.indexOf('chkdown');
+  return lines.slice(1).reduce((sum, line) => sum + (Number(line.split(',')[at]) || 0), 0);
 }
 
 async function measure(size: number): Promise<SizeResult> {
@@ -94,6 +108,7 @@ async function measure(size: number): Promise<SizeResult> {
   // Sustained traffic through every HAProxy during every switch: not one request may fail.
   const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), size > 3 ? 1 : 2, 2));
   const traffic = { total: 0, failed: 0, errors: [] as string[] };
+  let down = 0;
   try {
     let minor = 5;
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -143,6 +158,7 @@ async function measure(size: number): Promise<SizeResult> {
       traffic.failed += t.failed;
       traffic.errors.push(...t.errors);
     }
+    down = (await Promise.all(apis.map(checksDown))).reduce((a, b) => a + b, 0);
     await world.close();
   }
   return {
@@ -151,6 +167,7 @@ async function measure(size: number): Promise<SizeResult> {
     rollback: stats(rollbacks),
     baseline: stats(baseline),
     traffic,
+    checksDown: down,
   };
 }
 
@@ -184,6 +201,7 @@ async function main(): Promise<void> {
     console.log(
       `  requests through HAProxy during all switches: ${r.traffic.total}, failed: ${r.traffic.failed} (${((r.traffic.failed / Math.max(1, r.traffic.total)) * 100).toFixed(3)} %)`,
     );
+    console.log(`  health checks that marked a slot DOWN, all instances: ${r.checksDown}`);
     if (r.traffic.failed > 0)
       console.log(`  first failures: ${[...new Set(r.traffic.errors)].slice(0, 5).join(' | ')}`);
   }

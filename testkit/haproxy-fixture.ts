@@ -33,6 +33,9 @@ export interface HaproxyFixture {
   reload(): Promise<void>;
   /** Stops HAProxy as an outage would, keeping its config: `reload()` starts it again. */
   halt(): Promise<void>;
+  /** Freezes HAProxy (SIGSTOP): it stops answering but keeps its state; `thaw()` resumes it. */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -207,7 +210,14 @@ export async function startHaproxy(
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
     },
+    freeze() {
+      if (child.exitCode === null) child.kill('SIGSTOP');
+    },
+    thaw() {
+      if (child.exitCode === null) child.kill('SIGCONT');
+    },
     async stop() {
+      if (child.exitCode === null) child.kill('SIGCONT');
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       await rm(dir, { recursive: true, force: true });

@@ -3,7 +3,11 @@ export function loadLoop(
   url: string,
   concurrency = 3,
   pauseMs = 5,
-): { stop(): Promise<{ total: number; failed: number; errors: string[] }> } {
+): {
+  /** Requests answered (or failed) so far. */
+  count(): number;
+  stop(): Promise<{ total: number; failed: number; errors: string[] }>;
+} {
   let running = true;
   const stats = { total: 0, failed: 0, errors: [] as string[] };
   const worker = async () => {
@@ -26,6 +30,7 @@ export function loadLoop(
   };
   const workers = Array.from({ length: concurrency }, worker);
   return {
+    count: () => stats.total,
     async stop() {
       running = false;
       await Promise.all(workers);

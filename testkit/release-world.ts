@@ -86,8 +86,9 @@ export interface WorldOptions {
   /**
    * Rings: HAProxy gets the README's `use-server` lines on audience maps (header
    * X-Greenlight-Ring, cookie gl_ring, client network) and greenlight.yml their paths.
+   * `greenlight-only`: greenlight.yml names the map files but HAProxy was never given them.
    */
-  audienceMaps?: boolean;
+  audienceMaps?: boolean | 'greenlight-only';
   /** Path HAProxy's health checks use (default /healthz; /hachk can fail on its own). */
   haproxyCheckPath?: string;
 }
@@ -139,7 +140,7 @@ export async function startReleaseWorld(options: WorldOptions = {}): Promise<Rel
     fleet.push(
       await startHaproxy(backends, {
         ...(options.haproxyCheckPath ? { checkPath: options.haproxyCheckPath } : {}),
-        ...(mapDir ? { audienceMapDir: mapDir } : {}),
+        ...(mapDir && options.audienceMaps === true ? { audienceMapDir: mapDir } : {}),
       }),
     );
   }

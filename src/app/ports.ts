@@ -11,6 +11,7 @@ export type {
   TrafficState,
   TrafficSwitcher,
 } from './traffic-ports.ts';
+export { PartialMoveError } from './traffic-ports.ts';
 
 /**
  * State in Redis. Every write is a compare-and-set on the stored revision: it succeeds only if
@@ -182,8 +183,16 @@ export interface Notifier {
   adopted(service: string, channel: string, detail: string): Promise<void>;
   /** A flag changed by /flag: in the release thread, and in the alerts channel when turned off. */
   flagChanged(notice: FlagNotice): Promise<void>;
-  /** The periodic progress reply in the thread; `sequence` keeps one per tick. */
-  progress(release: Release, service: ServiceState, sequence: number): Promise<void>;
+  /**
+   * The periodic progress reply in the thread; `sequence` keeps one per tick. `loadBalancers`:
+   * one line per load balancer of a fleet of several, with what it sends.
+   */
+  progress(
+    release: Release,
+    service: ServiceState,
+    sequence: number,
+    loadBalancers?: readonly string[],
+  ): Promise<void>;
 }
 
 /** A flag change as people see it; `percent` 0 means off. */

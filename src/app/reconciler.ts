@@ -10,7 +10,7 @@ import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
 import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { instancesOff } from './fleet-traffic.ts';
-import { LockBusyError, type TrafficState } from './ports.ts';
+import { LockBusyError, PartialMoveError, type TrafficState } from './ports.ts';
 import { audienceOff, driveAudience, wantedAudience } from './ring-traffic.ts';
 import { currentState, updateService } from './service-access.ts';
 
@@ -41,6 +41,8 @@ export async function desiredNow(
 function versionsOf(state: ServiceState): Record<Slot, string | null> {
   return { blue: state.slots.blue.version, green: state.slots.green.version };
 }
+
+const canaryOf = (weights: SlotWeights): Slot => (weights.green <= weights.blue ? 'green' : 'blue');
 
 /** Each load balancer's own weights (or error), for the audit trail of a fleet. */
 function instancesOf(traffic: TrafficState) {
@@ -106,20 +108,41 @@ export async function driveTraffic(
   // Rings: audiences leave before the weights move back (a rollback restores every ring) and
   // join once the weights are set, so no audience is sent to a slot that is leaving.
   const audience = wantedAudience(deps, service, release);
-  if (audience?.length === 0) await driveAudience(deps, service, audience, desired);
+  // A load balancer that does not answer must not keep the others' audiences from leaving.
+  const left =
+    audience?.length === 0
+      ? await driveAudience(deps, service, audience, desired).then(
+          () => undefined,
+          (error: unknown) => {
+            if (error instanceof PartialMoveError && !forward) return error;
+            throw error;
+          },
+        )
+      : undefined;
   if (sameWeights(before.weights, desired.weights)) {
     await rememberApplied(deps, service, desired.weights, { changed: false });
     const joined = audience?.length ? await driveAudience(deps, service, audience, desired) : false;
+    if (left !== undefined) throw left;
     return { desired, before, after: before, changed: joined };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
-  if (full !== undefined) {
-    await deps.traffic.switchTo(service, full, options);
-  } else {
-    // A split: name the slot with the smaller share, as the canary.
-    const canary: Slot = desired.weights.green <= desired.weights.blue ? 'green' : 'blue';
-    await deps.traffic.split(service, canary, desired.weights[canary], options);
-  }
+  // A fleet moved back to known-good traffic but for an instance: what moved is audited first.
+  const missed = await (full !== undefined
+    ? deps.traffic.switchTo(service, full, options)
+    : // A split: name the slot with the smaller share, as the canary.
+      deps.traffic.split(
+        service,
+        canaryOf(desired.weights),
+        desired.weights[canaryOf(desired.weights)],
+        options,
+      )
+  ).then(
+    () => undefined,
+    (error: unknown) => {
+      if (error instanceof PartialMoveError) return error;
+      throw error;
+    },
+  );
   const after = await deps.traffic.inspect(service);
   await audit(deps, {
     who: 'greenlight',
@@ -134,6 +157,7 @@ export async function driveTraffic(
       ...instancesOf(after),
     },
   });
+  if (missed !== undefined) throw missed;
   if (!sameWeights(after.weights, desired.weights)) {
     throw new Error(
       `after the change the proxy sends ${describeWeights(after.weights)}, not ${describeWeights(desired.weights)}`,
@@ -141,6 +165,7 @@ export async function driveTraffic(
   }
   await rememberApplied(deps, service, desired.weights, { changed: true });
   if (audience?.length) await driveAudience(deps, service, audience, desired);
+  if (left !== undefined) throw left;
   return { desired, before, after, changed: true };
 }
 

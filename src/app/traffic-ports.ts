@@ -11,8 +11,9 @@ export interface TrafficState {
   readonly up: readonly Slot[];
   /**
    * Several load balancers (a fleet): each one's own state, or why it could not be read. The
-   * fields above then combine the readable ones: a slot any of them serves is serving, with the
-   * highest weight any gives it, and a slot is up only where every one sees it up.
+   * fields above then combine the readable ones: a slot any of them serves is serving; the
+   * weights are theirs when they agree, and otherwise never add up to 100 (so they differ from
+   * any desired weights); a slot is up only where every one sees it up.
    */
   readonly instances?: readonly InstanceTraffic[];
 }
@@ -62,4 +63,17 @@ export interface TrafficSwitcher {
   audience?(service: string): Promise<AudienceEntry[]>;
   /** Rings: makes the proxy's audience entries exactly these, on every load balancer. */
   setAudience?(service: string, entries: readonly AudienceEntry[]): Promise<void>;
+}
+
+/**
+ * A move back to known-good traffic that reached every load balancer but `missed`: those may
+ * still send users to the version being left, until the reconciler reaches them.
+ */
+export class PartialMoveError extends Error {
+  readonly missed: readonly string[];
+  constructor(message: string, missed: readonly string[]) {
+    super(message);
+    this.name = 'PartialMoveError';
+    this.missed = missed;
+  }
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // Rings: the audiences a release reaches one after another (seed 004), before everyone.
@@ -10,9 +11,19 @@ const audienceKey = z.string().regex(/^[A-Za-z0-9_.:/-]+$/, {
   error: 'expected letters, digits, _ . : / or - (it is sent to the HAProxy Runtime API as is)',
 });
 const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'expected an HTTP header name' });
-const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$|^[0-9A-Fa-f:]+(\/\d{1,3})?$/, {
-  error: 'expected an IP address or CIDR such as 10.0.0.0/8',
-});
+/** An IPv4 or IPv6 address, or a network with its prefix length, as HAProxy's `map_ip` reads. */
+const cidr = z.string().refine(
+  (value) => {
+    const [address = '', bits, ...rest] = value.split('/');
+    // A zone (`fe80::1%eth0`) names an interface of this host, meaningless to HAProxy.
+    const family = address.includes('%') ? 0 : isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    return (
+      bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+    );
+  },
+  { error: 'expected an IP address or CIDR such as 10.0.0.0/8 or 2001:db8::/32' },
+);
 
 /** Who is in an audience ring: requests with a header or cookie value, or from a network. */
 export const ringMatchSchema = z.union([

@@ -2,7 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxyFleetSwitcher } from '../../src/adapters/haproxy/haproxy-fleet-switcher.ts';
+import {
+  type HaproxyFleet,
+  HaproxyFleetSwitcher,
+} from '../../src/adapters/haproxy/haproxy-fleet-switcher.ts';
 import { HaproxyRuntimeApi } from '../../src/adapters/haproxy/haproxy-runtime-api.ts';
 import { HaproxyTrafficSwitcher } from '../../src/adapters/haproxy/haproxy-traffic-switcher.ts';
 import { sameAudience } from '../../src/domain/rings.ts';
@@ -22,6 +25,8 @@ describe('HaproxyFleetSwitcher against three real HAProxy instances', () => {
   let lbs: HaproxyFixture[];
   let fleet: HaproxyFleetSwitcher;
 
+  let fleetOf: (service: string) => HaproxyFleet;
+
   const served = (lb: HaproxyFixture | undefined) =>
     trafficSplit(lb?.frontendUrl('api') ?? 'http://127.0.0.1:1', 10);
 
@@ -31,35 +36,29 @@ describe('HaproxyFleetSwitcher against three real HAProxy instances', () => {
     lbs = [];
     for (let i = 0; i < 3; i += 1)
       lbs.push(await startHaproxy({ api: { blue: blue.port, green: green.port } }));
-    fleet = new HaproxyFleetSwitcher(
-      new Map([
-        [
-          'api',
-          {
-            order: 'all' as const,
-            regionSoakMs: 0,
-            instances: lbs.map((lb, i) => ({
-              name: `lb-${i + 1}`,
-              region: i < 2 ? 'eu' : 'us',
-              switcher: new HaproxyTrafficSwitcher(
-                new Map([
-                  [
-                    'api',
-                    {
-                      api: new HaproxyRuntimeApi(lb.runtimeApi, 500),
-                      backend: 'api',
-                      servers: { blue: 'blue', green: 'green' },
-                    },
-                  ],
-                ]),
-                1500,
-              ),
-            })),
-          },
-        ],
-      ]),
-      { retryDelayMs: 1500 },
-    );
+    const config: HaproxyFleet = {
+      order: 'all' as const,
+      regionSoakMs: 0,
+      instances: lbs.map((lb, i) => ({
+        name: `lb-${i + 1}`,
+        region: i < 2 ? 'eu' : 'us',
+        switcher: new HaproxyTrafficSwitcher(
+          new Map([
+            [
+              'api',
+              {
+                api: new HaproxyRuntimeApi(lb.runtimeApi, 500),
+                backend: 'api',
+                servers: { blue: 'blue', green: 'green' },
+              },
+            ],
+          ]),
+          1500,
+        ),
+      })),
+    };
+    fleetOf = () => config;
+    fleet = new HaproxyFleetSwitcher(new Map([['api', config]]), { retryDelayMs: 1500 });
   });
 
   afterAll(async () => {
@@ -108,6 +107,26 @@ describe('HaproxyFleetSwitcher against three real HAProxy instances', () => {
     expect(state.instances?.[0]?.error).toMatch(/unreachable/);
     expect(state.weights).toEqual({ blue: 100, green: 0 });
     await lbs[0]?.reload();
+  });
+
+  it('region by region, a move back to known-good traffic goes on to the next region when one instance of the first cannot be moved', async () => {
+    const regional = new HaproxyFleetSwitcher(
+      new Map([['api', { ...fleetOf('api'), order: 'region' as const, regionSoakMs: 0 }]]),
+      { retryDelayMs: 200 },
+    );
+    await fleet.switchTo('api', 'green');
+    for (const lb of lbs) expect(await served(lb)).toEqual({ green: 10 });
+    await lbs[0]?.halt();
+    try {
+      const error = await regional.switchTo('api', 'blue').catch((e: unknown) => e);
+      expect(await served(lbs[1])).toEqual({ blue: 10 });
+      // The us region is one less load balancer sending users to the version being left.
+      expect(await served(lbs[2])).toEqual({ blue: 10 });
+      expect(String(error)).toMatch(/lb-1 \(eu\) failed: .*The others were moved/);
+      expect(error).toMatchObject({ missed: ['lb-1 (eu)'] });
+    } finally {
+      await lbs[0]?.reload();
+    }
   });
 
   it('sums the counters of every instance for analysis', async () => {
@@ -198,5 +217,76 @@ describe('audience maps on a fleet', () => {
     await fleet.setAudience('api', []);
     expect(await fleet.audience('api')).toEqual([]);
     expect(await slotFor(lbs[0], 'internal')).toBe('blue');
+  });
+
+  it('after one instance reloads, restores the audience on that instance only: the other keeps its very entry', async () => {
+    const entries = [{ kind: 'header' as const, key: 'internal', slot: 'green' as const }];
+    const path = audienceMapPaths(mapDir, 'api').header;
+    // `show map` names each entry by its address in HAProxy's memory: a re-added entry moves.
+    const held = (lb: HaproxyFixture | undefined) =>
+      new HaproxyRuntimeApi(lb?.runtimeApi ?? '', 1000).send(`show map ${path}`);
+    await fleet.setAudience('api', entries);
+    const before = await held(lbs[0]);
+    expect(before).toMatch(/^0x[0-9a-f]+ internal green/);
+    await lbs[1]?.reload();
+    expect(await held(lbs[1])).not.toContain('internal');
+    await fleet.setAudience('api', entries);
+    expect(await held(lbs[1])).toContain('internal green');
+    expect(await held(lbs[0])).toBe(before);
+    await fleet.setAudience('api', []);
+  });
+
+  it('names an instance that answers but was never given the map files, rather than reading past it', async () => {
+    const bare = await startHaproxy({ api: { blue: blue.port, green: green.port } });
+    try {
+      const withBare = new HaproxyFleetSwitcher(
+        new Map([
+          [
+            'api',
+            {
+              order: 'all' as const,
+              regionSoakMs: 0,
+              instances: [lbs[0], bare].map((lb, i) => ({
+                name: `lb-${i + 1}`,
+                region: 'eu',
+                switcher: new HaproxyTrafficSwitcher(
+                  new Map([
+                    [
+                      'api',
+                      {
+                        api: new HaproxyRuntimeApi(lb?.runtimeApi ?? '', 500),
+                        backend: 'api',
+                        servers: { blue: 'blue', green: 'green' },
+                        maps: audienceMapPaths(mapDir, 'api'),
+                      },
+                    ],
+                  ]),
+                ),
+              })),
+            },
+          ],
+        ]),
+      );
+      await expect(withBare.audience('api')).rejects.toThrow(/lb-2: HAProxy cannot show the map/);
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it('with one instance down, the audience still leaves the others (a rollback from a ring), and the one down is named', async () => {
+    const entries = [{ kind: 'header' as const, key: 'internal', slot: 'green' as const }];
+    await fleet.setAudience('api', entries);
+    await lbs[1]?.halt();
+    try {
+      // Read from the instances that answer, as the weights are.
+      expect(await fleet.audience('api')).toEqual(entries);
+      const cleared = fleet.setAudience('api', []);
+      await expect(cleared).rejects.toThrow(/audience not set on lb-2 \(eu\)/);
+      await expect(cleared).rejects.toMatchObject({ missed: ['lb-2 (eu)'] });
+      expect(await slotFor(lbs[0], 'internal')).toBe('blue');
+      expect(await fleet.audience('api')).toEqual([]);
+    } finally {
+      await lbs[1]?.reload();
+    }
   });
 });

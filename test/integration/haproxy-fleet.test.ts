@@ -63,6 +63,8 @@ describe('a service behind three HAProxy instances, switched all at once', () =>
       Boolean,
       30_000,
     );
+    // A switch on a fast machine takes fewer requests than 20: the loads run on a little after.
+    await eventually(() => loads.every((l) => l.count() > 20), Boolean, 30_000);
     const traffic = await Promise.all(loads.map((l) => l.stop()));
     for (const lb of world.fleet) expect(await servedBy(lb)).toEqual({ green: 10 });
     for (const t of traffic) {
@@ -149,6 +151,81 @@ describe('a service behind three HAProxy instances, switched all at once', () =>
       (notes) => notes.length > 0,
     );
     expect(drift[0]).toContain('lb-3 (us) sends blue only');
+  });
+
+  it('/rollback with one instance frozen: the others roll back, the instance is named loudly, and it is moved once it answers', async () => {
+    const frozen = world.fleet[2] as HaproxyFixture;
+    await eventually(() => allOn(frozen, 'green'), Boolean, 15_000);
+    await eventually(
+      () => world.command('U0DEV1', '/release', 'api'),
+      (answer) => answer.includes('requested'),
+    );
+    const id = await latestPending(world);
+    await world.click('U0LEAD', 'release_approve', id);
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.2 released')),
+      Boolean,
+      30_000,
+    );
+    for (const lb of world.fleet) await eventually(() => allOn(lb, 'blue'), Boolean, 15_000);
+    // Frozen, lb-3 keeps serving 2.4.2 on blue to whoever still reaches it, and answers nothing.
+    frozen.freeze();
+    try {
+      await world.command('U0DEV1', '/rollback', 'api frozen load balancer');
+      const thread = await eventually(
+        () => threadText(world, id),
+        (text) => text.includes('may still send users to 2.4.2'),
+        60_000,
+      );
+      expect(thread).toContain('Rolled back on every load balancer but lb-3 (us)');
+      // Also in the alerts channel, beside "Production restored", where it is not missed.
+      await eventually(
+        () => world.slack.messages('C0ALERTS').some((m) => m.text.includes('but lb-3 (us)')),
+        Boolean,
+      );
+      expect(threadText(world, id)).not.toMatch(/rollback failed/i);
+      for (const lb of world.fleet.slice(0, 2)) expect(await servedBy(lb)).toEqual({ green: 10 });
+      // The audit trail has the rollback's move, with the instance it could not read.
+      const res = await fetch(`${world.app.url}/audit?limit=10000`, {
+        headers: { authorization: `Bearer ${AUDIT_TOKEN}` },
+      });
+      const rolledBack = (await res.text())
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { what: string; releaseId?: string; after?: unknown })
+        .filter((e) => e.what === 'traffic set' && e.releaseId === id)
+        .at(-1);
+      expect(rolledBack?.after).toMatchObject({
+        instances: {
+          'lb-1': { blue: 0, green: 100 },
+          'lb-2': { blue: 0, green: 100 },
+          'lb-3': { error: expect.stringMatching(/did not answer/) },
+        },
+      });
+    } finally {
+      frozen.thaw();
+    }
+    // Answering again, it still sends blue (2.4.2) until the control loop moves it.
+    await eventually(() => allOn(frozen, 'green'), Boolean, 20_000);
+    expect(await servedBy(frozen)).toEqual({ green: 10 });
+  });
+
+  it('one instance answering but sending nothing (both slots drained by hand) reads as drift, and only it is set back', async () => {
+    const [lb1, lb2, lb3] = world.fleet as [HaproxyFixture, HaproxyFixture, HaproxyFixture];
+    for (const lb of world.fleet) await eventually(() => allOn(lb, 'green'), Boolean, 20_000);
+    const driftBefore = driftNotes(world).length;
+    const [before1, before3] = [await lb1.serverStates('api'), await lb3.serverStates('api')];
+    await lb2.command('set server api/blue state drain; set server api/green state drain');
+    await eventually(() => allOn(lb2, 'green'), Boolean, 15_000);
+    expect(await servedBy(lb2)).toEqual({ green: 10 });
+    const drift = await eventually(
+      () => driftNotes(world).slice(driftBefore),
+      (notes) => notes.length > 0,
+    );
+    expect(drift[0]).toContain('lb-2 (eu) sends no slot');
+    expect(drift[0]).not.toContain('lb-1 (eu)');
+    expect(await lb1.serverStates('api')).toEqual(before1);
+    expect(await lb3.serverStates('api')).toEqual(before3);
   });
 });
 

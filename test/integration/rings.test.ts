@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HaproxyFixture } from '../../testkit/haproxy-fixture.ts';
 import {
   bumpAndRequestRelease,
   eventually,
@@ -154,3 +155,87 @@ async function headerMap(world: ReleaseWorld): Promise<string> {
   const yaml = await readFile(world.configPath, 'utf8');
   return yaml.match(/"header":"([^"]+)"/)?.[1] ?? 'missing';
 }
+
+describe('rings with HAProxy never given the map files greenlight.yml names', () => {
+  let world: ReleaseWorld;
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      audienceMaps: 'greenlight-only',
+      serviceExtra: RINGS,
+    });
+  });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('refuses /release up front, naming the map and how to fix it, before anyone approves', async () => {
+    await world.command('U0DEV1', '/bump', 'api');
+    await eventually(
+      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('is on STANDBY')),
+      Boolean,
+      30_000,
+    );
+    const answer = await world.command('U0DEV1', '/release', 'api');
+    expect(answer).not.toContain('requested');
+    expect(answer).toContain('api-header.map');
+    expect(answer).toContain('use-server');
+  });
+});
+
+describe('rings on a fleet of two HAProxy instances, one frozen during a rollback', () => {
+  let world: ReleaseWorld;
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      audienceMaps: true,
+      haproxyFleet: { regions: ['eu', 'us'] },
+      serviceExtra: RINGS,
+      env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1' },
+    });
+  });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('/rollback from ring internal takes the audience and weights back on the answering instance, names the frozen one, and repairs it once it answers', async () => {
+    const [eu, us] = world.fleet as [HaproxyFixture, HaproxyFixture];
+    const internal = { 'X-Greenlight-Ring': 'internal' };
+    const { id } = await bumpAndRequestRelease(world, '2.4.1');
+    await world.click('U0LEAD', 'release_approve', id);
+    for (const lb of [eu, us])
+      await eventually(
+        () => answers(lb.frontendUrl('api'), internal, 5),
+        (seen) => seen.green === 5,
+        15_000,
+      );
+    us.freeze();
+    try {
+      await world.command('U0DEV1', '/rollback', 'api frozen load balancer');
+      await eventually(
+        () =>
+          world.slack
+            .messages('C0RELEASES')
+            .map((m) => m.text)
+            .join('\n'),
+        (text) => text.includes('Rolled back on every load balancer but lb-2 (us)'),
+        60_000,
+      );
+      expect(await answers(eu.frontendUrl('api'), internal)).toEqual({ blue: 20 });
+      expect(await answers(eu.frontendUrl('api'))).toEqual({ blue: 20 });
+    } finally {
+      us.thaw();
+    }
+    // Answering again, lb-2 still routes internal users to 2.4.1 until the control loop clears it.
+    await eventually(
+      () => answers(us.frontendUrl('api'), internal, 5),
+      (seen) => seen.blue === 5,
+      20_000,
+    );
+    expect(await answers(us.frontendUrl('api'), internal)).toEqual({ blue: 20 });
+  });
+});

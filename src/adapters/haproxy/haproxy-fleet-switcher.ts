@@ -4,6 +4,7 @@ import type {
   TrafficState,
   TrafficSwitcher,
 } from '../../app/ports.ts';
+import { PartialMoveError } from '../../app/traffic-ports.ts';
 import {
   allOn,
   describeWeights,
@@ -13,6 +14,7 @@ import {
 } from '../../domain/desired-traffic.ts';
 import type { AudienceEntry } from '../../domain/rings.ts';
 import { SLOTS, type Slot } from '../../domain/slots.ts';
+import { fleetAudience, setFleetAudience } from './haproxy-fleet-audience.ts';
 import { sumStats } from './haproxy-fleet-stats.ts';
 import { HaproxyError } from './haproxy-runtime-api.ts';
 import type { HaproxyTrafficSwitcher } from './haproxy-traffic-switcher.ts';
@@ -33,6 +35,9 @@ export interface HaproxyFleet {
 }
 
 type Outcome = { instance: HaproxyFleetInstance; changed: boolean; error?: string };
+
+const failures = (failed: readonly Outcome[]) =>
+  failed.map((f) => `${f.instance.name} (${f.instance.region}) failed: ${f.error}`).join('; ');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -82,13 +87,18 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         `no HAProxy instance of ${service} answers (${instances.map((i) => `${i.name}: ${i.error}`).join('; ')})`,
       );
     }
-    // Combined so that any disagreement between instances reads as a difference from desired.
+    // Combined so that any disagreement between instances reads as a difference from desired
+    // (which always adds up to 100): the highest weights add up to more, unless an instance
+    // sends nothing at all; then the lowest add up to less.
+    const pick = (f: (...n: number[]) => number) => ({
+      blue: f(...states.map((s) => s.weights.blue)),
+      green: f(...states.map((s) => s.weights.green)),
+    });
+    const highest = pick(Math.max);
+    const agree = states.every((s) => sameWeights(s.weights, highest));
     return {
       serving: SLOTS.filter((slot) => states.some((s) => s.serving.includes(slot))),
-      weights: {
-        blue: Math.max(...states.map((s) => s.weights.blue)),
-        green: Math.max(...states.map((s) => s.weights.green)),
-      },
+      weights: agree || highest.blue + highest.green > 100 ? highest : pick(Math.min),
       up: SLOTS.filter((slot) => states.every((s) => s.up.includes(slot))),
       instances,
     };
@@ -128,33 +138,12 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     );
   }
 
-  /** Entries every instance holds; one held by some instances only is marked `partial`. */
-  async audience(service: string): Promise<AudienceEntry[]> {
-    const all = await Promise.all(
-      this.fleet(service).instances.map((i) => i.switcher.audience(service)),
-    );
-    const seen = new Map<string, { entry: AudienceEntry; count: number }>();
-    for (const entries of all)
-      for (const entry of entries) {
-        const key = `${entry.kind} ${entry.key} ${entry.slot}`;
-        seen.set(key, { entry, count: (seen.get(key)?.count ?? 0) + 1 });
-      }
-    return [...seen.values()].map(({ entry, count }) =>
-      count === all.length ? entry : { ...entry, partial: true },
-    );
+  audience(service: string): Promise<AudienceEntry[]> {
+    return fleetAudience(service, this.fleet(service).instances);
   }
 
-  async setAudience(service: string, entries: readonly AudienceEntry[]): Promise<void> {
-    const failed: string[] = [];
-    await Promise.all(
-      this.fleet(service).instances.map((i) =>
-        i.switcher
-          .setAudience(service, entries)
-          .catch((error: Error) => failed.push(`${i.name} (${i.region}): ${error.message}`)),
-      ),
-    );
-    if (failed.length > 0)
-      throw new HaproxyError(`HAProxy audience not set on ${failed.join('; ')}`);
+  setAudience(service: string, entries: readonly AudienceEntry[]): Promise<void> {
+    return setFleetAudience(service, this.fleet(service).instances, entries);
   }
 
   /** Per-server counters summed over every instance; any instance unread is no data. */
@@ -180,6 +169,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     const fleet = this.fleet(service);
     const before = new Map((await this.readAll(service)).map((i) => [i.name, i.state?.weights]));
     const reached: HaproxyFleetInstance[] = [];
+    const missed: Outcome[] = [];
     let changed = false;
     const waves = this.waves(fleet);
     for (const [index, wave] of waves.entries()) {
@@ -193,18 +183,21 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         await sleep(fleet.regionSoakMs);
         failed = await this.verifyWave(service, wave, want);
       }
-      if (failed.length > 0) {
-        const failures = failed
-          .map((f) => `${f.instance.name} (${f.instance.region}) failed: ${f.error}`)
-          .join('; ');
-        if (options.onPartialFailure !== 'restore')
-          throw new HaproxyError(`HAProxy ${failures}; retried once. The others were moved.`);
+      if (failed.length > 0 && options.onPartialFailure === 'restore') {
         const healthy = reached.filter((r) => !failed.some((f) => f.instance === r));
         throw new HaproxyError(
-          `HAProxy ${failures}; retried once. ${await this.restore(service, healthy, before)}`,
+          `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before)}`,
         );
       }
+      // A move back to known-good traffic goes on to every other region: each one reached is
+      // one less load balancer sending users to the version being left.
+      missed.push(...failed);
     }
+    if (missed.length > 0)
+      throw new PartialMoveError(
+        `HAProxy ${failures(missed)}; retried once. The others were moved.`,
+        missed.map((f) => `${f.instance.name} (${f.instance.region})`),
+      );
     return { changed };
   }
 

@@ -17,6 +17,14 @@ export class HaproxyError extends Error {
   }
 }
 
+/** The Runtime API did not answer at all (refused, reset, timed out): nothing was read or set. */
+export class HaproxyUnreachableError extends HaproxyError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HaproxyUnreachableError';
+  }
+}
+
 const MAINT = 0x01 | 0x02 | 0x04 | 0x20;
 const DRAIN = 0x08 | 0x10;
 
@@ -52,7 +60,7 @@ export class HaproxyRuntimeApi {
       const chunks: Buffer[] = [];
       socket.setTimeout(this.timeoutMs, () =>
         socket.destroy(
-          new HaproxyError(
+          new HaproxyUnreachableError(
             `HAProxy Runtime API at ${this.address} did not answer within ${this.timeoutMs} ms`,
           ),
         ),
@@ -63,7 +71,7 @@ export class HaproxyRuntimeApi {
         reject(
           error instanceof HaproxyError
             ? error
-            : new HaproxyError(
+            : new HaproxyUnreachableError(
                 `HAProxy Runtime API at ${this.address} is unreachable (${error.code ?? error.message})`,
               ),
         ),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventPorts, Uses } from '../../app/app-deps.ts';
+import type { AppDeps, EventPorts, Uses } from '../../app/app-deps.ts';
 import { reconcileTraffic } from '../../app/reconciler.ts';
 import { sweepService } from '../../app/sweeper.ts';
 import { runDeployStep } from '../../app/use-cases/deploy-to-standby.ts';
@@ -43,18 +43,7 @@ export async function controlLoopPass(deps: Uses<EventPorts | 'locks'>) {
 }
 
 /** The steps queue's processors: one use case per job name. */
-export function stepHandlers(
-  deps: Uses<
-    | EventPorts
-    | 'deployer'
-    | 'faulty'
-    | 'isStopping'
-    | 'locks'
-    | 'metrics'
-    | 'readyTimeoutMs'
-    | 'sleep'
-  >,
-): JobHandlers {
+export function stepHandlers(deps: AppDeps): JobHandlers {
   return {
     deploy: jobHandler(deployJobSchema, (data) => runDeployStep(deps, data)),
     switch: jobHandler(switchJobSchema, (data) => runSwitchStep(deps, data)),

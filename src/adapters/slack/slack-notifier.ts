@@ -260,10 +260,21 @@ export class SlackNotifier implements Notifier {
     await this.send(key, { mode: 'post', key, group: key, channel }, driftMessage(detail));
   }
 
-  async progress(release: Release, _service: ServiceState, sequence: number): Promise<void> {
+  async progress(
+    release: Release,
+    _service: ServiceState,
+    sequence: number,
+    loadBalancers: readonly string[] = [],
+  ): Promise<void> {
     const config = this.service(release.service);
     const key = `${release.id}-progress-${sequence}`;
-    const message = progressMessage(release, config, new Date(), missingRoles(release));
+    const message = progressMessage(
+      release,
+      config,
+      new Date(),
+      missingRoles(release),
+      loadBalancers,
+    );
     await this.send(
       key,
       {

@@ -9,6 +9,7 @@ import { type ErrorJudgeSettings, judgeErrors } from '../../domain/error-judge.t
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
 import { holdMinutesOf } from '../../domain/rings.ts';
 import { type EventPorts, type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { instanceLines } from '../fleet-traffic.ts';
 import { LockBusyError } from '../ports.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
@@ -257,7 +258,10 @@ export async function runProgressStep(
     return;
   }
   const state = await currentState(deps, release.service);
-  await deps.notifier.progress(release, state, sequence);
+  // A fleet of several load balancers: each one's weights, read now (none when unreadable).
+  const traffic = await deps.traffic.inspect(release.service).catch(() => undefined);
+  const fleet = (traffic?.instances?.length ?? 0) > 1 && traffic ? instanceLines(traffic) : [];
+  await deps.notifier.progress(release, state, sequence, fleet);
   // The parent shows `Observing 12/30 min`: keep it current too.
   await deps.notifier.releaseChanged(release, state);
 }

@@ -1,10 +1,25 @@
 import { withSlot } from '../../domain/service-state.ts';
-import type { EventPorts, Uses } from '../app-deps.ts';
+import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
+import { PartialMoveError } from '../ports.ts';
 import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
 import { turnOffReleaseFlags } from './mitigate-flags.ts';
 import { deployOntoSlot } from './slot-deploy.ts';
+
+/** driveTraffic, with a load balancer that could not be moved returned instead of thrown. */
+function driveReachable(
+  deps: Uses<ServicePorts>,
+  service: string,
+): Promise<PartialMoveError | undefined> {
+  return driveTraffic(deps, service).then(
+    () => undefined,
+    (error: unknown) => {
+      if (error instanceof PartialMoveError) return error;
+      throw error;
+    },
+  );
+}
 
 /**
  * The worker step of a rollback, once per attempt (the release revision it was asked for). If old
@@ -41,6 +56,7 @@ export async function runRollbackStep(
     const flags = await turnOffReleaseFlags(deps, release);
     try {
       let path: 'switch' | 'redeploy' = 'switch';
+      let early: PartialMoveError | undefined;
       const slot = (await currentState(deps, service)).slots[target];
       // What the slot really runs, not only what Redis remembers: a hand-made change must not
       // become PRODUCTION.
@@ -69,7 +85,7 @@ export async function runRollbackStep(
           );
         // The slot to redeploy must take no traffic first (a proxy reload may have put it back
         // in service): traffic goes to where it should be meanwhile, PRODUCTION.
-        await driveTraffic(deps, service);
+        early = await driveReachable(deps, service);
         path = 'redeploy';
         await deps.notifier.releaseNote(
           release,
@@ -106,7 +122,9 @@ export async function runRollbackStep(
               : `could not record ${release.fromVersion} on ${target}: the service's record is ${recorded}`,
           );
       }
-      await driveTraffic(deps, service);
+      // A load balancer that still does not answer after the retry must not hold the rollback
+      // back on the others: they are moved, and it is named until the reconciler reaches it.
+      const missed = (await driveReachable(deps, service)) ?? early;
       const health = await deps.probe.health(service, target);
       if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
       const done = await runEvent(deps, release.id, { type: 'rolled_back', path, flags });
@@ -118,6 +136,12 @@ export async function runRollbackStep(
         releaseId: release.id,
       });
       await deps.notifier.rollbackAlert(done.release, done.state, 'done');
+      if (missed !== undefined) {
+        const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${release.version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
+        await deps.notifier.releaseNote(done.release, `rollback-missed-${release.revision}`, text);
+        // Beside the "Production restored" alert, which would otherwise read as the whole story.
+        await deps.notifier.drift(service, deps.config.alertsChannel, text);
+      }
     } catch (error) {
       // Cut short by this process stopping: left for another worker to run again, not failed.
       if (deps.isStopping?.()) throw error;

@@ -26,7 +26,7 @@ function gateLines(gates: readonly GateResult[]): string {
 
 /** The checks before anything is asked of anyone: refusals leave every state untouched. */
 export async function checkReleasable(
-  deps: Uses<'probe' | 'traffic'>,
+  deps: Uses<'config' | 'probe' | 'traffic'>,
   state: ServiceState,
 ): Promise<{ version: string; production: string }> {
   const service = state.service;
@@ -90,6 +90,20 @@ export async function checkReleasable(
       'A switch must reach all of them: bring it back (or remove it from traffic.haproxy.instances), then try again.',
     );
   }
+  // Rings route their audiences through HAProxy map files: a missing one would fail ring 0 only
+  // after approval, so it is asked for now.
+  const unmapped = serviceConfig(deps, service).rings
+    ? await deps.traffic.audience?.(service).then(
+        () => undefined,
+        (error: Error) => error.message,
+      )
+    : undefined;
+  if (unmapped !== undefined)
+    throw new ReleaseError(
+      'not_available',
+      `HAProxy cannot route the rings of ${service}: ${unmapped}.`,
+      'Give HAProxy the map files and use-server lines shown in the README (Rings), reload it, then try again.',
+    );
   if (traffic.serving.length !== 1 || traffic.serving[0] !== state.production) {
     throw new ReleaseError(
       'not_available',

@@ -43,6 +43,14 @@ describe('rings in greenlight.yml', () => {
     expect(ringSteps(rings ?? {})).toEqual([0, 0, 10, 100]);
   });
 
+  it('accepts IPv4 and IPv6 addresses and networks as a source audience', () => {
+    const networks = '[10.0.0.0/8, 192.168.1.7, "2001:db8::/32", "::1"]';
+    const rings = parseConfig(service(RINGS.replace('[10.0.0.0/8]', networks))).services.api?.rings;
+    expect(rings?.office?.match).toEqual({
+      source: ['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '::1'],
+    });
+  });
+
   it.each([
     [RINGS.replace('percent: 100', 'percent: 50'), 'expected the last ring to reach everyone'],
     [RINGS.replace('percent: 10,', 'percent: 100,'), 'expected percentages that grow'],
@@ -58,6 +66,28 @@ describe('rings in greenlight.yml', () => {
       'sent to the HAProxy Runtime API as is',
     ],
     [RINGS.replace('10.0.0.0/8', 'everyone'), 'expected an IP address or CIDR'],
+    [
+      RINGS.replace('values: [internal, beta]', 'values: ["internal staff"]').replace(
+        'values: [internal]',
+        'values: ["internal staff"]',
+      ),
+      'sent to the HAProxy Runtime API as is',
+    ],
+    [
+      RINGS.replace('values: [internal]', 'values: ["<@U0LEAD> hi"]'),
+      'sent to the HAProxy Runtime API as is',
+    ],
+    [
+      RINGS.replace('values: [internal]', 'values: ["a\\nset weight api/blue 0"]'),
+      'sent to the HAProxy Runtime API as is',
+    ],
+    [RINGS.replace('10.0.0.0/8', '999.0.0.0/8'), 'expected an IP address or CIDR'],
+    [RINGS.replace('10.0.0.0/8', '10.0.0.0/33'), 'expected an IP address or CIDR'],
+    [RINGS.replace('10.0.0.0/8', 'cafe'), 'expected an IP address or CIDR'],
+    [RINGS.replace('10.0.0.0/8', '"1"'), 'expected an IP address or CIDR'],
+    [RINGS.replace('10.0.0.0/8', '"::::"'), 'expected an IP address or CIDR'],
+    [RINGS.replace('10.0.0.0/8', '"2001:db8::/129"'), 'expected an IP address or CIDR'],
+    [RINGS.replace('10.0.0.0/8', '"fe80::1%eth0"'), 'expected an IP address or CIDR'],
   ])('refuses a bad ring (%#)', (rings, message) => {
     expect(problems(service(rings))).toContain(message);
   });

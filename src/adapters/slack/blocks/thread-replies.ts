@@ -97,6 +97,7 @@ export function progressMessage(
   config: ServiceConfig,
   now: Date,
   missing: readonly string[],
+  loadBalancers: readonly string[] = [],
 ): SlackMessage {
   const t = config.analysis;
   const latencyCeiling =
@@ -124,6 +125,8 @@ export function progressMessage(
     lines.push(
       `*Stage:* ${plain(liveStatus(release, now.toISOString()))} · traffic: ${release.toSlot} ${weight} % / ${release.fromSlot} ${100 - weight} %`,
     );
+    // A fleet: what each load balancer really sends, read at this tick.
+    if (loadBalancers.length > 0) lines.push('*Load balancers:*', ...loadBalancers.map(escapeText));
     const a = release.analysis;
     const canaryLabel = release.strategy === 'canary' ? 'Canary' : 'New';
     const baselineLabel = release.strategy === 'canary' ? 'Baseline' : 'Previous';

@@ -194,6 +194,29 @@ describe('release messages', () => {
     expect(text).toContain('2 min left');
   });
 
+  it('lists each load balancer of a fleet with its weights in a progress update, and none for one proxy', () => {
+    const observing = release('observing', {
+      releasedAt: '2026-11-24T09:59:00.000Z',
+      observeUntil: '2026-11-24T10:02:00.000Z',
+    });
+    const fleet = progressMessage(
+      observing,
+      SERVICE,
+      NOW,
+      [],
+      [
+        '· lb-1 (eu): green only; up: blue, green',
+        '· lb-2 (eu): green only; up: blue, green',
+        '· lb-3 (us): unreachable (HAProxy Runtime API at 10.0.0.3:9999 is unreachable (ECONNREFUSED))',
+      ],
+    );
+    const section = JSON.stringify(fleet.blocks);
+    expect(section).toContain('*Load balancers:*');
+    for (const lb of ['lb-1 (eu): green only', 'lb-2 (eu): green only', 'lb-3 (us): unreachable'])
+      expect(all(fleet)).toContain(lb);
+    expect(all(progressMessage(observing, SERVICE, NOW, []))).not.toContain('Load balancers');
+  });
+
   it('marks a finished rollback alert as production restored, not as a success, and pages the people behind the release', () => {
     const alert = rollbackAlert(
       release('rolled_back', {

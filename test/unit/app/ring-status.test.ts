@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ringLines } from '../../../src/app/ring-traffic.ts';
+import type { AudienceEntry } from '../../../src/domain/rings.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+
+// `/release status` while a release walks its rings: the soak left is counted from the ring's
+// stored start, so a Greenlight restarted mid-ring (a new process, a new clock reading) shows
+// the same minutes as the one before it.
+const STEP_START = '2026-11-24T10:00:00.000Z';
+const CONFIG = `
+alertsChannel: C0ALERTS
+roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
+services:
+  api:
+    channel: C0RELEASES
+    strategy: canary
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
+    deploy: { command: ["./deploy.sh"] }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green }, audienceMaps: { header: /etc/h.map } } }
+    rings:
+      internal: { match: { header: X-Greenlight-Ring, values: [internal] }, soakMinutes: 60 }
+      early: { percent: 10, soakMinutes: 1440 }
+      all: { percent: 100, soakMinutes: 0 }
+`;
+
+const ringed = releaseRecord(STEP_START, {
+  strategy: 'canary',
+  state: 'ramping',
+  canary: {
+    steps: [0, 10, 100],
+    stepIndex: 0,
+    stepStartedAt: STEP_START,
+    rings: [
+      { name: 'internal', who: 'requests with X-Greenlight-Ring: internal', soakMinutes: 60 },
+      { name: 'early', who: '10 % of everyone', soakMinutes: 1440 },
+      { name: 'all', who: '100 % of everyone', soakMinutes: 0 },
+    ],
+  },
+});
+
+function statusAt(minutesAfterStart: number, held?: AudienceEntry[]) {
+  const w = memoryWorld(CONFIG, new Date(Date.parse(STEP_START) + minutesAfterStart * 60_000));
+  const traffic = held ? { ...w.deps.traffic, audience: async () => held } : w.deps.traffic;
+  return ringLines({ ...w.deps, traffic }, ringed);
+}
+
+describe('/release status during rings', () => {
+  it('counts the soak left from the stored ring start, whenever the process started', async () => {
+    expect(await statusAt(45)).toEqual([
+      '· ring internal: requests with X-Greenlight-Ring: internal · now, soak left 15 min',
+      '· ring early: 10 % of everyone · next',
+      '· ring all: 100 % of everyone · next',
+    ]);
+    expect((await statusAt(75))[0]).toContain('soak left 0 min');
+  });
+
+  it('shows what HAProxy holds, a load balancer missing an entry included', async () => {
+    const lines = await statusAt(10, [
+      { kind: 'header', key: 'internal', slot: 'green', partial: true },
+    ]);
+    expect(lines.at(-1)).toBe(
+      '· HAProxy audience: header internal → green (on some load balancers only)',
+    );
+  });
+});
