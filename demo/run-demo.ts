@@ -313,8 +313,6 @@ ${
     ? `    operators: { flag: [U0DEV1, U0DEV2, U0LEAD] }
     flags:
       - { name: ${DEMO_FLAG}, environment: production, rollout: [10, 50, 100], killSwitch: true }
-flagProviders:
-  unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN }
 `
     : ''
 }  web:
@@ -336,7 +334,13 @@ flagProviders:
     stabilityWindowMinutes: 1
     checklists: { pre: [], post: [] }
     progressIntervalMinutes: 1
-`,
+${
+  unleash
+    ? `flagProviders:
+  unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN }
+`
+    : ''
+}`,
   );
   const app = await startGreenlight({
     SLACK_BOT_TOKEN: emulator.botToken,
