@@ -370,4 +370,33 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
       .toContain('Incident report and retro due');
     await stage('12-stakeholders');
   });
+  it('a ringed service: internal users see the new version first, customers stay on production', async () => {
+    await page.locator('#channels button', { hasText: 'releases' }).click();
+    await actAs('U0DEV1');
+    await send('/bump web');
+    await expect
+      .poll(() => text(feed()), { timeout: 30_000 })
+      .toContain('web 2.0.1 is on STANDBY (green), healthy');
+    await send('/release web');
+    const approve = card().locator('button[data-action-id="release_approve"]');
+    await approve.waitFor({ timeout: 20_000 });
+    await expect.poll(() => text(card())).toContain('web 2.0.0 → 2.0.1 (patch)');
+    await actAs('U0LEAD');
+    await approve.click();
+    // Ring 0 is an audience: the card names it and who is in it.
+    await expect.poll(() => text(card()), { timeout: 30_000 }).toContain('internal');
+    const answer = () => text(page.locator('#ring-answer'));
+    await expect
+      .poll(
+        async () => {
+          await page.click('#ask-internal');
+          return answer();
+        },
+        { timeout: 30_000 },
+      )
+      .toContain('answered from green, v2.0.1');
+    await page.click('#ask-customer');
+    await expect.poll(answer, { timeout: 10_000 }).toContain('answered from blue, v2.0.0');
+    await stage('13-rings');
+  });
 });
