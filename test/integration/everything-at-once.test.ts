@@ -246,7 +246,14 @@ comms:
     }
     for (const lb of lbs()) expect(await headerAudience(lb)).toEqual(['internal green']);
     expect(await runs()).toEqual([`migrate ${id}`]);
-    await eventually(stake, (list) => list.some((m) => m.text.includes('Release started')));
+    const started = await eventually(
+      () => stake().find((m) => m.text.includes('Release started')),
+      (m) => m !== undefined,
+    );
+    // Stakeholders read who each ring reaches, not the audience ring's weight ("0 → 50 %").
+    expect(textOf(started)).toContain(
+      'as rings, one audience after another: internal (requests with X-Greenlight-Ring: internal) → early (50 % of everyone) → all (100 % of everyone)',
+    );
     await eventually(silences, (list) => list.some((s) => s.status.state === 'active'));
     await eventually(
       () => deliveries.map((d) => d.event),
