@@ -281,6 +281,16 @@ comms:
       expect(await headerAudience(lb)).toEqual(['internal green']);
     }
     await eventually(parent, (m) => textOf(m).includes('Promote to ring all'));
+    const status = await world.command('U0DEV2', '/release', 'status api');
+    expect(status).toContain('lb-1 (eu): blue 50 %, green 50 %');
+    expect(status).toContain('lb-2 (us): blue 50 %, green 50 %');
+    expect(status).toContain('ring early: 50 % of everyone · now');
+    expect(status).toContain('HAProxy audience: header internal → green');
+    // The split is the ring's: nothing to correct.
+    expect(status).not.toContain('drift');
+    expect(await world.command('U0LEAD', '/rollback', 'api --dry-run')).toMatch(
+      /Step 1 \(mitigate\): turn off new-checkout[\s\S]*Step 2 \(traffic\)[\s\S]*Audiences first: header internal → green comes off the audience maps, then the weights\.[\s\S]*On each of 2 HAProxy instances \(lb-1, lb-2/,
+    );
     // A canary's post items appear once it carries all traffic: not yet.
     expect(thread().filter((m) => m.text.includes('After release ·'))).toEqual([]);
   }, 120_000);
