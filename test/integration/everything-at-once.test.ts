@@ -269,6 +269,7 @@ comms:
     expect(await unleash.flag(FLAG, ENV)).toEqual({ enabled: true, rollouts: [10] });
     await eventually(threadText, (text) => text.includes(FLAG));
 
+    const drawnAtRingInternal = buttonValue(world.slack, id);
     await world.click('U0LEAD', 'release_promote', id);
     for (const lb of lbs())
       await eventually(
@@ -276,7 +277,22 @@ comms:
         (s) => s.green === 50 && s.blue === 50,
         30_000,
       );
+    // The same Promote delivered again (a double click, a Slack retry) must not skip ring early.
+    const responseUrl = world.slack.newResponseUrl();
+    await world.sender.click({
+      action_id: 'release_promote',
+      value: drawnAtRingInternal,
+      user_id: 'U0LEAD',
+      message_ts: parentTs,
+      response_url: responseUrl,
+    });
+    expect(JSON.stringify((await world.slack.waitForResponse(responseUrl)).body)).toContain(
+      'this message showed an earlier step. Nothing was changed.',
+    );
+    // A restart mid-ring: the flag it turned on and the audience are known to the new process.
+    await world.restart();
     for (const lb of lbs()) {
+      expect(await shares(lb)).toEqual({ blue: 50, green: 50 });
       expect(await answers(lb.frontendUrl('api'), INTERNAL)).toEqual({ green: 10 });
       expect(await headerAudience(lb)).toEqual(['internal green']);
     }
