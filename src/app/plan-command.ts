@@ -2,6 +2,7 @@ import { checklistPlan } from '../domain/checklist.ts';
 import { flagsLeftOn } from '../domain/flags.ts';
 import { ACTIVE_STATES, missingRoles, type Release } from '../domain/release.ts';
 import { releaseTypeRule } from '../domain/release-policy.ts';
+import { type AudienceEntry, describeAudience } from '../domain/rings.ts';
 import { type ServiceState, standbyOf } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
 import { releaseTypeOf } from '../domain/version.ts';
@@ -11,6 +12,7 @@ import type { CommandRequest } from './command-requests.ts';
 import { type Rehearsal, rehearse } from './dry-run.ts';
 import { plannedSteps, stepsPlanLine } from './pre-switch-job.ts';
 import { checkCalendar } from './release-calendar.ts';
+import { wantedAudience } from './ring-traffic.ts';
 
 type Planned = Exclude<
   CommandRequest,
@@ -89,7 +91,7 @@ export async function planCommand(
 
 /** The steps behind the verdict, from the state the command would have left. */
 async function describe(
-  deps: Uses<'config' | 'directory'>,
+  deps: Uses<'config' | 'directory' | 'store'>,
   request: Planned,
   by: string,
   state: ServiceState,
@@ -142,7 +144,10 @@ async function describe(
     case 'rollback': {
       const release = [...rehearsal.releases.values()][0];
       if (!rehearsal.outcome.ok || release === undefined) break;
-      lines.push(...rollbackLines(deps, request.service, state, release));
+      // The live release (the rehearsal's copy is already rolling back) says which audiences hold.
+      const live = await deps.store.getRelease(release.id);
+      const audience = wantedAudience(deps, request.service, live) ?? [];
+      lines.push(...rollbackLines(deps, request.service, state, release, audience));
       break;
     }
   }
@@ -154,6 +159,7 @@ function rollbackLines(
   service: string,
   state: ServiceState,
   release: Release,
+  audience: readonly AudienceEntry[],
 ): string[] {
   if (release.state === 'cancelled') {
     return [
@@ -174,6 +180,11 @@ function rollbackLines(
         ]
       : []),
     `Rollback: traffic back to ${target} (${release.fromVersion}); ${release.version} stays on ${release.toSlot}.`,
+    ...(audience.length
+      ? [
+          `Audiences first: ${describeAudience(audience)} comes off the audience maps, then the weights.`,
+        ]
+      : []),
   ];
   const preempted = state.slots[target].note;
   if (preempted?.includes('cancelled by a rollback')) lines.push(`First: ${preempted}.`);

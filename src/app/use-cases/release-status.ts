@@ -1,4 +1,5 @@
 import { checklistStatusLine } from '../../domain/checklist.ts';
+import { desiredTraffic } from '../../domain/desired-traffic.ts';
 import { awaitsApproval, currentStep } from '../../domain/pre-switch-steps.ts';
 import { missingRoles } from '../../domain/release.ts';
 import { standbyOf } from '../../domain/service-state.ts';
@@ -43,11 +44,16 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
         ? `deploying (was ${stand.version ?? 'unknown'})`
         : (stand.version ?? 'no version yet');
   lines.push(await slotLine(deps, service, standby, 'STANDBY', standbyRecorded));
+  const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
   try {
     const traffic = await deps.traffic.inspect(service);
-    const drift = traffic.serving.length !== 1 || traffic.serving[0] !== state.production;
+    // A canary's split is what the release wants, not drift: compare with the control loop's aim.
+    const desired = desiredTraffic(state, release);
+    const wanted = (Object.keys(desired.weights) as Slot[]).filter((s) => desired.weights[s] > 0);
+    const drift =
+      traffic.serving.length !== wanted.length || wanted.some((s) => !traffic.serving.includes(s));
     lines.push(
-      `HAProxy: traffic to ${traffic.serving.join(' + ') || 'no slot'}; up: ${traffic.up.join(', ') || 'none'}${drift ? ` (drift: PRODUCTION is ${state.production})` : ''}`,
+      `HAProxy: traffic to ${traffic.serving.join(' + ') || 'no slot'}; up: ${traffic.up.join(', ') || 'none'}${drift ? ` (drift: ${desired.because})` : ''}`,
       ...instanceLines(traffic),
     );
   } catch (error) {
@@ -58,7 +64,6 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
       `Running: ${state.operation.kind} ${state.operation.version ?? ''} by <@${state.operation.by}> since ${state.operation.startedAt.slice(11, 16)} UTC`,
     );
   }
-  const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
   if (release !== null) {
     const step = release.state === 'running_steps' ? currentStep(release) : undefined;
     const waiting =

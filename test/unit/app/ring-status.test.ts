@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
 import { ringLines } from '../../../src/app/ring-traffic.ts';
 import type { AudienceEntry } from '../../../src/domain/rings.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 // `/release status` while a release walks its rings: the soak left is counted from the ring's
 // stored start, so a Greenlight restarted mid-ring (a new process, a new clock reading) shows
@@ -63,5 +64,31 @@ describe('/release status during rings', () => {
     expect(lines.at(-1)).toBe(
       '· HAProxy audience: header internal → green (on some load balancers only)',
     );
+  });
+});
+
+describe('/rollback --dry-run during rings', () => {
+  async function plan(release: typeof ringed): Promise<string> {
+    const w = memoryWorld(CONFIG, new Date(Date.parse(STEP_START) + 60_000));
+    w.services.set('api', serviceRecord(STEP_START));
+    w.releases.set(release.id, release);
+    const answer = await dispatchCommand(
+      w.deps,
+      { kind: 'rollback', service: 'api', dryRun: true },
+      { command: 'rollback', userId: 'U0LEAD', channelId: 'C0RELEASES', text: 'api --dry-run' },
+    );
+    expect(w.releases.get(release.id)?.state).toBe(release.state);
+    return answer.details?.join('\n') ?? '';
+  }
+
+  it('says the audiences come off before the weights, as the rollback does', async () => {
+    expect(await plan(ringed)).toContain(
+      'Audiences first: header internal → green comes off the audience maps, then the weights.',
+    );
+  });
+
+  it('names no audience once the release carries all traffic (the maps are empty by then)', async () => {
+    const observing = { ...ringed, state: 'observing' as const, observeUntil: STEP_START };
+    expect(await plan(observing)).not.toContain('Audiences first');
   });
 });

@@ -28,15 +28,20 @@ function who(user: string): string {
   return user === 'greenlight' ? 'Greenlight (automatic)' : `<@${user}>`;
 }
 
+/** Rings name their audiences: an audience ring's weight (0 %) would read as "no one". */
+function canaryWords(release: Release): string {
+  const rings = release.canary?.rings;
+  if (rings !== undefined && rings.length > 0)
+    return `rings, one audience after another: ${rings.map((r) => `${r.name} (${escapeText(r.who)})`).join(' → ')}`;
+  return `a canary, ${release.canary?.steps.join(' → ') ?? ''} % of traffic in steps`;
+}
+
 export function stakeholderNotice(release: Release, kind: NoticeKind): SlackMessage {
   const change = `${release.service} ${release.fromVersion} → ${release.version} (${release.type})`;
   const thread = `<${THREAD_LINK}|Release thread>`;
   switch (kind) {
     case 'started': {
-      const how =
-        release.strategy === 'canary'
-          ? `a canary, ${release.canary?.steps.join(' → ') ?? ''} % of traffic in steps`
-          : 'a blue/green switch';
+      const how = release.strategy === 'canary' ? canaryWords(release) : 'a blue/green switch';
       const text = `:rocket: *Release started:* ${change}, as ${how}.`;
       return {
         text: plain(`Release started: ${change}`),

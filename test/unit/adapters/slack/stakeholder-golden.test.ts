@@ -43,6 +43,25 @@ const CASES: Record<string, () => unknown> = {
       }),
       'started',
     ),
+  // Rings: the audience ring's weight is 0; the notice names who each ring reaches instead.
+  'notice-started-rings': () =>
+    stakeholderNotice(
+      approved({
+        state: 'ramping',
+        strategy: 'canary',
+        canary: {
+          steps: [0, 50, 100],
+          stepIndex: 0,
+          stepStartedAt: T0,
+          rings: [
+            { name: 'internal', who: 'requests with X-Greenlight-Ring: internal', soakMinutes: 60 },
+            { name: 'early', who: '50 % of everyone', soakMinutes: 60 },
+            { name: 'all', who: '100 % of everyone', soakMinutes: 0 },
+          ],
+        },
+      }),
+      'started',
+    ),
   'notice-released': () =>
     stakeholderNotice(approved({ state: 'released', releasedAt: T0 }), 'released'),
   'notice-rolled-back': () => stakeholderNotice(rolledBack, 'rolled_back'),

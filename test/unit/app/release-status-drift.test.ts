@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
+import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+
+const NOW = new Date('2026-11-24T10:00:00.000Z');
+const AT = NOW.toISOString();
+const CONFIG = `
+alertsChannel: C0ALERTS
+roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
+services:
+  api:
+    channel: C0RELEASES
+    strategy: canary
+    bootstrap: { production: blue, version: 2.4.0 }
+    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
+    deploy: { command: ["./deploy.sh"] }
+    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
+`;
+
+/** `/release status api`'s HAProxy line with the proxy at `green` % on green. */
+async function haproxyLine(green: number, stepIndex: number | undefined): Promise<string> {
+  const world = memoryWorld(CONFIG, NOW);
+  world.services.set('api', serviceRecord(AT));
+  world.releases.set(
+    'rel-1',
+    releaseRecord(AT, {
+      strategy: 'canary',
+      state: stepIndex === undefined ? 'released' : 'ramping',
+      approvals: [{ role: 'lead', user: 'U0LEAD', at: AT }],
+      ...(stepIndex === undefined
+        ? {}
+        : { canary: { steps: [20, 100], stepIndex, stepStartedAt: AT } }),
+    }),
+  );
+  world.weights.green = green;
+  world.weights.blue = 100 - green;
+  const details = (await releaseStatus(world.deps, { service: 'api' })).details?.join('\n') ?? '';
+  return details.split('\n').find((line) => line.startsWith('HAProxy:')) ?? '';
+}
+
+describe('/release status: drift is measured against what the release wants', () => {
+  it('a canary at its step is not drift, though traffic reaches both slots', async () => {
+    const line = await haproxyLine(20, 0);
+    expect(line).toContain('traffic to blue + green');
+    expect(line).not.toContain('drift');
+  });
+
+  it('a canary whose proxy lost the split is drift, saying what the release wants', async () => {
+    expect(await haproxyLine(0, 0)).toContain('(drift: release 2.4.1 ramps to 20 % on green)');
+  });
+
+  it('without a live release, traffic on both slots is drift from PRODUCTION', async () => {
+    expect(await haproxyLine(20, undefined)).toContain('(drift: PRODUCTION is blue)');
+  });
+});
