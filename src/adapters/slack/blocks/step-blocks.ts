@@ -102,7 +102,7 @@ export function dataLayerLines(
     `*Artifact:* ${verb} (${release.fromVersion} on ${release.fromSlot})`,
     ...touched.map(
       (s) =>
-        `*Data:* NOT rolled back: ${s.name} cannot be undone. Follow the ${runbook(s)}${owner(s)}`,
+        `*Data:* NOT rolled back: ${s.name} cannot be undone${s.approvedBy ? ` (run on <@${s.approvedBy}>'s approval)` : ''}. Follow the ${runbook(s)}${owner(s)}`,
     ),
   ];
 }
