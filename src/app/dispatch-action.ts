@@ -4,6 +4,7 @@ import type { Release } from '../domain/release.ts';
 import type { Answer } from './answer.ts';
 import { audit, type EventPorts, serviceConfig, type Uses } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
+import { auditRefusedClick } from './click-audit.ts';
 import { ReleaseError } from './release-error.ts';
 import { approveRelease, rejectRelease } from './use-cases/decide-release.ts';
 import { approveStep } from './use-cases/pre-switch-steps.ts';
@@ -170,16 +171,11 @@ export async function dispatchAction(
     });
     return answer;
   } catch (error) {
-    await audit(deps, {
-      who: click.user,
-      what: `clicked ${button}`,
-      ...(release ? { service: release.service } : {}),
-      releaseId,
-      after: {
-        outcome: error instanceof ReleaseError ? `refused: ${error.code}` : 'failed',
-        message: (error as Error).message,
-      },
-    });
+    await auditRefusedClick(
+      deps,
+      { who: click.user, what: `clicked ${button}`, releaseId, release },
+      error,
+    );
     throw error;
   }
 }

@@ -9,6 +9,7 @@ import {
 import type { Release } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { audit, type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { auditRefusedClick } from '../click-audit.ts';
 import { type Click, checkOrigin } from '../dispatch-action.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
@@ -148,16 +149,11 @@ export async function tickChecklist(
       );
     return await tick(deps, release, click);
   } catch (error) {
-    await audit(deps, {
-      who: click.user,
-      what: `clicked the ${click.phase}-release checklist`,
-      ...(release ? { service: release.service } : {}),
-      releaseId,
-      after: {
-        outcome: error instanceof ReleaseError ? `refused: ${error.code}` : 'failed',
-        message: (error as Error).message,
-      },
-    });
+    await auditRefusedClick(
+      deps,
+      { who: click.user, what: `clicked the ${click.phase}-release checklist`, releaseId, release },
+      error,
+    );
     throw error;
   }
 }

@@ -6,6 +6,7 @@ import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
 import { buildReleaseNotes, webLinks } from '../../../../src/domain/release-notes.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
 import { blockKitViolations } from '../../../../testkit/block-kit-limits.ts';
+import { releaseRecord } from '../../../../testkit/release-fixtures.ts';
 
 // Every feature that draws on the approval card at its largest, at once: 300 commits of notes,
 // 30 pre-release items with owners, three irreversible steps, 20 approvers. Slack refuses a
@@ -73,29 +74,14 @@ function release(state: ReleaseState): Release {
     pre: api?.checklists?.pre ?? [],
     post: api?.checklists?.post ?? [],
   });
-  return {
-    id: 'rel-1',
-    service: 'api',
-    version: '2.4.1',
-    fromVersion: '2.4.0',
-    type: 'patch',
-    strategy: 'bluegreen',
-    requester: 'U0DEV1',
-    requiredRoles: ['lead'],
-    approvals: state === 'awaiting_approval' ? [] : [{ role: 'lead', user: 'U0LEAD1', at: T0 }],
+  return releaseRecord(T0, {
     state,
-    stateSince: T0,
-    fromSlot: 'blue',
-    toSlot: 'green',
+    approvals: state === 'awaiting_approval' ? [] : [{ role: 'lead', user: 'U0LEAD1', at: T0 }],
     notes,
     ...(checklist ? { checklist } : {}),
     steps,
-    timeline: [],
-    createdAt: T0,
-    updatedAt: T0,
-    revision: 3,
     ...(state === 'observing' || state === 'released' ? { releasedAt: T0 } : {}),
-  };
+  });
 }
 
 const service: ServiceState = {
