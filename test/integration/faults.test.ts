@@ -251,12 +251,14 @@ describe('a canary survives workers killed with SIGKILL mid-switch and mid-hold'
       }),
     );
   };
+  // A tick of analysis is active for a few milliseconds every interval: poll often, and long
+  // enough for the sweeper to restart an analysis that a killed switch left quiet.
   const killOwnerOf = async (jobName: string) => {
     const active = await eventually(
       () => steps.getActive(),
       (jobs) => jobs.some((j) => j.name === jobName && j.processedBy !== undefined),
-      15_000,
-      20,
+      45_000,
+      5,
     );
     const owner = active.find((j) => j.name === jobName)?.processedBy;
     const victim = workers.find((w) => owner === `greenlight-${w.child.pid}`);
