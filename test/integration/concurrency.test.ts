@@ -133,7 +133,9 @@ describe('two web and two worker processes, concurrent commands on 20 services',
         world.slack.messages('C0RELEASES').filter((m) => m.text.includes('New PRODUCTION: green'))
           .length,
       (n) => n === SERVICES.length,
-      90_000,
+      // What this asserts is "exactly once", not how fast: 20 switches, their checks and their
+      // thread replies share two workers, and one CI run needed more than 90 s for the last few.
+      200_000,
     );
     for (const { ts } of ids) {
       const thread = world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === ts);
@@ -145,7 +147,7 @@ describe('two web and two worker processes, concurrent commands on 20 services',
     for (const service of SERVICES.slice(0, 5)) {
       expect(await trafficSplit(world.haproxy.frontendUrl(service), 4)).toEqual({ green: 4 });
     }
-  });
+  }, 240_000);
 });
 
 describe('Redis restarted (AOF on) in the middle of a release', () => {
