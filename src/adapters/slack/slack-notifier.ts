@@ -57,6 +57,16 @@ export class SlackNotifier implements Notifier {
     });
   }
 
+  /** Where a reply in a release's thread goes: posted once, or upserted in place, under `key`. */
+  private inThread(
+    release: Release,
+    channel: string,
+    mode: 'post' | 'upsert',
+    key: string,
+  ): Omit<OutboxMessage, 'v' | 'text' | 'blocks'> {
+    return { mode, key, group: release.id, channel, threadKey: `${release.id}-parent` };
+  }
+
   private service(name: string) {
     const config = this.config.services[name];
     if (config === undefined) throw new Error(`unknown service ${name}`);
@@ -118,17 +128,7 @@ export class SlackNotifier implements Notifier {
     if (message === undefined) return;
     const config = this.service(release.service);
     const key = `${release.id}-notes`;
-    await this.send(
-      key,
-      {
-        mode: 'post',
-        key,
-        group: release.id,
-        channel: config.channel,
-        threadKey: `${release.id}-parent`,
-      },
-      message,
-    );
+    await this.send(key, this.inThread(release, config.channel, 'post', key), message);
   }
 
   /** The post-release checklist in the thread, posted once traffic moved and edited after. */
@@ -139,13 +139,7 @@ export class SlackNotifier implements Notifier {
     const key = `${release.id}-post-checklist`;
     await this.send(
       `${key}-r${release.revision}`,
-      {
-        mode: 'upsert',
-        key,
-        group: release.id,
-        channel: config.channel,
-        threadKey: `${release.id}-parent`,
-      },
+      this.inThread(release, config.channel, 'upsert', key),
       message,
     );
   }
@@ -153,17 +147,7 @@ export class SlackNotifier implements Notifier {
   async releaseNote(release: Release, key: string, text: string): Promise<void> {
     const config = this.service(release.service);
     const id = `${release.id}-note-${key}`;
-    await this.send(
-      id,
-      {
-        mode: 'post',
-        key: id,
-        group: release.id,
-        channel: config.channel,
-        threadKey: `${release.id}-parent`,
-      },
-      noteMessage(text),
-    );
+    await this.send(id, this.inThread(release, config.channel, 'post', id), noteMessage(text));
   }
 
   async releaseReport(release: Release, service: ServiceState): Promise<void> {
@@ -171,13 +155,7 @@ export class SlackNotifier implements Notifier {
     const key = `${release.id}-report`;
     await this.send(
       key,
-      {
-        mode: 'post',
-        key,
-        group: release.id,
-        channel: config.channel,
-        threadKey: `${release.id}-parent`,
-      },
+      this.inThread(release, config.channel, 'post', key),
       completionReport(release, service, config),
     );
     await this.postChecklist(release);
@@ -275,16 +253,6 @@ export class SlackNotifier implements Notifier {
       missingRoles(release),
       loadBalancers,
     );
-    await this.send(
-      key,
-      {
-        mode: 'post',
-        key,
-        group: release.id,
-        channel: config.channel,
-        threadKey: `${release.id}-parent`,
-      },
-      message,
-    );
+    await this.send(key, this.inThread(release, config.channel, 'post', key), message);
   }
 }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../../src/adapters/slack/command-args.ts';
-import { type FlagProvider, FlagProviderError, type FlagRef } from '../../../src/app/flag-ports.ts';
+import type { FlagProvider } from '../../../src/app/flag-ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
 import { parseFlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { memoryFlags } from '../../../testkit/memory-flags.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
@@ -36,34 +37,6 @@ services:
       - { name: new-checkout, environment: production, killSwitch: true, role: team }
       - { name: dark-mode, environment: production }
 `;
-
-/** A provider in memory: flags by name; `hang` and `down` name flags whose calls never answer or fail. */
-function memoryFlags(options: { hang?: string[]; down?: string[] } = {}) {
-  const state = new Map<string, { enabled: boolean; percent: number }>();
-  const calls: string[] = [];
-  const act = async (flag: FlagRef, what: string) => {
-    calls.push(`${what} ${flag.name}`);
-    if (options.hang?.includes(flag.name)) await new Promise(() => undefined);
-    if (options.down?.includes(flag.name))
-      throw new FlagProviderError('unreachable', 'Unleash is unreachable (ECONNREFUSED)');
-  };
-  const provider: FlagProvider = {
-    enable: async (flag) => {
-      await act(flag, 'enable');
-      state.set(flag.name, { enabled: true, percent: state.get(flag.name)?.percent ?? 100 });
-    },
-    disable: async (flag) => {
-      await act(flag, 'disable');
-      state.set(flag.name, { enabled: false, percent: state.get(flag.name)?.percent ?? 100 });
-    },
-    setPercent: async (flag, percent) => {
-      await act(flag, 'percent');
-      state.set(flag.name, { enabled: state.get(flag.name)?.enabled ?? false, percent });
-    },
-    read: async (flag) => state.get(flag.name) ?? { enabled: false, percent: 100 },
-  };
-  return { provider, state, calls };
-}
 
 function world(flags: FlagProvider, extra = '') {
   const w = memoryWorld(YAML(extra), NOW);
