@@ -19,8 +19,6 @@ export interface AppliedEvent {
   readonly effects: readonly ReleaseEffect[];
   /** The transition added a timeline line: the release message is worth editing. */
   readonly noted: boolean;
-  /** The state before the transition, when it committed one. */
-  readonly from?: Release['state'];
   /** The release the event was applied to (after any retries): what this event changed. */
   readonly before: Release;
 }
@@ -173,7 +171,6 @@ export async function applyReleaseEvent(
         state: nextState,
         effects: result.effects,
         noted: result.release.timeline.length !== release.timeline.length,
-        from: release.state,
         before: release,
       };
     }
@@ -254,8 +251,7 @@ export async function runEvent(
 ): Promise<AppliedEvent> {
   const applied = await applyReleaseEvent(deps, releaseId, event, serviceChange);
   if (applied.noted) await deps.notifier.releaseChanged(applied.release, applied.state);
-  if (applied.from !== undefined && applied.from !== applied.release.state)
-    await commsChanged(deps, applied.release);
+  if (applied.before.state !== applied.release.state) await commsChanged(deps, applied.release);
   if (applied.effects.some((e) => e.type === 'rollback_traffic')) {
     await deps.notifier.rollbackAlert(applied.release, applied.state, 'in_progress');
   }
