@@ -1,3 +1,4 @@
+import { releaseSchema, serviceStateSchema } from '../src/adapters/redis/state-schemas.ts';
 import type { AppDeps } from '../src/app/app-deps.ts';
 import type {
   AuditEntry,
@@ -64,8 +65,13 @@ export function memoryWorld(yaml: string, now: Date | ManualClock): MemoryWorld 
         return false;
       if (release && (releases.get(release.next.id)?.revision ?? 0) !== release.expected)
         return false;
-      if (service) services.set(service.next.service, service.next);
-      if (release) releases.set(release.next.id, release.next);
+      // Stored as Redis stores them: as JSON, read back through the same schemas, so a record
+      // the real store could not read back fails here too.
+      const nextService =
+        service && serviceStateSchema.parse(JSON.parse(JSON.stringify(service.next)));
+      const nextRelease = release && releaseSchema.parse(JSON.parse(JSON.stringify(release.next)));
+      if (service && nextService) services.set(service.next.service, nextService as ServiceState);
+      if (release && nextRelease) releases.set(release.next.id, nextRelease as Release);
       return true;
     },
   };

@@ -80,7 +80,7 @@ export interface AnalysisState {
   readonly canary?: AnalysisReading;
   readonly baseline?: AnalysisReading;
   /** What the metrics source returned last, per slot, for deltas on the next reading. */
-  readonly samples?: { readonly canary: unknown; readonly baseline: unknown };
+  readonly samples?: { readonly canary?: unknown; readonly baseline?: unknown };
   /**
    * The sequential test's running evidence across every interval so far: an `ErrorEvidence`
    * (error-judge.ts) as stored, read back through `readEvidence`.

@@ -383,9 +383,12 @@ export class SoakOracle {
     const violations: Violation[] = [];
     const sets = this.trafficSets();
     this.stats.trafficSetEntries = sets.length;
+    // Only these states say traffic moved: a release that failed or was rolled back may have
+    // ended before its switch did (HAProxy unreachable, a /rollback first), auditing nothing.
+    const moved: readonly string[] = ['ramping', 'observing', 'released'];
     const switched = [...releases.values()]
       .flat()
-      .filter((r) => approvalCompletedAt(r) !== undefined && r.state !== 'awaiting_approval');
+      .filter((r) => approvalCompletedAt(r) !== undefined && moved.includes(r.state));
     if (sets.length === 0 && switched.length > 0) {
       if (this.reportedNoAudit) return [];
       this.reportedNoAudit = true;

@@ -6,6 +6,28 @@ import { DAY_SECONDS, DEFAULT_RETENTION_DAYS, redisKeys } from './redis-keys.ts'
 import { releaseSchema, serviceStateSchema } from './state-schemas.ts';
 
 /**
+ * The JSON a record is stored as, checked against the schema it is read back with: a record
+ * that could not be read back would stop every later step of its release, so it is refused
+ * here, at the write, where the step that made it fails and is retried, and the stored record
+ * stays as it was.
+ */
+function readableJson(
+  what: string,
+  schema: typeof releaseSchema | typeof serviceStateSchema,
+  value: Release | ServiceState,
+): string {
+  const json = JSON.stringify(value);
+  const checked = schema.safeParse(JSON.parse(json));
+  if (!checked.success) {
+    const problems = checked.error.issues
+      .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
+      .join('; ');
+    throw new Error(`refused to store ${what}: it could not be read back (${problems})`);
+  }
+  return json;
+}
+
+/**
  * Compare-and-set of a service and/or a release in one step. Each record is a hash holding its
  * JSON and its revision; a write whose expected revision is stale changes nothing.
  *
@@ -115,6 +137,12 @@ export class RedisStateStore implements StateStore {
     }
     const serviceName = service?.next.service ?? release?.next.service;
     if (serviceName === undefined) return true;
+    const serviceJson = service
+      ? readableJson(`service ${service.next.service}`, serviceStateSchema, service.next)
+      : '';
+    const releaseJson = release
+      ? readableJson(`release ${release.next.id}`, releaseSchema, release.next)
+      : '';
     const releaseId = release?.next.id ?? '-';
     const createdMs = release ? Date.parse(release.next.createdAt) : 0;
     const result = await this.redis.eval(
@@ -126,11 +154,11 @@ export class RedisStateStore implements StateStore {
       redisKeys.messageMap(this.prefix, releaseId),
       service ? '1' : '0',
       String(service?.expected ?? 0),
-      service ? JSON.stringify(service.next) : '',
+      serviceJson,
       String(service?.next.revision ?? 0),
       release ? '1' : '0',
       String(release?.expected ?? 0),
-      release ? JSON.stringify(release.next) : '',
+      releaseJson,
       String(release?.next.revision ?? 0),
       release?.next.id ?? '',
       String(createdMs),

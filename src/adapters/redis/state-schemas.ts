@@ -141,7 +141,10 @@ export const releaseSchema = z.object({
       lastFigures: z.array(z.string()).optional(),
       canary: reading.optional(),
       baseline: reading.optional(),
-      samples: z.object({ canary: z.unknown(), baseline: z.unknown() }).optional(),
+      // A slot whose first read failed has no sample yet: its key is absent once stored as JSON.
+      samples: z
+        .object({ canary: z.unknown().optional(), baseline: z.unknown().optional() })
+        .optional(),
       // The judge's own shape (error-judge.ts), checked where it is read (analysis.ts).
       evidence: z.unknown().optional(),
       shadow: z.boolean().optional(),

@@ -63,14 +63,28 @@ export function judgeSettings(analysis: ServiceConfig['analysis']): ErrorJudgeSe
  * a hold passes only on evidence. Samples and evidence live in the release, so a restart or a
  * lost tick loses nothing.
  */
+/**
+ * How long a tick's lock outlives a worker that died holding it (a live holder renews it): two
+ * intervals, between 5 and 30 s. Every tick meanwhile finds the lock busy and reads nothing, so
+ * a longer lock would hold a canary or a stability window past its end after a crash.
+ */
+export function analysisLockMs(intervalSeconds: number): number {
+  return Math.min(30_000, Math.max(5_000, 2 * intervalSeconds * 1000));
+}
+
 export async function runAnalyzeStep(
   deps: Uses<EventPorts | 'comms' | 'flags' | 'locks' | 'metrics'>,
   job: { releaseId: string },
 ): Promise<void> {
+  const release = await deps.store.getRelease(job.releaseId);
+  const interval = release && deps.config.services[release.service]?.analysis.intervalSeconds;
   try {
-    await deps.locks.withLock(`analysis-${job.releaseId}`, 30_000, () => analyzeOnce(deps, job), {
-      waitMs: 0,
-    });
+    await deps.locks.withLock(
+      `analysis-${job.releaseId}`,
+      analysisLockMs(interval ?? 60),
+      () => analyzeOnce(deps, job),
+      { waitMs: 0 },
+    );
   } catch (error) {
     if (error instanceof LockBusyError) return;
     throw error;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
-import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
+import { analysisLockMs, runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import type { AnalysisReading } from '../../../src/domain/analysis.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import type { Slot } from '../../../src/domain/slots.ts';
@@ -128,6 +128,18 @@ describe('canary judgement: what each verdict does (issue 13)', () => {
     expect(t.release().rollback?.reason).toMatch(/errors \d+ of [\d,]+ .* vs baseline/);
   });
 
+  it('a first tick whose reads both fail (HAProxy reloading) still lets the next ticks judge and roll back', async () => {
+    const regression = traffic(20, 0.2, 0.02, 0.001);
+    const t = setUp((slot, tick) =>
+      tick === 1 ? new Error('connect ECONNREFUSED') : regression(slot, tick),
+    );
+    await t.tick(); // no sample for either slot: the record keeps that, and stays readable
+    expect(t.release().state).toBe('ramping');
+    for (let i = 0; i < 4 && t.release().state === 'ramping'; i += 1) await t.tick();
+    expect(t.release().state).toBe('rolling_back');
+    expect(t.release().rollback?.reason).toMatch(/errors \d+ of [\d,]+ .* vs baseline/);
+  });
+
   it('a canary at 0.4 % against a 0.01 % baseline never passes (under the 0.5 % ceiling) and rolls back', async () => {
     // 240 canary requests per interval with one error; the baseline's 960 requests, 0.1 error.
     const t = setUp((slot, tick) =>
@@ -240,5 +252,28 @@ describe('canary judgement: what each verdict does (issue 13)', () => {
     await t.tick(12);
     expect(t.release().state).toBe('released');
     expect(t.timeline()).not.toContain('not enough traffic');
+  });
+});
+
+describe('a worker killed in the middle of a tick', () => {
+  it('holds the analysis back for at most two intervals (5 to 30 s), not a fixed 30 s', async () => {
+    // The lock a dead worker held expires after its TTL; until then every tick reads nothing.
+    // A 1 s interval (as in the soak) must not leave a stability window 30 s past its end.
+    expect(analysisLockMs(1)).toBe(5_000);
+    expect(analysisLockMs(10)).toBe(20_000);
+    expect(analysisLockMs(60)).toBe(30_000);
+    const t = setUp(traffic(20, 0.2, 0.001, 0.001));
+    const asked: number[] = [];
+    const locks = t.w.deps.locks;
+    Object.assign(t.w.deps, {
+      locks: {
+        withLock: (name: string, ttl: number, fn: () => Promise<unknown>, o?: unknown) => {
+          asked.push(ttl);
+          return locks.withLock(name, ttl, fn, o as never);
+        },
+      },
+    });
+    await runAnalyzeStep(t.w.deps, { releaseId: 'rel-1' });
+    expect(asked).toEqual([30_000]); // this service reads every 60 s
   });
 });
