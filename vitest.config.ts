@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 const SOAK = 'test/integration/soak.test.ts';
@@ -10,6 +11,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one file at a time on two cores (cores - 1), and the integration files
+    // mostly wait on processes, timers and sockets: one more file than cores keeps both busy.
+    maxWorkers: availableParallelism() + 1,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { freePort } from './ports.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
+const COMPILE_CACHE = join(tmpdir(), 'greenlight-test-compile-cache');
 
 export interface RunningGreenlight {
   readonly url: string;
@@ -35,7 +36,14 @@ export function spawnGreenlight(
   // Not run from the repository: a developer's own .env there must not reach the tests.
   const child = spawn(process.execPath, [`${ROOT}src/main.ts`], {
     cwd: tmpdir(),
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'info',
+      // Node's on-disk compile cache (keyed by each file's contents): the hundreds of Greenlight
+      // processes the suite starts skip most of the type stripping and compiling at start-up.
+      NODE_COMPILE_CACHE: COMPILE_CACHE,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

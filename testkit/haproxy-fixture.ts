@@ -95,6 +95,10 @@ function configFor(
     '  timeout connect 2s',
     '  timeout client 30s',
     '  timeout server 30s',
+    // A slot server starved of CPU (tests run side by side on two cores) may answer a check
+    // late: without this a check times out after `inter` (300 ms) and two late answers mark
+    // the slot DOWN, which fails requests that no switch caused.
+    '  timeout check 2s',
     '  option redispatch',
     '  retries 2',
     '',

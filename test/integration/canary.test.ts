@@ -178,6 +178,6 @@ describe('canary with manual promotion: no evidence, Promote, restarts', () => {
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
     const stats = await load.stop();
     load = undefined;
-    expect(stats.failed).toBe(0);
+    expect(stats.failed, stats.errors.join(', ')).toBe(0);
   });
 });

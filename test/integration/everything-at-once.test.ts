@@ -487,6 +487,12 @@ comms:
       `${id}-started`,
       `${id}-rolled_back`,
     ]);
+    // The stakeholder notice travels through the Slack outbox, apart from the webhook.
+    await eventually(
+      () => stake().filter((m) => m.text.startsWith('Rolled back')).length,
+      (n) => n >= 2,
+    );
+    await new Promise((r) => setTimeout(r, 1000)); // and no third one follows
     expect(stake().filter((m) => m.text.startsWith('Rolled back'))).toHaveLength(2);
   }, 180_000);
 
