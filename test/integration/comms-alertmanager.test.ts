@@ -13,7 +13,9 @@ import {
 
 // The lease is long against the tail so that "cut to the tail when the release ended" and "left
 // to run out its lease" stay far apart even when a loaded machine runs the control loop late.
-const LEASE_S = 8;
+// Longer than a restart under load takes: a lease that lapses while Greenlight restarts is
+// (rightly) replaced by a new silence, not found again.
+const LEASE_S = 15;
 const TAIL_S = 2;
 const HOOK_SECRET = 'comms-hook-secret-for-tests';
 const MATCHERS = [
@@ -59,8 +61,8 @@ describe('comms: an Alertmanager silence held as a lease, stakeholder notices an
     const address = receiver.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     world = await startReleaseWorld({
-      // 30 s: long enough to see the lease extended and carried across a restart.
-      stabilityWindowMinutes: 0.5,
+      // 45 s: long enough to see the lease extended and carried across a restart.
+      stabilityWindowMinutes: 0.75,
       serviceExtra: '    analysis: { source: haproxy, minRequests: 0, intervalSeconds: 0.5 }\n',
       topLevelExtra: `comms:
   channels: [C0STAKE]

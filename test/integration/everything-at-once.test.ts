@@ -351,6 +351,13 @@ comms:
         (s) => s.blue === 100 && s.green === 0,
         30_000,
       );
+    // The sampler reads three systems per instance, slowly under load: let it see the end state
+    // on every instance before it stops.
+    await eventually(
+      () => new Set(samples.filter((s) => s.weightsBack).map((s) => s.instance)).size,
+      (n) => n === lbs().length,
+      30_000,
+    );
     sampling = false;
     await sampler;
     for (const l of load) await l.stop();

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,14 @@ import { SlackEmulator } from '../../testkit/slack-emulator.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (path: string) => readFile(join(ROOT, path), 'utf8');
+/** The Node options of `npm start` (`node <options> dist/src/main.js`). */
+const START_OPTIONS = (() => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/src/main.js'));
+})();
 
 interface Instruction {
   readonly stage: number;
@@ -57,7 +66,8 @@ describe('the Dockerfile (checked without a Docker engine)', () => {
     expect(steps.some((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args))).toBe(true);
     expect(steps.some((s) => s.op === 'RUN' && /\bnpm install\b/.test(s.args))).toBe(false);
     const cmd = steps.find((s) => s.op === 'CMD');
-    expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', 'dist/src/main.js']);
+    // The image runs Greenlight as `npm start` does: the same Node options, the compiled entry.
+    expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', ...START_OPTIONS, 'dist/src/main.js']);
     const health = steps.find((s) => s.op === 'HEALTHCHECK');
     expect(health?.args).toContain('/healthz');
     for (const run of steps.filter((s) => s.op === 'RUN' && s.args.includes('apt-get install'))) {
@@ -142,7 +152,7 @@ describe("the image's contents, built and run the way the Dockerfile does", () =
 });
 
 function spawnGreenlightFrom(dir: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...START_OPTIONS, 'dist/src/main.js'], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
