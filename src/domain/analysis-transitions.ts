@@ -7,6 +7,9 @@ export function analysed(step: Step, event: EventOf<'analysis'>): Transitioned {
   const { release, at, next, quietly } = step;
   if (release.state !== 'ramping' && release.state !== 'observing') refuse(release, event);
   const previous = release.analysis ?? { checks: 0, breaches: 0 };
+  // Two ticks can overlap (a lock lapsed while its holder stalled): the later one judged the
+  // same interval from the same samples, and would count its breach or failed read twice.
+  if (previous.checks !== event.afterChecks) return { release, effects: [] };
   const verdict = event.verdict;
   const breaches = verdict.verdict === 'breach' ? previous.breaches + 1 : 0;
   const failedReads = verdict.verdict === 'no_data' ? (previous.failedReads ?? 0) + 1 : 0;

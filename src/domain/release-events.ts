@@ -22,6 +22,11 @@ export type ReleaseEvent =
       failedReadLimit: number;
       samples?: { canary: unknown; baseline: unknown };
       evidence?: ErrorEvidence;
+      /**
+       * The release's `analysis.checks` when the tick read it: a reading judged from samples
+       * another tick has since moved on from counts that interval again, and is dropped.
+       */
+      afterChecks: number;
       /** Shadow mode: recorded and reported, never acted on. */
       shadow?: boolean;
     }

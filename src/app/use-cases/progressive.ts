@@ -55,15 +55,6 @@ export function judgeSettings(analysis: ServiceConfig['analysis']): ErrorJudgeSe
 }
 
 /**
- * One analysis tick while a release ramps or observes, from the release's job schedule (one job
- * per interval however many workers run; a lock keeps two slow ticks from overlapping). The
- * first tick only takes samples; each later one reads canary and baseline over the same
- * interval and judges them (analysis.ts): strong evidence of harm rolls back at once, a ceiling
- * crossed `consecutiveBreaches` times too; readings without data pause after `maxFailedReads`;
- * a hold passes only on evidence. Samples and evidence live in the release, so a restart or a
- * lost tick loses nothing.
- */
-/**
  * How long a tick's lock outlives a worker that died holding it (a live holder renews it): two
  * intervals, between 5 and 30 s. Every tick meanwhile finds the lock busy and reads nothing, so
  * a longer lock would hold a canary or a stability window past its end after a crash.
@@ -72,6 +63,15 @@ export function analysisLockMs(intervalSeconds: number): number {
   return Math.min(30_000, Math.max(5_000, 2 * intervalSeconds * 1000));
 }
 
+/**
+ * One analysis tick while a release ramps or observes, from the release's job schedule (one job
+ * per interval however many workers run; a lock keeps two slow ticks apart, and a tick that ran
+ * on past a lapsed lock has its reading dropped). The first tick only takes samples; each later
+ * one reads canary and baseline over the same interval and judges them (analysis.ts): strong
+ * evidence of harm rolls back at once, a ceiling crossed `consecutiveBreaches` times too; no
+ * data pauses after `maxFailedReads`; a hold passes only on evidence. Samples and evidence live
+ * in the release, so a restart or a lost tick loses nothing.
+ */
 export async function runAnalyzeStep(
   deps: Uses<EventPorts | 'comms' | 'flags' | 'locks' | 'metrics'>,
   job: { releaseId: string },
@@ -156,7 +156,9 @@ async function analyzeOnce(
     samples,
     ...(judged ? { evidence: judged.evidence } : {}),
     ...(config.analysis.dryRun ? { shadow: true } : {}),
+    afterChecks: release.analysis?.checks ?? 0,
   });
+  if (analysed.release === analysed.before) return; // another tick judged this interval
   const after = await advanceIfDue(deps, analysed.release, verdict);
   await advanceFlagRamp(deps, after, verdict);
 }

@@ -98,6 +98,7 @@ function setUp(
   const release = () => w.releases.get('rel-1') as Release;
   return {
     w,
+    deps,
     release,
     timeline: () =>
       release()
@@ -275,5 +276,41 @@ describe('a worker killed in the middle of a tick', () => {
     });
     await runAnalyzeStep(t.w.deps, { releaseId: 'rel-1' });
     expect(asked).toEqual([30_000]); // this service reads every 60 s
+  });
+});
+
+describe('two ticks that overlap (a lock that lapsed while its holder stalled)', () => {
+  it('judge one interval once: a single slow interval is one breach, not two, and rolls nothing back', async () => {
+    // Every interval is over the 10 ms mean ceiling; two breaches in a row roll back.
+    const t = setUp(traffic(20, 0.2, 0.001, 0.001), { extra: ', maxMeanMs: 10' });
+    await t.tick(); // samples
+    // The in-memory lock never refuses, as a lapsed Redis lock would not: both ticks read the
+    // same release and the same samples before either writes.
+    let waiting: (() => void)[] = [];
+    const metrics = t.deps.metrics;
+    const deps: AppDeps = {
+      ...t.deps,
+      metrics: {
+        read: async (...args) => {
+          if (args[1] === 'green') {
+            await new Promise<void>((resolve) => {
+              waiting.push(resolve);
+              if (waiting.length === 2) {
+                for (const go of waiting) go();
+                waiting = [];
+              }
+            });
+          }
+          return metrics.read(...args);
+        },
+      },
+    };
+    await Promise.all([
+      runAnalyzeStep(deps, { releaseId: 'rel-1' }),
+      runAnalyzeStep(deps, { releaseId: 'rel-1' }),
+    ]);
+    expect(t.release().analysis?.breaches).toBe(1);
+    expect(t.release().analysis?.checks).toBe(1);
+    expect(t.release().state).toBe('ramping');
   });
 });
