@@ -11,6 +11,7 @@ import { eventually, type ReleaseWorld, startReleaseWorld } from '../testkit/rel
 import {
   answers,
   connectionsTo,
+  cpuSeconds,
   residentBytes,
   type Started,
   startNode,
@@ -72,6 +73,8 @@ interface Row {
   readonly label: string;
   readonly bytes: number;
   readonly redis: number;
+  /** CPU seconds (user + system) the process had used when its memory was read. */
+  readonly cpu: number;
 }
 
 async function main(): Promise<void> {
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
         label: `idle, 1 service, role ${role}`,
         bytes,
         redis: await connectionsTo(app.pid, REDIS_PORT),
+        cpu: await cpuSeconds(app.pid),
       });
       await app.stop();
     }
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
       label: `idle, ${SERVICES} services`,
       bytes: await rss(app.pid),
       redis: await connectionsTo(app.pid, REDIS_PORT),
+      cpu: await cpuSeconds(app.pid),
     });
     const active = names.slice(0, ACTIVE);
     for (const service of active) await world.command('U0DEV1', '/bump', service);
@@ -147,6 +152,7 @@ async function main(): Promise<void> {
       label: `${ACTIVE} releases active, ${SERVICES} services`,
       bytes: await rss(app.pid),
       redis: await connectionsTo(app.pid, REDIS_PORT),
+      cpu: await cpuSeconds(app.pid),
     });
     const baseline = await startBaseline(world);
     baselines.push(await rss(baseline.pid));
@@ -173,7 +179,7 @@ async function main(): Promise<void> {
       );
     for (const row of rows) {
       console.log(
-        `${`Greenlight ${row.label}`.padEnd(54)}${mib(row.bytes)}  ${(row.bytes / base).toFixed(2)}x baseline  (${row.redis} Redis connections)`,
+        `${`Greenlight ${row.label}`.padEnd(54)}${mib(row.bytes)}  ${(row.bytes / base).toFixed(2)}x baseline  (${row.redis} Redis connections, ${row.cpu.toFixed(1)} s CPU so far)`,
       );
     }
     const avg = releaseBytes.reduce((a, b) => a + b, 0) / Math.max(1, releaseBytes.length);

@@ -12,6 +12,13 @@ export async function residentBytes(pid: number): Promise<number> {
   return Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? 0) * 1024;
 }
 
+/** CPU seconds (user + system) `pid` has used, from /proc (clock ticks of 1/100 s). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** How many of `pid`'s sockets are TCP connections to `port` (Redis: 6379). */
 export async function connectionsTo(pid: number, port: number): Promise<number> {
   const inodes = new Set<string>();
