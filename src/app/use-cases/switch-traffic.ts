@@ -1,6 +1,6 @@
 import { targetWeight } from '../../domain/desired-traffic.ts';
 import type { Release } from '../../domain/release.ts';
-import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { defaultSleep, type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
 import {
   desiredNow,
   driveTraffic,
@@ -32,13 +32,44 @@ async function verifySwitch(deps: Uses<'probe' | 'traffic'>, release: Release): 
 }
 
 /**
+ * Pauses before trying the switch again: an HAProxy reload refuses connections for a few hundred
+ * milliseconds, and a release should not fail because one happened as the approval came in.
+ */
+const SWITCH_RETRY_PAUSES_MS = [500, 1500] as const;
+
+/** Moves traffic and verifies it, trying twice more when either fails; throws the last error. */
+async function switchWithRetries(
+  deps: Uses<EventPorts | 'sleep'>,
+  release: Release,
+): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await driveTraffic(deps, release.service);
+      await verifySwitch(deps, release);
+      return;
+    } catch (error) {
+      const pause = SWITCH_RETRY_PAUSES_MS[attempt];
+      if (pause === undefined) throw error;
+      deps.log.warn(
+        { releaseId: release.id, err: error, retryInMs: pause },
+        'traffic switch did not complete; trying again',
+      );
+      await (deps.sleep ?? defaultSleep)(pause);
+      // A decision that came meanwhile (a /rollback, an abort) is the reconciler's to follow.
+      const now = await deps.store.getRelease(release.id);
+      if (now?.state !== 'switching' || now.revision !== release.revision) throw error;
+    }
+  }
+}
+
+/**
  * The worker step of a release in `switching` (the last approval, or a canary's last Promote).
  * Runs once per revision: a re-delivery, or a job from before a newer decision, does nothing.
  * It checks STANDBY is still what was approved, lets the reconciler move traffic to the desired
  * split, verifies, and records the outcome; a failure ends the release and traffic goes back.
  */
 export async function runSwitchStep(
-  deps: Uses<EventPorts | 'comms' | 'locks'>,
+  deps: Uses<EventPorts | 'comms' | 'locks' | 'sleep'>,
   job: { releaseId: string; revision?: number | undefined },
 ): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
@@ -80,8 +111,7 @@ export async function runSwitchStep(
       return;
     }
     try {
-      await driveTraffic(deps, release.service);
-      await verifySwitch(deps, release);
+      await switchWithRetries(deps, release);
     } catch (error) {
       deps.log.warn({ releaseId: release.id, err: error }, 'traffic switch failed; restoring');
       await failSwitch(deps, release, (error as Error).message);
