@@ -22,7 +22,12 @@ export const preSwitchJobSchema = z.object({
   releaseId: z.string(),
   index: z.number().int().min(0),
 });
-export const analyzeJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
+// `everyMs`: the schedule's own interval (absent on schedules made before it was carried).
+export const analyzeJobSchema = z.object({
+  v: z.literal(1),
+  releaseId: z.string(),
+  everyMs: z.number().positive().optional(),
+});
 export const progressJobSchema = z.object({ v: z.literal(1), releaseId: z.string() });
 
 export const PROGRESS_JOB = 'progress';
@@ -122,7 +127,7 @@ export class BullmqStepScheduler implements StepScheduler {
       { every: everyMs },
       {
         name: ANALYZE_JOB,
-        data: { v: 1, releaseId },
+        data: { v: 1, releaseId, everyMs },
         opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
       },
     );

@@ -74,14 +74,13 @@ export function analysisLockMs(intervalSeconds: number): number {
  */
 export async function runAnalyzeStep(
   deps: Uses<EventPorts | 'comms' | 'flags' | 'locks' | 'metrics'>,
-  job: { releaseId: string },
+  job: { releaseId: string; everyMs?: number | undefined },
 ): Promise<void> {
-  const release = await deps.store.getRelease(job.releaseId);
-  const interval = release && deps.config.services[release.service]?.analysis.intervalSeconds;
   try {
     await deps.locks.withLock(
       `analysis-${job.releaseId}`,
-      analysisLockMs(interval ?? 60),
+      // The schedule's own interval: the tick reads the release once, under the lock.
+      analysisLockMs((job.everyMs ?? 60_000) / 1000),
       () => analyzeOnce(deps, job),
       { waitMs: 0 },
     );

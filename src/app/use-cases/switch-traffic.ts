@@ -37,7 +37,11 @@ async function verifySwitch(deps: Uses<'probe' | 'traffic'>, release: Release): 
  */
 const SWITCH_RETRY_PAUSES_MS = [500, 1500] as const;
 
-/** Moves traffic and verifies it, trying twice more when either fails; throws the last error. */
+/**
+ * Moves traffic, trying twice more when the proxy could not be moved (the reconciler undoes a
+ * partial move first), then verifies. A failed check is not retried: the new slot would go on
+ * serving while unhealthy. Throws the last error.
+ */
 async function switchWithRetries(
   deps: Uses<EventPorts | 'sleep'>,
   release: Release,
@@ -45,14 +49,13 @@ async function switchWithRetries(
   for (let attempt = 0; ; attempt += 1) {
     try {
       await driveTraffic(deps, release.service);
-      await verifySwitch(deps, release);
-      return;
+      break;
     } catch (error) {
       const pause = SWITCH_RETRY_PAUSES_MS[attempt];
       if (pause === undefined) throw error;
       deps.log.warn(
         { releaseId: release.id, err: error, retryInMs: pause },
-        'traffic switch did not complete; trying again',
+        'traffic could not be moved; trying again',
       );
       await (deps.sleep ?? defaultSleep)(pause);
       // A decision that came meanwhile (a /rollback, an abort) is the reconciler's to follow.
@@ -60,6 +63,7 @@ async function switchWithRetries(
       if (now?.state !== 'switching' || now.revision !== release.revision) throw error;
     }
   }
+  await verifySwitch(deps, release);
 }
 
 /**

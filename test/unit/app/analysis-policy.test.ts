@@ -274,7 +274,7 @@ describe('a worker killed in the middle of a tick', () => {
         },
       },
     });
-    await runAnalyzeStep(t.w.deps, { releaseId: 'rel-1' });
+    await runAnalyzeStep(t.w.deps, { releaseId: 'rel-1', everyMs: 60_000 });
     expect(asked).toEqual([30_000]); // this service reads every 60 s
   });
 });
