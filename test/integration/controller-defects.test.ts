@@ -268,14 +268,19 @@ describe('controller defects (issue 10)', () => {
       25_000,
       1000,
     );
-    const onStandby = () =>
-      w.slack.messages('C0RELEASES').filter((m) => m.text.includes('api 2.4.2 is on STANDBY'))
-        .length;
-    const before = onStandby();
+    // The lost bump's own result may still be on its way to Slack: follow the newest /bump
+    // message (each is posted when it starts and edited with its result).
+    const deployMessages = () =>
+      w.slack.messages('C0RELEASES').filter((m) => /\/bump by/.test(JSON.stringify(m.blocks)));
+    const before = deployMessages().length;
     const again = await w.command('U0DEV1', '/bump', 'api');
     expect(again).not.toContain(REFUSED);
     expect(again).toContain('Deploying api 2.4.2');
-    await eventually(onStandby, (n) => n > before, 25_000);
+    await eventually(
+      () => deployMessages().slice(before).at(-1)?.text ?? '',
+      (text) => text.includes('api 2.4.2 is on STANDBY'),
+      25_000,
+    );
 
     // (c) What is queued for a release while it observes (its analysis) is lost.
     const answer = await w.command('U0DEV1', '/release', 'api');
