@@ -24,5 +24,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
 # Mount greenlight.yml at /etc/greenlight/greenlight.yml; SIGTERM stops it cleanly (exit 0).
 # The Node options of `npm start`: a young generation of at most 2 MiB per semi-space (V8 otherwise
 # grows it to 32-64 MiB during start-up and keeps it resident) and V8's memory-over-speed mode
-# (BENCHMARKS.md, row 4). --optimize-for-size is not allowed in NODE_OPTIONS, hence here.
-CMD ["node", "--max-semi-space-size=2", "--optimize-for-size", "dist/src/main.js"]
+# (BENCHMARKS.md, row 4), and WebAssembly compiled by the baseline compiler only: undici's HTTP
+# parser is WebAssembly, and its optimised compile made a 15 MiB malloc peak that glibc kept.
+# V8 refuses these options in NODE_OPTIONS, hence here.
+CMD ["node", "--max-semi-space-size=2", "--optimize-for-size", "--liftoff-only", "dist/src/main.js"]

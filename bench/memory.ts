@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     );
     if (tunedBaseline > 0)
       console.log(
-        `${`baseline with ${START_FLAGS.join(' ')}`.padEnd(54)}${mib(tunedBaseline)}  (for comparison; ratios use the plain baseline)`,
+        `${`baseline with npm start's options`.padEnd(54)}${mib(tunedBaseline)}  (for comparison; ratios use the plain baseline)`,
       );
     for (const row of rows) {
       console.log(

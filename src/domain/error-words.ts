@@ -1,11 +1,10 @@
 import { type ErrorEvidence, observedRatio, totalsOf } from './error-evidence.ts';
 import type { ErrorJudgeSettings } from './error-judge-settings.ts';
+import { englishNumber } from './number-format.ts';
 
 // The error judge's evidence in words
 
-const INTEGER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const DECIMAL = new Intl.NumberFormat('en-US', { maximumFractionDigits: 20 });
-const count = (n: number) => INTEGER.format(Math.round(n));
+const count = (n: number) => englishNumber(Math.round(n));
 
 /** 2 significant figures, upwards: "about 3,200 more". */
 function roundUp(n: number): number {
@@ -17,7 +16,7 @@ function roundUp(n: number): number {
 export function percentText(percent: number): string {
   if (percent === 0) return '0 %';
   const shown = percent >= 0.01 ? Number(percent.toFixed(2)) : Number(percent.toPrecision(2));
-  return `${DECIMAL.format(shown)} %`;
+  return `${englishNumber(shown, 20)} %`;
 }
 
 function ratioText(ratio: number): string {

@@ -17,6 +17,7 @@
  * `histogram_quantile` does.
  */
 
+import { englishNumber } from './number-format.ts';
 import { hypergeometricUpperTail, upperNormalTail } from './tail-probabilities.ts';
 
 /** One cumulative bucket: requests that took at most `le` seconds (`Infinity` for all). */
@@ -186,8 +187,7 @@ function tailTest(
   };
 }
 
-const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const ms = (seconds: number) => `${NUMBER.format(Math.round(seconds * 1000))} ms`;
+const ms = (seconds: number) => `${englishNumber(Math.round(seconds * 1000))} ms`;
 const pText = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${Number(p.toPrecision(2))}`);
 const sharePercent = (x: number) => `${Number((100 * x).toFixed(1))} %`;
 
@@ -208,7 +208,7 @@ export function judgeLatency(
   if (canaryRequests < needed || baselineRequests < needed) {
     return {
       verdict: 'extend',
-      evidence: `not enough requests with latencies yet: canary ${NUMBER.format(canaryRequests)}, baseline ${NUMBER.format(baselineRequests)}, ${NUMBER.format(needed)} needed on each`,
+      evidence: `not enough requests with latencies yet: canary ${englishNumber(canaryRequests)}, baseline ${englishNumber(baselineRequests)}, ${englishNumber(needed)} needed on each`,
     };
   }
   const canaryP99 = quantileFromBuckets(c, 0.99);
@@ -238,7 +238,7 @@ export function judgeLatency(
   if (slower) {
     return {
       verdict: 'pass',
-      evidence: `${figures}: slower, but the P99 is within ${MATTERING_P99_RATIO}× baseline and ${NUMBER.format(settings.maxP99Ms)} ms`,
+      evidence: `${figures}: slower, but the P99 is within ${MATTERING_P99_RATIO}× baseline and ${englishNumber(settings.maxP99Ms)} ms`,
     };
   }
   return { verdict: 'pass', evidence: `${figures}: no evidence of a slowdown` };

@@ -83,6 +83,31 @@ services:
     );
   });
 
+  it('takes every time zone the runtime knows, canonical or alias, and refuses the rest', () => {
+    for (const zone of [
+      'Europe/Berlin',
+      'UTC',
+      'Etc/UTC',
+      'Asia/Kolkata',
+      'Asia/Calcutta',
+      'US/Eastern',
+    ]) {
+      expect(
+        problemsOf(example.replace('timezone: Europe/Berlin', `timezone: ${zone}`)),
+        zone,
+      ).toEqual([]);
+      expect(
+        parseConfig(example.replace('timezone: Europe/Berlin', `timezone: ${zone}`)).timezone,
+      ).toBe(zone);
+    }
+    for (const zone of ['Europe/Berlinn', 'GMT+25', 'Berlin']) {
+      expect(
+        problemsOf(example.replace('timezone: Europe/Berlin', `timezone: ${zone}`)),
+        zone,
+      ).toEqual([`timezone: expected an IANA time zone such as Europe/Berlin, got "${zone}"`]);
+    }
+  });
+
   it('refuses approval rules that name a role nobody defined', () => {
     expect(problemsOf(example.replace('approvals: [lead]', 'approvals: [leed]'))).toEqual([
       'services.api.releaseTypes.patch.approvals.0: unknown role "leed"; define it under roles (known: lead, security, team, cto)',
