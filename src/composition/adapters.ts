@@ -20,6 +20,7 @@ import {
   PrometheusMetricsSource,
 } from '../adapters/http/prometheus-metrics-source.ts';
 import { UndiciSlotProbe } from '../adapters/http/undici-slot-probe.ts';
+import { serviceRuns } from '../adapters/process/service-runs.ts';
 import { BullmqStepScheduler } from '../adapters/queue/bullmq-step-scheduler.ts';
 import { queuePrefix } from '../adapters/queue/queue-names.ts';
 import { RedisAuditLog } from '../adapters/redis/redis-audit-log.ts';
@@ -204,7 +205,8 @@ export function buildAppDeps(
 ): AppDeps {
   const { http, store, traffic, directory, redis, prefix } = adapters;
   const guards = guardsFor(config, processEnv);
-  const gates = new ConfiguredGateRunner(config.services, processEnv, cwd, http, guards);
+  const runs = serviceRuns(config.services, processEnv, cwd, http, guards);
+  const gates = new ConfiguredGateRunner(runs);
   return {
     config,
     store,
@@ -212,8 +214,8 @@ export function buildAppDeps(
     notifier: new SlackNotifier(queues.outbox, config),
     traffic,
     probe: new UndiciSlotProbe(config.services, http),
-    deployer: new ConfiguredDeployer(config.services, processEnv, cwd, http, guards),
-    stepRunner: new ConfiguredStepRunner(config.services, processEnv, cwd, guards),
+    deployer: new ConfiguredDeployer(runs),
+    stepRunner: new ConfiguredStepRunner(runs),
     directory,
     audit: adapters.auditLog,
     telemetry: {

@@ -1,8 +1,5 @@
-import type { Dispatcher } from 'undici';
 import type { Deployer, DeployOutcome, DeployRequest } from '../../app/ports.ts';
-import type { ServiceConfig } from '../../config/greenlight-schema.ts';
-import type { ChildEnvironments } from '../process/child-env.ts';
-import { type ChildProcessGuards, childProcessGuards } from '../process/child-process-guards.ts';
+import type { ServiceRuns } from '../process/service-runs.ts';
 import { runDeployCommand } from './command-deployer.ts';
 import { callDeployWebhook } from './webhook-deployer.ts';
 
@@ -12,31 +9,14 @@ import { callDeployWebhook } from './webhook-deployer.ts';
  * its allow-listed part; what either prints is shown with every configured secret removed.
  */
 export class ConfiguredDeployer implements Deployer {
-  private readonly services: Readonly<Record<string, ServiceConfig>>;
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly children: ChildEnvironments;
-  private readonly redact: (text: string) => string;
-  private readonly cwd: string;
-  private readonly dispatcher: Dispatcher;
+  private readonly runs: ServiceRuns;
 
-  constructor(
-    services: Readonly<Record<string, ServiceConfig>>,
-    env: NodeJS.ProcessEnv,
-    cwd: string,
-    dispatcher: Dispatcher,
-    /** Built once by the composition root; tests may leave it out. */
-    guards: ChildProcessGuards = childProcessGuards(env, services),
-  ) {
-    this.services = services;
-    this.env = env;
-    this.children = guards.children;
-    this.redact = guards.redact;
-    this.cwd = cwd;
-    this.dispatcher = dispatcher;
+  constructor(runs: ServiceRuns) {
+    this.runs = runs;
   }
 
   async deploy(request: DeployRequest): Promise<DeployOutcome> {
-    const config = this.services[request.service];
+    const config = this.runs.services[request.service];
     if (config === undefined)
       return { ok: false, reason: `unknown service ${request.service}`, outputTail: '' };
     const slotUrl = config.slots[request.slot].url;
@@ -47,14 +27,14 @@ export class ConfiguredDeployer implements Deployer {
           argv: deploy.command,
           timeoutSeconds: deploy.timeoutSeconds,
           slotUrl,
-          cwd: this.cwd,
-          env: (step) => this.children.for(request.service, step),
-          redact: this.redact,
+          cwd: this.runs.cwd,
+          env: (step) => this.runs.children.for(request.service, step),
+          redact: this.runs.redact,
         },
         request,
       );
     }
-    const secret = this.env[deploy.webhook.secretEnv];
+    const secret = this.runs.env[deploy.webhook.secretEnv];
     if (secret === undefined || secret === '') {
       return {
         ok: false,
@@ -65,9 +45,9 @@ export class ConfiguredDeployer implements Deployer {
     const outcome = await callDeployWebhook(
       { url: deploy.webhook.url, secret, timeoutSeconds: deploy.timeoutSeconds, slotUrl },
       request,
-      this.dispatcher,
+      this.runs.dispatcher,
     );
     // A receiver may echo what it was sent or its own configuration: shown redacted too.
-    return outcome.ok ? outcome : { ...outcome, outputTail: this.redact(outcome.outputTail) };
+    return outcome.ok ? outcome : { ...outcome, outputTail: this.runs.redact(outcome.outputTail) };
   }
 }

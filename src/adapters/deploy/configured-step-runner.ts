@@ -1,8 +1,6 @@
 import type { DeployOutcome, PreSwitchStepRequest, StepCommandRunner } from '../../app/ports.ts';
-import type { ServiceConfig } from '../../config/greenlight-schema.ts';
-import type { ChildEnvironments } from '../process/child-env.ts';
-import { type ChildProcessGuards, childProcessGuards } from '../process/child-process-guards.ts';
 import { runArgv } from '../process/run-argv.ts';
+import type { ServiceRuns } from '../process/service-runs.ts';
 import { tailOf } from './command-deployer.ts';
 
 /**
@@ -12,26 +10,14 @@ import { tailOf } from './command-deployer.ts';
  * output shown with every configured secret removed. Nothing typed in Slack reaches it.
  */
 export class ConfiguredStepRunner implements StepCommandRunner {
-  private readonly services: Readonly<Record<string, ServiceConfig>>;
-  private readonly children: ChildEnvironments;
-  private readonly redact: (text: string) => string;
-  private readonly cwd: string;
+  private readonly runs: ServiceRuns;
 
-  constructor(
-    services: Readonly<Record<string, ServiceConfig>>,
-    env: NodeJS.ProcessEnv,
-    cwd: string,
-    /** Built once by the composition root; tests may leave it out. */
-    guards: ChildProcessGuards = childProcessGuards(env, services),
-  ) {
-    this.services = services;
-    this.children = guards.children;
-    this.redact = guards.redact;
-    this.cwd = cwd;
+  constructor(runs: ServiceRuns) {
+    this.runs = runs;
   }
 
   async run(request: PreSwitchStepRequest): Promise<DeployOutcome> {
-    const config = this.services[request.service];
+    const config = this.runs.services[request.service];
     const step = config?.steps?.[request.step];
     if (config === undefined || step === undefined)
       return {
@@ -40,11 +26,11 @@ export class ConfiguredStepRunner implements StepCommandRunner {
         outputTail: '',
       };
     const result = await runArgv(step.command, {
-      cwd: this.cwd,
+      cwd: this.runs.cwd,
       timeoutSeconds: step.timeoutSeconds,
       label: `step ${request.step}`,
-      redact: this.redact,
-      env: this.children.for(request.service, {
+      redact: this.runs.redact,
+      env: this.runs.children.for(request.service, {
         GREENLIGHT_SERVICE: request.service,
         GREENLIGHT_VERSION: request.version,
         GREENLIGHT_SLOT: request.slot,

@@ -1,11 +1,10 @@
-import { type Dispatcher, request } from 'undici';
+import { request } from 'undici';
 import type { GateResult, GateRunner } from '../../app/ports.ts';
 import type { ServiceConfig } from '../../config/greenlight-schema.ts';
 import type { Slot } from '../../domain/slots.ts';
 import { tailOf } from '../deploy/command-deployer.ts';
-import type { ChildEnvironments } from '../process/child-env.ts';
-import { type ChildProcessGuards, childProcessGuards } from '../process/child-process-guards.ts';
 import { runArgv } from '../process/run-argv.ts';
+import type { ServiceRuns } from '../process/service-runs.ts';
 
 type Gate = ServiceConfig['gates'][number];
 
@@ -15,37 +14,20 @@ type Gate = ServiceConfig['gates'][number];
  * command gates get only its allow-listed part, and their output is shown without secrets.
  */
 export class ConfiguredGateRunner implements GateRunner {
-  private readonly services: Readonly<Record<string, ServiceConfig>>;
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly children: ChildEnvironments;
-  private readonly redact: (text: string) => string;
-  private readonly cwd: string;
-  private readonly dispatcher: Dispatcher;
+  private readonly runs: ServiceRuns;
 
-  constructor(
-    services: Readonly<Record<string, ServiceConfig>>,
-    env: NodeJS.ProcessEnv,
-    cwd: string,
-    dispatcher: Dispatcher,
-    /** Built once by the composition root; tests may leave it out. */
-    guards: ChildProcessGuards = childProcessGuards(env, services),
-  ) {
-    this.services = services;
-    this.env = env;
-    this.children = guards.children;
-    this.redact = guards.redact;
-    this.cwd = cwd;
-    this.dispatcher = dispatcher;
+  constructor(runs: ServiceRuns) {
+    this.runs = runs;
   }
 
   async run(service: string, context: { version: string; slot: Slot }): Promise<GateResult[]> {
-    const config = this.services[service];
+    const config = this.runs.services[service];
     if (config === undefined) return [];
     const results = await Promise.all(
       config.gates.map((gate) => this.runGate(service, config, gate, context)),
     );
     // Every detail reaches Slack: whatever a gate answered, no configured secret goes with it.
-    return results.map((result) => ({ ...result, detail: this.redact(result.detail) }));
+    return results.map((result) => ({ ...result, detail: this.runs.redact(result.detail) }));
   }
 
   private async runGate(
@@ -60,7 +42,7 @@ export class ConfiguredGateRunner implements GateRunner {
         try {
           const res = await request(gate.url, {
             method: 'GET',
-            dispatcher: this.dispatcher,
+            dispatcher: this.runs.dispatcher,
             signal: AbortSignal.timeout(10_000),
           });
           await res.body.dump();
@@ -82,11 +64,11 @@ export class ConfiguredGateRunner implements GateRunner {
       }
       case 'command': {
         const result = await runArgv(gate.command, {
-          cwd: this.cwd,
+          cwd: this.runs.cwd,
           timeoutSeconds: gate.timeoutSeconds,
           label: 'gate command',
-          redact: this.redact,
-          env: this.children.for(service, {
+          redact: this.runs.redact,
+          env: this.runs.children.for(service, {
             GREENLIGHT_SERVICE: service,
             GREENLIGHT_VERSION: context.version,
             GREENLIGHT_SLOT: context.slot,
@@ -99,7 +81,7 @@ export class ConfiguredGateRunner implements GateRunner {
           : { ...base, ok: false, detail: `${result.reason}${tail ? `: ${tail}` : ''}` };
       }
       case 'env': {
-        const missing = gate.variables.filter((name) => (this.env[name] ?? '') === '');
+        const missing = gate.variables.filter((name) => (this.runs.env[name] ?? '') === '');
         return missing.length === 0
           ? { ...base, ok: true, detail: `${gate.variables.join(', ')} set` }
           : { ...base, ok: false, detail: `not set: ${missing.join(', ')}` };
