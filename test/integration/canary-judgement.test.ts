@@ -227,7 +227,12 @@ describe('the judge behind a real HAProxy, the whole app running (issue 13)', ()
     await w.click('U0LEAD', 'release_approve', id);
     await releaseReaches(w, id, 'rolled_back', 90_000);
     await trafficAllOn(w, 'blue');
-    const alert = channelText(w, 'C0ALERTS');
+    // The alert travels through the outbox: `rolled_back` in Redis can come before it.
+    const alert = await eventually(
+      () => channelText(w, 'C0ALERTS'),
+      (text) => text.includes('Production restored after a rollback'),
+      20_000,
+    );
     // 2 % is under the 5 % ceiling: only the comparison with the baseline can catch it.
     expect(alert).toContain('strong evidence of harm');
     expect(alert).toMatch(/errors [\d,]+ of [\d,]+ \([\d.]+ %\) vs baseline [\d,]+ of [\d,]+/);

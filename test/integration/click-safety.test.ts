@@ -138,26 +138,29 @@ describe('clicks and commands (issue 11)', () => {
   });
 
   it('4. the calendar is checked when an approval would move traffic, and a pending release expires', async () => {
-    const freezeAt = Date.now() + 8000;
+    // The freeze must begin after a cold Greenlight start, a /bump and a /release, which take
+    // several seconds on a busy machine (8 s was not always enough); the approval TTL outlasts it.
+    const freezeAt = Date.now() + 20_000;
     const w = await startReleaseWorld({
       topLevelExtra: `freeze:
   - { from: "${new Date(freezeAt).toISOString()}", to: "${new Date(freezeAt + 3600_000).toISOString()}", reason: "Test freeze" }
 `,
-      serviceExtra: '    approvalTtlMinutes: 0.25\n',
+      serviceExtra: '    approvalTtlMinutes: 0.5\n',
       env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1' },
     });
     world = w;
     const { id } = await bumpAndRequestRelease(w, '2.4.1');
+    expect(Date.now(), 'the release was requested before the freeze began').toBeLessThan(freezeAt);
     await new Promise((r) => setTimeout(r, Math.max(0, freezeAt - Date.now() + 200)));
     const answer = await w.click('U0LEAD', 'release_approve', id);
     expect(answer).toContain(REFUSED);
     expect(answer).toContain('frozen until');
     expect(await trafficSplit(w.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
-    // Nobody decides: it expires at its approval TTL (15 s here) and the service is free.
+    // Nobody decides: it expires at its approval TTL (30 s here) and the service is free.
     await eventually(
       () => stateOf(w, id),
       (s) => s === 'cancelled',
-      30_000,
+      45_000,
     );
     const record = await releaseRecord(w, id);
     expect(String(record?.failure)).toContain('expired');

@@ -218,7 +218,9 @@ describe('controller defects (issue 10)', () => {
 
     // Something else holds the traffic lock, so the switch step waits for it.
     const lock = `{${w.redis.keyPrefix}}:lock:traffic-api`;
-    expect(await w.redis.redis.set(lock, 'held-by-the-test', 'PX', 10_000, 'NX')).toBe('OK');
+    // Held until the test deletes it; the expiry only bounds a test that failed midway (a short
+    // one could run out before the version changes below on a busy machine, and let it switch).
+    expect(await w.redis.redis.set(lock, 'held-by-the-test', 'PX', 60_000, 'NX')).toBe('OK');
     await w.click('U0LEAD', 'release_approve', id);
     await releaseReaches(w, id, 'switching');
     // Meanwhile STANDBY changes under the approval.
@@ -316,7 +318,10 @@ describe('controller defects (issue 10)', () => {
     await trafficAllOn(w, 'blue', 25_000);
     expect(await reportedVersion(api(w).blue.url)).toBe('2.4.0');
     await releaseReaches(w, id, 'rolled_back');
-    expect(channelText(w, 'C0ALERTS')).toContain('[ROLLBACK]');
+    // The alert travels through the outbox: it can reach Slack after the state is written.
+    await expect
+      .poll(() => channelText(w, 'C0ALERTS'), { timeout: 20_000 })
+      .toContain('[ROLLBACK]');
   });
 
   // Defect 5: "Approve rollback" on an older release redeployed its old version onto the slot

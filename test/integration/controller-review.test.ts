@@ -133,7 +133,13 @@ describe('controller review: interleavings found by an adversarial review', () =
       w.click('U0LEAD', 'release_promote', id),
     ]);
     await sleep(3000);
-    const record = await releaseRecord(w, id);
+    // The accepted Promote's switch step may still be moving traffic (`switching`) on a busy
+    // machine: read the record once no switch is under way.
+    const record = await eventually(
+      () => releaseRecord(w, id),
+      (r) => r?.state !== 'switching',
+      20_000,
+    );
     expect(
       {
         state: record?.state,
@@ -222,7 +228,14 @@ describe('controller review: interleavings found by an adversarial review', () =
     api(w).blue.set({ version: '2.4.9' });
     await w.click('U0LEAD', 'release_promote', second.id);
     await releaseReaches(w, second.id, 'failed');
-    await sleep(2000);
+    // `failed` is written first; the traffic step it queues then restores PRODUCTION. Wait for
+    // the traffic to settle on one slot (whichever: the check below says which it must be).
+    await eventually(
+      () => trafficSplit(front(w)),
+      (split) => split.green === 10 || split.blue === 10,
+      20_000,
+      200,
+    ).catch(() => undefined);
     const seen = await watchVersions(w, 2000);
     expect({ production: adopted?.production, seen }).toEqual({
       production: 'green',
@@ -287,12 +300,21 @@ describe('controller review: interleavings found by an adversarial review', () =
     // 2.4.1 turns out broken in production.
     const first = await w.command('U0LEAD', '/rollback', 'api checkout is failing');
     const second = await w.command('U0LEAD', '/rollback', 'api checkout is failing');
-    await sleep(3000);
-    expect({
+    // The rollback moves traffic through a queued step: wait for it to finish (or time out, and
+    // show what was there then).
+    const outcome = async () => ({
       answers: [first, second].filter((a) => a.includes(REFUSED)),
       live: await releaseState(w, live),
       traffic: await trafficSplit(front(w)),
-    }).toEqual({ answers: [], live: 'rolled_back', traffic: { blue: 10 } });
+    });
+    const expected = { answers: [], live: 'rolled_back', traffic: { blue: 10 } };
+    const settled = await eventually(
+      outcome,
+      (o) => o.live === 'rolled_back' && o.traffic.blue === 10,
+      20_000,
+      200,
+    ).catch(outcome);
+    expect(settled).toEqual(expected);
   });
 
   // The rollback takes the switch path whenever Redis says the old slot runs the last good
@@ -425,11 +447,18 @@ describe('controller review: interleavings found by an adversarial review', () =
     await trafficAllOn(w, 'green');
     await releaseReaches(w, id, 'released');
     const record = await releaseRecord(w, id);
-    await withStepsQueue(w, (q) =>
-      q.add('switch', { v: 1, releaseId: id, revision: (record?.revision as number) - 1 }),
-    );
-    await withStepsQueue(w, (q) => q.add('switch', { v: 1, releaseId: id }));
-    await sleep(2000);
+    await withStepsQueue(w, async (q) => {
+      const redelivered = [
+        await q.add('switch', { v: 1, releaseId: id, revision: (record?.revision as number) - 1 }),
+        await q.add('switch', { v: 1, releaseId: id }),
+      ];
+      // "Switched once" holds only once both re-deliveries have run: wait for them to end.
+      await eventually(
+        () => Promise.all(redelivered.map((job) => job.getState())),
+        (states) => states.every((s) => ['completed', 'failed', 'unknown'].includes(s)),
+        20_000,
+      );
+    });
     const audit = await w.redis.redis.xrange(`{${w.redis.keyPrefix}}:audit`, '-', '+');
     const sets = audit
       .map(([, fields]) => JSON.parse(fields[1] ?? '{}') as { what?: string; releaseId?: string })

@@ -26,14 +26,19 @@ import {
  * Redis and HAProxy. The step is a small script that appends a line to a marker file per run.
  */
 const RUNBOOK = 'https://runbooks.example.com/api-migrate-down';
-const STEP_SCRIPT = `import { appendFileSync, readFileSync } from 'node:fs';
+const STEP_SCRIPT = `import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 const [marker, modeFile] = process.argv.slice(2);
 const e = process.env;
 appendFileSync(marker, [e.GREENLIGHT_STEP, e.GREENLIGHT_RELEASE_ID, e.GREENLIGHT_VERSION, e.GREENLIGHT_SLOT, e.SLACK_SIGNING_SECRET ?? 'no-secret'].join(' ') + '\\n');
 const mode = readFileSync(modeFile, 'utf8').trim();
 if (mode === 'fail') { console.error('ERROR: relation "orders_v2" already exists <!channel>'); process.exit(3); }
 if (mode === 'hang') setTimeout(() => {}, 120_000);
-if (mode === 'slow') setTimeout(() => {}, 4000);
+// Runs until the test lets it finish (a file next to the mode file), never on a timer of its own.
+if (mode === 'slow') {
+  const until = Date.now() + 50_000;
+  const wait = () => { if (!existsSync(modeFile + '.finish') && Date.now() < until) setTimeout(wait, 50); };
+  wait();
+}
 `;
 
 let world: ReleaseWorld | undefined;
@@ -72,7 +77,9 @@ ${serviceYaml}`,
   });
   const runs = async () =>
     (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  return { w: world, runs };
+  /** Lets a `slow` step finish. */
+  const finishStep = () => writeFile(`${modeFile}.finish`, '');
+  return { w: world, runs, finishStep };
 }
 
 /** The release card once it shows the step's own button. */
@@ -223,17 +230,20 @@ describe('irreversible steps before the switch (issue 16)', () => {
   }, 120_000);
 
   it('/rollback while the step runs: the answer says it goes on and names the runbook; the thread says how it ended', async () => {
-    const { w, runs } = await open('slow');
+    const { w, runs, finishStep } = await open('slow');
     const id = await approvedUpToTheStep(w);
     await stepButtonShown(w, id);
     await w.click('U0DEV2', 'release_step_approve', id);
     await eventually(runs, (lines) => lines.length === 1);
+    // The step runs until the rollback is answered and the release cancelled, however slow the
+    // machine (a step on a timer could end first, and the release then switch).
     const answer = await w.command('U0LEAD', '/rollback', 'api wrong build');
     expect(answer).toContain('Cancelled the pending release of api 2.4.1');
     expect(answer).toContain('migrate is still running');
     expect(answer).toContain(RUNBOOK);
     expect(answer).toContain('<@U0DBA>');
     await releaseReaches(w, id, 'cancelled');
+    await finishStep();
     await expect
       .poll(() => channelText(w, 'C0RELEASES'), { timeout: 20_000 })
       .toContain('migrate finished after the release was cancelled');
@@ -266,7 +276,9 @@ describe('irreversible steps before the switch (issue 16)', () => {
     const warm = [
       process.execPath,
       '-e',
-      `require('node:fs').appendFileSync(${JSON.stringify(warmRuns)}, 'warm\\n'); setTimeout(() => {}, 6000);`,
+      // The first run lasts until the stop kills it (a run on a short timer could end before the
+      // SIGTERM on a busy machine, and the release go on); a later run ends at once.
+      `const fs = require('node:fs'); fs.appendFileSync(${JSON.stringify(warmRuns)}, 'warm\\n'); if (fs.readFileSync(${JSON.stringify(warmRuns)}, 'utf8').trim().split('\\n').length === 1) setTimeout(() => {}, 25_000);`,
     ];
     const { w, runs } = await open(
       'ok',

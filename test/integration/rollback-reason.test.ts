@@ -109,7 +109,10 @@ describe('/rollback asks why before it redeploys (issue 12)', () => {
     expect(
       ((await (await fetch(`${api(w).blue.url}/version`)).json()) as { version: string }).version,
     ).toBe('2.4.0');
-    expect(channelText(w, 'C0ALERTS')).toContain('checkout errors since 2.4.1');
+    // The alert travels through the outbox: it can reach Slack after the state is written.
+    await expect
+      .poll(() => channelText(w, 'C0ALERTS'), { timeout: 20_000 })
+      .toContain('checkout errors since 2.4.1');
 
     // The same form submitted again later (a second tab, a slow double submit) finds nothing left
     // to roll back.
