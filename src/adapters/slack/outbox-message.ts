@@ -27,6 +27,12 @@ export const outboxMessageSchema = z.object({
   group: z.string().min(1).max(200).optional(),
   channel: z.string().regex(/^[CGD][A-Z0-9]+$/),
   threadKey: z.string().optional(),
+  /**
+   * For an upsert: the revisions of what it shows (the release's, then its service's). Messages
+   * are queued after their state is written, so two steps can queue redraws out of order: an
+   * upsert older in every revision than the one already shown is dropped, never shown over it.
+   */
+  version: z.array(z.number().int().nonnegative()).max(4).optional(),
   /** Key of a message whose thread link replaces `{{thread_link}}` in text and blocks. */
   linkKey: z.string().optional(),
   text: z.string(),

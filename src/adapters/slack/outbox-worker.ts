@@ -28,6 +28,14 @@ export interface OutboxDeps {
 interface Posted {
   channel: string;
   ts: string;
+  /** The revisions the message shows now (see OutboxMessage.version). */
+  version?: number[];
+}
+
+/** `a` shows nothing newer than `b`, and something older. */
+function olderThan(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((n, i) => n <= (b[i] ?? 0)) && a.some((n, i) => n < (b[i] ?? 0));
 }
 
 /**
@@ -67,7 +75,7 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
   };
 
   const record = async (message: OutboxMessage, at: { channel: string; ts?: string }) => {
-    const json = JSON.stringify(at);
+    const json = JSON.stringify(message.version ? { ...at, version: message.version } : at);
     if (message.group === undefined) {
       // Only jobs queued before groups existed land here: the shared map ends a retention later.
       await deps.redis.hset(legacyKey, message.key, json);
@@ -102,6 +110,8 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
     await legacyExpiry;
     const existing = await posted(message.group, message.key);
     if (message.mode === 'post' && existing !== undefined) return;
+    if (message.version && existing?.version && olderThan(message.version, existing.version))
+      return;
     let threadTs: string | undefined;
     if (message.threadKey !== undefined) {
       const parent = await posted(message.group, message.threadKey);
@@ -125,6 +135,7 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
         text,
         blocks,
       });
+      if (message.version) await record(message, { channel: existing.channel, ts: existing.ts });
       return;
     }
     const result = await deps.client.chat.postMessage({

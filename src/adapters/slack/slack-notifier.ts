@@ -100,7 +100,13 @@ export class SlackNotifier implements Notifier {
     await this.send(
       // Redrawn when the release or its service changes (a /sync changes the STANDBY line).
       `${parentKey}-r${release.revision}-s${service.revision}`,
-      { mode: 'upsert', key: parentKey, group: release.id, channel: config.channel },
+      {
+        mode: 'upsert',
+        key: parentKey,
+        group: release.id,
+        channel: config.channel,
+        version: [release.revision, service.revision],
+      },
       releaseParentMessage(release, service, config, this.config.roles),
     );
     const reply = timelineReply(release);

@@ -9,7 +9,6 @@ import { type ErrorJudgeSettings, judgeErrors } from '../../domain/error-judge.t
 import { ACTIVE_STATES, type Release } from '../../domain/release.ts';
 import { holdMinutesOf } from '../../domain/rings.ts';
 import { type EventPorts, type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
-import { instanceLines } from '../fleet-traffic.ts';
 import { LockBusyError } from '../ports.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
@@ -257,28 +256,6 @@ async function advanceIfDue(
     return (await runEvent(deps, release.id, { type: 'observed', verdict: verdictText })).release;
   }
   return release;
-}
-
-/** The progress job: one reply per interval while active; the schedule removes itself after. */
-export async function runProgressStep(
-  deps: Uses<ServicePorts | 'scheduler'>,
-  job: { releaseId: string },
-  sequence: number,
-): Promise<void> {
-  const release = await deps.store.getRelease(job.releaseId);
-  const active =
-    release !== null && ACTIVE_STATES.includes(release.state) && release.state !== 'rolling_back';
-  if (!active || release === null) {
-    await deps.scheduler.stopProgress(job.releaseId);
-    return;
-  }
-  const state = await currentState(deps, release.service);
-  // A fleet of several load balancers: each one's weights, read now (none when unreadable).
-  const traffic = await deps.traffic.inspect(release.service).catch(() => undefined);
-  const fleet = (traffic?.instances?.length ?? 0) > 1 && traffic ? instanceLines(traffic) : [];
-  await deps.notifier.progress(release, state, sequence, fleet);
-  // The parent shows `Observing 12/30 min`: keep it current too.
-  await deps.notifier.releaseChanged(release, state);
 }
 
 /** `/sync` while a release observes its stability window: STANDBY is the rollback target. */

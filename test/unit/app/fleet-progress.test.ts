@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import type { InstanceTraffic } from '../../../src/app/ports.ts';
-import { runProgressStep } from '../../../src/app/use-cases/progressive.ts';
+import { runProgressStep } from '../../../src/app/use-cases/progress-updates.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
@@ -69,5 +69,59 @@ describe('progress updates of a release behind a fleet', () => {
     ['a fleet of one', [{ name: 'lb-1', region: 'eu', state: on(100) }]],
   ])('lists none for %s', async (_name, instances) => {
     expect(await progressWith(instances)).toEqual([]);
+  });
+});
+
+describe('a progress tick that overlaps the end of its release', () => {
+  // Reading the load balancers can take seconds under load; the release's last analysis tick may
+  // end it meanwhile. The tick must not post a progress reply after the end, nor redraw the card
+  // from the record it read before the end.
+  it('posts nothing when the release ended while the tick read the load balancers', async () => {
+    const w = memoryWorld(CONFIG, new Date(AT));
+    const observing = releaseRecord(AT, { state: 'observing', releasedAt: AT, revision: 5 });
+    w.releases.set('rel-1', observing);
+    w.services.set('api', serviceRecord(AT, { production: 'green' }));
+    const deps: AppDeps = {
+      ...w.deps,
+      traffic: {
+        ...w.deps.traffic,
+        inspect: async () => {
+          // The release ends while the load balancers are read.
+          w.releases.set('rel-1', { ...observing, state: 'released', revision: 6 });
+          return on(100);
+        },
+      },
+    };
+    await runProgressStep(deps, { releaseId: 'rel-1' }, 3);
+    expect(w.posts).toEqual([]);
+  });
+
+  it('draws the card from the record as it is after the read, not as it was before', async () => {
+    const w = memoryWorld(CONFIG, new Date(AT));
+    const observing = releaseRecord(AT, { state: 'observing', releasedAt: AT, revision: 5 });
+    w.releases.set('rel-1', observing);
+    w.services.set('api', serviceRecord(AT, { production: 'green' }));
+    const drawn: number[] = [];
+    const deps: AppDeps = {
+      ...w.deps,
+      traffic: {
+        ...w.deps.traffic,
+        inspect: async () => {
+          // Paused by an approver while the load balancers are read: still observing.
+          w.releases.set('rel-1', { ...observing, paused: true, revision: 6 });
+          return on(100);
+        },
+      },
+      notifier: new Proxy(w.deps.notifier, {
+        get: (target, method: string) =>
+          method === 'releaseChanged' || method === 'progress'
+            ? async (release: { revision: number }) => {
+                drawn.push(release.revision);
+              }
+            : Reflect.get(target, method),
+      }),
+    };
+    await runProgressStep(deps, { releaseId: 'rel-1' }, 3);
+    expect(drawn).toEqual([6, 6]);
   });
 });
