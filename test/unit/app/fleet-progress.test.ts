@@ -108,7 +108,11 @@ describe('a progress tick that overlaps the end of its release', () => {
         ...w.deps.traffic,
         inspect: async () => {
           // Paused by an approver while the load balancers are read: still observing.
-          w.releases.set('rel-1', { ...observing, paused: true, revision: 6 });
+          w.releases.set('rel-1', {
+            ...observing,
+            paused: { by: 'U0LEAD', reason: 'checking the logs', at: AT, revision: 6 },
+            revision: 6,
+          });
           return on(100);
         },
       },
