@@ -7,7 +7,7 @@ import { authoriseCommand } from './authorise.ts';
 import { auditRefusedClick } from './click-audit.ts';
 import { ReleaseError } from './release-error.ts';
 import { approveRelease, rejectRelease } from './use-cases/decide-release.ts';
-import { approveStep } from './use-cases/pre-switch-steps.ts';
+import { approveStep, resolveInterruptedStep } from './use-cases/pre-switch-steps.ts';
 import { approveRollback, requestRollback } from './use-cases/rollback.ts';
 import { steerCanary } from './use-cases/steer-canary.ts';
 
@@ -37,6 +37,8 @@ const COMMAND_OF: Record<ReleaseButton, CommandName> = {
   abort: 'rollback',
   approve_rollback: 'rollback',
   approve_step: 'release',
+  step_completed: 'release',
+  step_not_completed: 'release',
 };
 
 /** Clicks count only from the service's channel, and from the configured workspace. */
@@ -142,6 +144,13 @@ async function act(
       return approveRollback(deps, { releaseId, user });
     case 'approve_step':
       return approveStep(deps, { releaseId, user });
+    case 'step_completed':
+    case 'step_not_completed':
+      return resolveInterruptedStep(deps, {
+        releaseId,
+        user,
+        completed: button === 'step_completed',
+      });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ServiceConfig } from '../config/greenlight-schema.ts';
 import {
   awaitsApproval,
+  awaitsWord,
   currentStep,
   currentStepIndex,
   type PreSwitchStep,
@@ -10,14 +11,15 @@ import type { StepJob } from './ports.ts';
 
 /**
  * The job of a release's current pre-switch step, when one may run now (not waiting for its
- * approval). Derived from the stored release only, so the runner and the sweeper name the same
+ * approval, nor for a person's word after it was cut off). Derived from the stored release only, so the runner and the sweeper name the same
  * job and a step is enqueued once per readiness.
  */
 export function preSwitchJob(release: Release): StepJob | undefined {
   if (release.state !== 'running_steps') return undefined;
   const index = currentStepIndex(release);
   const step = currentStep(release);
-  if (index === undefined || step === undefined || awaitsApproval(step)) return undefined;
+  if (index === undefined || step === undefined || awaitsApproval(step) || awaitsWord(step))
+    return undefined;
   return {
     step: 'pre_switch',
     releaseId: release.id,

@@ -1,5 +1,5 @@
 import { operationDeadline, releaseDeadline } from '../domain/deadlines.ts';
-import { currentStep, currentStepIndex } from '../domain/pre-switch-steps.ts';
+import { awaitsWord, currentStep, currentStepIndex } from '../domain/pre-switch-steps.ts';
 import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
 import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
@@ -162,8 +162,12 @@ function stepOf(release: Release): StepJob | undefined {
 function describeWait(release: Release): string {
   if (release.state === 'awaiting_approval')
     return `${release.service} ${release.version} needs approval`;
-  if (release.state === 'running_steps')
-    return `${release.service} ${release.version} needs approval to run ${currentStep(release)?.name} (it cannot be undone)`;
+  if (release.state === 'running_steps') {
+    const step = currentStep(release);
+    return step && awaitsWord(step)
+      ? `${release.service} ${release.version} needs someone in ${step.approverRole} to say whether ${step.name} completed (it was cut off while it ran)`
+      : `${release.service} ${release.version} needs approval to run ${step?.name} (it cannot be undone)`;
+  }
   if (release.paused)
     return `${release.service} ${release.version} is paused (${release.paused.reason})`;
   return `${release.service} ${release.version} waits for Promote`;

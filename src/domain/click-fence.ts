@@ -1,4 +1,4 @@
-import { awaitsApproval, currentStep, stepStage } from './pre-switch-steps.ts';
+import { awaitsApproval, awaitsWord, currentStep, stepStage } from './pre-switch-steps.ts';
 import { ENDED_STATES, type Release } from './release.ts';
 
 /** The buttons on a release message. */
@@ -12,7 +12,10 @@ export type ReleaseButton =
   | 'resume'
   | 'abort'
   /** An irreversible pre-switch step's own approval. */
-  | 'approve_step';
+  | 'approve_step'
+  /** A person's word on an irreversible step that was cut off: it completed, or it did not. */
+  | 'step_completed'
+  | 'step_not_completed';
 
 /**
  * The stage a message was drawn at: the state, and for a canary the step. A button carries it,
@@ -123,6 +126,14 @@ export function staleClick(
         return `${describe()}: no step waits for approval now.`;
       // Drawn for this step at this revision: a click from before (another step, a retry after
       // a restart) cannot approve what it did not show.
+      if (drawn !== stepStage(release)) return `${describe()}: this message showed another step.`;
+      return undefined;
+    }
+    case 'step_completed':
+    case 'step_not_completed': {
+      const step = currentStep(release);
+      if (release.state !== 'running_steps' || step === undefined || !awaitsWord(step))
+        return `${describe()}: no step waits for anyone's word now.`;
       if (drawn !== stepStage(release)) return `${describe()}: this message showed another step.`;
       return undefined;
     }

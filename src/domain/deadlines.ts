@@ -1,4 +1,4 @@
-import { awaitsApproval, currentStep } from './pre-switch-steps.ts';
+import { awaitsApproval, awaitsWord, currentStep } from './pre-switch-steps.ts';
 import type { Release } from './release.ts';
 import type { Operation } from './service-state.ts';
 
@@ -118,7 +118,9 @@ export function stepDeadline(
   const step = currentStep(release);
   if (step === undefined) return undefined;
   const ready = step.readyAt ? Date.parse(step.readyAt) : since;
-  if (awaitsApproval(step)) {
+  // Both wait on a person: approving the step, or saying whether it completed once cut off.
+  const word = awaitsWord(step);
+  if (awaitsApproval(step) || word) {
     const waited = ready + rules.approvalMinutes * 60_000;
     // The release approvals must still hold when the step is approved: it runs, then the switch
     // follows on their word, so a step approved after they expired would switch on stale ones.
@@ -133,8 +135,10 @@ export function stepDeadline(
       action: 'fail_steps',
       reason:
         expired < waited
-          ? `the release approvals expired (approvalTtlMinutes: ${phrase(rules.approvalTtlMinutes ?? 0)}) before anyone approved ${step.name}`
-          : `nobody approved ${step.name} within ${phrase(rules.approvalMinutes)}`,
+          ? `the release approvals expired (approvalTtlMinutes: ${phrase(rules.approvalTtlMinutes ?? 0)}) before anyone ${word ? `said whether ${step.name} completed` : `approved ${step.name}`}`
+          : word
+            ? `nobody said whether ${step.name} completed within ${phrase(rules.approvalMinutes)} after it was cut off; check it before anything else`
+            : `nobody approved ${step.name} within ${phrase(rules.approvalMinutes)}`,
       remindAt: ready + (at - ready) / 2,
     };
   }

@@ -24,6 +24,11 @@ export interface PreSwitchStep {
   /** Recorded before the command runs: a step started and never finished was interrupted. */
   readonly startedAt?: string;
   readonly finishedAt?: string;
+  /**
+   * An irreversible step found started and never finished (a crash or restart while it ran):
+   * Greenlight does not run it again, and waits for a person to say whether it completed.
+   */
+  readonly interruptedAt?: string;
 }
 
 /** The first step not yet finished, by index, or undefined when all are done (or none exist). */
@@ -40,6 +45,11 @@ export function currentStep(release: Release): PreSwitchStep | undefined {
 /** An irreversible step nobody approved yet: it waits for a person, not a worker. */
 export function awaitsApproval(step: PreSwitchStep): boolean {
   return !step.reversible && step.approvedBy === undefined;
+}
+
+/** An irreversible step cut off while it ran: it waits for a person to say whether it completed. */
+export function awaitsWord(step: PreSwitchStep): boolean {
+  return step.interruptedAt !== undefined && step.finishedAt === undefined;
 }
 
 /** Irreversible steps that started (finished or not): the data layer may have changed. */

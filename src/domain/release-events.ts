@@ -63,6 +63,16 @@ export type ReleaseEvent =
   | { type: 'step_started'; index: number }
   | { type: 'step_finished'; index: number }
   | { type: 'step_failed'; index: number; reason: string }
+  /** An irreversible step found started and never finished: it waits for a person's word. */
+  | { type: 'step_interrupted'; index: number }
+  /** A person's word on an interrupted step: it completed (go on) or it did not (fail). */
+  | {
+      type: 'resolve_step';
+      user: string;
+      roles: readonly string[];
+      index: number;
+      completed: boolean;
+    }
   /** Checklist boxes a person changed: each item ticked (true) or unticked (false). */
   | {
       type: 'tick';

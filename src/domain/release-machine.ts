@@ -14,8 +14,10 @@ import { rollback, rollbackFailed, rollbackRequested, rolledBack } from './rollb
 import {
   approveStep,
   intoSteps,
+  resolveStep,
   stepFailed,
   stepFinished,
+  stepInterrupted,
   stepStarted,
 } from './step-transitions.ts';
 import {
@@ -97,6 +99,10 @@ export function transition(release: Release, given: ReleaseEvent, now: Date): Tr
       return stepFinished(step, event);
     case 'step_failed':
       return stepFailed(step, event);
+    case 'step_interrupted':
+      return stepInterrupted(step, event);
+    case 'resolve_step':
+      return resolveStep(step, event);
     case 'tick':
       return tick(step, event);
     case 'close_checklist':

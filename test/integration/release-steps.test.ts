@@ -198,7 +198,7 @@ describe('irreversible steps before the switch (issue 16)', () => {
     expect(await w.command('U0DEV1', '/release', 'api')).toContain('requested');
   });
 
-  it('a crash while the step runs: after the restart it is not run again, and the release says what to check', async () => {
+  it('a crash while the step runs: after the restart it is not run again; its role says it completed, and the release goes out', async () => {
     // A short stall interval: the killed worker's job is handed on within seconds.
     const { w, runs } = await open('hang', { GREENLIGHT_STALLED_INTERVAL_MS: '2000' });
     const id = await approvedUpToTheStep(w);
@@ -219,12 +219,34 @@ describe('irreversible steps before the switch (issue 16)', () => {
     );
     await w.app.stop('SIGKILL');
     await w.restart();
-    await releaseReaches(w, id, 'failed', 60_000);
-    const failure = String((await releaseRecord(w, id))?.failure);
-    expect(failure).toContain('lost track of it');
-    expect(failure).toContain('does not run it again');
-    expect(failure).toContain(RUNBOOK);
-    await trafficAllOn(w, 'blue');
+    // Found cut off: the card asks the step's role whether it completed, with a button each way.
+    const card = await eventually(
+      () =>
+        JSON.stringify(
+          w.slack
+            .messages('C0RELEASES')
+            .find((m) => JSON.stringify(m.blocks).includes(`"value":"${id}:`))?.blocks ?? [],
+        ),
+      (blocks) => blocks.includes('release_step_completed'),
+      60_000,
+    );
+    expect(card).toContain('cut off while it ran');
+    expect(card).toContain('release_step_not_completed');
+    expect((await releaseRecord(w, id))?.state).toBe('running_steps');
+    // The requester may not answer for it; its role may.
+    expect(await w.click('U0DEV1', 'release_step_completed', id)).toContain(
+      'someone else in team must',
+    );
+    expect(await w.click('U0DEV2', 'release_step_completed', id)).toContain(
+      'You checked that migrate completed',
+    );
+    await trafficAllOn(w, 'green');
+    await releaseReaches(w, id, 'released');
+    // A second click on the same (now stale) button changes nothing.
+    expect(await w.click('U0DEV2', 'release_step_not_completed', id)).toContain(
+      'api 2.4.1 was released and is live',
+    );
+    expect((await releaseRecord(w, id))?.state).toBe('released');
     await sleep(1000);
     expect(await runs()).toHaveLength(1);
   }, 120_000);

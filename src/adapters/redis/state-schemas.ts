@@ -167,6 +167,7 @@ export const releaseSchema = z.object({
         readyAt: z.string().optional(),
         startedAt: z.string().optional(),
         finishedAt: z.string().optional(),
+        interruptedAt: z.string().optional(),
       }),
     )
     .optional(),

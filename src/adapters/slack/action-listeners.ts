@@ -56,6 +56,8 @@ const BUTTONS: Record<string, ReleaseButton> = {
   [ACTIONS.resume]: 'resume',
   [ACTIONS.abort]: 'abort',
   [ACTIONS.approveStep]: 'approve_step',
+  [ACTIONS.stepCompleted]: 'step_completed',
+  [ACTIONS.stepNotCompleted]: 'step_not_completed',
 };
 
 async function answerFor(

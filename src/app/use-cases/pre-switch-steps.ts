@@ -1,6 +1,7 @@
 import { releaseDeadline } from '../../domain/deadlines.ts';
 import {
   awaitsApproval,
+  awaitsWord,
   compensationText,
   currentStep,
   currentStepIndex,
@@ -45,13 +46,10 @@ export async function approveStep(
       `${closed}: ${step.name} cannot be undone, and the switch after it could not run now.`,
       `Approve ${step.name} once the calendar opens (the step waits until its deadline), or /rollback ${release.service} to cancel.`,
     );
-  const role = step.approverRole;
-  const members =
-    role === undefined ? [] : await deps.directory.members(deps.config.roles[role] ?? []);
   await runEvent(deps, release.id, {
     type: 'approve_step',
     user: request.user,
-    roles: role !== undefined && members.includes(request.user) ? [role] : [],
+    roles: await stepRoles(deps, step.approverRole, request.user),
     index,
   });
   return {
@@ -60,11 +58,76 @@ export async function approveStep(
   };
 }
 
+/** The step's approver role, when `user` is a member of it (user groups resolved). */
+async function stepRoles(
+  deps: Uses<'config' | 'directory'>,
+  role: string | undefined,
+  user: string,
+): Promise<string[]> {
+  if (role === undefined) return [];
+  const members = await deps.directory.members(deps.config.roles[role] ?? []);
+  return members.includes(user) ? [role] : [];
+}
+
+/**
+ * A person's word on an irreversible step that was cut off while it ran (Greenlight never runs
+ * it twice): it completed, and the release goes on, or it did not, and the release fails before
+ * any traffic moves. Its approver role decides, never the requester.
+ */
+export async function resolveInterruptedStep(
+  deps: Uses<EventPorts | 'comms' | 'directory'>,
+  request: { releaseId: string; user: string; completed: boolean },
+): Promise<Answer> {
+  const release = await deps.store.getRelease(request.releaseId);
+  const index = release ? currentStepIndex(release) : undefined;
+  const step = release ? currentStep(release) : undefined;
+  if (
+    release?.state !== 'running_steps' ||
+    index === undefined ||
+    step === undefined ||
+    !awaitsWord(step)
+  )
+    throw new ReleaseError('stale', "No step waits for anyone's word now.", 'See /release status.');
+  const deadline = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
+  if (deadline !== undefined && deps.clock.now().getTime() >= deadline.at) {
+    await runEvent(deps, release.id, { type: 'step_failed', index, reason: deadline.reason });
+    throw new ReleaseError(
+      'not_available',
+      `${release.service} ${release.version}: ${deadline.reason}, so the release failed and traffic never moved.`,
+      `Check ${step.name} by hand, then /release ${release.service} again.`,
+    );
+  }
+  // What follows (the next step or the switch) would be refused now.
+  const closed = request.completed ? closedFor(deps, release) : undefined;
+  if (closed !== undefined)
+    throw new ReleaseError(
+      'frozen',
+      `${closed}: the release cannot go on now.`,
+      `Say so once the calendar opens (the step waits until its deadline), or /rollback ${release.service} to cancel.`,
+    );
+  await runEvent(deps, release.id, {
+    type: 'resolve_step',
+    user: request.user,
+    roles: await stepRoles(deps, step.approverRole, request.user),
+    index,
+    completed: request.completed,
+  });
+  return request.completed
+    ? {
+        message: `You checked that ${step.name} completed: ${release.service} ${release.version} goes on from the next step (it is not run again).`,
+        hint: 'The thread says when traffic moves.',
+      }
+    : {
+        message: `You checked that ${step.name} did not complete: ${release.service} ${release.version} failed before any traffic moved. The data layer may still need the runbook: ${compensationText([step])}.`,
+        hint: `Fix the cause, then /release ${release.service} again.`,
+      };
+}
+
 /**
  * The worker step of a pre-switch step (a migration), run like a deploy. "Started" is recorded
  * before the command runs: a step found started and never finished was cut off by a crash or a
- * restart, and an irreversible one is then never run again by itself; the release fails and says
- * what to check. A reversible one simply runs again. One run at a time per service (a lock), so
+ * restart, and an irreversible one is then never run again by itself; it waits for its approver
+ * role to say whether it completed. A reversible one simply runs again. One run at a time per service (a lock), so
  * a re-delivery while it runs does nothing.
  */
 export async function runPreSwitchStep(
@@ -97,12 +160,10 @@ async function runLocked(
   const event = (type: 'step_started' | 'step_finished') => ({ type, index: job.index });
   let outcome: DeployOutcome | undefined;
   try {
+    if (awaitsWord(step)) return;
     if (step.startedAt !== undefined && !step.reversible) {
-      await runEvent(deps, release.id, {
-        type: 'step_failed',
-        index: job.index,
-        reason: `it was started at ${step.startedAt.slice(0, 16).replace('T', ' ')} UTC and Greenlight lost track of it (a crash or restart while it ran). It cannot be undone, so Greenlight does not run it again by itself: check whether it completed before anything else`,
-      });
+      // Cut off while it ran: never run twice; its approver role says whether it completed.
+      await runEvent(deps, release.id, { type: 'step_interrupted', index: job.index });
       return;
     }
     if (awaitsApproval(step)) return;

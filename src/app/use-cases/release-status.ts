@@ -1,6 +1,6 @@
 import { checklistStatusLine } from '../../domain/checklist.ts';
 import { desiredTraffic } from '../../domain/desired-traffic.ts';
-import { awaitsApproval, currentStep } from '../../domain/pre-switch-steps.ts';
+import { awaitsApproval, awaitsWord, currentStep } from '../../domain/pre-switch-steps.ts';
 import { missingRoles } from '../../domain/release.ts';
 import { standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
@@ -71,9 +71,11 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
         ? `, waiting for ${missingRoles(release).join(' and ')}`
         : step === undefined
           ? ''
-          : awaitsApproval(step)
-            ? `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`
-            : `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
+          : awaitsWord(step)
+            ? `: step ${step.name} was cut off while it ran; waiting for ${step.approverRole} (not the requester) to say whether it completed`
+            : awaitsApproval(step)
+              ? `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`
+              : `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
     lines.push(
       `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
       ...(await ringLines(deps, release)),

@@ -100,9 +100,25 @@ function release(id: string, state: ReleaseState, extra: Partial<Release> = {}):
   };
 }
 
-function world(state: ReleaseState) {
+/** The buttons of an irreversible step that was cut off while it ran. */
+const WORD: readonly ReleaseButton[] = ['step_completed', 'step_not_completed'];
+
+function world(state: ReleaseState, button: ReleaseButton) {
   const w = memoryWorld(CONFIG, NOW);
-  const current = release('rel-now', state);
+  const drawn = release('rel-now', state);
+  // For the word buttons, a running_steps release's migration was approved, started and cut off.
+  const current: Release =
+    WORD.includes(button) && state === 'running_steps'
+      ? {
+          ...drawn,
+          steps: (drawn.steps ?? []).map((s) => ({
+            ...s,
+            approvedBy: 'U0LEAD',
+            startedAt: AT,
+            interruptedAt: AT,
+          })),
+        }
+      : drawn;
   // An older release of the same service, long superseded, whose message is still in the channel.
   const old = release('rel-old', 'released', {
     version: '2.3.9',
@@ -157,7 +173,9 @@ function clickFor(
   old: Release,
 ): { id: string; click: Click } {
   const drawn = (r: Release) =>
-    parseFenceValue(button === 'approve_step' ? stepFenceValue(r) : fenceValue(r)).stage;
+    parseFenceValue(
+      button === 'approve_step' || WORD.includes(button) ? stepFenceValue(r) : fenceValue(r),
+    ).stage;
   const user = { requester: 'U0DEV1', approver: 'U0LEAD', operator: 'U0OPS', outsider: 'U0OUT' };
   switch (relation) {
     case 'other channel':
@@ -179,6 +197,19 @@ function clickFor(
 // RELATIONS order: requester, approver, operator, outsider, other channel, stale.
 // ok: acted. stale: refused as out of date. deny: not allowed. none: nothing to act on.
 type Outcome = 'ok' | 'stale' | 'deny' | 'none';
+const WORD_ROWS: Record<ReleaseState, readonly Outcome[]> = {
+  awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  running_steps: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
+  switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+};
 const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> = {
   approve: {
     awaiting_approval: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
@@ -302,6 +333,10 @@ const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> 
     rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
     rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
   },
+  // The word on an irreversible step cut off while it ran: its role (lead), never the requester,
+  // only while it waits for that word (here only a running_steps release's step does).
+  step_completed: WORD_ROWS,
+  step_not_completed: WORD_ROWS,
 };
 
 const CODE: Record<string, Outcome> = {
@@ -318,7 +353,7 @@ const cases = (Object.keys(EXPECTED) as ReleaseButton[]).flatMap((button) =>
 
 describe('every button × release state × who clicks, from where', () => {
   it.each(cases)('%s on a %s release by the %s: %s', async (button, state, relation, expected) => {
-    const { w, current, old } = world(state);
+    const { w, current, old } = world(state, button);
     const before = JSON.stringify([...w.releases.values(), ...w.services.values()]);
     const { id, click } = clickFor(button, relation, current, old);
     let outcome: Outcome;

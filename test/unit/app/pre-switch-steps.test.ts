@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { LockBusyError, type PreSwitchStepRequest } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
-import { approveStep, runPreSwitchStep } from '../../../src/app/use-cases/pre-switch-steps.ts';
+import {
+  approveStep,
+  resolveInterruptedStep,
+  runPreSwitchStep,
+} from '../../../src/app/use-cases/pre-switch-steps.ts';
 import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
 import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
@@ -43,6 +47,12 @@ const migrate: PreSwitchStep = {
   readyAt: at(0).toISOString(),
 };
 
+const refusedCode = async (run: () => Promise<unknown>) =>
+  run().then(
+    () => 'accepted',
+    (error: unknown) => (error instanceof ReleaseError ? error.code : 'threw'),
+  );
+
 function setUp(minutesLater: number, step: Partial<PreSwitchStep>, top = '') {
   const w = memoryWorld(CONFIG(STEPS, top), at(minutesLater));
   const iso = at(0).toISOString();
@@ -82,17 +92,26 @@ describe('running a pre-switch step', () => {
     expect(w.jobs).toEqual([{ step: 'switch', releaseId: 'rel-1', revision: 6 }]);
   });
 
-  it('does not run an irreversible step found started and never finished: fails with what to check', async () => {
-    const { deps, runs, release } = setUp(3, {
+  it('does not run an irreversible step found started and never finished: it waits for its role to say whether it completed', async () => {
+    const { deps, runs, release, w } = setUp(3, {
       approvedBy: 'U0DBA',
       startedAt: at(1).toISOString(),
     });
     await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
     expect(runs).toEqual([]);
-    expect(release().state).toBe('failed');
-    expect(release().failure).toContain('lost track of it');
-    expect(release().failure).toContain(RUNBOOK);
-    expect(release().failure).toContain('/release api again');
+    expect(release().state).toBe('running_steps');
+    expect(release().steps?.[0]?.interruptedAt).toBe(at(3).toISOString());
+    expect(release().timeline.at(-1)?.what).toContain('was cut off while it ran');
+    expect(release().timeline.at(-1)?.what).toContain(
+      'someone in dba must check whether it completed',
+    );
+    // A re-delivery of its job (or the sweeper) runs nothing while it waits.
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    w.jobState = () => 'missing';
+    await sweepService(deps, 'api');
+    expect(runs).toEqual([]);
+    expect(w.jobs).toEqual([]);
+    expect(release().state).toBe('running_steps');
   });
 
   it('runs a reversible step found started and never finished again', async () => {
@@ -136,12 +155,6 @@ describe('running a pre-switch step', () => {
 });
 
 describe('approving an irreversible step', () => {
-  const refusedCode = async (run: () => Promise<unknown>) =>
-    run().then(
-      () => 'accepted',
-      (error: unknown) => (error instanceof ReleaseError ? error.code : 'threw'),
-    );
-
   it('counts only a member of its role who did not request the release, and enqueues the step', async () => {
     const { deps, w, release } = setUp(1, {});
     w.releases.set('rel-1', { ...release(), requester: 'U0DBA' });
@@ -314,25 +327,30 @@ describe('pre-switch steps under attack (review)', () => {
     expect(release().state).toBe('switching');
   });
 
-  it('a restart that kills an irreversible step: the release says to check whether it completed', async () => {
+  it('a restart that kills an irreversible step: it is not run again, and waits for a person', async () => {
     const { w, release } = setUp(1, { approvedBy: 'U0DBA' });
     let stopping = true;
+    let runs = 0;
     const deps = {
       ...w.deps,
       isStopping: () => stopping,
       stepRunner: {
-        run: async () => ({
-          ok: false as const,
-          reason: 'step migrate was killed by SIGKILL',
-          outputTail: '',
-        }),
+        run: async () => {
+          runs += 1;
+          return {
+            ok: false as const,
+            reason: 'step migrate was killed by SIGKILL',
+            outputTail: '',
+          };
+        },
       },
     };
     await expect(runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 })).rejects.toThrow();
     stopping = false;
     await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
-    expect(release().state).toBe('failed');
-    expect(release().failure).toContain('check whether it completed');
+    expect(runs).toBe(1);
+    expect(release().state).toBe('running_steps');
+    expect(release().steps?.[0]?.interruptedAt).toBeDefined();
   });
 
   it('/rollback while an irreversible step runs answers that the data layer needs the runbook and the step goes on', async () => {
@@ -446,5 +464,116 @@ describe('pre-switch steps under attack (review)', () => {
     expect(release().state).toBe('failed');
     expect(release().failure).toContain('gave up');
     expect(release().failure).toContain('an earlier release of api may still be running');
+  });
+});
+
+describe('the word on an irreversible step that was cut off while it ran', () => {
+  const cutOff = (minutesLater: number, top = '') =>
+    setUp(
+      minutesLater,
+      {
+        approvedBy: 'U0DBA',
+        startedAt: at(1).toISOString(),
+        interruptedAt: at(2).toISOString(),
+        readyAt: at(2).toISOString(),
+      },
+      top,
+    );
+
+  it('"it completed" from its role: the release goes on to the switch without running it again', async () => {
+    const { deps, w, release, runs } = cutOff(3);
+    const answer = await resolveInterruptedStep(deps, {
+      releaseId: 'rel-1',
+      user: 'U0DBA',
+      completed: true,
+    });
+    expect(answer.message).toContain('You checked that migrate completed');
+    expect(release().state).toBe('switching');
+    expect(release().steps?.[0]?.finishedAt).toBe(at(3).toISOString());
+    expect(release().timeline.at(-1)).toMatchObject({
+      who: 'U0DBA',
+      what: 'checked that step migrate completed; every step is done, switching traffic',
+    });
+    expect(w.jobs).toEqual([{ step: 'switch', releaseId: 'rel-1', revision: 5 }]);
+    expect(runs).toEqual([]);
+  });
+
+  it('"it did not complete": the release fails before traffic moves, naming the runbook', async () => {
+    const { deps, release, runs, w } = cutOff(3);
+    const answer = await resolveInterruptedStep(deps, {
+      releaseId: 'rel-1',
+      user: 'U0DBA',
+      completed: false,
+    });
+    expect(answer.message).toContain('did not complete');
+    expect(answer.message).toContain(RUNBOOK);
+    expect(release().state).toBe('failed');
+    expect(release().failure).toContain('<@U0DBA> checked that it did not complete');
+    expect(release().failure).toContain(RUNBOOK);
+    expect(release().failure).toContain('PRODUCTION stays on blue');
+    expect(runs).toEqual([]);
+    expect(w.jobs.filter((j) => j.step === 'switch')).toEqual([]);
+  });
+
+  it('only its role decides, never the requester; a second word finds nothing to decide', async () => {
+    const { deps, w, release } = cutOff(3);
+    for (const user of ['U0LEAD', 'U0DEV1']) {
+      expect(
+        await refusedCode(() =>
+          resolveInterruptedStep(deps, { releaseId: 'rel-1', user, completed: true }),
+        ),
+      ).toBe('not_allowed');
+    }
+    w.releases.set('rel-1', { ...release(), requester: 'U0DBA' });
+    expect(
+      await refusedCode(() =>
+        resolveInterruptedStep(deps, { releaseId: 'rel-1', user: 'U0DBA', completed: true }),
+      ),
+    ).toBe('not_allowed');
+    expect(release().state).toBe('running_steps');
+    w.releases.set('rel-1', { ...release(), requester: 'U0DEV1' });
+    await resolveInterruptedStep(deps, { releaseId: 'rel-1', user: 'U0DBA', completed: false });
+    expect(
+      await refusedCode(() =>
+        resolveInterruptedStep(deps, { releaseId: 'rel-1', user: 'U0DBA', completed: true }),
+      ),
+    ).toBe('stale');
+    expect(release().state).toBe('failed');
+  });
+
+  it('the sweeper reminds half-way, then fails the release at the deadline; a late word changes nothing else', async () => {
+    const half = cutOff(33);
+    await sweepService(half.deps, 'api');
+    expect(half.release().state).toBe('running_steps');
+    expect(half.w.posts.filter((p) => p.includes('to say whether migrate completed'))).toHaveLength(
+      1,
+    );
+
+    // The deadline counts from when it was found cut off (minute 2), not from its first approval.
+    const late = cutOff(61);
+    await sweepService(late.deps, 'api');
+    expect(late.release().state).toBe('failed');
+    expect(late.release().failure).toContain('the release approvals expired');
+
+    const lateClick = cutOff(61);
+    expect(
+      await refusedCode(() =>
+        resolveInterruptedStep(lateClick.deps, {
+          releaseId: 'rel-1',
+          user: 'U0DBA',
+          completed: true,
+        }),
+      ),
+    ).toBe('not_available');
+    expect(lateClick.release().state).toBe('failed');
+    expect(lateClick.w.jobs.filter((j) => j.step === 'switch')).toEqual([]);
+  });
+
+  it('/release status says who it waits for and what to decide', async () => {
+    const { deps } = cutOff(3);
+    const status = (await releaseStatus(deps, { service: 'api' })).details?.join('\n');
+    expect(status).toContain(
+      'step migrate was cut off while it ran; waiting for dba (not the requester) to say whether it completed',
+    );
   });
 });

@@ -16,7 +16,12 @@ import {
   section,
 } from './block-kit.ts';
 import { preChecklistBlocks } from './checklist-blocks.ts';
-import { STEP_APPROVE_ACTION, stepBlocks } from './step-blocks.ts';
+import {
+  STEP_APPROVE_ACTION,
+  STEP_COMPLETED_ACTION,
+  STEP_NOT_COMPLETED_ACTION,
+  stepBlocks,
+} from './step-blocks.ts';
 
 /** action_ids of the release buttons; the value is the release id and the stage it was drawn at. */
 export const ACTIONS = {
@@ -29,6 +34,8 @@ export const ACTIONS = {
   resume: 'release_resume',
   abort: 'release_abort',
   approveStep: STEP_APPROVE_ACTION,
+  stepCompleted: STEP_COMPLETED_ACTION,
+  stepNotCompleted: STEP_NOT_COMPLETED_ACTION,
 } as const;
 
 const STATUS: Record<Release['state'], string> = {

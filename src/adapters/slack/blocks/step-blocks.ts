@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { stepFenceValue } from '../../../domain/click-fence.ts';
 import {
   awaitsApproval,
+  awaitsWord,
   currentStep,
   dataTouched,
   mention,
@@ -12,6 +13,9 @@ import { button, section } from './block-kit.ts';
 
 /** action_id of an irreversible step's own approval button. */
 export const STEP_APPROVE_ACTION = 'release_step_approve';
+/** action_ids of the word on an irreversible step that was cut off while it ran. */
+export const STEP_COMPLETED_ACTION = 'release_step_completed';
+export const STEP_NOT_COMPLETED_ACTION = 'release_step_not_completed';
 
 const runbook = (s: PreSwitchStep) =>
   s.compensation ? `<${s.compensation}|${s.name} compensation runbook>` : 'no runbook configured';
@@ -36,6 +40,10 @@ function rollbackPlan(release: Release): string {
 
 function stepLine(s: PreSwitchStep, roles: Readonly<Record<string, readonly string[]>>): string {
   if (s.finishedAt) return `:white_check_mark: ${s.name}: done`;
+  if (awaitsWord(s)) {
+    const who = (roles[s.approverRole ?? ''] ?? []).map(mention).join(' ');
+    return `:warning: ${s.name}: cut off while it ran (a crash or restart). Greenlight does not run it again: someone in ${s.approverRole}${who ? ` · ${who}` : ''} (not the requester) checks whether it completed and says so below`;
+  }
   if (s.startedAt) return `:gear: ${s.name}: running${s.reversible ? '' : ' (cannot be undone)'}`;
   if (awaitsApproval(s)) {
     const who = (roles[s.approverRole ?? ''] ?? []).map(mention).join(' ');
@@ -60,6 +68,35 @@ export function stepBlocks(
       section(`*Before the switch*\n${release.steps.map((s) => stepLine(s, roles)).join('\n')}`),
     );
     const step = currentStep(release);
+    if (step !== undefined && awaitsWord(step)) {
+      blocks.push({
+        type: 'actions',
+        block_id: 'release_step_word',
+        elements: [
+          button(STEP_COMPLETED_ACTION, `${step.name} completed: go on`, stepFenceValue(release), {
+            style: 'primary',
+            confirm: {
+              title: `Did ${step.name} complete?`,
+              text: `Go on only if you checked that ${step.name} completed. Greenlight does not run it again; the release continues from the next step.`,
+              ok: 'It completed',
+            },
+          }),
+          button(
+            STEP_NOT_COMPLETED_ACTION,
+            `${step.name} did not complete`,
+            stepFenceValue(release),
+            {
+              style: 'danger',
+              confirm: {
+                title: `Stop ${release.service} ${release.version}?`,
+                text: `The release fails before any traffic moves. If ${step.name} changed some data, the compensation runbook undoes it.`,
+                ok: 'Stop the release',
+              },
+            },
+          ),
+        ],
+      });
+    }
     if (step !== undefined && awaitsApproval(step)) {
       blocks.push({
         type: 'actions',
@@ -113,6 +150,11 @@ export function stepProgress(release: Release): { stage: string; next: string } 
   if (step === undefined)
     return { stage: 'steps before the switch done', next: 'Next: traffic switches' };
   const stage = `step ${step.name} before the switch${step.reversible ? '' : ' (cannot be undone)'}`;
+  if (awaitsWord(step))
+    return {
+      stage: `${stage}, cut off while it ran`,
+      next: `Next: someone in ${step.approverRole} (not the requester) checks whether it completed and clicks "${step.name} completed: go on" or "${step.name} did not complete"`,
+    };
   if (awaitsApproval(step))
     return {
       stage: `${stage}, waiting for its approval`,

@@ -281,6 +281,17 @@ const FAMILIES: Record<string, Record<string, () => unknown>> = {
         API,
         CONFIG.roles,
       ),
+    'running-steps-cut-off': () =>
+      releaseParentMessage(
+        release('running_steps', {
+          approvals: approved,
+          steps: [{ ...MIGRATE, approvedBy: 'U0LEAD', startedAt: T5, interruptedAt: T5 }],
+          revision: 7,
+        }),
+        service('blue'),
+        API,
+        CONFIG.roles,
+      ),
     'canary-ramping': () =>
       releaseParentMessage(canary('ramping'), service('blue', 'web'), WEB, CONFIG.roles),
     'canary-awaiting-promotion': () =>
