@@ -4,6 +4,7 @@ import { analysisLockMs, runAnalyzeStep } from '../../../src/app/use-cases/progr
 import type { AnalysisReading } from '../../../src/domain/analysis.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import type { Slot } from '../../../src/domain/slots.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
@@ -15,21 +16,14 @@ import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.
  */
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 
-const config = (extra: string, strategy = 'canary') => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: ${strategy}
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    canary: { steps: [20, 100], holdMinutes: 5, autoPromote: false }
+const config = (extra: string, strategy = 'canary') =>
+  apiConfig({
+    strategy,
+    deploy: '{ command: ["./deploy.sh"], timeoutSeconds: 120 }',
+    api: `    canary: { steps: [20, 100], holdMinutes: 5, autoPromote: false }
     stabilityWindowMinutes: 10
-    analysis: { source: haproxy, intervalSeconds: 60${extra} }
-`;
+    analysis: { source: haproxy, intervalSeconds: 60${extra} }`,
+  });
 
 type Counts = { requests: number | null; errors: number };
 type Script = (slot: Slot, tick: number) => Counts | Error;

@@ -21,6 +21,7 @@ import { stageOf } from '../../../src/domain/click-fence.ts';
 import { DEFAULT_ERROR_JUDGE, NO_EVIDENCE } from '../../../src/domain/error-judge.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import type { Slot } from '../../../src/domain/slots.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
@@ -38,21 +39,14 @@ const config = (opts: {
   autoPromote?: boolean;
   analysis?: string;
   source?: string;
-}) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: ${opts.strategy ?? 'canary'}
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    canary: { steps: ${opts.steps ?? '[20, 50, 100]'}, holdMinutes: 5, autoPromote: ${opts.autoPromote ?? false} }
+}) =>
+  apiConfig({
+    strategy: opts.strategy ?? 'canary',
+    deploy: '{ command: ["./deploy.sh"], timeoutSeconds: 120 }',
+    api: `    canary: { steps: ${opts.steps ?? '[20, 50, 100]'}, holdMinutes: 5, autoPromote: ${opts.autoPromote ?? false} }
     stabilityWindowMinutes: 10
-    analysis: { source: ${opts.source ?? 'haproxy'}, intervalSeconds: 60${opts.analysis ?? ''} }
-`;
+    analysis: { source: ${opts.source ?? 'haproxy'}, intervalSeconds: 60${opts.analysis ?? ''} }`,
+  });
 
 type Counts = { requests: number | null; errors: number };
 type Script = (slot: Slot, tick: number) => Counts | Error;

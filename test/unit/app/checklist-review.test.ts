@@ -10,23 +10,13 @@ import { type TickClick, tickChecklist } from '../../../src/app/use-cases/tick-c
 import { newChecklist } from '../../../src/domain/checklist.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
-const CONFIG = (checklists: string) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    stabilityWindowMinutes: 0
-${checklists}
-`;
+const CONFIG = (checklists: string) =>
+  apiConfig({ api: `    stabilityWindowMinutes: 0\n${checklists}\n` });
 
 const POST_ONLY = `    checklists:
       pre: []

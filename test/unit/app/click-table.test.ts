@@ -8,32 +8,16 @@ import { ReleaseError } from '../../../src/app/release-error.ts';
 import { fenceValue, parseFenceValue, stepFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { ServiceState } from '../../../src/domain/service-state.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday; no freeze configured
 const AT = NOW.toISOString();
-const CONFIG = `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    canary: { steps: [20, 100], holdMinutes: 10 }
-    operators: [U0DEV1, U0LEAD, U0OPS]
-`;
+const CONFIG = apiConfig({
+  strategy: 'canary',
+  api: `    canary: { steps: [20, 100], holdMinutes: 10 }
+    operators: [U0DEV1, U0LEAD, U0OPS]`,
+});
 
 const STATES: readonly ReleaseState[] = [
   'awaiting_approval',

@@ -7,35 +7,20 @@ import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 // Final review of db53f3c..cef17f7 (switch_held, pause stages, approval deadline, updateService).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
-const YAML = `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD, U0LEAD2]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    canary: { steps: [20, 50, 100], holdMinutes: 10 }
+const YAML = apiConfig({
+  roles: '{ lead: [U0LEAD, U0LEAD2], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }',
+  strategy: 'canary',
+  api: `    canary: { steps: [20, 50, 100], holdMinutes: 10 }
     approvalTtlMinutes: 60
-    operators: [U0DEV1, U0LEAD, U0LEAD2]
-`;
+    operators: [U0DEV1, U0LEAD, U0LEAD2]`,
+});
 
 const click = (user: string, stage: string | undefined): Click => ({
   user,

@@ -6,37 +6,22 @@ import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts'
 import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
 import { parseFlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { memoryFlags } from '../../../testkit/memory-flags.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
-const YAML = (extra = '') => `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-${extra}
+const YAML = (extra = '') =>
+  apiConfig({
+    top: `${extra}
 flagProviders:
-  unleash: { url: "http://127.0.0.1:4242", timeoutMs: 200 }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    flags:
+  unleash: { url: "http://127.0.0.1:4242", timeoutMs: 200 }`,
+    api: `    flags:
       - { name: new-checkout, environment: production, killSwitch: true, role: team }
-      - { name: dark-mode, environment: production }
-`;
+      - { name: dark-mode, environment: production }`,
+  });
 
 function world(flags: FlagProvider, extra = '') {
   const w = memoryWorld(YAML(extra), NOW);

@@ -2,23 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import type { InstanceTraffic } from '../../../src/app/ports.ts';
 import { runProgressStep } from '../../../src/app/use-cases/progressive.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 // The progress reply of a release behind a fleet lists what each load balancer really sends,
 // read at that tick; a single proxy (or a fleet of one) gets no such lines.
 const AT = '2026-11-24T10:00:00.000Z';
-const CONFIG = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-`;
+const CONFIG = apiConfig();
 
 const on = (green: number) => ({
   serving: green === 100 ? (['green'] as const) : (['blue', 'green'] as const),
