@@ -16,6 +16,8 @@ export interface ApiConfigOptions {
   readonly haproxy?: string;
   /** `api`'s further keys, each line indented by four spaces as under `api:`. */
   readonly api?: string;
+  /** Further services after `api`, each line indented as under `services:`. */
+  readonly others?: string;
 }
 
 export const DEFAULT_ROLES = '{ lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }';
@@ -34,6 +36,7 @@ export function apiConfig(options: ApiConfigOptions = {}): string {
     `    deploy: ${options.deploy ?? '{ command: ["./deploy.sh"] }'}`,
     `    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, ${options.haproxy ?? 'servers: { blue: blue, green: green }'} } }`,
     ...(options.api ? [options.api] : []),
+    ...(options.others ? [options.others] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
