@@ -4,7 +4,7 @@ import type { FlagProvider } from '../../../src/app/flag-ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
-import { parseFlagChange } from '../../../src/domain/flags.ts';
+import { type FlagChange, parseFlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
@@ -40,6 +40,10 @@ async function refusal(p: Promise<unknown>): Promise<string> {
     throw error;
   }
 }
+
+/** `by` changes api's flag `flag` as /flag would. */
+const flagTo = (w: ReturnType<typeof world>, flag: string, change: FlagChange, by: string) =>
+  setFlag(w.deps, { service: 'api', flag, change, by });
 
 describe('/flag parsing', () => {
   it.each([
@@ -101,33 +105,19 @@ describe('setFlag', () => {
   it('needs the flag’s role, names the flags it knows, and changes nothing when refused', async () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'new-checkout',
-          change: { kind: 'on' },
-          by: 'U0LEAD',
-        }),
-      ),
-    ).toBe('not_allowed: Only team may change the flag new-checkout of api.');
-    expect(
-      await refusal(
-        setFlag(w.deps, { service: 'api', flag: 'nope', change: { kind: 'on' }, by: 'U0DEV2' }),
-      ),
-    ).toContain('has no flag called nope');
+    expect(await refusal(flagTo(w, 'new-checkout', { kind: 'on' }, 'U0LEAD'))).toBe(
+      'not_allowed: Only team may change the flag new-checkout of api.',
+    );
+    expect(await refusal(flagTo(w, 'nope', { kind: 'on' }, 'U0DEV2'))).toContain(
+      'has no flag called nope',
+    );
     expect(flags.calls).toEqual([]);
   });
 
   it('lets any /flag operator pull a kill switch, outside the flag’s role', async () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
-    const answer = await setFlag(w.deps, {
-      service: 'api',
-      flag: 'new-checkout',
-      change: { kind: 'off' },
-      by: 'U0LEAD',
-    });
+    const answer = await flagTo(w, 'new-checkout', { kind: 'off' }, 'U0LEAD');
     expect(answer.message).toBe('new-checkout (unleash, production) is off now.');
     expect(flags.calls).toEqual(['disable new-checkout']);
   });
@@ -136,22 +126,10 @@ describe('setFlag', () => {
     const flags = memoryFlags();
     const w = world(flags.provider, 'blockedDays: [tue]');
     expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'percent', percent: 10 },
-          by: 'U0DEV2',
-        }),
-      ),
+      await refusal(flagTo(w, 'dark-mode', { kind: 'percent', percent: 10 }, 'U0DEV2')),
     ).toMatch(/^frozen: api is closed for releases/);
     expect(flags.calls).toEqual([]);
-    const answer = await setFlag(w.deps, {
-      service: 'api',
-      flag: 'dark-mode',
-      change: { kind: 'off' },
-      by: 'U0DEV2',
-    });
+    const answer = await flagTo(w, 'dark-mode', { kind: 'off' }, 'U0DEV2');
     expect(answer.message).toBe('dark-mode (unleash, production) is off now.');
     expect(flags.calls).toEqual(['disable dark-mode']);
   });
@@ -159,12 +137,7 @@ describe('setFlag', () => {
   it('records the change on the live release, so a restart knows what to turn off', async () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
-    await setFlag(w.deps, {
-      service: 'api',
-      flag: 'dark-mode',
-      change: { kind: 'percent', percent: 30 },
-      by: 'U0DEV2',
-    });
+    await flagTo(w, 'dark-mode', { kind: 'percent', percent: 30 }, 'U0DEV2');
     expect(flags.state.get('dark-mode')).toEqual({ enabled: true, percent: 30 });
     expect(w.releases.get('rel-1')?.flags).toMatchObject([
       { name: 'dark-mode', percent: 30, by: 'U0DEV2' },
@@ -174,16 +147,7 @@ describe('setFlag', () => {
 
   it('says plainly when the provider is down, and leaves the flag off on the release', async () => {
     const w = world(memoryFlags({ down: ['dark-mode'] }).provider);
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'on' },
-          by: 'U0DEV2',
-        }),
-      ),
-    ).toBe(
+    expect(await refusal(flagTo(w, 'dark-mode', { kind: 'on' }, 'U0DEV2'))).toBe(
       'not_available: Could not change dark-mode (unleash, production): Unleash is unreachable (ECONNREFUSED).',
     );
     const release = w.releases.get('rel-1');
@@ -202,12 +166,7 @@ describe('setFlag', () => {
       seen.push(w.releases.get('rel-1')?.flags?.find((f) => f.name === flag.name)?.percent);
       return setPercent(flag, percent);
     };
-    await setFlag(w.deps, {
-      service: 'api',
-      flag: 'dark-mode',
-      change: { kind: 'percent', percent: 20 },
-      by: 'U0DEV2',
-    });
+    await flagTo(w, 'dark-mode', { kind: 'percent', percent: 20 }, 'U0DEV2');
     expect(seen).toEqual([20]);
   });
 
@@ -222,16 +181,7 @@ describe('setFlag', () => {
         w.releases.set('rel-1', { ...live, state: 'rolling_back', revision: live.revision + 1 });
       return setPercent(flag, percent);
     };
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'on' },
-          by: 'U0DEV2',
-        }),
-      ),
-    ).toBe(
+    expect(await refusal(flagTo(w, 'dark-mode', { kind: 'on' }, 'U0DEV2'))).toBe(
       'release_in_progress: api 2.4.1 started rolling back meanwhile: dark-mode was turned off again.',
     );
     expect(flags.state.get('dark-mode')?.enabled).toBe(false);
@@ -242,16 +192,9 @@ describe('setFlag', () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
     w.releases.set('rel-1', releaseRecord(AT, { state: 'rolling_back' }));
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'on' },
-          by: 'U0DEV2',
-        }),
-      ),
-    ).toBe('release_in_progress: api 2.4.1 is rolling back: its flags stay off until that ends.');
+    expect(await refusal(flagTo(w, 'dark-mode', { kind: 'on' }, 'U0DEV2'))).toBe(
+      'release_in_progress: api 2.4.1 is rolling back: its flags stay off until that ends.',
+    );
     expect(flags.calls).toEqual([]);
   });
 });
@@ -342,8 +285,7 @@ describe('flag ramp', () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
     w.releases.set('rel-1', observing());
-    const ramp = (by: string) =>
-      refusal(setFlag(w.deps, { service: 'api', flag: 'dark-mode', change: { kind: 'ramp' }, by }));
+    const ramp = (by: string) => refusal(flagTo(w, 'dark-mode', { kind: 'ramp' }, by));
     expect(await ramp('U0DEV1')).toMatch(/^not_allowed: Starting a flag ramp is an approval/);
     expect(await ramp('U0DEV2')).toBe('ok');
     expect(w.releases.get('rel-1')?.flagRamp).toMatchObject({ name: 'dark-mode', stepIndex: 0 });
