@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type Click, dispatchAction } from '../../../src/app/dispatch-action.ts';
-import { ReleaseError } from '../../../src/app/release-error.ts';
+import { dispatchAction } from '../../../src/app/dispatch-action.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { fenceValue, parseFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { channelClick as click, outcome } from '../../../testkit/release-outcomes.ts';
 
 // Review of issue 11: clicks that still act when they should not (or the reverse).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
@@ -69,22 +69,6 @@ function world(state: ReleaseState, extra: Partial<Release> = {}, operators?: st
 }
 
 const drawn = (r: Release) => parseFenceValue(fenceValue(r)).stage as string;
-const click = (user: string, stage: string | undefined, extra: Partial<Click> = {}): Click => ({
-  user,
-  channel: 'C0RELEASES',
-  ...(stage !== undefined ? { stage } : {}),
-  ...extra,
-});
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ReleaseError) return error.code;
-    throw error;
-  }
-}
 
 describe('click review (issue 11)', () => {
   it('an Approve after the approval deadline, before the sweeper runs, does not switch traffic', async () => {

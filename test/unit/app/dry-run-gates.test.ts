@@ -7,7 +7,7 @@ import type { GateResult } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { ReusedGateResults } from '../../../src/app/reused-gate-results.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { apiWorld, IDLE } from '../../../testkit/api-world.ts';
 import { serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
@@ -21,8 +21,7 @@ ${extra}`,
 
 /** A world with api 2.4.1 healthy on STANDBY and nothing running; counts gate runs. */
 function world(extra = '', clockMs = () => NOW.getTime()) {
-  const w = memoryWorld(yaml(extra), NOW);
-  w.services.set('api', serviceRecord(AT, { operation: null, lastReleaseId: null }));
+  const w = apiWorld(yaml(extra), NOW, IDLE);
   const runs: string[] = [];
   const gates = {
     run: async (service: string, context: { version: string }): Promise<GateResult[]> => {

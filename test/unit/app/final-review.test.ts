@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
-import { type Click, dispatchAction } from '../../../src/app/dispatch-action.ts';
-import { ReleaseError } from '../../../src/app/release-error.ts';
+import { dispatchAction } from '../../../src/app/dispatch-action.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { channelClick as click, outcome } from '../../../testkit/release-outcomes.ts';
 
 // Final review of db53f3c..cef17f7 (switch_held, pause stages, approval deadline, updateService).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
@@ -22,29 +22,13 @@ const YAML = apiConfig({
     operators: [U0DEV1, U0LEAD, U0LEAD2]`,
 });
 
-const click = (user: string, stage: string | undefined): Click => ({
-  user,
-  channel: 'C0RELEASES',
-  ...(stage !== undefined ? { stage } : {}),
-});
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ReleaseError) return error.code;
-    throw error;
-  }
-}
-
 const at = (deps: AppDeps, when: Date) => {
   (deps as { clock: AppDeps['clock'] }).clock = { now: () => when };
 };
 
 /** A canary at 50 % whose last Promote reaches a day-long freeze: held at 50 % by switch_held. */
 async function heldAtFifty() {
-  const w = memoryWorld(YAML, NOW);
+  const w = apiWorld(YAML, NOW, { revision: 9 });
   w.releases.set(
     'rel-1',
     releaseRecord(AT, {
@@ -60,7 +44,6 @@ async function heldAtFifty() {
       },
     }),
   );
-  w.services.set('api', serviceRecord(AT, { revision: 9 }));
   w.weights.blue = 50;
   w.weights.green = 50;
   const drawn = stageOf(w.releases.get('rel-1') as Release);
@@ -113,9 +96,8 @@ describe('final review', () => {
   });
 
   it('sweeper: a service record that vanishes mid-sweep is not adopted (and announced) by freeOperation', async () => {
-    const w = memoryWorld(YAML, NOW);
+    const w = apiWorld(YAML, NOW);
     w.releases.set('rel-1', releaseRecord(AT, { state: 'cancelled', failure: 'expired' }));
-    w.services.set('api', serviceRecord(AT));
     const get = w.deps.store.getService;
     let calls = 0;
     // Redis loses the record right after the sweep read it (a restart without persistence).

@@ -10,9 +10,9 @@ import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
 import type { FlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
 import { memoryFlags } from '../../../testkit/memory-flags.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
@@ -27,9 +27,8 @@ const YAML = apiConfig({
 
 /** A minor release in its stability window, requested by U0DEV1, approved by team (U0DEV2). */
 function world(provider: FlagProvider, changes: Parameters<typeof releaseRecord>[1] = {}) {
-  const w = memoryWorld(YAML, NOW);
+  const w = apiWorld(YAML, NOW, { production: 'green', operation: null });
   (w.deps as { flags?: FlagProvider }).flags = provider;
-  w.services.set('api', serviceRecord(AT, { production: 'green', operation: null }));
   w.releases.set(
     'rel-1',
     releaseRecord(AT, {

@@ -7,7 +7,7 @@ import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
 import { type FlagChange, parseFlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
 import { memoryFlags } from '../../../testkit/memory-flags.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
@@ -24,9 +24,8 @@ flagProviders:
   });
 
 function world(flags: FlagProvider, extra = '') {
-  const w = memoryWorld(YAML(extra), NOW);
+  const w = apiWorld(YAML(extra), NOW, { production: 'green', operation: null });
   (w.deps as { flags?: FlagProvider }).flags = flags;
-  w.services.set('api', serviceRecord(AT, { production: 'green', operation: null }));
   w.releases.set('rel-1', releaseRecord(AT, { state: 'released', releasedAt: AT }));
   return w;
 }

@@ -3,8 +3,8 @@ import type { AppDeps } from '../../../src/app/app-deps.ts';
 import type { InstanceTraffic } from '../../../src/app/ports.ts';
 import { runProgressStep } from '../../../src/app/use-cases/progressive.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
 
 // The progress reply of a release behind a fleet lists what each load balancer really sends,
 // read at that tick; a single proxy (or a fleet of one) gets no such lines.
@@ -18,9 +18,8 @@ const on = (green: number) => ({
 });
 
 async function progressWith(instances: InstanceTraffic[] | undefined): Promise<string[]> {
-  const w = memoryWorld(CONFIG, new Date(AT));
+  const w = apiWorld(CONFIG, new Date(AT), { production: 'green' });
   w.releases.set('rel-1', releaseRecord(AT, { state: 'observing', releasedAt: AT }));
-  w.services.set('api', serviceRecord(AT, { production: 'green' }));
   const seen: string[][] = [];
   const deps: AppDeps = {
     ...w.deps,

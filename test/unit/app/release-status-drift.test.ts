@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
 const AT = NOW.toISOString();
@@ -10,8 +10,7 @@ const CONFIG = apiConfig({ strategy: 'canary' });
 
 /** `/release status api`'s HAProxy line with the proxy at `green` % on green. */
 async function haproxyLine(green: number, stepIndex: number | undefined): Promise<string> {
-  const world = memoryWorld(CONFIG, NOW);
-  world.services.set('api', serviceRecord(AT));
+  const world = apiWorld(CONFIG, NOW);
   world.releases.set(
     'rel-1',
     releaseRecord(AT, {
