@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { analysisLockMs, runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
-import type { AnalysisReading } from '../../../src/domain/analysis.ts';
 import type { Release } from '../../../src/domain/release.ts';
-import type { Slot } from '../../../src/domain/slots.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import {
+  analysedRelease,
+  type Script,
+  scriptedMetrics,
+} from '../../../testkit/scripted-analysis.ts';
 
 /**
  * Issue 13: what the analysis does with its verdicts, on in-memory ports with a clock the test
@@ -25,9 +27,6 @@ const config = (extra: string, strategy = 'canary') =>
     analysis: { source: haproxy, intervalSeconds: 60${extra} }`,
   });
 
-type Counts = { requests: number | null; errors: number };
-type Script = (slot: Slot, tick: number) => Counts | Error;
-
 /** Rates as whole counts per 60 s interval: `rps` requests per second split by the canary weight. */
 const traffic =
   (rps: number, canaryWeight: number, canaryErrors: number, baselineErrors: number): Script =>
@@ -43,51 +42,21 @@ function setUp(
   script: Script,
   options: { extra?: string; strategy?: string; release?: Partial<Release> } = {},
 ) {
-  const w = memoryWorld(config(options.extra ?? '', options.strategy), new Date(START));
+  const strategy = (options.strategy ?? 'canary') as Release['strategy'];
+  const w = apiWorld(config(options.extra ?? '', options.strategy), new Date(START), {
+    production: strategy === 'bluegreen' ? 'green' : 'blue',
+  });
   let now = START;
   let tick = 0;
   const iso = new Date(START).toISOString();
-  const canary =
-    options.strategy === 'bluegreen'
-      ? {}
-      : {
-          canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: iso },
-        };
-  w.releases.set(
-    'rel-1',
-    releaseRecord(iso, {
-      strategy: (options.strategy ?? 'canary') as Release['strategy'],
-      state: options.strategy === 'bluegreen' ? 'observing' : 'ramping',
-      releasedAt: iso,
-      ...canary,
-      ...(options.strategy === 'bluegreen'
-        ? { observeUntil: new Date(START + 10 * 60_000).toISOString() }
-        : {}),
-      approvals: [{ role: 'lead', user: 'U0LEAD', at: iso }],
-      ...options.release,
-    }),
-  );
-  w.services.set(
-    'api',
-    serviceRecord(iso, { production: options.strategy === 'bluegreen' ? 'green' : 'blue' }),
-  );
+  w.releases.set('rel-1', analysedRelease(iso, strategy, [20, 100], options.release));
   const deps: AppDeps = {
     ...w.deps,
     clock: { now: () => new Date(now) },
-    metrics: {
-      read: async (_service, slot) => {
-        const counts = script(slot, tick);
-        if (counts instanceof Error) throw counts;
-        const reading: AnalysisReading = {
-          requests: counts.requests,
-          errors: counts.errors,
-          errorRatePercent: counts.requests ? (counts.errors / counts.requests) * 100 : 0,
-          latencyMs: 20,
-          latencyKind: 'mean',
-        };
-        return { reading, sample: { tick } };
-      },
-    },
+    metrics: scriptedMetrics(
+      () => script,
+      () => tick,
+    ),
   };
   const release = () => w.releases.get('rel-1') as Release;
   return {
