@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { analysisLockMs, runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
-import type { AnalysisReading } from '../../../src/domain/analysis.ts';
 import type { Release } from '../../../src/domain/release.ts';
-import type { Slot } from '../../../src/domain/slots.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import {
+  analysedRelease,
+  type Script,
+  scriptedMetrics,
+} from '../../../testkit/scripted-analysis.ts';
 
 /**
  * Issue 13: what the analysis does with its verdicts, on in-memory ports with a clock the test
@@ -15,24 +18,14 @@ import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.
  */
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 
-const config = (extra: string, strategy = 'canary') => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: ${strategy}
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    canary: { steps: [20, 100], holdMinutes: 5, autoPromote: false }
+const config = (extra: string, strategy = 'canary') =>
+  apiConfig({
+    strategy,
+    deploy: '{ command: ["./deploy.sh"], timeoutSeconds: 120 }',
+    api: `    canary: { steps: [20, 100], holdMinutes: 5, autoPromote: false }
     stabilityWindowMinutes: 10
-    analysis: { source: haproxy, intervalSeconds: 60${extra} }
-`;
-
-type Counts = { requests: number | null; errors: number };
-type Script = (slot: Slot, tick: number) => Counts | Error;
+    analysis: { source: haproxy, intervalSeconds: 60${extra} }`,
+  });
 
 /** Rates as whole counts per 60 s interval: `rps` requests per second split by the canary weight. */
 const traffic =
@@ -49,51 +42,21 @@ function setUp(
   script: Script,
   options: { extra?: string; strategy?: string; release?: Partial<Release> } = {},
 ) {
-  const w = memoryWorld(config(options.extra ?? '', options.strategy), new Date(START));
+  const strategy = (options.strategy ?? 'canary') as Release['strategy'];
+  const w = apiWorld(config(options.extra ?? '', options.strategy), new Date(START), {
+    production: strategy === 'bluegreen' ? 'green' : 'blue',
+  });
   let now = START;
   let tick = 0;
   const iso = new Date(START).toISOString();
-  const canary =
-    options.strategy === 'bluegreen'
-      ? {}
-      : {
-          canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: iso },
-        };
-  w.releases.set(
-    'rel-1',
-    releaseRecord(iso, {
-      strategy: (options.strategy ?? 'canary') as Release['strategy'],
-      state: options.strategy === 'bluegreen' ? 'observing' : 'ramping',
-      releasedAt: iso,
-      ...canary,
-      ...(options.strategy === 'bluegreen'
-        ? { observeUntil: new Date(START + 10 * 60_000).toISOString() }
-        : {}),
-      approvals: [{ role: 'lead', user: 'U0LEAD', at: iso }],
-      ...options.release,
-    }),
-  );
-  w.services.set(
-    'api',
-    serviceRecord(iso, { production: options.strategy === 'bluegreen' ? 'green' : 'blue' }),
-  );
+  w.releases.set('rel-1', analysedRelease(iso, strategy, [20, 100], options.release));
   const deps: AppDeps = {
     ...w.deps,
     clock: { now: () => new Date(now) },
-    metrics: {
-      read: async (_service, slot) => {
-        const counts = script(slot, tick);
-        if (counts instanceof Error) throw counts;
-        const reading: AnalysisReading = {
-          requests: counts.requests,
-          errors: counts.errors,
-          errorRatePercent: counts.requests ? (counts.errors / counts.requests) * 100 : 0,
-          latencyMs: 20,
-          latencyKind: 'mean',
-        };
-        return { reading, sample: { tick } };
-      },
-    },
+    metrics: scriptedMetrics(
+      () => script,
+      () => tick,
+    ),
   };
   const release = () => w.releases.get('rel-1') as Release;
   return {

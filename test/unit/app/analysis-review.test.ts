@@ -20,9 +20,15 @@ import {
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import { DEFAULT_ERROR_JUDGE, NO_EVIDENCE } from '../../../src/domain/error-judge.ts';
 import type { Release } from '../../../src/domain/release.ts';
-import type { Slot } from '../../../src/domain/slots.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import {
+  analysedRelease,
+  type Script,
+  scriptedMetrics,
+} from '../../../testkit/scripted-analysis.ts';
 
 /**
  * Review of issue 13 (canary judgement): interleavings and inputs a real team produces, each
@@ -38,24 +44,14 @@ const config = (opts: {
   autoPromote?: boolean;
   analysis?: string;
   source?: string;
-}) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: ${opts.strategy ?? 'canary'}
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    canary: { steps: ${opts.steps ?? '[20, 50, 100]'}, holdMinutes: 5, autoPromote: ${opts.autoPromote ?? false} }
+}) =>
+  apiConfig({
+    strategy: opts.strategy ?? 'canary',
+    deploy: '{ command: ["./deploy.sh"], timeoutSeconds: 120 }',
+    api: `    canary: { steps: ${opts.steps ?? '[20, 50, 100]'}, holdMinutes: 5, autoPromote: ${opts.autoPromote ?? false} }
     stabilityWindowMinutes: 10
-    analysis: { source: ${opts.source ?? 'haproxy'}, intervalSeconds: 60${opts.analysis ?? ''} }
-`;
-
-type Counts = { requests: number | null; errors: number };
-type Script = (slot: Slot, tick: number) => Counts | Error;
+    analysis: { source: ${opts.source ?? 'haproxy'}, intervalSeconds: 60${opts.analysis ?? ''} }`,
+  });
 
 const healthy: Script = (slot) =>
   slot === 'green' ? { requests: 1200, errors: 0 } : { requests: 4800, errors: 0 };
@@ -79,32 +75,16 @@ function setUp(
   script: Script,
   opts: Parameters<typeof config>[0] & { release?: Partial<Release> } = {},
 ): World {
-  const w = memoryWorld(config(opts), new Date(START));
+  const strategy = (opts.strategy ?? 'canary') as Release['strategy'];
+  const w = apiWorld(config(opts), new Date(START), {
+    production: strategy === 'bluegreen' ? 'green' : 'blue',
+  });
   let now = START;
   let tick = 0;
   let current = script;
   const iso = new Date(START).toISOString();
-  const bluegreen = opts.strategy === 'bluegreen';
-  w.releases.set(
-    'rel-1',
-    releaseRecord(iso, {
-      strategy: (opts.strategy ?? 'canary') as Release['strategy'],
-      state: bluegreen ? 'observing' : 'ramping',
-      releasedAt: iso,
-      ...(bluegreen
-        ? { observeUntil: new Date(START + 10 * MIN).toISOString() }
-        : {
-            canary: {
-              steps: JSON.parse(opts.steps ?? '[20, 50, 100]') as number[],
-              stepIndex: 0,
-              stepStartedAt: iso,
-            },
-          }),
-      approvals: [{ role: 'lead', user: 'U0LEAD', at: iso }],
-      ...opts.release,
-    }),
-  );
-  w.services.set('api', serviceRecord(iso, { production: bluegreen ? 'green' : 'blue' }));
+  const steps = JSON.parse(opts.steps ?? '[20, 50, 100]') as number[];
+  w.releases.set('rel-1', analysedRelease(iso, strategy, steps, opts.release));
   let hook: (() => Promise<void>) | undefined;
   const store = w.deps.store;
   const deps: AppDeps = {
@@ -129,20 +109,10 @@ function setUp(
         return ok;
       },
     },
-    metrics: {
-      read: async (_service, slot) => {
-        const counts = current(slot, tick);
-        if (counts instanceof Error) throw counts;
-        const reading: AnalysisReading = {
-          requests: counts.requests,
-          errors: counts.errors,
-          errorRatePercent: counts.requests ? (counts.errors / counts.requests) * 100 : 0,
-          latencyMs: 20,
-          latencyKind: 'mean',
-        };
-        return { reading, sample: { tick } };
-      },
-    },
+    metrics: scriptedMetrics(
+      () => current,
+      () => tick,
+    ),
   };
   const release = () => w.releases.get('rel-1') as Release;
   return {

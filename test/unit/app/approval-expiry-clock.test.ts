@@ -1,22 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { sweepService } from '../../../src/app/sweeper.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { manualClock } from '../../../testkit/clock.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 // An approval wait of an hour, run in milliseconds: the clock is moved, never slept on.
-const CONFIG = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    approvalTtlMinutes: 60
-`;
+const CONFIG = apiConfig({
+  deploy: '{ command: ["./deploy.sh"], timeoutSeconds: 120 }',
+  api: '    approvalTtlMinutes: 60',
+});
 const REQUESTED = '2026-11-24T10:00:00.000Z';
 const MINUTE = 60_000;
 

@@ -2,19 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { authoriseCommand } from '../../../src/app/authorise.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 
-const config = (operators: string) =>
-  parseConfig(`
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-${operators}`);
+const config = (operators: string) => parseConfig(apiConfig({ api: operators }));
 
 // User ids stand for themselves here; groups are resolved by the real directory elsewhere.
 const directory = { members: async (ids: readonly string[]) => [...ids] };

@@ -4,28 +4,21 @@ import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import { steerCanary } from '../../../src/app/use-cases/steer-canary.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 // The calendar at the moment of acting (issue 11): a freeze that began after /release.
 const NOW = new Date('2026-11-27T10:00:00.000Z'); // inside the freeze below
 const AT = '2026-11-27T09:00:00.000Z';
-const yaml = (autoPromote: boolean) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-freeze:
-  - { from: "2026-11-27T09:30:00Z", to: "2026-12-01T00:00:00Z", reason: "Black Friday" }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    canary: { steps: [20, 100], holdMinutes: 10, autoPromote: ${autoPromote} }
-    approvalTtlMinutes: 600
-`;
+const yaml = (autoPromote: boolean) =>
+  apiConfig({
+    top: `freeze:
+  - { from: "2026-11-27T09:30:00Z", to: "2026-12-01T00:00:00Z", reason: "Black Friday" }`,
+    strategy: 'canary',
+    api: `    canary: { steps: [20, 100], holdMinutes: 10, autoPromote: ${autoPromote} }
+    approvalTtlMinutes: 600`,
+  });
 
 function world(state: ReleaseState, autoPromote = false, extra: Partial<Release> = {}) {
   const w = memoryWorld(yaml(autoPromote), NOW);

@@ -1,47 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { approveRelease } from '../../../src/app/use-cases/decide-release.ts';
 import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
 import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
-import { requestRelease } from '../../../src/app/use-cases/start-release.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { type TickClick, tickChecklist } from '../../../src/app/use-cases/tick-checklist.ts';
 import { newChecklist } from '../../../src/domain/checklist.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { requestedRelease } from '../../../testkit/api-world.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { refused } from '../../../testkit/release-outcomes.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
-const CONFIG = (checklists: string) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    stabilityWindowMinutes: 0
-${checklists}
-`;
+const CONFIG = (checklists: string) =>
+  apiConfig({ api: `    stabilityWindowMinutes: 0\n${checklists}\n` });
 
 const POST_ONLY = `    checklists:
       pre: []
       post: [{ text: "Smoke test passed", owner: U0QA }, { text: "Stakeholders told", owner: U0PM, required: false }]`;
 
-async function requested(checklists = '') {
-  const world = memoryWorld(CONFIG(checklists), NOW);
-  world.services.set(
-    'api',
-    serviceRecord(NOW.toISOString(), { operation: null, lastReleaseId: null }),
-  );
-  await requestRelease(world.deps, { service: 'api', by: 'U0DEV1' });
-  const release = [...world.releases.values()][0] as Release;
-  return { world, id: release.id };
-}
+const requested = (checklists = '') => requestedRelease(CONFIG(checklists), NOW);
 
 /** Approved and switched, as the worker would run it: the post-release items are tracked. */
 async function live(checklists = POST_ONLY) {
@@ -70,16 +51,6 @@ function clickOn(
     drawnTicked: ids.filter((id) => drawn.checklist?.ticks.some((t) => t.item === id)),
     selected,
   };
-}
-
-async function refused(run: Promise<unknown>): Promise<ReleaseError> {
-  try {
-    await run;
-  } catch (error) {
-    if (error instanceof ReleaseError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('checklists under attack, on in-memory ports and a manual clock', () => {

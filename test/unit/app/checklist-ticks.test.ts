@@ -1,43 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
-import { ReleaseError } from '../../../src/app/release-error.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { approveRelease } from '../../../src/app/use-cases/decide-release.ts';
-import { requestRelease } from '../../../src/app/use-cases/start-release.ts';
 import { type TickClick, tickChecklist } from '../../../src/app/use-cases/tick-checklist.ts';
 import { ConfigError } from '../../../src/config/config-error.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld, IDLE, requestedRelease } from '../../../testkit/api-world.ts';
+import { refused } from '../../../testkit/release-outcomes.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
-const CONFIG = (checklists: string) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    stabilityWindowMinutes: 0
-${checklists}
-`;
+const CONFIG = (checklists: string) =>
+  apiConfig({ api: `    stabilityWindowMinutes: 0\n${checklists}\n` });
 
 /** A world with api's STANDBY ready for a patch release, and the release requested. */
-async function requested(checklists = '') {
-  const world = memoryWorld(CONFIG(checklists), NOW);
-  world.services.set(
-    'api',
-    serviceRecord(NOW.toISOString(), { operation: null, lastReleaseId: null }),
-  );
-  await requestRelease(world.deps, { service: 'api', by: 'U0DEV1' });
-  const release = [...world.releases.values()][0] as Release;
-  return { world, id: release.id };
-}
+const requested = (checklists = '') => requestedRelease(CONFIG(checklists), NOW);
 
 /** A click on item `index` of a phase, from a card drawn for the release as it is now. */
 function click(release: Release, user: string, phase: 'pre' | 'post', items: number[]): TickClick {
@@ -53,16 +32,6 @@ function click(release: Release, user: string, phase: 'pre' | 'post', items: num
     drawnTicked: ticked,
     selected: ids.filter((id) => ticked.includes(id) !== flipped.includes(id)),
   };
-}
-
-async function refused(run: Promise<unknown>): Promise<ReleaseError> {
-  try {
-    await run;
-  } catch (error) {
-    if (error instanceof ReleaseError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('checklists in the use cases, on in-memory ports and a manual clock', () => {
@@ -201,11 +170,7 @@ describe('checklists in the use cases, on in-memory ports and a manual clock', (
   });
 
   it('says in a /release --dry-run plan what must be ticked, and changes nothing', async () => {
-    const world = memoryWorld(CONFIG(''), NOW);
-    world.services.set(
-      'api',
-      serviceRecord(NOW.toISOString(), { operation: null, lastReleaseId: null }),
-    );
+    const world = apiWorld(CONFIG(''), NOW, IDLE);
     const plan = await dispatchCommand(
       world.deps,
       { kind: 'release', service: 'api', dryRun: true },

@@ -1,38 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { type Click, dispatchAction } from '../../../src/app/dispatch-action.ts';
-import { ReleaseError } from '../../../src/app/release-error.ts';
+import { dispatchAction } from '../../../src/app/dispatch-action.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { fenceValue, parseFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { channelClick as click, outcome } from '../../../testkit/release-outcomes.ts';
 
 // Review of issue 11: clicks that still act when they should not (or the reverse).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
-const yaml = (operators = '[U0DEV1, U0LEAD, U0LEAD2, U0OPS]') => `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD, U0LEAD2]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    canary: { steps: [20, 50, 100], holdMinutes: 10 }
+const yaml = (operators = '[U0DEV1, U0LEAD, U0LEAD2, U0OPS]') =>
+  apiConfig({
+    roles: '{ lead: [U0LEAD, U0LEAD2], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }',
+    strategy: 'canary',
+    api: `    canary: { steps: [20, 50, 100], holdMinutes: 10 }
     approvalTtlMinutes: 60
-    operators: ${operators}
-`;
+    operators: ${operators}`,
+  });
 
 function world(state: ReleaseState, extra: Partial<Release> = {}, operators?: string) {
   const w = memoryWorld(yaml(operators), NOW);
@@ -83,22 +69,6 @@ function world(state: ReleaseState, extra: Partial<Release> = {}, operators?: st
 }
 
 const drawn = (r: Release) => parseFenceValue(fenceValue(r)).stage as string;
-const click = (user: string, stage: string | undefined, extra: Partial<Click> = {}): Click => ({
-  user,
-  channel: 'C0RELEASES',
-  ...(stage !== undefined ? { stage } : {}),
-  ...extra,
-});
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ReleaseError) return error.code;
-    throw error;
-  }
-}
 
 describe('click review (issue 11)', () => {
   it('an Approve after the approval deadline, before the sweeper runs, does not switch traffic', async () => {

@@ -8,32 +8,16 @@ import { ReleaseError } from '../../../src/app/release-error.ts';
 import { fenceValue, parseFenceValue, stepFenceValue } from '../../../src/domain/click-fence.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { ServiceState } from '../../../src/domain/service-state.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday; no freeze configured
 const AT = NOW.toISOString();
-const CONFIG = `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    canary: { steps: [20, 100], holdMinutes: 10 }
-    operators: [U0DEV1, U0LEAD, U0OPS]
-`;
+const CONFIG = apiConfig({
+  strategy: 'canary',
+  api: `    canary: { steps: [20, 100], holdMinutes: 10 }
+    operators: [U0DEV1, U0LEAD, U0OPS]`,
+});
 
 const STATES: readonly ReleaseState[] = [
   'awaiting_approval',
@@ -193,150 +177,56 @@ function clickFor(
   }
 }
 
-// Outcomes written out by hand from the rules in issue 11, one row per state, columns in
-// RELATIONS order: requester, approver, operator, outsider, other channel, stale.
+// Outcomes written out by hand from the rules in issue 11, columns in RELATIONS order:
+// requester, approver, operator, outsider, other channel, stale.
 // ok: acted. stale: refused as out of date. deny: not allowed. none: nothing to act on.
 type Outcome = 'ok' | 'stale' | 'deny' | 'none';
-const WORD_ROWS: Record<ReleaseState, readonly Outcome[]> = {
-  awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  running_steps: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
-  switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-};
-const EXPECTED: Record<ReleaseButton, Record<ReleaseState, readonly Outcome[]>> = {
-  approve: {
-    awaiting_approval: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
-    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  },
-  reject: {
-    awaiting_approval: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  },
-  promote: {
-    awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    ramping: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
-    observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  },
-  pause: {
-    awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+type Row = readonly Outcome[];
+/** The button is not on the message as last drawn: every click in the channel is stale. */
+const STALE: Row = ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'];
+/** Requester, approver and operator may act, and it acts. */
+const ACTS: Row = ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'];
+/** Requester, approver and operator may act, but there is nothing to act on. */
+const NONE: Row = ['none', 'none', 'none', 'deny', 'deny', 'stale'];
+/** Only the approver (lead, not the requester) may act. */
+const LEAD_ONLY: Row = ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'];
+
+/** A button's row for every state: `rows` where a state differs, `rest` for all the others. */
+function byState(rest: Row, rows: Partial<Record<ReleaseState, Row>>): Record<ReleaseState, Row> {
+  return Object.fromEntries(STATES.map((state) => [state, rows[state] ?? rest])) as Record<
+    ReleaseState,
+    Row
+  >;
+}
+
+// Cancelled, rejected, failed and rolled back releases have nothing left to roll back.
+const ENDED = { rejected: NONE, cancelled: NONE, failed: NONE, rolled_back: NONE };
+
+const EXPECTED: Record<ReleaseButton, Record<ReleaseState, Row>> = {
+  approve: byState(STALE, { awaiting_approval: LEAD_ONLY }),
+  reject: byState(STALE, { awaiting_approval: ACTS }),
+  promote: byState(STALE, { ramping: LEAD_ONLY }),
+  pause: byState(STALE, {
     ramping: ['ok', 'ok', 'deny', 'deny', 'deny', 'stale'],
     observing: ['ok', 'ok', 'deny', 'deny', 'deny', 'stale'],
-    released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  },
+  }),
   // Nothing is paused here, so a Resume that may act finds nothing to resume.
-  resume: {
-    awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    running_steps: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
+  resume: byState(STALE, {
     ramping: ['none', 'none', 'deny', 'deny', 'deny', 'stale'],
     observing: ['none', 'none', 'deny', 'deny', 'deny', 'stale'],
-    released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  },
+  }),
   // Already rolling back (and not failed): a second Rollback or Abort adds nothing.
-  rollback: {
-    awaiting_approval: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    running_steps: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    switching: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    ramping: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    observing: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    released: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    rejected: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    cancelled: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    failed: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-  },
-  abort: {
-    awaiting_approval: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    running_steps: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    switching: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    ramping: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    observing: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    released: ['ok', 'ok', 'ok', 'deny', 'deny', 'stale'],
-    rejected: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    cancelled: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    failed: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-  },
+  rollback: byState(ACTS, { ...ENDED, rolling_back: STALE }),
+  abort: byState(ACTS, { ...ENDED, rolling_back: STALE }),
   // Only a released release carries a rollback request here (asked by U0DEV2); only lead approves.
-  approve_rollback: {
-    awaiting_approval: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    running_steps: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    switching: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    ramping: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    observing: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    released: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
-    rejected: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    cancelled: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    failed: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    rolling_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-    rolled_back: ['none', 'none', 'none', 'deny', 'deny', 'stale'],
-  },
+  approve_rollback: byState(NONE, { released: LEAD_ONLY }),
   // An irreversible step's own approval: its role (lead), never the requester, only while it
   // waits (the operator may run /release but is not in lead; the outsider is not an operator).
-  approve_step: {
-    awaiting_approval: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    running_steps: ['deny', 'ok', 'deny', 'deny', 'deny', 'stale'],
-    switching: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    ramping: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    observing: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    released: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rejected: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    cancelled: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    failed: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolling_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-    rolled_back: ['stale', 'stale', 'stale', 'stale', 'deny', 'stale'],
-  },
+  approve_step: byState(STALE, { running_steps: LEAD_ONLY }),
   // The word on an irreversible step cut off while it ran: its role (lead), never the requester,
   // only while it waits for that word (here only a running_steps release's step does).
-  step_completed: WORD_ROWS,
-  step_not_completed: WORD_ROWS,
+  step_completed: byState(STALE, { running_steps: LEAD_ONLY }),
+  step_not_completed: byState(STALE, { running_steps: LEAD_ONLY }),
 };
 
 const CODE: Record<string, Outcome> = {

@@ -6,30 +6,22 @@ import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
 import type { GateResult } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { ReusedGateResults } from '../../../src/app/reused-gate-results.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld, IDLE } from '../../../testkit/api-world.ts';
 import { serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
-const yaml = (extra: string) => `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    gates:
+const yaml = (extra: string) =>
+  apiConfig({
+    api: `    gates:
       - { name: smoke, type: http, url: "http://127.0.0.1:9/smoke" }
-${extra}`;
+${extra}`,
+  });
 
 /** A world with api 2.4.1 healthy on STANDBY and nothing running; counts gate runs. */
 function world(extra = '', clockMs = () => NOW.getTime()) {
-  const w = memoryWorld(yaml(extra), NOW);
-  w.services.set('api', serviceRecord(AT, { operation: null, lastReleaseId: null }));
+  const w = apiWorld(yaml(extra), NOW, IDLE);
   const runs: string[] = [];
   const gates = {
     run: async (service: string, context: { version: string }): Promise<GateResult[]> => {

@@ -1,57 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
-import { type Click, dispatchAction } from '../../../src/app/dispatch-action.ts';
-import { ReleaseError } from '../../../src/app/release-error.ts';
+import { dispatchAction } from '../../../src/app/dispatch-action.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { stageOf } from '../../../src/domain/click-fence.ts';
 import type { Release } from '../../../src/domain/release.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { channelClick as click, outcome } from '../../../testkit/release-outcomes.ts';
 
 // Final review of db53f3c..cef17f7 (switch_held, pause stages, approval deadline, updateService).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
-const YAML = `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD, U0LEAD2]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    canary: { steps: [20, 50, 100], holdMinutes: 10 }
+const YAML = apiConfig({
+  roles: '{ lead: [U0LEAD, U0LEAD2], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }',
+  strategy: 'canary',
+  api: `    canary: { steps: [20, 50, 100], holdMinutes: 10 }
     approvalTtlMinutes: 60
-    operators: [U0DEV1, U0LEAD, U0LEAD2]
-`;
-
-const click = (user: string, stage: string | undefined): Click => ({
-  user,
-  channel: 'C0RELEASES',
-  ...(stage !== undefined ? { stage } : {}),
+    operators: [U0DEV1, U0LEAD, U0LEAD2]`,
 });
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ReleaseError) return error.code;
-    throw error;
-  }
-}
 
 const at = (deps: AppDeps, when: Date) => {
   (deps as { clock: AppDeps['clock'] }).clock = { now: () => when };
@@ -59,7 +28,7 @@ const at = (deps: AppDeps, when: Date) => {
 
 /** A canary at 50 % whose last Promote reaches a day-long freeze: held at 50 % by switch_held. */
 async function heldAtFifty() {
-  const w = memoryWorld(YAML, NOW);
+  const w = apiWorld(YAML, NOW, { revision: 9 });
   w.releases.set(
     'rel-1',
     releaseRecord(AT, {
@@ -75,7 +44,6 @@ async function heldAtFifty() {
       },
     }),
   );
-  w.services.set('api', serviceRecord(AT, { revision: 9 }));
   w.weights.blue = 50;
   w.weights.green = 50;
   const drawn = stageOf(w.releases.get('rel-1') as Release);
@@ -128,9 +96,8 @@ describe('final review', () => {
   });
 
   it('sweeper: a service record that vanishes mid-sweep is not adopted (and announced) by freeOperation', async () => {
-    const w = memoryWorld(YAML, NOW);
+    const w = apiWorld(YAML, NOW);
     w.releases.set('rel-1', releaseRecord(AT, { state: 'cancelled', failure: 'expired' }));
-    w.services.set('api', serviceRecord(AT));
     const get = w.deps.store.getService;
     let calls = 0;
     // Redis loses the record right after the sweep read it (a restart without persistence).

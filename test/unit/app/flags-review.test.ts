@@ -9,43 +9,26 @@ import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts'
 import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
 import type { FlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
 import { memoryFlags } from '../../../testkit/memory-flags.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
 const HOLD_MS = 10 * 60_000; // canary.holdMinutes' default: each ramp step's hold
 const PASS = { verdict: 'pass' } as const;
-const YAML = `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-flagProviders:
-  unleash: { url: "http://127.0.0.1:4242", timeoutMs: 200 }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    flags:
-      - { name: new-checkout, environment: production, rollout: [10, 50, 100], killSwitch: true }
-`;
+const YAML = apiConfig({
+  top: `flagProviders:
+  unleash: { url: "http://127.0.0.1:4242", timeoutMs: 200 }`,
+  api: `    flags:
+      - { name: new-checkout, environment: production, rollout: [10, 50, 100], killSwitch: true }`,
+});
 
 /** A minor release in its stability window, requested by U0DEV1, approved by team (U0DEV2). */
 function world(provider: FlagProvider, changes: Parameters<typeof releaseRecord>[1] = {}) {
-  const w = memoryWorld(YAML, NOW);
+  const w = apiWorld(YAML, NOW, { production: 'green', operation: null });
   (w.deps as { flags?: FlagProvider }).flags = provider;
-  w.services.set('api', serviceRecord(AT, { production: 'green', operation: null }));
   w.releases.set(
     'rel-1',
     releaseRecord(AT, {

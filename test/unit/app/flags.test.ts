@@ -4,44 +4,28 @@ import type { FlagProvider } from '../../../src/app/flag-ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { setFlag } from '../../../src/app/use-cases/set-flag.ts';
-import { parseFlagChange } from '../../../src/domain/flags.ts';
+import { type FlagChange, parseFlagChange } from '../../../src/domain/flags.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
 import { memoryFlags } from '../../../testkit/memory-flags.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
 const AT = NOW.toISOString();
-const YAML = (extra = '') => `
-timezone: UTC
-alertsChannel: C0ALERTS
-roles:
-  lead: [U0LEAD]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-${extra}
+const YAML = (extra = '') =>
+  apiConfig({
+    top: `${extra}
 flagProviders:
-  unleash: { url: "http://127.0.0.1:4242", timeoutMs: 200 }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots:
-      blue: { url: "http://127.0.0.1:3001" }
-      green: { url: "http://127.0.0.1:3002" }
-    deploy: { command: ["./deploy.sh"] }
-    traffic:
-      haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } }
-    flags:
+  unleash: { url: "http://127.0.0.1:4242", timeoutMs: 200 }`,
+    api: `    flags:
       - { name: new-checkout, environment: production, killSwitch: true, role: team }
-      - { name: dark-mode, environment: production }
-`;
+      - { name: dark-mode, environment: production }`,
+  });
 
 function world(flags: FlagProvider, extra = '') {
-  const w = memoryWorld(YAML(extra), NOW);
+  const w = apiWorld(YAML(extra), NOW, { production: 'green', operation: null });
   (w.deps as { flags?: FlagProvider }).flags = flags;
-  w.services.set('api', serviceRecord(AT, { production: 'green', operation: null }));
   w.releases.set('rel-1', releaseRecord(AT, { state: 'released', releasedAt: AT }));
   return w;
 }
@@ -55,6 +39,10 @@ async function refusal(p: Promise<unknown>): Promise<string> {
     throw error;
   }
 }
+
+/** `by` changes api's flag `flag` as /flag would. */
+const flagTo = (w: ReturnType<typeof world>, flag: string, change: FlagChange, by: string) =>
+  setFlag(w.deps, { service: 'api', flag, change, by });
 
 describe('/flag parsing', () => {
   it.each([
@@ -116,33 +104,19 @@ describe('setFlag', () => {
   it('needs the flag’s role, names the flags it knows, and changes nothing when refused', async () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'new-checkout',
-          change: { kind: 'on' },
-          by: 'U0LEAD',
-        }),
-      ),
-    ).toBe('not_allowed: Only team may change the flag new-checkout of api.');
-    expect(
-      await refusal(
-        setFlag(w.deps, { service: 'api', flag: 'nope', change: { kind: 'on' }, by: 'U0DEV2' }),
-      ),
-    ).toContain('has no flag called nope');
+    expect(await refusal(flagTo(w, 'new-checkout', { kind: 'on' }, 'U0LEAD'))).toBe(
+      'not_allowed: Only team may change the flag new-checkout of api.',
+    );
+    expect(await refusal(flagTo(w, 'nope', { kind: 'on' }, 'U0DEV2'))).toContain(
+      'has no flag called nope',
+    );
     expect(flags.calls).toEqual([]);
   });
 
   it('lets any /flag operator pull a kill switch, outside the flag’s role', async () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
-    const answer = await setFlag(w.deps, {
-      service: 'api',
-      flag: 'new-checkout',
-      change: { kind: 'off' },
-      by: 'U0LEAD',
-    });
+    const answer = await flagTo(w, 'new-checkout', { kind: 'off' }, 'U0LEAD');
     expect(answer.message).toBe('new-checkout (unleash, production) is off now.');
     expect(flags.calls).toEqual(['disable new-checkout']);
   });
@@ -151,22 +125,10 @@ describe('setFlag', () => {
     const flags = memoryFlags();
     const w = world(flags.provider, 'blockedDays: [tue]');
     expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'percent', percent: 10 },
-          by: 'U0DEV2',
-        }),
-      ),
+      await refusal(flagTo(w, 'dark-mode', { kind: 'percent', percent: 10 }, 'U0DEV2')),
     ).toMatch(/^frozen: api is closed for releases/);
     expect(flags.calls).toEqual([]);
-    const answer = await setFlag(w.deps, {
-      service: 'api',
-      flag: 'dark-mode',
-      change: { kind: 'off' },
-      by: 'U0DEV2',
-    });
+    const answer = await flagTo(w, 'dark-mode', { kind: 'off' }, 'U0DEV2');
     expect(answer.message).toBe('dark-mode (unleash, production) is off now.');
     expect(flags.calls).toEqual(['disable dark-mode']);
   });
@@ -174,12 +136,7 @@ describe('setFlag', () => {
   it('records the change on the live release, so a restart knows what to turn off', async () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
-    await setFlag(w.deps, {
-      service: 'api',
-      flag: 'dark-mode',
-      change: { kind: 'percent', percent: 30 },
-      by: 'U0DEV2',
-    });
+    await flagTo(w, 'dark-mode', { kind: 'percent', percent: 30 }, 'U0DEV2');
     expect(flags.state.get('dark-mode')).toEqual({ enabled: true, percent: 30 });
     expect(w.releases.get('rel-1')?.flags).toMatchObject([
       { name: 'dark-mode', percent: 30, by: 'U0DEV2' },
@@ -189,16 +146,7 @@ describe('setFlag', () => {
 
   it('says plainly when the provider is down, and leaves the flag off on the release', async () => {
     const w = world(memoryFlags({ down: ['dark-mode'] }).provider);
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'on' },
-          by: 'U0DEV2',
-        }),
-      ),
-    ).toBe(
+    expect(await refusal(flagTo(w, 'dark-mode', { kind: 'on' }, 'U0DEV2'))).toBe(
       'not_available: Could not change dark-mode (unleash, production): Unleash is unreachable (ECONNREFUSED).',
     );
     const release = w.releases.get('rel-1');
@@ -217,12 +165,7 @@ describe('setFlag', () => {
       seen.push(w.releases.get('rel-1')?.flags?.find((f) => f.name === flag.name)?.percent);
       return setPercent(flag, percent);
     };
-    await setFlag(w.deps, {
-      service: 'api',
-      flag: 'dark-mode',
-      change: { kind: 'percent', percent: 20 },
-      by: 'U0DEV2',
-    });
+    await flagTo(w, 'dark-mode', { kind: 'percent', percent: 20 }, 'U0DEV2');
     expect(seen).toEqual([20]);
   });
 
@@ -237,16 +180,7 @@ describe('setFlag', () => {
         w.releases.set('rel-1', { ...live, state: 'rolling_back', revision: live.revision + 1 });
       return setPercent(flag, percent);
     };
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'on' },
-          by: 'U0DEV2',
-        }),
-      ),
-    ).toBe(
+    expect(await refusal(flagTo(w, 'dark-mode', { kind: 'on' }, 'U0DEV2'))).toBe(
       'release_in_progress: api 2.4.1 started rolling back meanwhile: dark-mode was turned off again.',
     );
     expect(flags.state.get('dark-mode')?.enabled).toBe(false);
@@ -257,16 +191,9 @@ describe('setFlag', () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
     w.releases.set('rel-1', releaseRecord(AT, { state: 'rolling_back' }));
-    expect(
-      await refusal(
-        setFlag(w.deps, {
-          service: 'api',
-          flag: 'dark-mode',
-          change: { kind: 'on' },
-          by: 'U0DEV2',
-        }),
-      ),
-    ).toBe('release_in_progress: api 2.4.1 is rolling back: its flags stay off until that ends.');
+    expect(await refusal(flagTo(w, 'dark-mode', { kind: 'on' }, 'U0DEV2'))).toBe(
+      'release_in_progress: api 2.4.1 is rolling back: its flags stay off until that ends.',
+    );
     expect(flags.calls).toEqual([]);
   });
 });
@@ -357,8 +284,7 @@ describe('flag ramp', () => {
     const flags = memoryFlags();
     const w = world(flags.provider);
     w.releases.set('rel-1', observing());
-    const ramp = (by: string) =>
-      refusal(setFlag(w.deps, { service: 'api', flag: 'dark-mode', change: { kind: 'ramp' }, by }));
+    const ramp = (by: string) => refusal(flagTo(w, 'dark-mode', { kind: 'ramp' }, by));
     expect(await ramp('U0DEV1')).toMatch(/^not_allowed: Starting a flag ramp is an approval/);
     expect(await ramp('U0DEV2')).toBe('ok');
     expect(w.releases.get('rel-1')?.flagRamp).toMatchObject({ name: 'dark-mode', stepIndex: 0 });

@@ -2,23 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import type { InstanceTraffic } from '../../../src/app/ports.ts';
 import { runProgressStep } from '../../../src/app/use-cases/progress-updates.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
 
 // The progress reply of a release behind a fleet lists what each load balancer really sends,
 // read at that tick; a single proxy (or a fleet of one) gets no such lines.
 const AT = '2026-11-24T10:00:00.000Z';
-const CONFIG = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-`;
+const CONFIG = apiConfig();
 
 const on = (green: number) => ({
   serving: green === 100 ? (['green'] as const) : (['blue', 'green'] as const),
@@ -27,9 +18,8 @@ const on = (green: number) => ({
 });
 
 async function progressWith(instances: InstanceTraffic[] | undefined): Promise<string[]> {
-  const w = memoryWorld(CONFIG, new Date(AT));
+  const w = apiWorld(CONFIG, new Date(AT), { production: 'green' });
   w.releases.set('rel-1', releaseRecord(AT, { state: 'observing', releasedAt: AT }));
-  w.services.set('api', serviceRecord(AT, { production: 'green' }));
   const seen: string[][] = [];
   const deps: AppDeps = {
     ...w.deps,
@@ -77,10 +67,9 @@ describe('a progress tick that overlaps the end of its release', () => {
   // end it meanwhile. The tick must not post a progress reply after the end, nor redraw the card
   // from the record it read before the end.
   it('posts nothing when the release ended while the tick read the load balancers', async () => {
-    const w = memoryWorld(CONFIG, new Date(AT));
+    const w = apiWorld(CONFIG, new Date(AT), { production: 'green' });
     const observing = releaseRecord(AT, { state: 'observing', releasedAt: AT, revision: 5 });
     w.releases.set('rel-1', observing);
-    w.services.set('api', serviceRecord(AT, { production: 'green' }));
     const deps: AppDeps = {
       ...w.deps,
       traffic: {
@@ -97,10 +86,9 @@ describe('a progress tick that overlaps the end of its release', () => {
   });
 
   it('draws the card from the record as it is after the read, not as it was before', async () => {
-    const w = memoryWorld(CONFIG, new Date(AT));
+    const w = apiWorld(CONFIG, new Date(AT), { production: 'green' });
     const observing = releaseRecord(AT, { state: 'observing', releasedAt: AT, revision: 5 });
     w.releases.set('rel-1', observing);
-    w.services.set('api', serviceRecord(AT, { production: 'green' }));
     const drawn: number[] = [];
     const deps: AppDeps = {
       ...w.deps,

@@ -12,26 +12,21 @@ import { requestRollback } from '../../../src/app/use-cases/rollback.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
 import type { PreSwitchStep } from '../../../src/domain/pre-switch-steps.ts';
 import type { Release } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 const at = (minutes: number) => new Date(START + minutes * 60_000);
 const RUNBOOK = 'https://runbooks.example.com/migrate';
-const CONFIG = (steps = '', top = '') => `
-alertsChannel: C0ALERTS
-${top}
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO], dba: [U0DBA] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    approvalTtlMinutes: 60
+const CONFIG = (steps = '', top = '') =>
+  apiConfig({
+    top,
+    roles: '{ lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO], dba: [U0DBA] }',
+    api: `    approvalTtlMinutes: 60
     deadlines: { switchMinutes: 5 }
-${steps}`;
+${steps}`,
+  });
 const STEPS = `    steps:
       migrate: { command: ["./migrate.sh"], reversible: false, compensation: "${RUNBOOK}", approverRole: dba, owner: U0OWNER }
 `;

@@ -9,22 +9,17 @@ import {
   runIncidentReminder,
 } from '../../../src/app/use-cases/release-comms.ts';
 import type { Release } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const T0 = '2026-11-24T10:00:00.000Z';
-const CONFIG = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], security: [U0SEC], team: [U0DEV1], cto: [U0CTO] }
-comms: { channels: [C0STAKE] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: [./deploy.sh] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: b, green: g } } }
-`;
+const CONFIG = apiConfig({
+  roles: '{ lead: [U0LEAD], security: [U0SEC], team: [U0DEV1], cto: [U0CTO] }',
+  top: 'comms: { channels: [C0STAKE] }',
+  deploy: '{ command: [./deploy.sh] }',
+  haproxy: 'servers: { blue: b, green: g }',
+});
 
 function world(at: string) {
   const w = memoryWorld(CONFIG, new Date(at));

@@ -1,27 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
-import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
 const AT = NOW.toISOString();
-const CONFIG = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-`;
+const CONFIG = apiConfig({ strategy: 'canary' });
 
 /** `/release status api`'s HAProxy line with the proxy at `green` % on green. */
 async function haproxyLine(green: number, stepIndex: number | undefined): Promise<string> {
-  const world = memoryWorld(CONFIG, NOW);
-  world.services.set('api', serviceRecord(AT));
+  const world = apiWorld(CONFIG, NOW);
   world.releases.set(
     'rel-1',
     releaseRecord(AT, {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import type { Release } from '../../../src/domain/release.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
@@ -10,22 +11,15 @@ import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.
 // pass the service's own ceiling.
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 
-const config = (ringAnalysis: string) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    rings:
+const config = (ringAnalysis: string) =>
+  apiConfig({
+    strategy: 'canary',
+    deploy: '{ command: ["./deploy.sh"], timeoutSeconds: 120 }',
+    api: `    rings:
       staff: { percent: 20, soakMinutes: 5${ringAnalysis} }
       all: { percent: 100, soakMinutes: 0 }
-    analysis: { source: haproxy, intervalSeconds: 60, consecutiveBreaches: 2 }
-`;
+    analysis: { source: haproxy, intervalSeconds: 60, consecutiveBreaches: 2 }`,
+  });
 
 function setUp(ringAnalysis: string, stepIndex = 0) {
   const w = memoryWorld(config(ringAnalysis), new Date(START));

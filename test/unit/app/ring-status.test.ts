@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
 import { ringLines } from '../../../src/app/ring-traffic.ts';
 import type { AudienceEntry } from '../../../src/domain/rings.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
@@ -9,22 +10,14 @@ import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.
 // stored start, so a Greenlight restarted mid-ring (a new process, a new clock reading) shows
 // the same minutes as the one before it.
 const STEP_START = '2026-11-24T10:00:00.000Z';
-const CONFIG = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green }, audienceMaps: { header: /etc/h.map } } }
-    rings:
+const CONFIG = apiConfig({
+  strategy: 'canary',
+  haproxy: 'servers: { blue: blue, green: green }, audienceMaps: { header: /etc/h.map }',
+  api: `    rings:
       internal: { match: { header: X-Greenlight-Ring, values: [internal] }, soakMinutes: 60 }
       early: { percent: 10, soakMinutes: 1440 }
-      all: { percent: 100, soakMinutes: 0 }
-`;
+      all: { percent: 100, soakMinutes: 0 }`,
+});
 
 const ringed = releaseRecord(STEP_START, {
   strategy: 'canary',

@@ -2,26 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { Operation } from '../../../src/domain/service-state.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
 
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 const at = (minutes: number) => new Date(START + minutes * 60_000);
-const CONFIG = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    strategy: canary
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    health: { readyTimeoutSeconds: 60 }
-    deploy: { command: ["./deploy.sh"], timeoutSeconds: 120 }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
+const CONFIG = apiConfig({
+  strategy: 'canary',
+  deploy: '{ command: ["./deploy.sh"], timeoutSeconds: 120 }',
+  api: `    health: { readyTimeoutSeconds: 60 }
     approvalTtlMinutes: 60
-    deadlines: { switchMinutes: 5, pausedMinutes: 30 }
-`;
+    deadlines: { switchMinutes: 5, pausedMinutes: 30 }`,
+});
 
 function setUp(
   minutesLater: number,

@@ -4,19 +4,15 @@ import { buildComms } from '../../../src/composition/comms.ts';
 import { ConfigError } from '../../../src/config/config-error.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
 import { createLogger } from '../../../src/logger.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 
-const yaml = (comms: string) => `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], security: [U0SEC], team: [U0DEV1], cto: [U0CTO] }
-comms: ${comms}
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: [./deploy.sh] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: b, green: g } } }
-`;
+const yaml = (comms: string) =>
+  apiConfig({
+    roles: '{ lead: [U0LEAD], security: [U0SEC], team: [U0DEV1], cto: [U0CTO] }',
+    top: `comms: ${comms}`,
+    deploy: '{ command: [./deploy.sh] }',
+    haproxy: 'servers: { blue: b, green: g }',
+  });
 
 /** buildComms only wires: nothing it is handed is called while it builds. */
 function build(comms: string, processEnv: NodeJS.ProcessEnv) {

@@ -2,23 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { REDACTED } from '../../../src/adapters/process/secret-redactor.ts';
 import { guardsFor } from '../../../src/composition/guards.ts';
 import { parseConfig } from '../../../src/config/load-config.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
 
-const config = parseConfig(`
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-comms:
+const config = parseConfig(
+  apiConfig({
+    top: `comms:
   webhooks:
     - { url: "https://status.example.com/hook", secretEnv: STATUS_HOOK_SECRET }
 flagProviders:
-  unleash: { url: "https://unleash.example.com", tokenEnv: UNLEASH_ADMIN_TOKEN }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-`);
+  unleash: { url: "https://unleash.example.com", tokenEnv: UNLEASH_ADMIN_TOKEN }`,
+  }),
+);
 
 const env = {
   PATH: '/usr/bin:/bin',

@@ -5,6 +5,7 @@ import { newChecklist } from '../../../../src/domain/checklist.ts';
 import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
 import { buildReleaseNotes, webLinks } from '../../../../src/domain/release-notes.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
+import { apiConfig } from '../../../../testkit/api-config.ts';
 import { blockKitViolations } from '../../../../testkit/block-kit-limits.ts';
 import { releaseRecord } from '../../../../testkit/release-fixtures.ts';
 
@@ -15,21 +16,11 @@ const T0 = '2026-11-24T10:00:00.000Z';
 const owners = Array.from({ length: 8 }, (_, i) => `U0OWNER${i}`);
 const item = (i: number) =>
   `{ text: "Item ${i}: check the ${'very '.repeat(6)}long thing", required: ${i % 2 === 0}, owner: [${owners.join(', ')}] }`;
-const config = parseConfig(`
-alertsChannel: C0ALERTS
-roles:
-  lead: [${Array.from({ length: 20 }, (_, i) => `U0LEAD${i}`).join(', ')}]
-  team: [U0DEV2]
-  security: [U0SEC]
-  cto: [U0CTO]
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    checklists:
+const leads = Array.from({ length: 20 }, (_, i) => `U0LEAD${i}`).join(', ');
+const config = parseConfig(
+  apiConfig({
+    roles: `{ lead: [${leads}], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }`,
+    api: `    checklists:
       pre: [${Array.from({ length: 30 }, (_, i) => item(i)).join(', ')}]
       post: [${Array.from({ length: 30 }, (_, i) => item(i)).join(', ')}]
     steps:
@@ -43,8 +34,9 @@ ${['migrate', 'backfill', 'reindex']
         owner: U0DBA
         label: "Run ${name} (cannot be undone)"`,
   )
-  .join('\n')}
-`);
+  .join('\n')}`,
+  }),
+);
 const api = config.services.api;
 if (api === undefined) throw new Error('no api');
 

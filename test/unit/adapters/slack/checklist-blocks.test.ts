@@ -8,6 +8,7 @@ import {
 import { releaseParentMessage } from '../../../../src/adapters/slack/blocks/release-card.ts';
 import { parseConfig } from '../../../../src/config/load-config.ts';
 import { type Checklist, newChecklist } from '../../../../src/domain/checklist.ts';
+import { apiConfig } from '../../../../testkit/api-config.ts';
 import { blockKitViolations } from '../../../../testkit/block-kit-limits.ts';
 import { releaseRecord, serviceRecord } from '../../../../testkit/release-fixtures.ts';
 
@@ -19,17 +20,7 @@ const TWELVE = newChecklist({
   })),
   post: [{ text: 'Smoke test passed', required: true, owner: ['U0QA', 'S0OPS'] }],
 }) as Checklist;
-const CONFIG = parseConfig(`
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-`);
+const CONFIG = parseConfig(apiConfig());
 
 describe('checklist blocks', () => {
   it('splits a long list into groups of 10 that Slack accepts, each fenced to its part and ticks', () => {

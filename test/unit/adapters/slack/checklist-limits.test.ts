@@ -6,21 +6,12 @@ import {
 import { releaseParentMessage } from '../../../../src/adapters/slack/blocks/release-card.ts';
 import { parseConfig } from '../../../../src/config/load-config.ts';
 import { type Checklist, newChecklist } from '../../../../src/domain/checklist.ts';
+import { apiConfig } from '../../../../testkit/api-config.ts';
 import { blockKitViolations } from '../../../../testkit/block-kit-limits.ts';
 import { releaseRecord, serviceRecord } from '../../../../testkit/release-fixtures.ts';
 
 const T0 = '2026-11-24T10:00:00.000Z';
-const CONFIG = parseConfig(`
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], team: [U0DEV2], security: [U0SEC], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-`);
+const CONFIG = parseConfig(apiConfig());
 
 /** The longest list the config takes (30), the longest texts (60), two owners each, all ticked. */
 const items = (phase: string) =>

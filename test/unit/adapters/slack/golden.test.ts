@@ -43,6 +43,7 @@ import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
 import { transition } from '../../../../src/domain/release-machine.ts';
 import { buildReleaseNotes, webLinks } from '../../../../src/domain/release-notes.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
+import { apiConfig } from '../../../../testkit/api-config.ts';
 
 const GOLDEN = fileURLToPath(new URL('./golden', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -54,28 +55,22 @@ const T12 = '2026-11-24T10:12:00.000Z';
 const T35 = '2026-11-24T10:35:00.000Z';
 const NOW = new Date(T12);
 
-const CONFIG = parseConfig(`
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], security: [S0SECURITY], team: [U0DEV2], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    stabilityWindowMinutes: 30
+const CONFIG = parseConfig(
+  apiConfig({
+    roles: '{ lead: [U0LEAD], security: [S0SECURITY], team: [U0DEV2], cto: [U0CTO] }',
+    api: `    stabilityWindowMinutes: 30
     runbookUrl: https://wiki.example.com/runbooks/api
-    dashboardUrl: https://grafana.example.com/d/api
-  web:
+    dashboardUrl: https://grafana.example.com/d/api`,
+    others: `  web:
     channel: C0RELEASES
     bootstrap: { production: blue, version: 1.8.0 }
     slots: { blue: { url: "http://127.0.0.1:4001" }, green: { url: "http://127.0.0.1:4002" } }
     deploy: { command: ["./deploy.sh"] }
     traffic: { haproxy: { runtimeApi: "127.0.0.1:9998", backend: web, servers: { blue: blue, green: green } } }
     strategy: canary
-    canary: { steps: [10, 50, 100], holdMinutes: 10 }
-`);
+    canary: { steps: [10, 50, 100], holdMinutes: 10 }`,
+  }),
+);
 const API = CONFIG.services.api;
 const WEB = CONFIG.services.web;
 if (API === undefined || WEB === undefined) throw new Error('fixture config lost a service');

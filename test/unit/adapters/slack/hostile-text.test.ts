@@ -22,6 +22,7 @@ import {
 import type { Release } from '../../../../src/domain/release.ts';
 import { transition } from '../../../../src/domain/release-machine.ts';
 import { userText } from '../../../../src/domain/user-text.ts';
+import { apiConfig } from '../../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../../testkit/release-fixtures.ts';
 import { hostileText, LIVE_HOSTILE_TOKENS, prng } from '../../../support/hostile-input.ts';
@@ -32,18 +33,10 @@ import { hostileText, LIVE_HOSTILE_TOKENS, prng } from '../../../support/hostile
  * message builder; nothing typed may mention, link or format, and no hidden character survives.
  */
 const AT = '2026-11-24T10:00:00.000Z';
-const YAML = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], security: [S0SECURITY], team: [U0DEV2], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    runbookUrl: "https://runbooks.example.com/api"
-`;
+const YAML = apiConfig({
+  roles: '{ lead: [U0LEAD], security: [S0SECURITY], team: [U0DEV2], cto: [U0CTO] }',
+  api: '    runbookUrl: "https://runbooks.example.com/api"',
+});
 
 const FIXED = [
   '<!channel> checkout is down',

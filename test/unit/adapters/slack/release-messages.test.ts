@@ -12,24 +12,17 @@ import { parseConfig } from '../../../../src/config/load-config.ts';
 import type { Release, ReleaseState } from '../../../../src/domain/release.ts';
 import { transition } from '../../../../src/domain/release-machine.ts';
 import type { ServiceState } from '../../../../src/domain/service-state.ts';
+import { apiConfig } from '../../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../../testkit/memory-deps.ts';
 
 // Messages as people read them (issue 12). Expected texts are written out here, by hand.
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
 const AT = NOW.toISOString();
-const YAML = `
-alertsChannel: C0ALERTS
-roles: { lead: [U0LEAD], security: [S0SECURITY], team: [U0DEV2], cto: [U0CTO] }
-services:
-  api:
-    channel: C0RELEASES
-    bootstrap: { production: blue, version: 2.4.0 }
-    slots: { blue: { url: "http://127.0.0.1:3001" }, green: { url: "http://127.0.0.1:3002" } }
-    deploy: { command: ["./deploy.sh"] }
-    traffic: { haproxy: { runtimeApi: "127.0.0.1:9999", backend: api, servers: { blue: blue, green: green } } }
-    stabilityWindowMinutes: 3
-`;
+const YAML = apiConfig({
+  roles: '{ lead: [U0LEAD], security: [S0SECURITY], team: [U0DEV2], cto: [U0CTO] }',
+  api: '    stabilityWindowMinutes: 3',
+});
 const CONFIG = parseConfig(YAML);
 const SERVICE = CONFIG.services.api;
 if (SERVICE === undefined) throw new Error('no api');
