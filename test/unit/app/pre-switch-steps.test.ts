@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LockBusyError, type PreSwitchStepRequest } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
+import { runEvent } from '../../../src/app/release-runner.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import {
   approveStep,
@@ -570,5 +571,28 @@ describe('the word on an irreversible step that was cut off while it ran', () =>
     expect(status).toContain(
       'step migrate was cut off while it ran; waiting for dba (not the requester) to say whether it completed',
     );
+  });
+});
+
+describe('the run thought cut off reports after all (review)', () => {
+  it('a finish from the run found cut off (its lock lost) moves the release on instead of asking a person', async () => {
+    // Interleaving: worker A runs migrate; Redis loses A's step lock (a failover, or a blip
+    // longer than its 10 s expiry), the job is re-delivered to B, which finds the step started and
+    // never finished and records it as cut off; then A's command exits 0.
+    const { w, release } = setUp(3, { approvedBy: 'U0DBA' });
+    const deps = {
+      ...w.deps,
+      stepRunner: {
+        run: async () => {
+          await runEvent(w.deps, 'rel-1', { type: 'step_interrupted', index: 0 });
+          return { ok: true as const };
+        },
+      },
+    };
+    await runPreSwitchStep(deps, { releaseId: 'rel-1', index: 0 });
+    // Greenlight knows it completed: nobody is asked to guess, and nothing says it was cancelled.
+    expect(release().state).toBe('switching');
+    expect(release().steps?.[0]?.finishedAt).toBeDefined();
+    expect(w.posts.filter((p) => p.includes('after the release was cancelled'))).toEqual([]);
   });
 });
