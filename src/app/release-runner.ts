@@ -250,7 +250,14 @@ export async function runEvent(
   serviceChange?: (state: ServiceState, release: Release) => ServiceState,
 ): Promise<AppliedEvent> {
   const applied = await applyReleaseEvent(deps, releaseId, event, serviceChange);
-  if (applied.noted) await deps.notifier.releaseChanged(applied.release, applied.state);
+  if (applied.noted) {
+    // The service as it is now, not as read before the commit: a deploy committing in between
+    // draws this release's older revision with its newer service, and the two cards would then
+    // be older each in one revision, so the outbox (which drops only a card older in every
+    // revision) could end on either. Read after the commit, this one covers both.
+    const service = (await deps.store.getService(applied.release.service)) ?? applied.state;
+    await deps.notifier.releaseChanged(applied.release, service);
+  }
   if (applied.before.state !== applied.release.state) await commsChanged(deps, applied.release);
   if (applied.effects.some((e) => e.type === 'rollback_traffic')) {
     await deps.notifier.rollbackAlert(applied.release, applied.state, 'in_progress');
