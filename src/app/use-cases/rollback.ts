@@ -1,4 +1,4 @@
-import { compensationText, dataTouched } from '../../domain/pre-switch-steps.ts';
+import { awaitsWord, compensationText, dataTouched } from '../../domain/pre-switch-steps.ts';
 import type { Release } from '../../domain/release.ts';
 import type { ReleaseEvent } from '../../domain/release-machine.ts';
 import { releaseTypeRule } from '../../domain/release-policy.ts';
@@ -240,12 +240,14 @@ export async function approveRollback(
 
 /** Cancelled during its steps: a step still running is not stopped, and data may have changed. */
 function cancelledStepsHint(release: Release): string {
-  const running = (release.steps ?? []).filter((s) => s.startedAt && !s.finishedAt);
+  const unfinished = (release.steps ?? []).filter((s) => s.startedAt && !s.finishedAt);
   const touched = dataTouched(release);
   return [
-    ...running.map(
-      (s) =>
-        ` ${s.name} is still running: Greenlight does not stop it; the thread says how it ends.`,
+    ...unfinished.map((s) =>
+      // Found cut off: nothing runs it any more, so no thread message will say how it ended.
+      awaitsWord(s)
+        ? ` ${s.name} was cut off while it ran and nobody said whether it completed: check it by hand.`
+        : ` ${s.name} is still running: Greenlight does not stop it; the thread says how it ends.`,
     ),
     touched.length > 0 ? ` The data layer is not rolled back: ${compensationText(touched)}.` : '',
   ].join('');

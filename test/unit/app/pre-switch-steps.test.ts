@@ -596,3 +596,23 @@ describe('the run thought cut off reports after all (review)', () => {
     expect(w.posts.filter((p) => p.includes('after the release was cancelled'))).toEqual([]);
   });
 });
+
+describe('/rollback while a cut-off step waits for the word (review)', () => {
+  it('does not say the step is still running and the thread will say how it ends', async () => {
+    // Interleaving: Greenlight restarts mid-migration, the re-delivered job records it cut off,
+    // and the on-call runs /rollback instead of answering the card. Nothing runs the step any
+    // more, so no thread message will ever say how it ended: the answer must say to check it.
+    const { w, release } = setUp(3, {
+      approvedBy: 'U0DBA',
+      startedAt: at(1).toISOString(),
+      interruptedAt: at(2).toISOString(),
+      readyAt: at(2).toISOString(),
+    });
+    const answer = await requestRollback(w.deps, { service: 'api', by: 'U0LEAD', reason: 'no' });
+    expect(release().state).toBe('cancelled');
+    const said = `${answer.message} ${answer.hint}`;
+    expect(said).not.toContain('still running');
+    expect(said).toContain('migrate was cut off while it ran');
+    expect(said).toContain(RUNBOOK);
+  });
+});
