@@ -61,6 +61,12 @@ export function memoryWorld(yaml: string, now: Date | ManualClock): MemoryWorld 
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
         .slice(0, limit),
     commit: async ({ service, release }) => {
+      // The same guard as RedisStateStore: a write is the next revision of what it read.
+      for (const write of [service, release])
+        if (write !== undefined && write.next.revision !== write.expected + 1)
+          throw new Error(
+            `revision must advance by one (expected ${write.expected}, next ${write.next.revision})`,
+          );
       if (service && (services.get(service.next.service)?.revision ?? 0) !== service.expected)
         return false;
       if (release && (releases.get(release.next.id)?.revision ?? 0) !== release.expected)
