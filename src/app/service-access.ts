@@ -79,6 +79,7 @@ async function adoptService(deps: Uses<ServicePorts>, service: string): Promise<
       ...(started ? { proxyStartedAt: started.getTime() } : {}),
     },
     revision: 1,
+    createdAt: at,
   };
   if (!(await deps.store.commit({ service: { next: adopted, expected: 0 } }))) {
     const stored = await deps.store.getService(service);

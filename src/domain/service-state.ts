@@ -42,6 +42,11 @@ export interface ServiceState {
   };
   /** Fencing number: bumped by every write, so a stale writer cannot overwrite a newer state. */
   readonly revision: number;
+  /**
+   * When this record was first written (bootstrap or adoption). A record adopted again after
+   * Redis lost it starts its revisions over: this orders it after everything the lost one said.
+   */
+  readonly createdAt?: string;
 }
 
 export function standbyOf(state: ServiceState): Slot {
@@ -66,6 +71,7 @@ export function bootstrapState(
     operation: null,
     lastReleaseId: null,
     revision: 0,
+    createdAt: at,
   };
 }
 

@@ -80,6 +80,18 @@ describe('the outbox never draws a release card over a newer one', () => {
     expect(shown()).toBe(`${group} Ramping 20 %, STANDBY synced`);
   });
 
+  it("draws the card of a service record adopted again after Redis lost it, and still drops the lost record's late redraws", async () => {
+    const { card, shown, group } = outbox();
+    // [release revision, when the service record was created, service revision]
+    await card(`${group} Released, STANDBY 2.4.0`, [6, 1_000, 40]);
+    // Redis lost the service record; it was adopted again (created later, revisions from 1).
+    await card(`${group} Released, STANDBY 2.4.2`, [6, 2_000, 2]);
+    expect(shown()).toBe(`${group} Released, STANDBY 2.4.2`);
+    // A redraw the lost record queued before it went is older, whatever its revision.
+    await card(`${group} Released, STANDBY 2.4.1`, [6, 1_000, 41]);
+    expect(shown()).toBe(`${group} Released, STANDBY 2.4.2`);
+  });
+
   it('still draws upserts queued without revisions (jobs from before this version)', async () => {
     const { card, shown, group } = outbox();
     await card(`${group} Released`, [6, 3]);

@@ -36,6 +36,7 @@ export const serviceStateSchema = z.object({
     })
     .optional(),
   revision: z.number().int(),
+  createdAt: z.string().optional(),
 });
 
 const reading = z.object({

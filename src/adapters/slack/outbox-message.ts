@@ -28,9 +28,11 @@ export const outboxMessageSchema = z.object({
   channel: z.string().regex(/^[CGD][A-Z0-9]+$/),
   threadKey: z.string().optional(),
   /**
-   * For an upsert: the revisions of what it shows (the release's, then its service's). Messages
+   * For an upsert: the versions of what it shows, the release's revision first, then its
+   * service's (when the record was created, then its revision, compared in that order). Messages
    * are queued after their state is written, so two steps can queue redraws out of order: an
-   * upsert older in every revision than the one already shown is dropped, never shown over it.
+   * upsert older in both the release and the service than the one already shown is dropped,
+   * never shown over it.
    */
   version: z.array(z.number().int().nonnegative()).max(4).optional(),
   /** Key of a message whose thread link replaces `{{thread_link}}` in text and blocks. */

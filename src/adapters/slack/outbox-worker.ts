@@ -32,10 +32,21 @@ interface Posted {
   version?: number[];
 }
 
-/** `a` shows nothing newer than `b`, and something older. */
+/** -1, 0 or 1 as `a` comes before, with or after `b`, component by component. */
+function compareInOrder(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i += 1) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+/** `a` (release revision, then the service's order) shows nothing newer than `b`, and something older. */
 function olderThan(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((n, i) => n <= (b[i] ?? 0)) && a.some((n, i) => n < (b[i] ?? 0));
+  if (a.length !== b.length || a.length === 0) return false;
+  const release = Math.sign((a[0] ?? 0) - (b[0] ?? 0));
+  const service = compareInOrder(a.slice(1), b.slice(1));
+  return release <= 0 && service <= 0 && (release < 0 || service < 0);
 }
 
 /**

@@ -105,7 +105,9 @@ export class SlackNotifier implements Notifier {
         key: parentKey,
         group: release.id,
         channel: config.channel,
-        version: [release.revision, service.revision],
+        // A service record adopted again after Redis lost it counts its revisions from 1 again:
+        // when it was created orders it first.
+        version: [release.revision, Date.parse(service.createdAt ?? '') || 0, service.revision],
       },
       releaseParentMessage(release, service, config, this.config.roles),
     );
