@@ -97,8 +97,11 @@ export async function resolveInterruptedStep(
       `Check ${step.name} by hand, then /release ${release.service} again.`,
     );
   }
-  // What follows (the next step or the switch) would be refused now.
-  const closed = request.completed ? closedFor(deps, release) : undefined;
+  // What would run next (a step, or the switch) would be refused now; a next step that waits for
+  // its own approval runs nothing yet, and that approval checks the calendar itself.
+  const following = release.steps?.[index + 1];
+  const runsNext = following === undefined || !awaitsApproval(following);
+  const closed = request.completed && runsNext ? closedFor(deps, release) : undefined;
   if (closed !== undefined)
     throw new ReleaseError(
       'frozen',

@@ -565,6 +565,42 @@ describe('the word on an irreversible step that was cut off while it ran', () =>
     expect(lateClick.w.jobs.filter((j) => j.step === 'switch')).toEqual([]);
   });
 
+  it('while the calendar is closed: "completed" is refused when the switch would follow, not when the next step waits for its own approval', async () => {
+    const last = cutOff(3, 'blockedDays: [tue]');
+    expect(
+      await refusedCode(() =>
+        resolveInterruptedStep(last.deps, { releaseId: 'rel-1', user: 'U0DBA', completed: true }),
+      ),
+    ).toBe('frozen');
+    expect(last.release().state).toBe('running_steps');
+    // "It did not complete" moves no traffic: taken whatever the calendar says.
+    await resolveInterruptedStep(last.deps, {
+      releaseId: 'rel-1',
+      user: 'U0DBA',
+      completed: false,
+    });
+    expect(last.release().state).toBe('failed');
+
+    const twoSteps = cutOff(3, 'blockedDays: [tue]');
+    const first = twoSteps.release();
+    twoSteps.w.releases.set('rel-1', {
+      ...first,
+      steps: [...(first.steps ?? []), { ...migrate, name: 'backfill', readyAt: undefined }],
+    });
+    await resolveInterruptedStep(twoSteps.deps, {
+      releaseId: 'rel-1',
+      user: 'U0DBA',
+      completed: true,
+    });
+    expect(twoSteps.release().state).toBe('running_steps');
+    expect(twoSteps.release().steps?.map((s) => [s.name, s.finishedAt !== undefined])).toEqual([
+      ['migrate', true],
+      ['backfill', false],
+    ]);
+    expect(twoSteps.w.jobs).toEqual([]);
+    expect(twoSteps.runs).toEqual([]);
+  });
+
   it('/release status says who it waits for and what to decide', async () => {
     const { deps } = cutOff(3);
     const status = (await releaseStatus(deps, { service: 'api' })).details?.join('\n');
