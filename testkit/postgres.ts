@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,19 +46,30 @@ export async function startPostgres(): Promise<PostgresFixture> {
   }
   const as = (cmd: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
-  const port = await freePort();
   const data = join(dir, 'data');
   const user = 'greenlight';
   await as(join(bin, 'initdb'), ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--no-sync']);
-  const options = [
-    `-p ${port}`,
-    `-k ${dir}`,
-    '-c listen_addresses=127.0.0.1',
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
-  ].join(' ');
-  await as(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
+  // A port free a moment ago can be taken before the server binds it: then another one.
+  let port = 0;
+  for (let attempt = 1; ; attempt += 1) {
+    port = await freePort();
+    const options = [
+      `-p ${port}`,
+      `-k ${dir}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+    ].join(' ');
+    const log = join(dir, `log-${attempt}`);
+    try {
+      await as(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', log, '-w', 'start']);
+      break;
+    } catch (error) {
+      const said = await readFile(log, 'utf8').catch(() => '');
+      if (attempt >= 5 || !said.includes('could not bind')) throw error;
+    }
+  }
   await as(join(bin, 'createdb'), ['-h', dir, '-p', String(port), '-U', user, 'unleash']);
   return {
     host: '127.0.0.1',
