@@ -10,6 +10,7 @@ import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
 import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { instancesOff } from './fleet-traffic.ts';
+import { olderThanProxy } from './older-than-proxy.ts';
 import { LockBusyError, PartialMoveError, type TrafficState } from './ports.ts';
 import { audienceOff, driveAudience, wantedAudience } from './ring-traffic.ts';
 import { currentState, updateService } from './service-access.ts';
@@ -167,46 +168,6 @@ export async function driveTraffic(
   if (audience?.length) await driveAudience(deps, service, audience, desired);
   if (left !== undefined) throw left;
   return { desired, before, after, changed: true };
-}
-
-/** A release whose record says it never went live, or not yet. */
-const NOT_LIVE_ON_RECORD: readonly Release['state'][] = [
-  'awaiting_approval',
-  'running_steps',
-  'switching',
-  'rejected',
-  'cancelled',
-];
-
-/**
- * Redis restored from an older snapshot (or a write lost with the last second of an AOF) can
- * say a release never went live while the proxy already serves it. Then the proxy is newer than
- * Redis and "correcting" it would roll production back on stale data: the proxy gives the
- * release's slot more traffic than Redis wants, and that slot runs exactly the release's version.
- * Returns the report to post, or undefined when the difference is ordinary drift.
- */
-async function olderThanProxy(
-  deps: Uses<'probe' | 'traffic'>,
-  state: ServiceState,
-  release: Release | null,
-  actual: TrafficState,
-  desired: DesiredTraffic,
-): Promise<string | undefined> {
-  if (release === null || !NOT_LIVE_ON_RECORD.includes(release.state)) return undefined;
-  const share = actual.weights[release.toSlot];
-  if (share <= desired.weights[release.toSlot]) return undefined;
-  // Only a split the release itself would have set (all of it, or one of its canary steps);
-  // anything else is a hand edit or a reload, and is corrected as drift.
-  if (share !== 100 && !(release.canary?.steps ?? []).includes(share)) return undefined;
-  const reported = await deps.probe.version(release.service, release.toSlot).catch(() => undefined);
-  if (!reported?.ok || reported.version !== release.version) return undefined;
-  // A proxy that restarted since Greenlight last recorded it shows its configuration's defaults,
-  // not anything newer than Redis: that is drift. Unknown start (a command driver): drift too.
-  const started = await deps.traffic.startedAt?.(release.service).catch(() => undefined);
-  const recorded = state.traffic?.proxyStartedAt;
-  if (started === undefined || recorded === undefined || started.getTime() !== recorded)
-    return undefined;
-  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${release.toSlot} runs ${release.version}, which Greenlight's records say is ${release.state.replace('_', ' ')}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
 }
 
 /**
