@@ -1,7 +1,7 @@
 import { type DesiredTraffic, describeWeights } from '../domain/desired-traffic.ts';
 import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
-import type { Uses } from './app-deps.ts';
+import { defaultSleep, type Uses } from './app-deps.ts';
 import type { TrafficState } from './ports.ts';
 
 // Whether the proxy is newer than Redis: then a difference is not drift to correct.
@@ -26,7 +26,7 @@ async function answered<T>(
 ): Promise<T> {
   let value = await read();
   for (let attempt = 1; attempt < 3 && !ok(value); attempt += 1) {
-    await (deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(500);
+    await (deps.sleep ?? defaultSleep)(500);
     value = await read();
   }
   return value;

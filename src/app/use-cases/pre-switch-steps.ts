@@ -6,6 +6,7 @@ import {
   currentStep,
   currentStepIndex,
 } from '../../domain/pre-switch-steps.ts';
+import type { Release } from '../../domain/release.ts';
 import type { Answer } from '../answer.ts';
 import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
 import { deadlineRules } from '../deadline-rules.ts';
@@ -15,6 +16,27 @@ import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
 
 const STEP_LOCK_TTL_MS = 10_000;
+
+/**
+ * Past its deadline a step's wait for a person is over, whether or not the sweeper got to it
+ * yet: the release fails, and the late click is told why (`outcome`) and what to do (`hint`).
+ */
+async function failIfOverdue(
+  deps: Uses<EventPorts | 'comms'>,
+  release: Release,
+  index: number,
+  outcome: string,
+  hint: string,
+): Promise<void> {
+  const deadline = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
+  if (deadline === undefined || deps.clock.now().getTime() < deadline.at) return;
+  await runEvent(deps, release.id, { type: 'step_failed', index, reason: deadline.reason });
+  throw new ReleaseError(
+    'not_available',
+    `${release.service} ${release.version}: ${deadline.reason}, ${outcome}`,
+    hint,
+  );
+}
 
 /** An irreversible step's own approval: a member of its approver role, never the requester. */
 export async function approveStep(
@@ -26,17 +48,15 @@ export async function approveStep(
   const step = release ? currentStep(release) : undefined;
   if (release === null || index === undefined || step === undefined)
     throw new ReleaseError('stale', 'No step waits for approval now.', 'See /release status.');
-  // Past its deadline the wait is over, whether or not the sweeper got to it yet: a late click
-  // must not run what cannot be undone on approvals that no longer hold.
-  const deadline = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
-  if (awaitsApproval(step) && deadline !== undefined && deps.clock.now().getTime() >= deadline.at) {
-    await runEvent(deps, release.id, { type: 'step_failed', index, reason: deadline.reason });
-    throw new ReleaseError(
-      'not_available',
-      `${release.service} ${release.version}: ${deadline.reason}, so ${step.name} did not run and traffic never moved.`,
+  // A late click must not run what cannot be undone on approvals that no longer hold.
+  if (awaitsApproval(step))
+    await failIfOverdue(
+      deps,
+      release,
+      index,
+      `so ${step.name} did not run and traffic never moved.`,
       `Request it again: /release ${release.service}`,
     );
-  }
   // The switch that follows would be refused: nothing irreversible runs for a release that
   // cannot go out now.
   const closed = closedFor(deps, release);
@@ -88,15 +108,13 @@ export async function resolveInterruptedStep(
     !awaitsWord(step)
   )
     throw new ReleaseError('stale', "No step waits for anyone's word now.", 'See /release status.');
-  const deadline = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
-  if (deadline !== undefined && deps.clock.now().getTime() >= deadline.at) {
-    await runEvent(deps, release.id, { type: 'step_failed', index, reason: deadline.reason });
-    throw new ReleaseError(
-      'not_available',
-      `${release.service} ${release.version}: ${deadline.reason}, so the release failed and traffic never moved.`,
-      `Check ${step.name} by hand, then /release ${release.service} again.`,
-    );
-  }
+  await failIfOverdue(
+    deps,
+    release,
+    index,
+    'so the release failed and traffic never moved.',
+    `Check ${step.name} by hand, then /release ${release.service} again.`,
+  );
   // What would run next (a step, or the switch) would be refused now; a next step that waits for
   // its own approval runs nothing yet, and that approval checks the calendar itself.
   const following = release.steps?.[index + 1];
