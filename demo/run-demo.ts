@@ -262,8 +262,9 @@ alertsChannel: C0ALERTS
 # while traffic moves (when Alertmanager is installed).
 comms:
   channels: [C0STAKE]
-  # Minutes, not a day, so the incident-report reminder after a rollback shows up in the demo.
-  incidentReport: { remindAfterHours: 0.01, dueHours: 48 }
+  # Seconds (about 15), not a day, so the incident-report reminder after a rollback shows up
+  # while you watch the demo.
+  incidentReport: { remindAfterHours: 0.004, dueHours: 48 }
 ${
   alertmanager
     ? `  alertmanager: { url: "${alertmanager.url}", matchers: ${JSON.stringify(SILENCED)}, leaseSeconds: 120, tailSeconds: 30 }

@@ -13,7 +13,6 @@ import {
   type ServiceView,
   type SoakState,
   type StoredRelease,
-  viewKey,
 } from './soak-state.ts';
 import { type DeployMode, SOAK_SIGNING_SECRET, type SoakWorld } from './soak-world.ts';
 
@@ -129,6 +128,20 @@ const isSchedulerJob = (job: Job | undefined) =>
   job.id === undefined ||
   job.id.startsWith('repeat:') ||
   (job as { repeatJobKey?: string }).repeatJobKey !== undefined;
+
+/**
+ * What "at rest" compares between polls: the service record and the release's stage. Not the
+ * release's revision, which analysis samples advance every interval while a canary waits.
+ */
+const restKey = (v: ServiceView) =>
+  [
+    v.service?.revision ?? -1,
+    v.last?.id ?? '-',
+    v.last?.state ?? '-',
+    v.last?.canary?.stepIndex ?? '-',
+    v.last?.canary?.awaitingPromotion === true,
+    v.last?.paused !== undefined,
+  ].join('/');
 
 export class SoakDriver {
   readonly requests: SentRequest[] = [];
@@ -858,8 +871,13 @@ export class SoakDriver {
 
   // ---- settling and judging answers ---------------------------------------------------------
 
-  /** Waits for our own disturbances to finish and the system to come to rest (or `maxMs`). */
-  async settle(maxMs = 15_000): Promise<{ settled: boolean; ms: number; why: string }> {
+  /**
+   * Waits for our own disturbances to finish and the system to come to rest (or `maxMs`). Every
+   * invariant compares consistent snapshots and holds mid-flight too, so an unsettled check is
+   * still sound: the wait only makes quiet states likelier, and a canary ramp or a stability
+   * window can outlast any short wait.
+   */
+  async settle(maxMs = 10_000): Promise<{ settled: boolean; ms: number; why: string }> {
     const started = Date.now();
     await Promise.all([...this.pending]);
     for (const s of Object.values(this.world.services)) {
@@ -878,20 +896,24 @@ export class SoakDriver {
       const views = await Promise.all(
         Object.keys(this.world.services).map((n) => this.state.view(n)),
       );
-      const key = views.map(viewKey).join('|');
+      const key = views.map(restKey).join('|');
       const moving = views.filter(
         (v) =>
           (v.service?.operation &&
             ['bump', 'sync', 'rollback'].includes(v.service.operation.kind)) ||
           (v.last && ['switching', 'rolling_back'].includes(v.last.state)) ||
-          (v.last?.state === 'ramping' && !v.last.paused),
+          // A canary whose hold ended without evidence waits for a person's Promote: at rest.
+          (v.last?.state === 'ramping' && !v.last.paused && !v.last.canary?.awaitingPromotion),
       );
       why =
         jobs.length > 0
           ? `jobs ${jobs.map((j) => `${j.name}`).join(',')}`
           : moving.length > 0
             ? moving
-                .map((v) => `${v.name} ${v.service?.operation?.kind ?? ''} ${v.last?.state ?? ''}`)
+                .map(
+                  (v) =>
+                    `${v.name} ${v.service?.operation?.kind ?? ''} ${v.last?.state ?? ''}${v.last?.canary ? ` step ${v.last.canary.stepIndex}` : ''}`,
+                )
                 .join(', ')
             : key !== lastKey
               ? 'state changing'
