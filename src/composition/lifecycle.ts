@@ -185,7 +185,7 @@ export function lifecycle(parts: LifecycleParts): Lifecycle {
       }
       // Slack's health is a metric and a log line, checked in the background.
       void slackHealth.refresh();
-      slackWatch = setInterval(() => void slackHealth.refresh(), SLACK_HEALTH_FRESH_MS);
+      slackWatch = setInterval(() => void slackHealth.checkNow(), SLACK_HEALTH_FRESH_MS);
       slackWatch.unref();
     },
     async stop() {

@@ -48,6 +48,8 @@ const webhookSchema = z.strictObject({
     .array(z.enum(COMMS_EVENTS))
     .min(1)
     .default([...COMMS_EVENTS]),
+  /** How long one delivery may take before it counts as failed and is retried. */
+  timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
 });
 
 export const commsSchema = z.strictObject({

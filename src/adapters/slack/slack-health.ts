@@ -41,6 +41,16 @@ export class SlackHealth implements ObservedDependency {
     const { now, freshMs } = this.options;
     if (this.running !== undefined) return this.running;
     if (this.last !== undefined && now() - this.last.at < freshMs) return Promise.resolve();
+    return this.checkNow();
+  }
+
+  /**
+   * Checks Slack unless a check is running; never throws. For the periodic watch: a result is
+   * stamped when its check ends, so a tick one period after the last one finds it a little
+   * younger than the period, and `refresh` would skip every other tick.
+   */
+  checkNow(): Promise<void> {
+    if (this.running !== undefined) return this.running;
     this.running = this.check().finally(() => {
       this.running = undefined;
     });

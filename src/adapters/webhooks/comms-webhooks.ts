@@ -126,7 +126,7 @@ export async function deliverCommsWebhook(
       method: 'POST',
       dispatcher,
       body,
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(hook.timeoutMs),
       headers: {
         'content-type': 'application/json',
         'x-greenlight-timestamp': String(timestamp),

@@ -60,6 +60,7 @@ describe('comms', () => {
       'rolled_back',
       'failed',
     ]);
+    expect(config.comms.webhooks[0]?.timeoutMs).toBe(10_000);
   });
 
   it.each([
@@ -159,6 +160,14 @@ describe('comms', () => {
   it.each([
     ['{ webhooks: [{ url: "https://x.example", secret: "inline" }] }', 'comms.webhooks.0'],
     ['{ webhooks: [{ url: "ftp://x.example", secretEnv: S }] }', 'comms.webhooks.0.url'],
+    [
+      '{ webhooks: [{ url: "https://x.example", secretEnv: S, timeoutMs: 50 }] }',
+      'comms.webhooks.0.timeoutMs',
+    ],
+    [
+      '{ webhooks: [{ url: "https://x.example", secretEnv: S, timeoutMs: 120000 }] }',
+      'comms.webhooks.0.timeoutMs',
+    ],
     [
       '{ webhooks: [{ url: "https://x.example", secretEnv: S, events: [deployed] }] }',
       'comms.webhooks.0.events.0',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SlackHealth } from '../../../../src/adapters/slack/slack-health.ts';
 
-function health(answers: (string | undefined)[]) {
+function health(answers: (string | undefined)[], probeMs = 0) {
   let clock = 0;
   const reported: number[] = [];
   const logged: string[] = [];
@@ -9,6 +9,7 @@ function health(answers: (string | undefined)[]) {
   const h = new SlackHealth({
     probe: async () => {
       calls += 1;
+      clock += probeMs;
       const error = answers.shift();
       if (error !== undefined) throw new Error(error);
     },
@@ -55,6 +56,29 @@ describe("Slack's health: a metric and a log line, never a wait", () => {
     await Promise.all([t.h.refresh(), t.h.refresh(), t.h.refresh()]);
     t.h.status();
     await t.h.refresh();
+    expect(t.calls()).toBe(1);
+  });
+
+  it('the periodic watch checks on every tick, although each result is stamped when its check ended', async () => {
+    // auth.test takes 400 ms; the watch ticks every 10 s from the first check's start.
+    const t = health([undefined, 'token_revoked', undefined], 400);
+    await t.h.checkNow();
+    t.advance(10_000 - 400);
+    // The result is 9.6 s old at the tick: a staleness check would skip it (the old watch did).
+    await t.h.refresh();
+    expect(t.calls()).toBe(1);
+    await t.h.checkNow();
+    expect(t.calls()).toBe(2);
+    expect(t.h.status()).toBe('auth.test failed: token_revoked');
+    t.advance(10_000 - 400);
+    await t.h.checkNow();
+    expect(t.h.status()).toBe('ok');
+    expect(t.reported).toEqual([1, 0, 1]);
+  });
+
+  it('the watch never starts a second check beside a running one', async () => {
+    const t = health([undefined]);
+    await Promise.all([t.h.checkNow(), t.h.refresh(), t.h.checkNow()]);
     expect(t.calls()).toBe(1);
   });
 });
