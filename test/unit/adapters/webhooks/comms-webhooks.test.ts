@@ -1,5 +1,12 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { commsSignature, webhookBody } from '../../../../src/adapters/webhooks/comms-webhooks.ts';
+import {
+  commsSignature,
+  deliverCommsWebhook,
+  webhookBody,
+} from '../../../../src/adapters/webhooks/comms-webhooks.ts';
 import { releaseRecord } from '../../../../testkit/release-fixtures.ts';
 
 describe('comms webhook signatures', () => {
@@ -37,5 +44,34 @@ describe('comms webhook signatures', () => {
         rollback: { by: 'U0LEAD', reason: 'errors', at },
       },
     });
+  });
+});
+
+describe('comms webhook delivery', () => {
+  it("gives up on a receiver that hangs after the hook's timeoutMs, as a failure to retry", async () => {
+    const held: ServerResponse[] = [];
+    const receiver = createServer((_req, res) => held.push(res));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const agent = new Agent();
+    try {
+      const started = Date.now();
+      const delivery = deliverCommsWebhook(
+        { v: 1, url, idempotencyKey: 'rel-1-released', body: { event: 'released' } },
+        [{ url, secretEnv: 'HOOK_SECRET', events: ['released'], timeoutMs: 300 }],
+        { HOOK_SECRET: 'whsec-test' },
+        agent,
+      );
+      // Retryable (a plain Error, not BullMQ's UnrecoverableError), naming what happened.
+      await expect(delivery).rejects.toThrow(/^webhook http:\/\/127\.0\.0\.1:\d+ unreachable/);
+      await expect(delivery).rejects.not.toHaveProperty('name', 'UnrecoverableError');
+      expect(held).toHaveLength(1);
+      // The hook's 300 ms, not the 10 s default: a margin no loaded machine closes.
+      expect(Date.now() - started).toBeLessThan(8000);
+    } finally {
+      for (const res of held) res.destroy();
+      await agent.close();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });
