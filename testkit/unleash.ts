@@ -35,9 +35,13 @@ async function admin(url: string, path: string, init: RequestInit = {}): Promise
   return response.status === 204 ? null : response.json().catch(() => null);
 }
 
-export async function startUnleash(): Promise<UnleashFixture> {
+/**
+ * `port`: one chosen beforehand (from `freePort`), so that what points at this Unleash can be
+ * started while it migrates its database.
+ */
+export async function startUnleash(port?: number): Promise<UnleashFixture> {
   const pg: PostgresFixture = await startPostgres();
-  const port = await freePort();
+  port ??= await freePort();
   const output: string[] = [];
   const child: ChildProcess = spawn(
     process.execPath,

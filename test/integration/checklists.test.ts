@@ -60,7 +60,8 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
     world = await startReleaseWorld({
       // No checklists key: the built-in skeleton for patch releases. Minor releases override it.
       checklists: 'skeleton',
-      serviceExtra: `    progressIntervalMinutes: 0.05
+      // Progress every 1.2 s: the test of the update waits for the first one.
+      serviceExtra: `    progressIntervalMinutes: 0.02
     releaseTypes:
       minor:
         approvals: [team]
@@ -275,11 +276,12 @@ describe('checklists through signed requests: the seeds’ skeleton, ticks, Appr
       (v) => v === '2.4.1',
       30_000,
     );
+    // Refused while the sync is still settling; asked again until it is done.
     await eventually(
       () => world.command('U0DEV1', '/bump', 'api minor'),
       (answer) => answer.includes('Deploying api 2.5.0'),
       30_000,
-      1000,
+      250,
     );
     await eventually(
       () =>

@@ -2,6 +2,7 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnleashFlagProvider } from '../../src/adapters/flags/unleash-flag-provider.ts';
 import type { FlagProviderError } from '../../src/app/flag-ports.ts';
+import { freePort } from '../../testkit/ports.ts';
 import {
   bumpAndRequestRelease,
   eventually,
@@ -11,7 +12,7 @@ import {
   trafficSplit,
 } from '../../testkit/release-world.ts';
 import type { EmulatedMessage as SlackMessage } from '../../testkit/slack-emulator.ts';
-import { startUnleash, type UnleashFixture } from '../../testkit/unleash.ts';
+import { startUnleash, UNLEASH_ADMIN_TOKEN, type UnleashFixture } from '../../testkit/unleash.ts';
 
 const FLAG = 'new-checkout';
 const ENV = 'production';
@@ -31,26 +32,39 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
   let load: ReturnType<typeof loadLoop> | undefined;
 
   beforeAll(async () => {
-    unleash = await startUnleash();
-    await unleash.createFlag(FLAG);
-    await unleash.createFlag('dark-mode');
-    await unleash.createFlag('dark-mode-eu');
-    world = await startReleaseWorld({
-      stabilityWindowMinutes: 10,
-      topLevelExtra: `flagProviders:\n  unleash: { url: "${unleash.url}", tokenEnv: UNLEASH_ADMIN_TOKEN, timeoutMs: 1000 }\n`,
-      serviceExtra: [
-        '    analysis: { source: haproxy, minRequests: 0, intervalSeconds: 0.5 }',
-        '    canary: { holdMinutes: 0.02 }',
-        '    operators: { flag: [U0DEV1, U0DEV2, U0LEAD] }',
-        '    flags:',
-        `      - { name: ${FLAG}, environment: ${ENV}, rollout: [10, 50, 100], killSwitch: true, role: team }`,
-        `      - { name: dark-mode, environment: ${ENV} }`,
-        // Configured for an environment this Unleash does not have.
-        '      - { name: dark-mode-eu, environment: staging }',
-        '',
-      ].join('\n'),
-      env: { UNLEASH_ADMIN_TOKEN: unleash.token },
-    });
+    // Greenlight asks Unleash nothing until a flag is changed: it starts while Unleash migrates.
+    const unleashPort = await freePort();
+    const started = await Promise.allSettled([
+      (async () => {
+        unleash = await startUnleash(unleashPort);
+        await unleash.createFlag(FLAG);
+        await unleash.createFlag('dark-mode');
+        await unleash.createFlag('dark-mode-eu');
+      })(),
+      (async () => {
+        world = await startReleaseWorld({
+          stabilityWindowMinutes: 10,
+          topLevelExtra: `flagProviders:\n  unleash: { url: "http://127.0.0.1:${unleashPort}", tokenEnv: UNLEASH_ADMIN_TOKEN, timeoutMs: 1000 }\n`,
+          serviceExtra: [
+            // A 1 % floor: a clean canary passes on about 560 requests, not the 5,600 the 0.1 %
+            // default asks for (tens of seconds of load on a busy machine); a ramp step still moves
+            // only after a passing analysis, and 50 % errors still roll back at once.
+            '    analysis: { source: haproxy, minRequests: 0, intervalSeconds: 0.5, errorRateFloorPercent: 1 }',
+            '    canary: { holdMinutes: 0.02 }',
+            '    operators: { flag: [U0DEV1, U0DEV2, U0LEAD] }',
+            '    flags:',
+            `      - { name: ${FLAG}, environment: ${ENV}, rollout: [10, 50, 100], killSwitch: true, role: team }`,
+            `      - { name: dark-mode, environment: ${ENV} }`,
+            // Configured for an environment this Unleash does not have.
+            '      - { name: dark-mode-eu, environment: staging }',
+            '',
+          ].join('\n'),
+          env: { UNLEASH_ADMIN_TOKEN },
+        });
+      })(),
+    ]);
+    for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
+    expect(unleash.url).toBe(`http://127.0.0.1:${unleashPort}`);
   }, 180_000);
   afterAll(async () => {
     await load?.stop();
