@@ -26,7 +26,8 @@ alertsChannel: C0ALERTS
 roles: { lead: [U0LEAD], security: [U0SEC], team: [U0DEV1], cto: [U0CTO] }
 comms:
   channels: [C0STAKE]
-  webhooks: [{ url: "${hookUrl}", secretEnv: ONCE_HOOK_SECRET, events: [released] }]
+  # A hung receiver is given up on after 1.5 s (10 s by default).
+  webhooks: [{ url: "${hookUrl}", secretEnv: ONCE_HOOK_SECRET, events: [released], timeoutMs: 1500 }]
 services:
   api:
     channel: C0RELEASES
