@@ -29,11 +29,14 @@ function thread(world: ReleaseWorld, releaseId: string): EmulatedMessage[] {
 const requestRelease = async (world: ReleaseWorld, version: string, level = 'patch') =>
   (await bumpAndRequestRelease(world, version, `api ${level}`)).id;
 
+// 60 s, paid only on failure: a hold passes on evidence, whose pace is the load loops' request
+// rate, and that rate falls several times over when the machine is busy (seen: 30 requests a
+// second, the first hold passing 17-20 s after the load started, with several files at once).
 const threadHas = (world: ReleaseWorld, id: string, text: string) =>
   eventually(
     () => thread(world, id).find((m) => textOf(m).includes(text)),
     (m) => m !== undefined,
-    30_000,
+    60_000,
   );
 
 // The two describes below each have their own world and share nothing: they run side by side
