@@ -33,9 +33,9 @@ async function answers(
   return seen;
 }
 
-// The describes below each have their own world and share nothing: they run side by side
-// (`concurrent` on each describe). The tests within one build on each other's release and run
-// in order (`IN_ORDER`).
+// The describes below each have their own world and share nothing: the first two run side by
+// side (`concurrent` on each), the last after them. The tests within one build on each other's
+// release and run in order (`IN_ORDER`).
 const IN_ORDER = { concurrent: false } as const;
 
 describe('rings: internal users first, then a share of everyone, then all', {
@@ -172,41 +172,6 @@ async function headerMap(world: ReleaseWorld): Promise<string> {
   return yaml.match(/"header":"([^"]+)"/)?.[1] ?? 'missing';
 }
 
-describe('rings with HAProxy never given the map files greenlight.yml names', {
-  concurrent: true,
-}, () => {
-  let world: ReleaseWorld;
-
-  beforeAll(async () => {
-    world = await startReleaseWorld({
-      strategy: 'canary',
-      audienceMaps: 'greenlight-only',
-      serviceExtra: RINGS,
-    });
-  });
-
-  afterAll(async () => {
-    await world?.close();
-  });
-
-  it(
-    'refuses /release up front, naming the map and how to fix it, before anyone approves',
-    IN_ORDER,
-    async () => {
-      await world.command('U0DEV1', '/bump', 'api');
-      await eventually(
-        () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('is on STANDBY')),
-        Boolean,
-        30_000,
-      );
-      const answer = await world.command('U0DEV1', '/release', 'api');
-      expect(answer).not.toContain('requested');
-      expect(answer).toContain('api-header.map');
-      expect(answer).toContain('use-server');
-    },
-  );
-});
-
 describe('rings on a fleet of two HAProxy instances, one frozen during a rollback', {
   concurrent: true,
 }, () => {
@@ -264,6 +229,40 @@ describe('rings on a fleet of two HAProxy instances, one frozen during a rollbac
         20_000,
       );
       expect(await answers(us.frontendUrl('api'), internal)).toEqual({ blue: 20 });
+    },
+  );
+});
+
+// After the two above (not `concurrent`): at most two worlds start and run at once.
+describe('rings with HAProxy never given the map files greenlight.yml names', () => {
+  let world: ReleaseWorld;
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      audienceMaps: 'greenlight-only',
+      serviceExtra: RINGS,
+    });
+  });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it(
+    'refuses /release up front, naming the map and how to fix it, before anyone approves',
+    IN_ORDER,
+    async () => {
+      await world.command('U0DEV1', '/bump', 'api');
+      await eventually(
+        () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('is on STANDBY')),
+        Boolean,
+        30_000,
+      );
+      const answer = await world.command('U0DEV1', '/release', 'api');
+      expect(answer).not.toContain('requested');
+      expect(answer).toContain('api-header.map');
+      expect(answer).toContain('use-server');
     },
   );
 });
