@@ -1,5 +1,5 @@
 import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusMetricsSource } from '../../src/adapters/http/prometheus-metrics-source.ts';
 import type { AppDeps } from '../../src/app/app-deps.ts';
 import { runAnalyzeStep } from '../../src/app/use-cases/progressive.ts';
@@ -11,7 +11,6 @@ import {
   bumpAndRequestRelease,
   eventually,
   loadLoop,
-  type ReleaseWorld,
   startReleaseWorld,
 } from '../../testkit/release-world.ts';
 import { type SlotServer, startSlotServer } from '../../testkit/slot-server.ts';
@@ -35,7 +34,15 @@ const BUCKETS =
 const MEAN =
   'sum(rate(slot_request_duration_seconds_sum{job="{slot}"}[5s])) / sum(rate(slot_request_duration_seconds_count{job="{slot}"}[5s]))';
 
-describe('analysis from a real Prometheus (issue 13)', () => {
+// What shares nothing runs side by side (`concurrent`): the mistyped query beside the slow
+// tails (it never reads the tail they set, and adds no requests), and the two whole-app tests
+// (a world each). The two slow-tail tests set the same green slot's tail and run in order
+// (`IN_ORDER`). The whole-app tests run after the Prometheus ones, not beside them: a slow-tail
+// test needs the traffic loop's ~50 canary requests per 5 s window, and a load loop in the same
+// process starved it once (three files at once on a busy machine: p99 stuck at 5 ms for 20 s).
+const IN_ORDER = { concurrent: false } as const;
+
+describe('analysis from a real Prometheus (issue 13)', { concurrent: true }, () => {
   let blue: SlotServer;
   let green: SlotServer;
   let prometheus: PrometheusFixture;
@@ -76,6 +83,7 @@ describe('analysis from a real Prometheus (issue 13)', () => {
   function analysisOf(
     queries: { requests: string; errorRate: string; buckets?: string },
     extra: string,
+    spacingMs = 3000,
   ) {
     const yaml = `
 alertsChannel: C0ALERTS
@@ -119,12 +127,15 @@ ${extra}`;
       clock: { now: () => new Date() },
       metrics: new PrometheusMetricsSource(w.deps.config.services, http),
     };
+    let lastEnded: number | undefined;
     return {
       release: () => w.releases.get('rel-1') as Release,
       async tick() {
+        // Readings `spacingMs` apart (3 s: each range then spans three 1 s scrapes), counted
+        // from the end of the previous one; nothing to wait for after the last.
+        if (lastEnded !== undefined) await sleep(lastEnded + spacingMs - Date.now());
         await runAnalyzeStep(deps, { releaseId: 'rel-1' });
-        // Readings 3 s apart: each range then spans three 1 s scrapes.
-        await sleep(3000);
+        lastEnded = Date.now();
         return w.releases.get('rel-1') as Release;
       },
     };
@@ -132,7 +143,13 @@ ${extra}`;
 
   it('a requestsQuery with a mistyped label returns nothing: never a pass, the release pauses and says why', async () => {
     const typo = REQUESTS.replace('job="{slot}"', 'jbo="{slot}"');
-    const a = analysisOf({ requests: typo, errorRate: ERROR_RATE }, '      maxFailedReads: 3\n');
+    // No spacing gives the canary data here; 1.5 s keeps each baseline reading a real one
+    // (readings under 1 s apart count as a duplicate tick).
+    const a = analysisOf(
+      { requests: typo, errorRate: ERROR_RATE },
+      '      maxFailedReads: 3\n',
+      1500,
+    );
     const verdicts: string[] = [];
     for (let i = 0; i < 6; i += 1) verdicts.push((await a.tick()).analysis?.lastVerdict ?? '');
     expect(verdicts).not.toContain('pass');
@@ -175,53 +192,60 @@ ${extra}`;
     }
   }
 
-  it('+300 ms on 2 % of the canary, mean nearly unchanged: the real P99 breaches and it rolls back', async () => {
-    const release = await rollbackOnSlowTail(
-      0.02,
-      { requests: REQUESTS, errorRate: ERROR_RATE },
-      '      maxP99Ms: 200\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+  describe('a slow tail on the canary', { concurrent: true }, () => {
+    it(
+      '+300 ms on 2 % of the canary, mean nearly unchanged: the real P99 breaches and it rolls back',
+      IN_ORDER,
+      async () => {
+        const release = await rollbackOnSlowTail(
+          0.02,
+          { requests: REQUESTS, errorRate: ERROR_RATE },
+          '      maxP99Ms: 200\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+        );
+        expect(release.rollback?.reason).toMatch(/P99 \d+ ms > 200 ms/);
+        // The mean the same Prometheus reports stays far under the ceiling: a mean would pass.
+        green.set({ tailShare: 0.02, tailLatencyMs: 300 });
+        try {
+          expect(((await greenValue(MEAN)) ?? 0) * 1000).toBeLessThan(50);
+        } finally {
+          green.set({ tailShare: 0, tailLatencyMs: 0 });
+        }
+      },
     );
-    expect(release.rollback?.reason).toMatch(/P99 \d+ ms > 200 ms/);
-    // The mean the same Prometheus reports stays far under the ceiling: a mean would pass.
-    green.set({ tailShare: 0.02, tailLatencyMs: 300 });
-    try {
-      expect(((await greenValue(MEAN)) ?? 0) * 1000).toBeLessThan(50);
-    } finally {
-      green.set({ tailShare: 0, tailLatencyMs: 0 });
-    }
-  });
 
-  it('+300 ms on 10 % of the canary under a lenient P99 ceiling: canary against baseline distributions still roll it back', async () => {
-    // Enough slow requests per 3 s interval for the rank and tail tests on a busy machine too;
-    // a ceiling no tail reaches, so only the comparison with the baseline can catch it.
-    const release = await rollbackOnSlowTail(
-      0.1,
-      { requests: REQUESTS, errorRate: ERROR_RATE, buckets: BUCKETS },
-      '      maxP99Ms: 5000\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+    it(
+      '+300 ms on 10 % of the canary under a lenient P99 ceiling: canary against baseline distributions still roll it back',
+      IN_ORDER,
+      async () => {
+        // Enough slow requests per 3 s interval for the rank and tail tests on a busy machine too;
+        // a ceiling no tail reaches, so only the comparison with the baseline can catch it.
+        const release = await rollbackOnSlowTail(
+          0.1,
+          { requests: REQUESTS, errorRate: ERROR_RATE, buckets: BUCKETS },
+          '      maxP99Ms: 5000\n      consecutiveBreaches: 2\n      minRequests: 5\n',
+        );
+        expect(release.rollback?.reason).toMatch(/P99 [\d,]+ ms vs baseline [\d,]+ ms/);
+      },
     );
-    expect(release.rollback?.reason).toMatch(/P99 [\d,]+ ms vs baseline [\d,]+ ms/);
   });
 });
 
 describe('the judge behind a real HAProxy, the whole app running (issue 13)', () => {
-  let world: ReleaseWorld | undefined;
-  let load: ReturnType<typeof loadLoop> | undefined;
-  afterEach(async () => {
-    await load?.stop();
-    load = undefined;
-    await world?.close();
-    world = undefined;
-  });
-
-  it('2 % 5xx on a 20 % canary against a clean baseline rolls back, with the evidence in the alert', async () => {
-    world = await startReleaseWorld({
+  it('2 % 5xx on a 20 % canary against a clean baseline rolls back, with the evidence in the alert', {
+    concurrent: true,
+  }, async ({ onTestFinished }) => {
+    const w = await startReleaseWorld({
       strategy: 'canary',
       serviceExtra: `    canary: { steps: [20, 100], holdMinutes: 10 }
     analysis: { source: haproxy, intervalSeconds: 1, maxErrorRatePercent: 5 }
 `,
     });
-    const w = world;
-    load = loadLoop(w.haproxy.frontendUrl('api'), 3, 5);
+    onTestFinished(() => w.close());
+    const load = loadLoop(w.haproxy.frontendUrl('api'), 3, 5);
+    // Hooks run last first: the load stops before the world closes.
+    onTestFinished(async () => {
+      await load.stop();
+    });
     const { id } = await bumpAndRequestRelease(w, '2.4.1');
     w.services.api?.green.set({ errorRate: 0.02 });
     await w.click('U0LEAD', 'release_approve', id);
@@ -238,12 +262,14 @@ describe('the judge behind a real HAProxy, the whole app running (issue 13)', ()
     expect(alert).toMatch(/errors [\d,]+ of [\d,]+ \([\d.]+ %\) vs baseline [\d,]+ of [\d,]+/);
   });
 
-  it('a quiet blue/green release finishes its stability window with "not enough traffic to judge"', async () => {
-    world = await startReleaseWorld({
+  it('a quiet blue/green release finishes its stability window with "not enough traffic to judge"', {
+    concurrent: true,
+  }, async ({ onTestFinished }) => {
+    const w = await startReleaseWorld({
       stabilityWindowMinutes: 0.05,
       serviceExtra: '    analysis: { source: haproxy, intervalSeconds: 0.5 }\n',
     });
-    const w = world;
+    onTestFinished(() => w.close());
     const { id } = await bumpAndRequestRelease(w, '2.4.1');
     await w.click('U0LEAD', 'release_approve', id);
     await releaseReaches(w, id, 'released', 30_000);

@@ -33,7 +33,14 @@ async function answers(
   return seen;
 }
 
-describe('rings: internal users first, then a share of everyone, then all', () => {
+// The describes below each have their own world and share nothing: the first two run side by
+// side (`concurrent` on each), the last after them. The tests within one build on each other's
+// release and run in order (`IN_ORDER`).
+const IN_ORDER = { concurrent: false } as const;
+
+describe('rings: internal users first, then a share of everyone, then all', {
+  concurrent: true,
+}, () => {
   let world: ReleaseWorld;
   let front: string;
   let id: string;
@@ -70,44 +77,53 @@ describe('rings: internal users first, then a share of everyone, then all', () =
       .join('\n');
   };
 
-  it('sends requests carrying the internal header to the new slot while every other request stays on production', async () => {
-    ({ id } = await bumpAndRequestRelease(world, '2.4.1'));
-    await world.click('U0LEAD', 'release_approve', id);
-    await eventually(
-      () => answers(front, { 'X-Greenlight-Ring': 'internal' }, 5),
-      (seen) => seen.green === 5,
-    );
-    expect(await answers(front, { 'X-Greenlight-Ring': 'internal' })).toEqual({ green: 20 });
-    expect(await answers(front, { 'X-Greenlight-Ring': 'beta' })).toEqual({ green: 20 });
-    expect(await answers(front)).toEqual({ blue: 20 });
-    expect(await answers(front, { 'X-Greenlight-Ring': 'customer' })).toEqual({ blue: 20 });
-    await eventually(parentText, (text) => text.includes('Ring internal'));
-    expect(parentText()).toContain('requests with X-Greenlight-Ring: internal, beta');
-    expect(parentText()).toContain('Promote to ring early');
-    await eventually(threadText, (text) =>
-      text.includes(
-        'Ring internal started: requests with X-Greenlight-Ring: internal, beta now reach 2.4.1 on green, everyone else stays on production; it soaks 60 min.',
-      ),
-    );
-  });
+  it(
+    'sends requests carrying the internal header to the new slot while every other request stays on production',
+    IN_ORDER,
+    async () => {
+      ({ id } = await bumpAndRequestRelease(world, '2.4.1'));
+      await world.click('U0LEAD', 'release_approve', id);
+      await eventually(
+        () => answers(front, { 'X-Greenlight-Ring': 'internal' }, 5),
+        (seen) => seen.green === 5,
+      );
+      expect(await answers(front, { 'X-Greenlight-Ring': 'internal' })).toEqual({ green: 20 });
+      expect(await answers(front, { 'X-Greenlight-Ring': 'beta' })).toEqual({ green: 20 });
+      expect(await answers(front)).toEqual({ blue: 20 });
+      expect(await answers(front, { 'X-Greenlight-Ring': 'customer' })).toEqual({ blue: 20 });
+      await eventually(parentText, (text) => text.includes('Ring internal'));
+      expect(parentText()).toContain('requests with X-Greenlight-Ring: internal, beta');
+      expect(parentText()).toContain('Promote to ring early');
+      await eventually(threadText, (text) =>
+        text.includes(
+          'Ring internal started: requests with X-Greenlight-Ring: internal, beta now reach 2.4.1 on green, everyone else stays on production; it soaks 60 min.',
+        ),
+      );
+    },
+  );
 
-  it('brings the audience back after an HAProxy reload, through the reconciler, and says so', async () => {
-    await world.haproxy.reload();
-    // The reload starts from the (empty) map file: the internal users are back on production.
-    await eventually(
-      () => answers(front, { 'X-Greenlight-Ring': 'internal' }, 5),
-      (seen) => seen.green === 5,
-      15_000,
-    );
-    expect(await answers(front)).toEqual({ blue: 20 });
-    const drift = await eventually(
-      () => world.slack.messages('C0RELEASES').find((m) => m.text.includes('Rings: audience maps')),
-      (m) => m !== undefined,
-    );
-    expect(drift?.text).toContain('header internal → green');
-  });
+  it(
+    'brings the audience back after an HAProxy reload, through the reconciler, and says so',
+    IN_ORDER,
+    async () => {
+      await world.haproxy.reload();
+      // The reload starts from the (empty) map file: the internal users are back on production.
+      await eventually(
+        () => answers(front, { 'X-Greenlight-Ring': 'internal' }, 5),
+        (seen) => seen.green === 5,
+        15_000,
+      );
+      expect(await answers(front)).toEqual({ blue: 20 });
+      const drift = await eventually(
+        () =>
+          world.slack.messages('C0RELEASES').find((m) => m.text.includes('Rings: audience maps')),
+        (m) => m !== undefined,
+      );
+      expect(drift?.text).toContain('header internal → green');
+    },
+  );
 
-  it('keeps the audience and adds the percentage in the next ring', async () => {
+  it('keeps the audience and adds the percentage in the next ring', IN_ORDER, async () => {
     await world.click('U0LEAD', 'release_promote', id);
     await eventually(
       () => world.haproxy.serverStates('api'),
@@ -132,7 +148,7 @@ describe('rings: internal users first, then a share of everyone, then all', () =
     expect(status).toContain('HAProxy audience: header internal → green, header beta → green');
   });
 
-  it('a rollback from a later ring restores every ring', async () => {
+  it('a rollback from a later ring restores every ring', IN_ORDER, async () => {
     await world.command('U0DEV1', '/rollback', 'api bad numbers in ring early');
     await eventually(
       () => world.haproxy.serverStates('api'),
@@ -156,36 +172,9 @@ async function headerMap(world: ReleaseWorld): Promise<string> {
   return yaml.match(/"header":"([^"]+)"/)?.[1] ?? 'missing';
 }
 
-describe('rings with HAProxy never given the map files greenlight.yml names', () => {
-  let world: ReleaseWorld;
-
-  beforeAll(async () => {
-    world = await startReleaseWorld({
-      strategy: 'canary',
-      audienceMaps: 'greenlight-only',
-      serviceExtra: RINGS,
-    });
-  });
-
-  afterAll(async () => {
-    await world?.close();
-  });
-
-  it('refuses /release up front, naming the map and how to fix it, before anyone approves', async () => {
-    await world.command('U0DEV1', '/bump', 'api');
-    await eventually(
-      () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('is on STANDBY')),
-      Boolean,
-      30_000,
-    );
-    const answer = await world.command('U0DEV1', '/release', 'api');
-    expect(answer).not.toContain('requested');
-    expect(answer).toContain('api-header.map');
-    expect(answer).toContain('use-server');
-  });
-});
-
-describe('rings on a fleet of two HAProxy instances, one frozen during a rollback', () => {
+describe('rings on a fleet of two HAProxy instances, one frozen during a rollback', {
+  concurrent: true,
+}, () => {
   let world: ReleaseWorld;
 
   beforeAll(async () => {
@@ -202,40 +191,78 @@ describe('rings on a fleet of two HAProxy instances, one frozen during a rollbac
     await world?.close();
   });
 
-  it('/rollback from ring internal takes the audience and weights back on the answering instance, names the frozen one, and repairs it once it answers', async () => {
-    const [eu, us] = world.fleet as [HaproxyFixture, HaproxyFixture];
-    const internal = { 'X-Greenlight-Ring': 'internal' };
-    const { id } = await bumpAndRequestRelease(world, '2.4.1');
-    await world.click('U0LEAD', 'release_approve', id);
-    for (const lb of [eu, us])
+  it(
+    '/rollback from ring internal takes the audience and weights back on the answering instance, names the frozen one, and repairs it once it answers',
+    IN_ORDER,
+    async () => {
+      const [eu, us] = world.fleet as [HaproxyFixture, HaproxyFixture];
+      const internal = { 'X-Greenlight-Ring': 'internal' };
+      const { id } = await bumpAndRequestRelease(world, '2.4.1');
+      await world.click('U0LEAD', 'release_approve', id);
+      for (const lb of [eu, us])
+        await eventually(
+          () => answers(lb.frontendUrl('api'), internal, 5),
+          (seen) => seen.green === 5,
+          15_000,
+        );
+      us.freeze();
+      try {
+        await world.command('U0DEV1', '/rollback', 'api frozen load balancer');
+        await eventually(
+          () =>
+            world.slack
+              .messages('C0RELEASES')
+              .map((m) => m.text)
+              .join('\n'),
+          (text) => text.includes('Rolled back on every load balancer but lb-2 (us)'),
+          60_000,
+        );
+        expect(await answers(eu.frontendUrl('api'), internal)).toEqual({ blue: 20 });
+        expect(await answers(eu.frontendUrl('api'))).toEqual({ blue: 20 });
+      } finally {
+        us.thaw();
+      }
+      // Answering again, lb-2 still routes internal users to 2.4.1 until the control loop clears it.
       await eventually(
-        () => answers(lb.frontendUrl('api'), internal, 5),
-        (seen) => seen.green === 5,
-        15_000,
+        () => answers(us.frontendUrl('api'), internal, 5),
+        (seen) => seen.blue === 5,
+        20_000,
       );
-    us.freeze();
-    try {
-      await world.command('U0DEV1', '/rollback', 'api frozen load balancer');
-      await eventually(
-        () =>
-          world.slack
-            .messages('C0RELEASES')
-            .map((m) => m.text)
-            .join('\n'),
-        (text) => text.includes('Rolled back on every load balancer but lb-2 (us)'),
-        60_000,
-      );
-      expect(await answers(eu.frontendUrl('api'), internal)).toEqual({ blue: 20 });
-      expect(await answers(eu.frontendUrl('api'))).toEqual({ blue: 20 });
-    } finally {
-      us.thaw();
-    }
-    // Answering again, lb-2 still routes internal users to 2.4.1 until the control loop clears it.
-    await eventually(
-      () => answers(us.frontendUrl('api'), internal, 5),
-      (seen) => seen.blue === 5,
-      20_000,
-    );
-    expect(await answers(us.frontendUrl('api'), internal)).toEqual({ blue: 20 });
+      expect(await answers(us.frontendUrl('api'), internal)).toEqual({ blue: 20 });
+    },
+  );
+});
+
+// After the two above (not `concurrent`): at most two worlds start and run at once.
+describe('rings with HAProxy never given the map files greenlight.yml names', () => {
+  let world: ReleaseWorld;
+
+  beforeAll(async () => {
+    world = await startReleaseWorld({
+      strategy: 'canary',
+      audienceMaps: 'greenlight-only',
+      serviceExtra: RINGS,
+    });
   });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it(
+    'refuses /release up front, naming the map and how to fix it, before anyone approves',
+    IN_ORDER,
+    async () => {
+      await world.command('U0DEV1', '/bump', 'api');
+      await eventually(
+        () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('is on STANDBY')),
+        Boolean,
+        30_000,
+      );
+      const answer = await world.command('U0DEV1', '/release', 'api');
+      expect(answer).not.toContain('requested');
+      expect(answer).toContain('api-header.map');
+      expect(answer).toContain('use-server');
+    },
+  );
 });
