@@ -86,6 +86,10 @@ function configFor(
 ): string {
   const lines = [
     'global',
+    // HAProxy binds with SO_REUSEPORT by default, so a second HAProxy given the same port (a
+    // port free when picked, taken by another test's proxy since) would silently share it and
+    // answer the other test's requests. Without it, the second one fails to bind and we say so.
+    '  noreuseport',
     `  stats socket 127.0.0.1:${runtimePort} level admin`,
     `  stats socket ${socketPath} mode 600 level admin`,
     '  maxconn 2000',
@@ -136,24 +140,27 @@ export async function startHaproxy(
   }
   const dir = await mkdtemp(join(tmpdir(), 'greenlight-haproxy-'));
   const socketPath = join(dir, 'admin.sock');
-  const runtimePort = await freePort();
+  let runtimePort = 0;
   const frontends: Record<string, number> = {};
-  for (const name of Object.keys(backends)) frontends[name] = await freePort();
   const configPath = join(dir, 'haproxy.cfg');
-  await writeFile(
-    configPath,
-    configFor(
-      runtimePort,
-      socketPath,
-      frontends,
-      backends,
-      options.checkPath ?? '/healthz',
-      mapDir,
-    ),
-  );
+  const pickPorts = async () => {
+    runtimePort = await freePort();
+    for (const name of Object.keys(backends)) frontends[name] = await freePort();
+    await writeFile(
+      configPath,
+      configFor(
+        runtimePort,
+        socketPath,
+        frontends,
+        backends,
+        options.checkPath ?? '/healthz',
+        mapDir,
+      ),
+    );
+  };
 
   const output: string[] = [];
-  const runtimeApi = `127.0.0.1:${runtimePort}`;
+  let runtimeApi = '';
   let child: ChildProcess;
   let exited: Promise<void>;
   const launch = async () => {
@@ -181,7 +188,18 @@ export async function startHaproxy(
     })();
     await Promise.race([ready, spawnError]);
   };
-  await launch();
+  // A port free when picked can be taken before HAProxy binds it: then other ports.
+  for (let attempt = 1; ; attempt += 1) {
+    await pickPorts();
+    runtimeApi = `127.0.0.1:${runtimePort}`;
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (attempt >= 5 || !output.join('').includes('cannot bind')) throw error;
+      output.length = 0;
+    }
+  }
 
   const fixture: HaproxyFixture = {
     runtimeApi,
