@@ -239,7 +239,11 @@ describe('comms: an Alertmanager silence held as a lease, stakeholder notices an
     const lookedAgainAt = Date.parse(ended?.updatedAt ?? '') + (LEASE_S + 2) * 1000;
     const stepsSinceUp = async () => {
       const redis = world.redis.redis;
-      const keys = await redis.keys(`{${world.redis.keyPrefix}}:steps:${id}-comms-*`);
+      const queue = `{${world.redis.keyPrefix}}:steps:`;
+      // The jobs' hashes, not BullMQ's keys beside them (`<job id>:lock`, `<job id>:logs`).
+      const keys = (await redis.keys(`${queue}${id}-comms-*`)).filter(
+        (k) => !k.slice(queue.length).includes(':'),
+      );
       const jobs = await Promise.all(keys.map((k) => redis.hmget(k, 'processedOn', 'finishedOn')));
       return jobs.filter(([processed, finished]) => finished !== null && Number(processed) >= upAt)
         .length;
