@@ -273,34 +273,6 @@ describe('controller defects (issue 10)', () => {
       },
     );
 
-    // Defect 4: /rollback was refused as busy while a /bump or /sync ran.
-    it('4. /rollback during a /bump preempts it', IN_TURN, async ({ expect, onTestFinished }) => {
-      const s = scope(onTestFinished);
-      const w = await s.open({});
-      const id = await releaseToGreen(w);
-
-      // A /bump of 2.4.2 hangs on blue, the slot /rollback must go back to.
-      await api(w).setDeployMode('hang');
-      expect(await w.command('U0DEV1', '/bump', 'api')).toContain('Deploying api 2.4.2');
-      const bump = await deployRunOf(w, '2.4.2');
-      await api(w).setDeployMode('ok');
-
-      const answer = await w.command('U0LEAD', '/rollback', 'api checkout is failing');
-      expect(answer).not.toContain(REFUSED);
-      await eventually(
-        () => alive(bump.pid),
-        (running) => !running,
-        15_000,
-      );
-      await trafficAllOn(w, 'blue', 25_000);
-      expect(await reportedVersion(api(w).blue.url)).toBe('2.4.0');
-      await releaseReaches(w, id, 'rolled_back');
-      // The alert travels through the outbox: it can reach Slack after the state is written.
-      await expect
-        .poll(() => channelText(w, 'C0ALERTS'), { timeout: 20_000 })
-        .toContain('[ROLLBACK]');
-    });
-
     // Defect 2: the second switch job got the id of the completed first one, so BullMQ dropped it
     // and the release sat in `switching`, holding the service.
     it(
@@ -537,5 +509,33 @@ describe('controller defects (issue 10)', () => {
         await releaseReaches(w, id, 'rolled_back');
       },
     );
+
+    // Defect 4: /rollback was refused as busy while a /bump or /sync ran.
+    it('4. /rollback during a /bump preempts it', IN_TURN, async ({ expect, onTestFinished }) => {
+      const s = scope(onTestFinished);
+      const w = await s.open({});
+      const id = await releaseToGreen(w);
+
+      // A /bump of 2.4.2 hangs on blue, the slot /rollback must go back to.
+      await api(w).setDeployMode('hang');
+      expect(await w.command('U0DEV1', '/bump', 'api')).toContain('Deploying api 2.4.2');
+      const bump = await deployRunOf(w, '2.4.2');
+      await api(w).setDeployMode('ok');
+
+      const answer = await w.command('U0LEAD', '/rollback', 'api checkout is failing');
+      expect(answer).not.toContain(REFUSED);
+      await eventually(
+        () => alive(bump.pid),
+        (running) => !running,
+        15_000,
+      );
+      await trafficAllOn(w, 'blue', 25_000);
+      expect(await reportedVersion(api(w).blue.url)).toBe('2.4.0');
+      await releaseReaches(w, id, 'rolled_back');
+      // The alert travels through the outbox: it can reach Slack after the state is written.
+      await expect
+        .poll(() => channelText(w, 'C0ALERTS'), { timeout: 20_000 })
+        .toContain('[ROLLBACK]');
+    });
   });
 });
