@@ -157,7 +157,13 @@ services:
         expect(live?.state).toBe('ramping');
         expect(live?.pendingRollback).toBeUndefined();
 
-        // Promote drawn at 10 %, delivered twice: one step, to 30 %, never 60 %.
+        // Promote drawn at 10 %, delivered twice: one step, to 30 %, never 60 %. The card is read
+        // once it shows that step (the outbox may lag the state on a busy machine).
+        await eventually(
+          () => buttonValue(w.slack, second),
+          (value) => value === `${second}:ramping.0`,
+          20_000,
+        );
         const promote = buttonValue(w.slack, second);
         const answers = await Promise.all([
           rawClick(w, { user: 'U0LEAD', action: 'release_promote', value: promote }),

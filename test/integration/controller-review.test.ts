@@ -126,6 +126,24 @@ async function watchVersions(
   return seen;
 }
 
+/**
+ * Waits until the release's card shows the buttons of its first canary step (Promote among
+ * them): a person clicks the Promote they see, and the outbox may lag the state on a busy machine.
+ */
+const promoteShown = (w: ReleaseWorld, id: string) =>
+  eventually(
+    () =>
+      w.slack
+        .messages('C0RELEASES')
+        .some(
+          (m) =>
+            m.thread_ts === undefined &&
+            JSON.stringify(m.blocks).includes(`"value":"${id}:ramping.0"`),
+        ),
+    Boolean,
+    20_000,
+  );
+
 /** Jobs a job scheduler produces (the periodic reconcile, analysis, progress) are not steps. */
 const isScheduled = (job: { id?: string; repeatJobKey?: string }) =>
   job.repeatJobKey !== undefined || (job.id ?? '').startsWith('repeat:');
@@ -221,18 +239,7 @@ describe('controller review: interleavings found by an adversarial review', () =
         await w.click('U0LEAD', 'release_approve', id);
         await releaseReaches(w, id, 'ramping');
         // A person clicks the Promote they see: wait until the card shows it (the outbox may lag).
-        await eventually(
-          () =>
-            w.slack
-              .messages('C0RELEASES')
-              .some(
-                (m) =>
-                  m.thread_ts === undefined &&
-                  JSON.stringify(m.blocks).includes(`"value":"${id}:ramping.0"`),
-              ),
-          Boolean,
-          20_000,
-        );
+        await promoteShown(w, id);
         // Both clicks come from the message as drawn at 20 % ("Promote to 50 %").
         const answers = await Promise.all([
           w.click('U0LEAD', 'release_promote', id),
@@ -275,6 +282,7 @@ describe('controller review: interleavings found by an adversarial review', () =
         const first = await bumpAndRequestRelease(w, '2.4.1');
         await w.click('U0LEAD', 'release_approve', first.id);
         await releaseReaches(w, first.id, 'ramping');
+        await promoteShown(w, first.id);
         await w.click('U0LEAD', 'release_promote', first.id);
         await releaseReaches(w, first.id, 'released');
         await trafficAllOn(w, 'green');
@@ -290,6 +298,7 @@ describe('controller review: interleavings found by an adversarial review', () =
         );
         // Blue (the canary) is changed by hand; the promote's switch step notices and fails.
         api(w).blue.set({ version: '2.4.9' });
+        await promoteShown(w, second.id);
         await w.click('U0LEAD', 'release_promote', second.id);
         await releaseReaches(w, second.id, 'failed');
         // `failed` is written first; the traffic step it queues then restores PRODUCTION. Wait for
