@@ -160,6 +160,9 @@ async function loseQueuedWork(
   });
 }
 
+/** The steps that deploy or move traffic (not comms reminders, which wait for days). */
+const MOVERS = new Set(['deploy', 'switch', 'rollback', 'traffic', 'pre_switch']);
+
 /**
  * Waits until no step job (switch, rollback, traffic, deploy) is queued, delayed or running:
  * whatever the clicks and commands before it set off has run to its end, so what is read next
@@ -170,7 +173,7 @@ async function stepsSettled(w: ReleaseWorld): Promise<void> {
     eventually(
       async () =>
         (await q.getJobs(['waiting', 'active', 'delayed', 'prioritized']))
-          .filter((job) => !isScheduled(job))
+          .filter((job) => MOVERS.has(job.name) && !isScheduled(job))
           .map((job) => `${job.name} ${job.id}`),
       (pending) => pending.length === 0,
       30_000,

@@ -156,15 +156,22 @@ const isScheduled = (job: { id?: string; repeatJobKey?: string }) =>
 async function stepsSettled(w: ReleaseWorld): Promise<void> {
   await withStepsQueue(w, (q) =>
     eventually(
-      async () =>
-        (await q.getJobs(['waiting', 'active', 'delayed', 'prioritized']))
-          .filter((job) => !isScheduled(job))
-          .map((job) => `${job.name} ${job.id}`),
+      () => pendingSteps(q),
       (pending) => pending.length === 0,
       30_000,
       100,
     ),
   );
+}
+
+/** The steps that deploy or move traffic (not comms reminders, which wait for days). */
+const MOVERS = new Set(['deploy', 'switch', 'rollback', 'traffic', 'pre_switch']);
+
+/** Steps that deploy or move traffic, queued, delayed or running, by name and id. */
+async function pendingSteps(queue: Queue): Promise<string[]> {
+  return (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']))
+    .filter((job) => MOVERS.has(job.name) && !isScheduled(job))
+    .map((job) => `${job.name} ${job.id}`);
 }
 
 /** Passes of the periodic control loop (sweeper, then reconciler) that began after `since` and ended. */
@@ -451,7 +458,10 @@ describe('controller review: interleavings found by an adversarial review', () =
         // Meanwhile STANDBY changes under the approval, and Greenlight restarts.
         api(w).green.set({ version: '2.4.9' });
         await w.restart();
-        const seen = await watchVersions(w, 3000);
+        // Greenlight answers (and restart() returns) only after its start-up pass of the control loop;
+        // with the queue paused and the periodic pass an hour away, nothing else could move traffic:
+        // a second of requests shows what that pass left.
+        const seen = await watchVersions(w, 1000);
         await withStepsQueue(w, (q) => q.resume());
         expect(
           seen,
@@ -548,13 +558,22 @@ describe('controller review: interleavings found by an adversarial review', () =
       async ({ expect, onTestFinished }) => {
         const s = scope(onTestFinished);
         const w = await s.open({});
-        await releaseToGreen(w);
+        const live = await releaseToGreen(w);
         // Blue (STANDBY, the rollback target) was redeployed by hand, or restarted on another image.
         api(w).blue.set({ version: '2.3.7' });
         expect(await w.command('U0LEAD', '/rollback', 'api checkout is failing')).not.toContain(
           REFUSED,
         );
-        const seen = await watchVersions(w, 5000);
+        // Only the rollback's steps move traffic here (the periodic pass is a minute away): watch
+        // until the release no longer rolls back and none of its steps is queued or running.
+        const seen = await withStepsQueue(w, (q) =>
+          watchVersions(
+            w,
+            async () =>
+              (await releaseState(w, live)) !== 'rolling_back' &&
+              (await pendingSteps(q)).length === 0,
+          ),
+        );
         expect(seen['2.3.7'] ?? 0, JSON.stringify(seen)).toBe(0);
       },
     );
