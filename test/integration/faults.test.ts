@@ -179,12 +179,24 @@ describe(
       'reconciles HAProxy after a reload loses its runtime state, and reports the drift',
       IN_TURN,
       async ({ expect }) => {
-        const { world } = f;
-        // A reload re-reads the config file: blue weight 100, green 0, both ready.
-        await world.haproxy.command(
-          'set server api/blue state ready; set weight api/blue 100; set weight api/green 0',
-        );
-        expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
+        const { world, steps } = f;
+        // The control loop (a step job every 2 s) is held while the reload is simulated and
+        // checked, so it cannot correct the proxy halfway through the ten requests of that check on
+        // a busy machine; it runs as soon as the queue resumes.
+        await steps.pause();
+        try {
+          await eventually(
+            () => steps.getActive(),
+            (active) => active.length === 0,
+          );
+          // A reload re-reads the config file: blue weight 100, green 0, both ready.
+          await world.haproxy.command(
+            'set server api/blue state ready; set weight api/blue 100; set weight api/green 0',
+          );
+          expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
+        } finally {
+          await steps.resume();
+        }
         const drift = await eventually(
           () => world.slack.messages('C0RELEASES').find((m) => m.text.includes('Traffic drift')),
           (m) => m !== undefined,
