@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import DurationSequencer from './test/support/duration-sequencer.ts';
 
 const SOAK = 'test/integration/soak.test.ts';
 const UNIT = 'test/unit/**/*.test.ts';
@@ -12,10 +13,12 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Vitest's default is one file at a time on two cores (cores - 1), and the integration files
-    // mostly wait on processes, timers and sockets: one more file than cores keeps both busy.
-    maxWorkers: availableParallelism() + 1,
+    // Vitest's default is one file at a time on two cores (cores - 1). The integration files
+    // mostly wait on processes, timers and sockets, and the soak holds one worker for its whole
+    // run: two more files than cores keeps both cores busy.
+    maxWorkers: availableParallelism() + 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    sequence: { sequencer: DurationSequencer },
     projects: [
       {
         // Pure logic on in-memory ports: one module graph per worker, not one per file (the
@@ -29,10 +32,10 @@ export default defineConfig({
         test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [SOAK, UNIT] },
       },
       {
-        // The soak drives several processes under load of its own: it runs after the rest, so
-        // it neither starves their timing nor is starved by them.
+        // The longest file by far: it starts first (see duration-sequencer.ts), beside the
+        // others, so the run is not its length plus theirs.
         extends: true,
-        test: { name: 'soak', include: [SOAK], sequence: { groupOrder: 1 } },
+        test: { name: 'soak', include: [SOAK] },
       },
     ],
   },

@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
+import { DURATIONS_FILE } from './duration-sequencer.ts';
 
 /** How many of the slowest files to name: where the suite's wall time goes, at a glance. */
 const SLOWEST = 8;
@@ -27,8 +29,24 @@ export default class SummaryReporter implements Reporter {
       for (const { file, seconds } of slowest)
         process.stdout.write(`  ${seconds.toFixed(1).padStart(7)}  ${file}\n`);
     }
+    if (process.env.GREENLIGHT_RECORD_DURATIONS === '1' && counts.failed === 0)
+      recordDurations(testModules);
     process.stdout.write(
       `\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
     );
   }
+}
+
+/**
+ * `GREENLIGHT_RECORD_DURATIONS=1 npm test` keeps the table the sequencer orders a clean clone's
+ * run by (a passing run only: a failed file's time says nothing).
+ */
+function recordDurations(testModules: ReadonlyArray<TestModule>): void {
+  const table = Object.fromEntries(
+    [...testModules]
+      .map((m) => [m.relativeModuleId, Math.round(m.diagnostic().duration / 100) / 10] as const)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  writeFileSync(DURATIONS_FILE, `${JSON.stringify(table, null, 2)}\n`);
+  process.stdout.write(`\ntest file durations recorded in ${DURATIONS_FILE}\n`);
 }
