@@ -82,7 +82,7 @@ describe('comms: an Alertmanager silence held as a lease, stakeholder notices an
 `,
       env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1', COMMS_HOOK_SECRET: HOOK_SECRET },
     });
-    load = loadLoop(world.haproxy.frontendUrl('api'));
+    load = loadLoop(world.haproxy.frontendUrl('api'), 2, 20);
   }, 60_000);
 
   afterAll(async () => {

@@ -66,7 +66,7 @@ describe('a service behind three HAProxy instances, switched all at once', {
     IN_ORDER,
     async () => {
       const { id } = await bumpAndRequestRelease(world, '2.4.1');
-      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
+      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
       await world.click('U0LEAD', 'release_approve', id);
       await eventually(
         () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 released')),
@@ -139,7 +139,7 @@ describe('a service behind three HAProxy instances, switched all at once', {
       const id = await latestPending(world);
       await lost.halt();
       const healthy = world.fleet.slice(0, 2);
-      const loads = healthy.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
+      const loads = healthy.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
       await world.click('U0LEAD', 'release_approve', id);
       const thread = await eventually(
         () => threadText(world, id),
@@ -308,7 +308,7 @@ describe('a service behind three HAProxy instances, switched region by region', 
     async () => {
       const [eu, us1, us2] = world.fleet as [HaproxyFixture, HaproxyFixture, HaproxyFixture];
       const { id } = await bumpAndRequestRelease(world, '2.4.1');
-      const loads = [eu, us1].map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
+      const loads = [eu, us1].map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
       await world.click('U0LEAD', 'release_approve', id);
       // The first region has switched and soaks; the second has not moved yet.
       await eventually(() => allOn(eu, 'green'), Boolean, 15_000, 10);
@@ -393,7 +393,7 @@ describe('a service behind three HAProxy instances, switched region by region, G
     async () => {
       const [eu, us1, us2] = world.fleet as [HaproxyFixture, HaproxyFixture, HaproxyFixture];
       const { id } = await bumpAndRequestRelease(world, '2.4.1');
-      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
+      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
       await world.click('U0LEAD', 'release_approve', id);
       await eventually(() => allOn(eu, 'green'), Boolean, 15_000, 10);
       expect(await allOn(us1, 'blue')).toBe(true);
