@@ -178,7 +178,9 @@ export async function startHaproxy(
       for (let i = 0; i < 100; i += 1) {
         if (current.exitCode !== null) throw new Error(`haproxy exited:\n${output.join('')}`);
         try {
-          if ((await runtimeCommand(runtimeApi, 'show info')).includes('Name: HAProxy')) return;
+          // Our own process answering, not another test's proxy on a port taken meanwhile.
+          const info = await runtimeCommand(runtimeApi, 'show info');
+          if (info.includes('Name: HAProxy') && info.includes(`\nPid: ${current.pid}\n`)) return;
         } catch {
           // not listening yet
         }

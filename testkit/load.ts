@@ -1,9 +1,8 @@
 /**
  * Requests through HAProxy in a loop until stopped; counts every failure (status or network).
- * The defaults are for analysis that needs volume: about 400 requests a second, half a core of
- * the test process plus HAProxy's share. A test that only shows no request fails during a switch
- * needs a steady sample, not a flood: (2, 20) is about 80 a second for a quarter of that CPU,
- * which the other test files running beside it get back.
+ * The defaults (about 400 requests a second, half a core of the test process plus HAProxy's
+ * share) keep a request in flight nearly all the time, which is what proves "no request failed
+ * during the switch". A loop that only keeps an analysis fed can be lighter: (2, 20).
  */
 export function loadLoop(
   url: string,

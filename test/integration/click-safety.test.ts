@@ -105,6 +105,11 @@ services:
           await w.restart({ GREENLIGHT_CONFIG: frozen });
           requested = await w.command('U0DEV1', '/release', 'api');
           if (!requested.includes('frozen until')) break;
+          // Refused as frozen is right only once the freeze has begun: a freeze that bit early
+          // is a defect, not a slow machine, and must not be retried away.
+          expect(Date.now(), 'refused as frozen before the freeze began').toBeGreaterThanOrEqual(
+            freezeAt,
+          );
         }
         expect(requested).toContain('requested');
         const id = await pendingReleaseId(w, '2.4.1');

@@ -128,6 +128,16 @@ describe('comms: an Alertmanager silence held as a lease, stakeholder notices an
     );
     const afterRestart = (await silencesOf(id)).filter((s) => s.status.state !== 'expired');
     expect(afterRestart.map((s) => s.id)).toEqual([first.id]);
+    // And the same process keeps extending it from the id it stored again, not only once.
+    const foundEnd = Math.max(...afterRestart.map((s) => Date.parse(s.endsAt)));
+    const renewed = await eventually(
+      () => silencesOf(id),
+      (list) => list.some((s) => Date.parse(s.endsAt) > foundEnd),
+      LEASE_S * 1000,
+    );
+    expect(renewed.filter((s) => s.status.state !== 'expired').map((s) => s.id)).toEqual([
+      first.id,
+    ]);
 
     // Past the first lease: still active, the same silence, ending later than it first did,
     // while the release is still in its window.

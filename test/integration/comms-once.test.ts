@@ -26,8 +26,8 @@ alertsChannel: C0ALERTS
 roles: { lead: [U0LEAD], security: [U0SEC], team: [U0DEV1], cto: [U0CTO] }
 comms:
   channels: [C0STAKE]
-  # A hung receiver is given up on after 1.5 s (10 s by default).
-  webhooks: [{ url: "${hookUrl}", secretEnv: ONCE_HOOK_SECRET, events: [released], timeoutMs: 1500 }]
+  # A hung receiver is given up on after 3 s (10 s by default).
+  webhooks: [{ url: "${hookUrl}", secretEnv: ONCE_HOOK_SECRET, events: [released], timeoutMs: 3000 }]
 services:
   api:
     channel: C0RELEASES

@@ -363,7 +363,7 @@ describe('controller defects (issue 10)', () => {
           serviceExtra: HOLDING_CANARY,
           env: { GREENLIGHT_RECONCILE_INTERVAL_SECONDS: '1' },
         });
-        s.load = loadLoop(front(w), 2, 20);
+        s.load = loadLoop(front(w), 3);
         const { id } = await bumpAndRequestRelease(w, '2.4.1');
         await w.click('U0LEAD', 'release_approve', id);
         await releaseReaches(w, id, 'ramping');

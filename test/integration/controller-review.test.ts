@@ -107,9 +107,7 @@ async function watchVersions(
   until: number | (() => Promise<boolean>),
 ): Promise<Record<string, number>> {
   const seen: Record<string, number> = {};
-  const end = typeof until === 'number' ? Date.now() + until : Number.POSITIVE_INFINITY;
-  let asked = 0;
-  while (Date.now() < end) {
+  const sample = async () => {
     const res = await fetch(front(w));
     const key =
       res.status === 200
@@ -118,11 +116,19 @@ async function watchVersions(
     if (res.status !== 200) await res.arrayBuffer();
     seen[key] = (seen[key] ?? 0) + 1;
     await sleep(20);
+  };
+  const end = typeof until === 'number' ? Date.now() + until : Number.POSITIVE_INFINITY;
+  let asked = 0;
+  while (Date.now() < end) {
+    await sample();
     if (typeof until !== 'number' && Date.now() - asked >= 250) {
       asked = Date.now();
       if (await until()) break;
     }
   }
+  // After the behaviour settled, a last look: a move made just before the check said so is
+  // still seen, not left between two samples.
+  if (typeof until !== 'number') for (let i = 0; i < 10; i += 1) await sample();
   return seen;
 }
 
@@ -347,8 +353,15 @@ describe('controller review: interleavings found by an adversarial review', () =
                 job.name === 'deploy' ||
                 (job.name === 'reconcile' && process.env.REVIEW_CONTROL !== '1')
               ) {
-                await job.remove();
-                names.push(job.name);
+                try {
+                  await job.remove();
+                  names.push(job.name);
+                } catch (error) {
+                  // Greenlight put the schedule back meanwhile (what this test is about), and
+                  // BullMQ refuses to remove a scheduler's job directly: the deploy job must go.
+                  if (job.name === 'deploy' || !/belongs to a job scheduler/.test(String(error)))
+                    throw error;
+                }
               }
           } finally {
             await q.resume();

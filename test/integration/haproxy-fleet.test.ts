@@ -66,7 +66,7 @@ describe('a service behind three HAProxy instances, switched all at once', {
     IN_ORDER,
     async () => {
       const { id } = await bumpAndRequestRelease(world, '2.4.1');
-      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
+      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
       await world.click('U0LEAD', 'release_approve', id);
       await eventually(
         () => world.slack.messages('C0RELEASES').some((m) => m.text.includes('2.4.1 released')),
@@ -139,7 +139,7 @@ describe('a service behind three HAProxy instances, switched all at once', {
       const id = await latestPending(world);
       await lost.halt();
       const healthy = world.fleet.slice(0, 2);
-      const loads = healthy.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
+      const loads = healthy.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
       await world.click('U0LEAD', 'release_approve', id);
       const thread = await eventually(
         () => threadText(world, id),
@@ -283,9 +283,9 @@ async function latestPending(world: ReleaseWorld): Promise<string> {
 const regionWorld = () =>
   startReleaseWorld({
     // Each test sees the first region move, checks the next has not, and acts (halts an
-    // instance, kills Greenlight) within the soak: 3 s is a few socket round trips many times
+    // instance, kills Greenlight) within the soak: 4 s is a few socket round trips many times
     // over. A switch that fails pays it on each of its three tries.
-    haproxyFleet: { regions: ['eu', 'us', 'us'], order: 'region', regionSoakSeconds: 3 },
+    haproxyFleet: { regions: ['eu', 'us', 'us'], order: 'region', regionSoakSeconds: 4 },
     env: { GREENLIGHT_STALLED_INTERVAL_MS: '2000' },
   });
 
@@ -308,7 +308,7 @@ describe('a service behind three HAProxy instances, switched region by region', 
     async () => {
       const [eu, us1, us2] = world.fleet as [HaproxyFixture, HaproxyFixture, HaproxyFixture];
       const { id } = await bumpAndRequestRelease(world, '2.4.1');
-      const loads = [eu, us1].map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
+      const loads = [eu, us1].map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
       await world.click('U0LEAD', 'release_approve', id);
       // The first region has switched and soaks; the second has not moved yet.
       await eventually(() => allOn(eu, 'green'), Boolean, 15_000, 10);
@@ -393,7 +393,7 @@ describe('a service behind three HAProxy instances, switched region by region, G
     async () => {
       const [eu, us1, us2] = world.fleet as [HaproxyFixture, HaproxyFixture, HaproxyFixture];
       const { id } = await bumpAndRequestRelease(world, '2.4.1');
-      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 20));
+      const loads = world.fleet.map((lb) => loadLoop(lb.frontendUrl('api'), 2, 2));
       await world.click('U0LEAD', 'release_approve', id);
       await eventually(() => allOn(eu, 'green'), Boolean, 15_000, 10);
       expect(await allOn(us1, 'blue')).toBe(true);

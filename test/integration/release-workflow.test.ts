@@ -49,7 +49,7 @@ describe('the blue/green workflow end to end: /bump, /release, approval, /sync, 
   beforeAll(async () => {
     world = await startReleaseWorld();
     front = world.haproxy.frontendUrl('api');
-    load = loadLoop(front, 2, 20);
+    load = loadLoop(front);
   });
 
   afterAll(async () => {
@@ -199,7 +199,7 @@ describe('the blue/green workflow end to end: /bump, /release, approval, /sync, 
     expect(stats.total).toBeGreaterThan(50);
     expect(stats.errors).toEqual([]);
     expect(stats.failed).toBe(0);
-    load = loadLoop(front, 2, 20);
+    load = loadLoop(front);
   });
 
   it('counts releases by outcome, rollbacks, approval waits and Slack retries on /metrics', async () => {

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds each test file took in a recorded full run (see summary-reporter.ts). */
-export const DURATIONS_FILE = new URL('./file-durations.json', import.meta.url).pathname;
+export const DURATIONS_FILE = fileURLToPath(new URL('./file-durations.json', import.meta.url));
 
-function recorded(): Record<string, number> {
+export function recorded(): Record<string, number> {
   try {
     return JSON.parse(readFileSync(DURATIONS_FILE, 'utf8')) as Record<string, number>;
   } catch {

@@ -224,9 +224,12 @@ function requestLoop(
   let running = true;
   const loop = (async () => {
     while (running) {
-      const at = Date.now();
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+        // Stamped when the answer is in: HAProxy routed the request before that, so a version
+        // approved later than this cannot have been routed to rightly. A stamp taken before the
+        // fetch would blame a switch made while this process was starved between the two.
+        const at = Date.now();
         if (res.status === 200) {
           const body = (await res.json()) as { slot?: string; version?: string };
           into.push({
@@ -241,7 +244,7 @@ function requestLoop(
           into.push({ at, service, status: res.status });
         }
       } catch {
-        into.push({ at, service, status: 0 });
+        into.push({ at: Date.now(), service, status: 0 });
       }
       await new Promise((r) => setTimeout(r, pauseMs));
     }

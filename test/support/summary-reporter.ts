@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
-import { DURATIONS_FILE } from './duration-sequencer.ts';
+import { DURATIONS_FILE, recorded } from './duration-sequencer.ts';
 
 /** How many of the slowest files to name: where the suite's wall time goes, at a glance. */
 const SLOWEST = 8;
@@ -39,14 +39,14 @@ export default class SummaryReporter implements Reporter {
 
 /**
  * `GREENLIGHT_RECORD_DURATIONS=1 npm test` keeps the table the sequencer orders a clean clone's
- * run by (a passing run only: a failed file's time says nothing).
+ * run by (a passing run only: a failed file's time says nothing). The files run update their
+ * rows; a run of some files leaves the others' rows as they were.
  */
 function recordDurations(testModules: ReadonlyArray<TestModule>): void {
-  const table = Object.fromEntries(
-    [...testModules]
-      .map((m) => [m.relativeModuleId, Math.round(m.diagnostic().duration / 100) / 10] as const)
-      .sort(([a], [b]) => (a < b ? -1 : 1)),
-  );
+  const rows = { ...recorded() };
+  for (const m of testModules)
+    rows[m.relativeModuleId] = Math.round(m.diagnostic().duration / 100) / 10;
+  const table = Object.fromEntries(Object.entries(rows).sort(([a], [b]) => (a < b ? -1 : 1)));
   writeFileSync(DURATIONS_FILE, `${JSON.stringify(table, null, 2)}\n`);
   process.stdout.write(`\ntest file durations recorded in ${DURATIONS_FILE}\n`);
 }
