@@ -44,9 +44,15 @@ describe('hostile input: thousands of generated commands and payloads', () => {
     rmSync(PWNED_FILE, { force: true });
     world = await startReleaseWorld();
     snapshot = async () => {
-      const keys = (await world.redis.keys())
-        .filter((k) => /:(service|release|faulty|lock):/.test(k))
-        .sort();
+      const stateKeys = async () =>
+        (await world.redis.keys()).filter((k) => /:(service|release|faulty|lock):/.test(k)).sort();
+      // Read between the control loop's passes: each holds the service's traffic lock for a
+      // moment (longer on a busy machine). A lock a command left behind outlasts the wait.
+      let keys = await stateKeys();
+      for (let i = 0; i < 100 && keys.some((k) => /:lock:traffic-/.test(k)); i += 1) {
+        await new Promise((r) => setTimeout(r, 100));
+        keys = await stateKeys();
+      }
       const values = await Promise.all(
         keys.map((k) => world.redis.redis.hgetall(k).catch(() => ({}))),
       );
