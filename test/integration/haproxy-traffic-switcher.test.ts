@@ -95,4 +95,26 @@ describe('HaproxyTrafficSwitcher against a real HAProxy', () => {
       'HAProxy backend api has no server "teal" (the green slot)',
     );
   });
+
+  it('tells two HAProxy processes apart when both started within one second (a double reload)', async () => {
+    // HAProxy's own start time has whole seconds: reload until one lands in the same second as
+    // the process before it (each reload takes a fraction of one).
+    const startSecond = async () =>
+      Number((await haproxy.command('show info')).match(/^Start_time_sec:\s*(\d+)/m)?.[1]);
+    let sameSecond = false;
+    let before = await switcher.startedAt('api');
+    let second = await startSecond();
+    for (let i = 0; i < 10 && !sameSecond; i += 1) {
+      await haproxy.reload();
+      const after = await switcher.startedAt('api');
+      const next = await startSecond();
+      if (next === second) {
+        sameSecond = true;
+        expect(after.getTime()).not.toBe(before.getTime());
+      }
+      before = after;
+      second = next;
+    }
+    expect(sameSecond, 'no two reloads landed in one second in ten tries').toBe(true);
+  });
 });

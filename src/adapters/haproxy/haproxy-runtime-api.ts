@@ -93,12 +93,16 @@ export class HaproxyRuntimeApi {
       throw new HaproxyError(`HAProxy refused "${commands.join('; ')}": ${errors.join(' / ')}`);
   }
 
-  /** When this HAProxy process started, to the second (`show info`): a reload starts it again. */
-  async startTimeSeconds(): Promise<number> {
+  /**
+   * Which HAProxy process this is (`show info`): when it started, to the second, and its pid. A
+   * reload starts a new process; two starts within one second differ only by their pid.
+   */
+  async processStart(): Promise<{ seconds: number; pid: number }> {
     const reply = await this.send('show info');
-    const match = reply.match(/^Start_time_sec:\s*(\d+)/m);
-    if (match === null) throw new HaproxyError("HAProxy's show info has no Start_time_sec");
-    return Number(match[1]);
+    const start = reply.match(/^Start_time_sec:\s*(\d+)/m);
+    if (start === null) throw new HaproxyError("HAProxy's show info has no Start_time_sec");
+    const pid = reply.match(/^Pid:\s*(\d+)/m);
+    return { seconds: Number(start[1]), pid: pid === null ? 0 : Number(pid[1]) };
   }
 
   async serverStates(backend: string): Promise<HaproxyServerState[]> {

@@ -70,8 +70,15 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
     };
   }
 
+  /**
+   * The process's start, with its pid (mod 1000) as the milliseconds: HAProxy tells the start
+   * only to the second, and two reloads within one second must not look like one process (the
+   * second would pass for the proxy Greenlight last set, and a STANDBY its defaults route to
+   * would be taken for a release Redis forgot). Compared for equality only.
+   */
   async startedAt(service: string): Promise<Date> {
-    return new Date((await this.target(service).api.startTimeSeconds()) * 1000);
+    const { seconds, pid } = await this.target(service).api.processStart();
+    return new Date(seconds * 1000 + (pid % 1000));
   }
 
   async switchTo(service: string, slot: Slot): Promise<{ changed: boolean }> {
