@@ -56,7 +56,9 @@ export interface TrafficSwitcher {
   ): Promise<{ changed: boolean }>;
   /**
    * When the proxy process last started, where the driver can tell: a proxy started after
-   * Greenlight last set it has lost what was set (a reload), whatever it shows now.
+   * Greenlight last set it has lost what was set (a reload), whatever it shows now. Only compared
+   * for equality, so two processes must never give the same value (HAProxy's is to the second,
+   * and its adapter adds the pid).
    */
   startedAt?(service: string): Promise<Date | undefined>;
   /** Rings: the audience entries (who goes to which slot) the proxy holds now. */

@@ -14,6 +14,7 @@ import {
 } from '../../testkit/release-world.ts';
 import { slashCommandBody } from '../../testkit/slack-payloads.ts';
 import { signedHeaders } from '../../testkit/slack-signing.ts';
+import { IN_TURN, LANE } from '../support/step-queue.ts';
 
 /** Issue 11: every click and command authorised, fenced, calendar-checked and acted on once. */
 
@@ -57,8 +58,6 @@ async function open(finished: typeof onTestFinished, options?: WorldOptions) {
 // Each test has a world of its own, closed by the test itself, so tests share nothing: the
 // calendar test, which mostly waits for its freeze and its expiry, runs beside the others (two
 // worlds at once), which run in turn.
-const LANE = { concurrent: true } as const;
-const IN_TURN = { concurrent: false } as const;
 
 describe('clicks and commands (issue 11)', () => {
   describe('lane 1', LANE, () => {

@@ -1,5 +1,4 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
 import { describe, it, type onTestFinished } from 'vitest';
 import {
   bumpAndRequestRelease,
@@ -11,6 +10,14 @@ import {
   trafficSplit,
   type WorldOptions,
 } from '../../testkit/release-world.ts';
+import {
+  IN_TURN,
+  isScheduled,
+  LANE,
+  passesSince,
+  stepsSettled,
+  withStepsQueue,
+} from '../support/step-queue.ts';
 import {
   alive,
   api,
@@ -90,21 +97,6 @@ async function deployRunOf(w: ReleaseWorld, version: string): Promise<{ pid: num
   return { pid: Number(line?.split(' ')[2]) };
 }
 
-/** The `steps` queue Greenlight's workers consume, opened from outside. */
-async function withStepsQueue<T>(w: ReleaseWorld, fn: (queue: Queue) => Promise<T>): Promise<T> {
-  const connection = new Redis(w.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue('steps', { connection, prefix: `{${w.redis.keyPrefix}}` });
-  try {
-    return await fn(queue);
-  } finally {
-    await queue.close();
-    connection.disconnect();
-  }
-}
-
-/** Jobs a job scheduler produces (the periodic reconcile, progress updates) are not steps. */
-const isScheduled = (job: { id?: string; repeatJobKey?: string }) =>
-  job.repeatJobKey !== undefined || (job.id ?? '').startsWith('repeat:');
 const releaseIdOf = (data: unknown) => (data as { releaseId?: unknown } | null)?.releaseId;
 
 /**
@@ -160,35 +152,6 @@ async function loseQueuedWork(
   });
 }
 
-/** The steps that deploy or move traffic (not comms reminders, which wait for days). */
-const MOVERS = new Set(['deploy', 'switch', 'rollback', 'traffic', 'pre_switch']);
-
-/**
- * Waits until no step job (switch, rollback, traffic, deploy) is queued, delayed or running:
- * whatever the clicks and commands before it set off has run to its end, so what is read next
- * is what they did. A click's jobs are queued before its private answer is posted.
- */
-async function stepsSettled(w: ReleaseWorld): Promise<void> {
-  await withStepsQueue(w, (q) =>
-    eventually(
-      async () =>
-        (await q.getJobs(['waiting', 'active', 'delayed', 'prioritized']))
-          .filter((job) => MOVERS.has(job.name) && !isScheduled(job))
-          .map((job) => `${job.name} ${job.id}`),
-      (pending) => pending.length === 0,
-      30_000,
-      100,
-    ),
-  );
-}
-
-/** Passes of the periodic control loop (sweeper, then reconciler) that began after `since` and ended. */
-async function passesSince(queue: Queue, since: number): Promise<number> {
-  const completed = await queue.getJobs(['completed'], 0, 50, false);
-  return completed.filter((job) => job.name === 'reconcile' && (job.processedOn ?? 0) > since)
-    .length;
-}
-
 /** Requests each slot server answered (all of them came through HAProxy) since the last call. */
 function servedCounter(w: ReleaseWorld) {
   const { blue, green } = api(w);
@@ -208,8 +171,6 @@ function servedCounter(w: ReleaseWorld) {
 // Every test has a world of its own (slot servers, HAProxy, a Redis key prefix, Greenlight) and
 // cleans it up itself, so tests share nothing: three lanes run side by side, each running its
 // tests one after another (at most three worlds at once, on a 2-core machine beside other files).
-const LANE = { concurrent: true } as const;
-const IN_TURN = { concurrent: false } as const;
 
 describe('controller defects (issue 10)', () => {
   describe('lane 1', LANE, () => {

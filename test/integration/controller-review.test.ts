@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { describe, it, type onTestFinished } from 'vitest';
 import { type RunningGreenlight, startGreenlight } from '../../testkit/greenlight-process.ts';
 import { freePort } from '../../testkit/ports.ts';
@@ -13,6 +11,14 @@ import {
   trafficSplit,
   type WorldOptions,
 } from '../../testkit/release-world.ts';
+import {
+  IN_TURN,
+  LANE,
+  passesSince,
+  pendingSteps,
+  stepsSettled,
+  withStepsQueue,
+} from '../support/step-queue.ts';
 import {
   alive,
   api,
@@ -87,17 +93,6 @@ function scope(finished: typeof onTestFinished): Scope {
   return s;
 }
 
-async function withStepsQueue<T>(w: ReleaseWorld, fn: (queue: Queue) => Promise<T>): Promise<T> {
-  const connection = new Redis(w.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue('steps', { connection, prefix: `{${w.redis.keyPrefix}}` });
-  try {
-    return await fn(queue);
-  } finally {
-    await queue.close();
-    connection.disconnect();
-  }
-}
-
 /**
  * Requests through HAProxy, counted by the version that answered: for `ms`, or until `done`
  * (asked every quarter second) says the behaviour under watch has had its chance to happen.
@@ -150,48 +145,9 @@ const promoteShown = (w: ReleaseWorld, id: string) =>
     20_000,
   );
 
-/** Jobs a job scheduler produces (the periodic reconcile, analysis, progress) are not steps. */
-const isScheduled = (job: { id?: string; repeatJobKey?: string }) =>
-  job.repeatJobKey !== undefined || (job.id ?? '').startsWith('repeat:');
-
-/**
- * Waits until no step job (switch, rollback, traffic, deploy) is queued, delayed or running:
- * whatever the clicks and commands before it set off has run to its end, so what is read next
- * is what they did. A click's jobs are queued before its private answer is posted.
- */
-async function stepsSettled(w: ReleaseWorld): Promise<void> {
-  await withStepsQueue(w, (q) =>
-    eventually(
-      () => pendingSteps(q),
-      (pending) => pending.length === 0,
-      30_000,
-      100,
-    ),
-  );
-}
-
-/** The steps that deploy or move traffic (not comms reminders, which wait for days). */
-const MOVERS = new Set(['deploy', 'switch', 'rollback', 'traffic', 'pre_switch']);
-
-/** Steps that deploy or move traffic, queued, delayed or running, by name and id. */
-async function pendingSteps(queue: Queue): Promise<string[]> {
-  return (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']))
-    .filter((job) => MOVERS.has(job.name) && !isScheduled(job))
-    .map((job) => `${job.name} ${job.id}`);
-}
-
-/** Passes of the periodic control loop (sweeper, then reconciler) that began after `since` and ended. */
-async function passesSince(queue: Queue, since: number): Promise<number> {
-  const completed = await queue.getJobs(['completed'], 0, 50, false);
-  return completed.filter((job) => job.name === 'reconcile' && (job.processedOn ?? 0) > since)
-    .length;
-}
-
 // Every test has a world of its own (slot servers, HAProxy, a Redis key prefix, Greenlight) and
 // cleans it up itself, so tests share nothing: three lanes run side by side, each running its
 // tests one after another (at most three worlds at once, on a 2-core machine beside other files).
-const LANE = { concurrent: true } as const;
-const IN_TURN = { concurrent: false } as const;
 
 describe('controller review: interleavings found by an adversarial review', () => {
   describe('lane 1', LANE, () => {

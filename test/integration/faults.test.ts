@@ -12,6 +12,7 @@ import {
   trafficSplit,
 } from '../../testkit/release-world.ts';
 import type { EmulatedMessage } from '../../testkit/slack-emulator.ts';
+import { IN_TURN } from '../support/step-queue.ts';
 
 const textOf = (m: EmulatedMessage | undefined) =>
   m === undefined ? '' : `${m.text}\n${JSON.stringify(m.blocks)}`;
@@ -19,7 +20,6 @@ const textOf = (m: EmulatedMessage | undefined) =>
 // The worlds below share nothing (each has its own slots, HAProxy, Redis key prefix, web and
 // worker processes): their describe blocks run side by side, and the tests within each in turn.
 const SIDE_BY_SIDE = { concurrent: true } as const;
-const IN_TURN = { concurrent: false } as const;
 
 /**
  * One web process answers Slack; two worker processes run the steps. Started before the tests of

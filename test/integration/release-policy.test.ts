@@ -9,6 +9,7 @@ import {
   startReleaseWorld,
   trafficSplit,
 } from '../../testkit/release-world.ts';
+import { IN_TURN } from '../support/step-queue.ts';
 
 const AUDIT_TOKEN = 'audit-token-0123456789abcdef';
 
@@ -25,7 +26,6 @@ async function waitForChannelText(world: ReleaseWorld, text: string, channel = '
 // The two worlds below share nothing (each has its own slots, HAProxy, Redis key prefix and
 // Greenlight): their describe blocks run side by side, and the tests within each in turn.
 const SIDE_BY_SIDE = { concurrent: true } as const;
-const IN_TURN = { concurrent: false } as const;
 
 describe(
   'release policy: gates, operators, windows, expiry, known-bad versions, audit, dry runs',
