@@ -33,6 +33,16 @@ async function answered<T>(
 }
 
 /**
+ * The proxy process Greenlight recorded is the one running now. A record from before process
+ * starts carried the pid (whole seconds, no milliseconds) matches any process of that second:
+ * an upgrade in the middle of a standoff must not turn it into a rollback on stale data. The
+ * reconciler rewrites such a record on its next in-sync pass.
+ */
+function sameProxy(recorded: number, started: number): boolean {
+  return recorded === started || (recorded % 1000 === 0 && recorded === started - (started % 1000));
+}
+
+/**
  * Redis restored from an older snapshot (or a write lost with the last second of an AOF) can
  * say a release never went live while the proxy already serves it. Then the proxy is newer than
  * Redis and "correcting" it would roll production back on stale data: the proxy gives the
@@ -70,7 +80,7 @@ export async function olderThanProxy(
           (d) => d !== undefined,
         );
   const recorded = state.traffic?.proxyStartedAt;
-  if (started === undefined || recorded === undefined || started.getTime() !== recorded)
+  if (started === undefined || recorded === undefined || !sameProxy(recorded, started.getTime()))
     return undefined;
   return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${release.toSlot} runs ${release.version}, which Greenlight's records say is ${release.state.replace('_', ' ')}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
 }

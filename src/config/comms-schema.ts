@@ -48,8 +48,12 @@ const webhookSchema = z.strictObject({
     .array(z.enum(COMMS_EVENTS))
     .min(1)
     .default([...COMMS_EVENTS]),
-  /** How long one delivery may take before it counts as failed and is retried. */
-  timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  /**
+   * How long one delivery may take before it counts as failed and is retried. Deliveries share
+   * the step workers with releases and the control loop: at most 30 s, so a receiver that hangs
+   * cannot hold them long.
+   */
+  timeoutMs: z.number().int().min(1000).max(30_000).default(10_000),
 });
 
 export const commsSchema = z.strictObject({

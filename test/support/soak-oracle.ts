@@ -306,7 +306,9 @@ export class SoakOracle {
 
   /** Right after a reload HAProxy serves its config file's weights until Greenlight repairs it. */
   private excused(at: number): boolean {
-    const graceMs = 2 * this.world.timings.reconcileSeconds * 1000 + 2000;
+    // A deploy's start is stamped by its process, which a starved machine spawns late: a check
+    // made while HAProxy reloaded can show up seconds after the reload ended.
+    const graceMs = 2 * this.world.timings.reconcileSeconds * 1000 + STARVED_MS;
     return this.chaos.some(
       (c) => c.kind === 'haproxy-reload' && at >= c.start - 200 && at <= c.end + graceMs,
     );

@@ -104,7 +104,10 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     };
   }
 
-  /** The latest start among the instances that answer: a reload of any one shows. */
+  /**
+   * The latest start among the instances that answer: a reload of any one shows, unless it
+   * lands in the same second as another instance's latest start and gets a lower pid.
+   */
   async startedAt(service: string): Promise<Date> {
     const starts = await Promise.all(
       this.fleet(service).instances.map((i) =>

@@ -12,7 +12,10 @@ import { releaseRecord } from '../../../testkit/release-fixtures.ts';
 const AT = '2026-11-26T10:00:00.000Z';
 const PROXY_STARTED = Date.parse('2026-11-26T09:00:00.000Z');
 
-function world(versionAnswers: ({ ok: true; version: string } | { ok: false; reason: string })[]) {
+function world(
+  versionAnswers: ({ ok: true; version: string } | { ok: false; reason: string })[],
+  proxyNow = new Date(PROXY_STARTED),
+) {
   const w = apiWorld(apiConfig(), new Date(AT), {
     traffic: { weights: { blue: 100, green: 0 }, at: AT, proxyStartedAt: PROXY_STARTED },
   });
@@ -23,7 +26,7 @@ function world(versionAnswers: ({ ok: true; version: string } | { ok: false; rea
   const deps: AppDeps = {
     ...w.deps,
     sleep: async () => undefined,
-    traffic: { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) },
+    traffic: { ...w.deps.traffic, startedAt: async () => proxyNow },
     probe: {
       ...w.deps.probe,
       version: async (_service, slot) => {
@@ -57,6 +60,22 @@ describe('a Redis record older than the proxy', () => {
     const { w, deps, asked } = world([]);
     await reconcileTraffic(deps, 'api');
     expect(asked).toEqual(['green', 'green', 'green']);
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('still leaves traffic alone after an upgrade, when the record has whole seconds and the proxy adds its pid', async () => {
+    const { w, deps } = world(
+      [{ ok: true, version: '2.4.1' }],
+      new Date(PROXY_STARTED + 417), // the same process's second, with pid ...417
+    );
+    await reconcileTraffic(deps, 'api');
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+    expect(w.posts.some((p) => p.includes('Redis looks older than the proxy'))).toBe(true);
+  });
+
+  it('corrects drift when the proxy started in another second (a reload)', async () => {
+    const { w, deps } = world([{ ok: true, version: '2.4.1' }], new Date(PROXY_STARTED + 1417));
+    await reconcileTraffic(deps, 'api');
     expect(w.weights).toEqual({ blue: 100, green: 0 });
   });
 });
