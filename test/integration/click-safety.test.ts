@@ -157,7 +157,14 @@ services:
         const service = await w.redis.redis.hget(`{${w.redis.keyPrefix}}:service:api`, 'json');
         const second = String(JSON.parse(service ?? '{}').lastReleaseId);
         expect(second).not.toBe(first);
-        await w.click('U0LEAD', 'release_approve', second);
+        // Click the second release's own card, once the outbox has posted it (Redis knows the
+        // release before Slack shows it; a click on nothing is rightly refused).
+        await eventually(
+          () => buttonValue(w.slack, second),
+          (value) => value.startsWith(`${second}:`),
+          20_000,
+        );
+        expect(await w.click('U0LEAD', 'release_approve', second)).not.toContain(REFUSED);
         await eventually(
           () => stateOf(w, second),
           (s) => s === 'ramping',
