@@ -14,6 +14,12 @@ export const COMMS_WEBHOOK_JOB = 'comms-webhook';
 export const commsWebhookJobSchema = z.object({
   v: z.literal(1),
   url: z.string(),
+  /**
+   * Which hook: two hooks may share a URL (one receiver, two secrets). Absent on deliveries
+   * queued before it was recorded; they go to the first hook with their URL, as they did then.
+   */
+  secretEnv: z.string().optional(),
+  hook: z.number().int().nonnegative().optional(),
   idempotencyKey: z.string(),
   body: z.record(z.string(), z.unknown()),
 });
@@ -87,7 +93,14 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
       const idempotencyKey = `${release.id}-${event}`;
       await this.queue.add(
         COMMS_WEBHOOK_JOB,
-        { v: 1, url: hook.url, idempotencyKey, body: webhookBody(release, event, at) },
+        {
+          v: 1,
+          url: hook.url,
+          secretEnv: hook.secretEnv,
+          hook: index,
+          idempotencyKey,
+          body: webhookBody(release, event, at),
+        },
         {
           jobId: `${idempotencyKey}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-'),
           attempts: 10,
@@ -102,6 +115,20 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
 }
 
 /**
+ * The hook a delivery was queued for, in the configuration as it is now: the same place if it
+ * still holds that URL and secret, else wherever they moved to (hooks reordered by a deploy).
+ */
+function hookOf(
+  job: z.output<typeof commsWebhookJobSchema>,
+  hooks: CommsConfig['webhooks'],
+): CommsConfig['webhooks'][number] | undefined {
+  const same = (h: CommsConfig['webhooks'][number]) =>
+    h.url === job.url && (job.secretEnv === undefined || h.secretEnv === job.secretEnv);
+  const placed = job.hook === undefined ? undefined : hooks[job.hook];
+  return placed !== undefined && same(placed) ? placed : hooks.find(same);
+}
+
+/**
  * Delivers one queued webhook: signed at send time (so a retry carries a fresh timestamp), any
  * 2xx is done, a 4xx other than 408 and 429 cannot succeed on retry, anything else is retried.
  * The secret is read from the environment here and never logged or put in an error.
@@ -113,7 +140,7 @@ export async function deliverCommsWebhook(
   dispatcher: Dispatcher,
   nowSeconds = () => Math.floor(Date.now() / 1000),
 ): Promise<void> {
-  const hook = hooks.find((h) => h.url === job.url);
+  const hook = hookOf(job, hooks);
   if (hook === undefined) throw new UnrecoverableError('webhook no longer configured');
   const secret = env[hook.secretEnv];
   if (secret === undefined || secret === '')

@@ -1,10 +1,13 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import {
   commsSignature,
+  commsWebhookJobSchema,
   deliverCommsWebhook,
+  QueuedCommsWebhooks,
   webhookBody,
 } from '../../../../src/adapters/webhooks/comms-webhooks.ts';
 import { releaseRecord } from '../../../../testkit/release-fixtures.ts';
@@ -70,6 +73,88 @@ describe('comms webhook delivery', () => {
       expect(Date.now() - started).toBeLessThan(8000);
     } finally {
       for (const res of held) res.destroy();
+      await agent.close();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});
+
+describe('two hooks on one URL (one receiver, two secrets)', () => {
+  const hmac = (secret: string, timestamp: string, body: string) =>
+    `v1=${createHmac('sha256', secret).update(`v1:${timestamp}:${body}`).digest('hex')}`;
+
+  it('signs each delivery with its own hook’s secret, also after the hooks are reordered', async () => {
+    const seen: { signature: string; timestamp: string; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        seen.push({
+          signature: String(req.headers['x-greenlight-signature']),
+          timestamp: String(req.headers['x-greenlight-timestamp']),
+          body,
+        });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const agent = new Agent();
+    const env = { TEAM_A_SECRET: 'secret-of-a', TEAM_B_SECRET: 'secret-of-b' };
+    const hookA = {
+      url,
+      secretEnv: 'TEAM_A_SECRET',
+      events: ['released' as const],
+      timeoutMs: 5000,
+    };
+    const hookB = {
+      url,
+      secretEnv: 'TEAM_B_SECRET',
+      events: ['released' as const],
+      timeoutMs: 5000,
+    };
+    try {
+      // Queued the way the sender queues them, one job per hook.
+      const jobs: unknown[] = [];
+      const queue = { add: async (_name: string, data: unknown) => jobs.push(data) };
+      const marks = new Set<string>();
+      const onceMarks = {
+        has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
+        mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
+      };
+      const sender = new QueuedCommsWebhooks(
+        queue as never,
+        [hookA, hookB],
+        onceMarks as never,
+        () => Date.parse('2026-11-27T03:00:00Z'),
+      );
+      await sender.send(releaseRecord('2026-11-27T02:00:00.000Z'), 'released');
+      expect(jobs).toHaveLength(2);
+      const [forA, forB] = jobs.map((j) => commsWebhookJobSchema.parse(j));
+      if (forA === undefined || forB === undefined) throw new Error('two jobs expected');
+      await deliverCommsWebhook(forA, [hookA, hookB], env, agent);
+      await deliverCommsWebhook(forB, [hookA, hookB], env, agent);
+      // A deploy that swapped the two hooks between queueing and delivery.
+      await deliverCommsWebhook(forB, [hookB, hookA], env, agent);
+      expect(seen.map((s) => s.signature)).toEqual([
+        hmac('secret-of-a', seen[0]?.timestamp ?? '', seen[0]?.body ?? ''),
+        hmac('secret-of-b', seen[1]?.timestamp ?? '', seen[1]?.body ?? ''),
+        hmac('secret-of-b', seen[2]?.timestamp ?? '', seen[2]?.body ?? ''),
+      ]);
+      // A delivery queued before hooks were told apart goes to the first hook with its URL.
+      const { secretEnv: _s, hook: _h, ...older } = forB;
+      await deliverCommsWebhook(older, [hookA, hookB], env, agent);
+      expect(seen[3]?.signature).toBe(
+        hmac('secret-of-a', seen[3]?.timestamp ?? '', seen[3]?.body ?? ''),
+      );
+      // A hook taken out of the configuration is not delivered with another hook's secret.
+      const gone = deliverCommsWebhook(forB, [hookA], env, agent);
+      await expect(gone).rejects.toThrow('webhook no longer configured');
+      await expect(gone).rejects.toHaveProperty('name', 'UnrecoverableError');
+      expect(seen).toHaveLength(4);
+    } finally {
       await agent.close();
       await new Promise((resolve) => receiver.close(resolve));
     }
