@@ -133,7 +133,7 @@ export function memoryWorld(yaml: string, now: Date | ManualClock): MemoryWorld 
       members: async (principals) =>
         principals.flatMap((p) => (p.startsWith('S') ? (config.roles[p] ?? []) : [p])),
     },
-    locks: { withLock: (_name, _ttl, fn) => fn() },
+    locks: { withLock: (_name, _ttl, fn) => fn({ assertHeld: () => undefined }) },
     audit: {
       append: async (entry) => {
         audit.push(entry);

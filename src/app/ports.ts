@@ -4,6 +4,9 @@ import type { Commit } from '../domain/release-notes.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
 
+// So are the lock ports, in lock-ports.ts.
+export type { Lease, Locks } from './lock-ports.ts';
+export { LockBusyError, LockLostError } from './lock-ports.ts';
 // The traffic ports live in traffic-ports.ts; importers of ports.ts keep finding them here.
 export type {
   InstanceTraffic,
@@ -63,24 +66,6 @@ export interface StepScheduler {
   /** Analysis ticks every `everyMs` while a release ramps or observes; idempotent. */
   startAnalysis(releaseId: string, everyMs: number): Promise<void>;
   stopAnalysis(releaseId: string): Promise<void>;
-}
-
-/** A mutual exclusion across processes, with an owner and an expiry renewed while held. */
-export interface Locks {
-  /** Waits up to `waitMs` (default: the adapter's) for the lock; throws LockBusyError after. */
-  withLock<T>(
-    name: string,
-    ttlMs: number,
-    fn: () => Promise<T>,
-    options?: { waitMs?: number },
-  ): Promise<T>;
-}
-
-export class LockBusyError extends Error {
-  constructor(name: string, waitMs: number) {
-    super(`lock ${name} is still held after ${waitMs} ms`);
-    this.name = 'LockBusyError';
-  }
 }
 
 /** Reads what a slot served over the last interval, from HAProxy's stats or Prometheus. */

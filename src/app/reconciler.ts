@@ -11,7 +11,13 @@ import { SLOTS, type Slot } from '../domain/slots.ts';
 import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { instancesOff } from './fleet-traffic.ts';
 import { olderThanProxy } from './older-than-proxy.ts';
-import { LockBusyError, PartialMoveError, type TrafficState } from './ports.ts';
+import {
+  type Lease,
+  LockBusyError,
+  LockLostError,
+  PartialMoveError,
+  type TrafficState,
+} from './ports.ts';
 import { audienceOff, driveAudience, wantedAudience } from './ring-traffic.ts';
 import { currentState, updateService } from './service-access.ts';
 
@@ -94,6 +100,7 @@ async function rememberApplied(
 export async function driveTraffic(
   deps: Uses<ServicePorts>,
   service: string,
+  lease: Lease,
 ): Promise<{
   desired: DesiredTraffic;
   before: TrafficState;
@@ -110,6 +117,9 @@ export async function driveTraffic(
   // join once the weights are set, so no audience is sent to a slot that is leaving.
   const audience = wantedAudience(deps, service, release);
   // A load balancer that does not answer must not keep the others' audiences from leaving.
+  // Each effect first asks whether the lock is still surely ours: a holder whose renewals failed
+  // must not move the proxy after another holder has (BullMQ runs its step again, from Redis).
+  if (audience?.length === 0) lease.assertHeld();
   const left =
     audience?.length === 0
       ? await driveAudience(deps, service, audience, desired).then(
@@ -121,12 +131,15 @@ export async function driveTraffic(
         )
       : undefined;
   if (sameWeights(before.weights, desired.weights)) {
+    lease.assertHeld();
     await rememberApplied(deps, service, desired.weights, { changed: false });
+    if (audience?.length) lease.assertHeld();
     const joined = audience?.length ? await driveAudience(deps, service, audience, desired) : false;
     if (left !== undefined) throw left;
     return { desired, before, after: before, changed: joined };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
+  lease.assertHeld();
   // A fleet moved back to known-good traffic but for an instance: what moved is audited first.
   const missed = await (full !== undefined
     ? deps.traffic.switchTo(service, full, options)
@@ -164,8 +177,12 @@ export async function driveTraffic(
       `after the change the proxy sends ${describeWeights(after.weights)}, not ${describeWeights(desired.weights)}`,
     );
   }
+  lease.assertHeld();
   await rememberApplied(deps, service, desired.weights, { changed: true });
-  if (audience?.length) await driveAudience(deps, service, audience, desired);
+  if (audience?.length) {
+    lease.assertHeld();
+    await driveAudience(deps, service, audience, desired);
+  }
   if (left !== undefined) throw left;
   return { desired, before, after, changed: true };
 }
@@ -186,7 +203,7 @@ export async function reconcileTraffic(
     .withLock(
       trafficLock(service),
       TRAFFIC_LOCK_TTL_MS,
-      async (): Promise<ReconcileOutcome> => {
+      async (lease): Promise<ReconcileOutcome> => {
         try {
           const { state, release, desired } = await desiredNow(deps, service);
           // A switch or a rollback is its step's to make: the step checks the slot it moves
@@ -225,7 +242,7 @@ export async function reconcileTraffic(
             state.traffic === undefined ||
             !sameWeights(state.traffic.weights, actual.weights) ||
             lostAudience !== undefined;
-          const moved = await driveTraffic(deps, service);
+          const moved = await driveTraffic(deps, service, lease);
           if (!drifted) return { service, result: 'moved', detail: desired.because };
           const seen = actual.serving.join(' + ') || 'no slot';
           const off = instancesOff(actual, desired.weights);
@@ -240,6 +257,9 @@ export async function reconcileTraffic(
           });
           return { service, result: 'corrected', detail };
         } catch (error) {
+          // Nothing to tell anyone: the next pass, or the step that took the lock, carries on.
+          if (error instanceof LockLostError)
+            return { service, result: 'skipped', detail: error.message };
           const detail = `Greenlight could not bring ${service}'s traffic to where it should be: ${(error as Error).message}`;
           deps.log.warn({ service, err: error }, 'reconcile failed');
           return { service, result: 'error', detail };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLocks } from '../../src/adapters/redis/redis-locks.ts';
-import { LockBusyError } from '../../src/app/ports.ts';
+import { LockBusyError, LockLostError } from '../../src/app/ports.ts';
 import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
 
 describe('RedisLocks: one holder per name, renewed while held, freed when the holder dies', () => {
@@ -46,5 +46,53 @@ describe('RedisLocks: one holder per name, renewed while held, freed when the ho
     await redis.redis.set(`{${redis.keyPrefix}}:lock:traffic-pay`, 'dead-worker', 'PX', 400);
     // The wait (2 s here) is longer than the dead lock's TTL, so it is acquired, not refused.
     expect(await locks.withLock('traffic-pay', 400, async () => 'acquired')).toBe('acquired');
+  });
+
+  it('tells a holder renewed all along that the lock is still its own, TTLs later', async () => {
+    const outcome = await locks.withLock('traffic-renewed', 600, async (lease) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      lease.assertHeld();
+      return 'still held';
+    });
+    expect(outcome).toBe('still held');
+  });
+
+  it('tells a holder whose lock another holder took (it expired while renewals failed)', async () => {
+    const key = `{${redis.keyPrefix}}:lock:traffic-lost`;
+    const outcome = await locks.withLock('traffic-lost', 600, async (lease) => {
+      lease.assertHeld();
+      // Expired while this holder could not renew, and taken by another process since.
+      await redis.redis.set(key, 'another-worker', 'PX', 5000);
+      // The next renewal (every TTL/3) finds the key is not its own.
+      await new Promise((r) => setTimeout(r, 450));
+      try {
+        lease.assertHeld();
+        return 'still held';
+      } catch (error) {
+        return error;
+      }
+    });
+    expect(outcome).toBeInstanceOf(LockLostError);
+    expect(String(outcome)).toContain('another holder has it');
+    // Released only by its owner: the other holder keeps it.
+    expect(await redis.redis.get(key)).toBe('another-worker');
+  });
+
+  it('tells a holder starved past its TTL, before any renewal could say', async () => {
+    const outcome = await locks.withLock('traffic-starved', 400, async (lease) => {
+      // A blocked event loop (a long synchronous task): no renewal runs meanwhile.
+      const until = Date.now() + 450;
+      while (Date.now() < until) {
+        // busy
+      }
+      try {
+        lease.assertHeld();
+        return 'still held';
+      } catch (error) {
+        return error;
+      }
+    });
+    expect(outcome).toBeInstanceOf(LockLostError);
+    expect(String(outcome)).toContain('not renewed in time');
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { LockBusyError, type Locks } from '../../app/ports.ts';
+import { type Lease, LockBusyError, LockLostError, type Locks } from '../../app/ports.ts';
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -15,7 +15,9 @@ return 0
 /**
  * A lock per name with an owner token and a short expiry that the owner renews while it works:
  * released only by its owner, and freed by Redis within `ttlMs` if the owner dies, so a crashed
- * worker cannot block a service for long.
+ * worker cannot block a service for long. The holder's lease knows when it last surely held the
+ * lock (Redis counts the expiry from when it got the command, after it was sent), so a holder
+ * whose renewals failed or came too late learns it before its next effect.
  */
 export class RedisLocks implements Locks {
   private readonly redis: Redis;
@@ -31,25 +33,45 @@ export class RedisLocks implements Locks {
   async withLock<T>(
     name: string,
     ttlMs: number,
-    fn: () => Promise<T>,
+    fn: (lease: Lease) => Promise<T>,
     options: { waitMs?: number } = {},
   ): Promise<T> {
     const key = `${this.prefix}:lock:${name}`;
     const token = randomUUID();
     const waitMs = options.waitMs ?? this.waitMs;
     const deadline = Date.now() + waitMs;
+    let sentAt = Date.now();
     while ((await this.redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') {
       if (Date.now() >= deadline) throw new LockBusyError(name, waitMs);
       await new Promise((resolve) => setTimeout(resolve, 50));
+      sentAt = Date.now();
     }
+    let heldUntil = sentAt + ttlMs;
+    let taken = false;
     const renew = setInterval(
       () => {
-        this.redis.eval(RENEW, 1, key, token, String(ttlMs)).catch(() => undefined);
+        const sent = Date.now();
+        this.redis.eval(RENEW, 1, key, token, String(ttlMs)).then(
+          (renewed) => {
+            if (Number(renewed) === 1) heldUntil = Math.max(heldUntil, sent + ttlMs);
+            else taken = true;
+          },
+          () => undefined,
+        );
       },
       Math.max(100, Math.floor(ttlMs / 3)),
     );
+    // Room for the effect the holder is about to make after asking.
+    const margin = Math.min(1000, Math.floor(ttlMs / 5));
+    const lease: Lease = {
+      assertHeld() {
+        if (taken) throw new LockLostError(name, 'another holder has it');
+        if (Date.now() >= heldUntil - margin)
+          throw new LockLostError(name, 'not renewed in time; it may have expired');
+      },
+    };
     try {
-      return await fn();
+      return await fn(lease);
     } finally {
       clearInterval(renew);
       await this.redis.eval(RELEASE, 1, key, token);

@@ -1,6 +1,6 @@
 import { withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
-import { PartialMoveError } from '../ports.ts';
+import { type Lease, LockLostError, PartialMoveError } from '../ports.ts';
 import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
@@ -11,8 +11,9 @@ import { deployOntoSlot } from './slot-deploy.ts';
 function driveReachable(
   deps: Uses<ServicePorts>,
   service: string,
+  lease: Lease,
 ): Promise<PartialMoveError | undefined> {
-  return driveTraffic(deps, service).then(
+  return driveTraffic(deps, service, lease).then(
     () => undefined,
     (error: unknown) => {
       if (error instanceof PartialMoveError) return error;
@@ -42,7 +43,7 @@ export async function runRollbackStep(
 ): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
   if (first === null) return;
-  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async () => {
+  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async (lease) => {
     const release = await deps.store.getRelease(job.releaseId);
     if (
       release === null ||
@@ -85,7 +86,7 @@ export async function runRollbackStep(
           );
         // The slot to redeploy must take no traffic first (a proxy reload may have put it back
         // in service): traffic goes to where it should be meanwhile, PRODUCTION.
-        early = await driveReachable(deps, service);
+        early = await driveReachable(deps, service, lease);
         path = 'redeploy';
         await deps.notifier.releaseNote(
           release,
@@ -124,7 +125,7 @@ export async function runRollbackStep(
       }
       // A load balancer that still does not answer after the retry must not hold the rollback
       // back on the others: they are moved, and it is named until the reconciler reaches it.
-      const missed = (await driveReachable(deps, service)) ?? early;
+      const missed = (await driveReachable(deps, service, lease)) ?? early;
       const health = await deps.probe.health(service, target);
       if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
       const done = await runEvent(deps, release.id, { type: 'rolled_back', path, flags });
@@ -143,8 +144,9 @@ export async function runRollbackStep(
         await deps.notifier.drift(service, deps.config.alertsChannel, text);
       }
     } catch (error) {
-      // Cut short by this process stopping: left for another worker to run again, not failed.
-      if (deps.isStopping?.()) throw error;
+      // Cut short by this process stopping, or its lock lost (another holder may be moving
+      // traffic): left for a worker to run again from Redis, not failed.
+      if (deps.isStopping?.() || error instanceof LockLostError) throw error;
       const reason = (error as Error).message;
       deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
       const failed = await runEvent(deps, release.id, {

@@ -1,6 +1,7 @@
 import { targetWeight } from '../../domain/desired-traffic.ts';
 import type { Release } from '../../domain/release.ts';
 import { defaultSleep, type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { type Lease, LockLostError } from '../ports.ts';
 import {
   desiredNow,
   driveTraffic,
@@ -45,14 +46,15 @@ const SWITCH_RETRY_PAUSES_MS = [500, 1500] as const;
 async function switchWithRetries(
   deps: Uses<EventPorts | 'sleep'>,
   release: Release,
+  lease: Lease,
 ): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await driveTraffic(deps, release.service);
+      await driveTraffic(deps, release.service, lease);
       break;
     } catch (error) {
       const pause = SWITCH_RETRY_PAUSES_MS[attempt];
-      if (pause === undefined) throw error;
+      if (pause === undefined || error instanceof LockLostError) throw error;
       deps.log.warn(
         { releaseId: release.id, err: error, retryInMs: pause },
         'traffic could not be moved; trying again',
@@ -78,7 +80,7 @@ export async function runSwitchStep(
 ): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
   if (first === null) return;
-  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async () => {
+  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async (lease) => {
     const release = await deps.store.getRelease(job.releaseId);
     if (
       release === null ||
@@ -100,7 +102,7 @@ export async function runSwitchStep(
         });
         return;
       }
-      await failSwitch(deps, release, `the calendar closed before traffic moved: ${closed}`);
+      await failSwitch(deps, release, `the calendar closed before traffic moved: ${closed}`, lease);
       return;
     }
     const untouched = release.canary === undefined || release.canary.stepIndex <= 0;
@@ -109,16 +111,18 @@ export async function runSwitchStep(
       if (untouched) {
         await runEvent(deps, release.id, { type: 'void_approvals', reason: change });
       } else {
-        await failSwitch(deps, release, change);
+        await failSwitch(deps, release, change, lease);
       }
-      await driveTraffic(deps, release.service).catch(() => undefined);
+      await driveTraffic(deps, release.service, lease).catch(() => undefined);
       return;
     }
     try {
-      await switchWithRetries(deps, release);
+      await switchWithRetries(deps, release, lease);
     } catch (error) {
+      // Not a failed switch: this step lost its lock, and BullMQ runs it again from Redis.
+      if (error instanceof LockLostError) throw error;
       deps.log.warn({ releaseId: release.id, err: error }, 'traffic switch failed; restoring');
-      await failSwitch(deps, release, (error as Error).message);
+      await failSwitch(deps, release, (error as Error).message, lease);
       return;
     }
     const stabilityUntil =
@@ -141,6 +145,7 @@ export async function failSwitch(
   deps: Uses<EventPorts | 'comms'>,
   release: Release,
   reason: string,
+  lease: Lease,
 ): Promise<void> {
   try {
     await runEvent(deps, release.id, { type: 'switch_failed', reason });
@@ -149,7 +154,7 @@ export async function failSwitch(
     throw error;
   }
   try {
-    await driveTraffic(deps, release.service);
+    await driveTraffic(deps, release.service, lease);
   } catch (error) {
     // The traffic job enqueued by the transition, and the periodic reconcile, keep trying.
     deps.log.error({ releaseId: release.id, err: error }, 'could not restore traffic yet');
@@ -165,12 +170,14 @@ export async function runTrafficStep(
   deps: Uses<EventPorts | 'comms' | 'locks'>,
   job: { service: string },
 ): Promise<void> {
-  await deps.locks.withLock(trafficLock(job.service), TRAFFIC_LOCK_TTL_MS, async () => {
+  await deps.locks.withLock(trafficLock(job.service), TRAFFIC_LOCK_TTL_MS, async (lease) => {
     const { release: deciding } = await desiredNow(deps, job.service);
     if (deciding !== null && OWNED_BY_A_STEP.includes(deciding.state)) return;
     try {
-      await driveTraffic(deps, job.service);
+      await driveTraffic(deps, job.service, lease);
     } catch (error) {
+      // A lost lock says nothing about the canary: the step runs again, nothing rolls back.
+      if (error instanceof LockLostError) throw error;
       const state = await deps.store.getService(job.service);
       const release = state?.lastReleaseId
         ? await deps.store.getRelease(state.lastReleaseId)

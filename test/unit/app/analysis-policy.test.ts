@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
+import type { Lease } from '../../../src/app/ports.ts';
 import { analysisLockMs, runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import type { Release } from '../../../src/domain/release.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
@@ -231,7 +232,12 @@ describe('a worker killed in the middle of a tick', () => {
     const locks = t.w.deps.locks;
     Object.assign(t.w.deps, {
       locks: {
-        withLock: (name: string, ttl: number, fn: () => Promise<unknown>, o?: unknown) => {
+        withLock: (
+          name: string,
+          ttl: number,
+          fn: (lease: Lease) => Promise<unknown>,
+          o?: unknown,
+        ) => {
           asked.push(ttl);
           return locks.withLock(name, ttl, fn, o as never);
         },

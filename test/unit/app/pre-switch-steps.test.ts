@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LockBusyError, type PreSwitchStepRequest } from '../../../src/app/ports.ts';
+import { type Lease, LockBusyError, type PreSwitchStepRequest } from '../../../src/app/ports.ts';
 import { ReleaseError } from '../../../src/app/release-error.ts';
 import { runEvent } from '../../../src/app/release-runner.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
@@ -395,11 +395,11 @@ describe('pre-switch steps under attack (review)', () => {
     // Mutual exclusion as Redis gives it: a held name refuses a second holder.
     const held = new Set<string>();
     const locks = {
-      withLock: async <T>(name: string, _ttl: number, fn: () => Promise<T>) => {
+      withLock: async <T>(name: string, _ttl: number, fn: (lease: Lease) => Promise<T>) => {
         if (held.has(name)) throw new LockBusyError(name, 1000);
         held.add(name);
         try {
-          return await fn();
+          return await fn({ assertHeld: () => undefined });
         } finally {
           held.delete(name);
         }
