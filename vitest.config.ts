@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import DurationSequencer from './test/support/duration-sequencer.ts';
 
-const SOAK = 'test/integration/soak-*.test.ts';
+const SOAK = 'test/integration/soak.test.ts';
 const UNIT = 'test/unit/**/*.test.ts';
 
 export default defineConfig({
@@ -14,9 +14,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // Vitest's default is one file at a time on two cores (cores - 1). The integration files
-    // mostly wait on processes, timers and sockets, and the soak's two halves hold a worker each
-    // for their whole run (mostly waiting for rest): three more files than cores keeps both cores
-    // busy (sampled: 94 % busy with five, 86 % with four, and 14 s quicker).
+    // mostly wait on processes, timers and sockets, and the soak holds one worker for its whole
+    // run (mostly asleep between its steps): three more files than cores keeps both cores busy
+    // (sampled: 94 % busy with five, 86 % with four, and 14 s quicker).
     maxWorkers: availableParallelism() + 3,
     reporters: ['default', './test/support/summary-reporter.ts'],
     sequence: { sequencer: DurationSequencer },
@@ -41,9 +41,8 @@ export default defineConfig({
         },
       },
       {
-        // The longest files by far: the soak's two halves (seeds of their own) start first (see
-        // duration-sequencer.ts), beside each other and the rest, so the run is not their length
-        // plus the others'. As one file of 200 steps it was the whole run's length alone.
+        // The longest file by far: it starts first (see duration-sequencer.ts), beside the
+        // others, so the run is not its length plus theirs.
         extends: true,
         test: { name: 'soak', include: [SOAK] },
       },

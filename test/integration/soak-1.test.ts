@@ -1,4 +1,0 @@
-import { soakSuite } from '../support/soak-run.ts';
-
-// One half of the soak (see soak-run.ts): its own seed and world, run beside soak-2.test.ts.
-soakSuite('test/integration/soak-1.test.ts');
