@@ -384,7 +384,12 @@ export async function bumpAndRequestRelease(
         .some((m) => m.text.includes(`${service} ${version} is on STANDBY`)),
     Boolean,
     30_000,
-  );
+  ).catch((error: Error) => {
+    // What Greenlight was doing says more than "not met": a deploy stuck, a worker not taking jobs.
+    throw new Error(
+      `${error.message}\n--- Greenlight output (tail) ---\n${world.app.output.slice(-40).join('\n')}`,
+    );
+  });
   const answer = await world.command('U0DEV1', '/release', service);
   if (!answer.includes('requested')) throw new Error(`/release ${service} was refused: ${answer}`);
   const id = await pendingReleaseId(world, version);

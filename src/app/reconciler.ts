@@ -140,19 +140,23 @@ export async function driveTraffic(
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
   lease.assertHeld();
+  const moving = { ...options, lease };
   // A fleet moved back to known-good traffic but for an instance: what moved is audited first.
   const missed = await (full !== undefined
-    ? deps.traffic.switchTo(service, full, options)
+    ? deps.traffic.switchTo(service, full, moving)
     : // A split: name the slot with the smaller share, as the canary.
       deps.traffic.split(
         service,
         canaryOf(desired.weights),
         desired.weights[canaryOf(desired.weights)],
-        options,
+        moving,
       )
   ).then(
     () => undefined,
     (error: unknown) => {
+      // A lock that lapsed while the proxy moved explains a failure better than the proxy does
+      // (another holder may have moved it meanwhile): not a failed switch, not a canary breach.
+      lease.assertHeld();
       if (error instanceof PartialMoveError) return error;
       throw error;
     },
@@ -171,6 +175,7 @@ export async function driveTraffic(
       ...instancesOf(after),
     },
   });
+  if (missed !== undefined || !sameWeights(after.weights, desired.weights)) lease.assertHeld();
   if (missed !== undefined) throw missed;
   if (!sameWeights(after.weights, desired.weights)) {
     throw new Error(

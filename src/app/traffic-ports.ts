@@ -1,6 +1,7 @@
 /** The traffic ports: what a load balancer (or a fleet of them) is asked and told. */
 import type { AudienceEntry } from '../domain/rings.ts';
 import type { Slot } from '../domain/slots.ts';
+import type { Lease } from './lock-ports.ts';
 
 export interface TrafficState {
   /** Slots that take new requests now (admin ready, weight above 0). */
@@ -34,6 +35,11 @@ export interface MoveOptions {
    * reached; `keep` (default): a move to known-good traffic keeps what it reached.
    */
   readonly onPartialFailure?: 'restore' | 'keep';
+  /**
+   * The traffic lock the move is made under. A move can last (a region soaks before the next,
+   * a slot is waited for): the driver asks it before each change, and stops if it lapsed.
+   */
+  readonly lease?: Lease;
 }
 
 /** The traffic switch (HAProxy's Runtime API, or a command). */

@@ -184,16 +184,18 @@ describe('Redis restarted (AOF on) in the middle of a release', () => {
       500,
     );
     expect(answer).toContain('All approvals are in');
+    // A BullMQ worker whose fetch failed while Redis was away tries again 15 s later (its
+    // runRetryDelay): the step and then the outbox may each wait that long. Late is not lost.
     await eventually(
       () =>
         world.slack
           .messages('C0RELEASES')
           .filter((m) => m.thread_ts === parent?.ts && m.text.includes('New PRODUCTION')),
       (m) => m.length === 1,
-      30_000,
+      60_000,
     );
     expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ green: 10 });
     const status = await world.command('U0DEV2', '/release', 'status api');
     expect(status).toContain('Last release: 2.4.0 → 2.4.1 (patch) released');
-  });
+  }, 180_000);
 });

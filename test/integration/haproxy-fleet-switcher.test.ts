@@ -8,6 +8,7 @@ import {
 } from '../../src/adapters/haproxy/haproxy-fleet-switcher.ts';
 import { HaproxyRuntimeApi } from '../../src/adapters/haproxy/haproxy-runtime-api.ts';
 import { HaproxyTrafficSwitcher } from '../../src/adapters/haproxy/haproxy-traffic-switcher.ts';
+import { LockLostError } from '../../src/app/ports.ts';
 import { sameAudience } from '../../src/domain/rings.ts';
 import {
   audienceMapPaths,
@@ -126,6 +127,36 @@ describe('HaproxyFleetSwitcher against three real HAProxy instances', () => {
       expect(error).toMatchObject({ missed: ['lb-1 (eu)'] });
     } finally {
       await lbs[0]?.reload();
+    }
+  });
+
+  it('region by region, a holder whose traffic lock lapsed during a region soak moves no further region', async () => {
+    const regional = new HaproxyFleetSwitcher(
+      new Map([['api', { ...fleetOf('api'), order: 'region' as const, regionSoakMs: 1500 }]]),
+      { retryDelayMs: 200 },
+    );
+    await fleet.switchTo('api', 'blue');
+    let lapsed = false;
+    const lease = {
+      assertHeld: () => {
+        if (lapsed) throw new LockLostError('traffic-api', 'not renewed in time');
+      },
+    };
+    // The lock lapses while eu soaks (another holder may be moving the fleet by now).
+    const lapse = setTimeout(() => {
+      lapsed = true;
+    }, 500);
+    try {
+      await expect(
+        regional.switchTo('api', 'green', { onPartialFailure: 'restore', lease }),
+      ).rejects.toBeInstanceOf(LockLostError);
+      expect(await served(lbs[0])).toEqual({ green: 10 });
+      expect(await served(lbs[1])).toEqual({ green: 10 });
+      // us was never touched.
+      expect(await served(lbs[2])).toEqual({ blue: 10 });
+    } finally {
+      clearTimeout(lapse);
+      await fleet.switchTo('api', 'blue');
     }
   });
 

@@ -1,3 +1,4 @@
+import { LockLostError } from '../../app/lock-ports.ts';
 import type {
   InstanceTraffic,
   MoveOptions,
@@ -123,7 +124,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
   }
 
   switchTo(service: string, slot: Slot, options?: MoveOptions): Promise<{ changed: boolean }> {
-    return this.move(service, allOn(slot), (s) => s.switchTo(service, slot), options);
+    return this.move(service, allOn(slot), (s) => s.switchTo(service, slot, options), options);
   }
 
   split(
@@ -136,7 +137,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     return this.move(
       service,
       splitTo(slot, percent),
-      (s) => s.split(service, slot, percent),
+      (s) => s.split(service, slot, percent, options),
       options,
     );
   }
@@ -176,7 +177,11 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     let changed = false;
     const waves = this.waves(fleet);
     for (const [index, wave] of waves.entries()) {
-      const outcomes = await Promise.all(wave.map((i) => this.moveOne(service, i, want, change)));
+      // After a region's soak too: a holder whose lock lapsed moves no further region.
+      options.lease?.assertHeld();
+      const outcomes = await Promise.all(
+        wave.map((i) => this.moveOne(service, i, want, change, options)),
+      );
       reached.push(...outcomes.filter((o) => o.error === undefined).map((o) => o.instance));
       let failed = outcomes.filter((o) => o.error !== undefined);
       const waveChanged = outcomes.some((o) => o.changed);
@@ -187,6 +192,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         failed = await this.verifyWave(service, wave, want);
       }
       if (failed.length > 0 && options.onPartialFailure === 'restore') {
+        options.lease?.assertHeld();
         const healthy = reached.filter((r) => !failed.some((f) => f.instance === r));
         throw new HaproxyError(
           `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before)}`,
@@ -210,16 +216,19 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     instance: HaproxyFleetInstance,
     want: SlotWeights,
     change: (switcher: HaproxyTrafficSwitcher) => Promise<{ changed: boolean }>,
+    options: MoveOptions,
   ): Promise<Outcome> {
     let error = '';
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (attempt > 0) await sleep(this.retryDelayMs);
+      options.lease?.assertHeld();
       try {
         const { changed } = await change(instance.switcher);
         const [check] = await this.verifyWave(service, [instance], want);
         if (check === undefined) return { instance, changed };
         error = check.error ?? '';
       } catch (caught) {
+        if (caught instanceof LockLostError) throw caught;
         error = (caught as Error).message;
       }
     }

@@ -1,4 +1,4 @@
-import type { TrafficState, TrafficSwitcher } from '../../app/ports.ts';
+import type { MoveOptions, TrafficState, TrafficSwitcher } from '../../app/ports.ts';
 import type { AudienceEntry } from '../../domain/rings.ts';
 import { otherSlot, SLOTS, type Slot } from '../../domain/slots.ts';
 import { type AudienceMaps, readAudience, writeAudience } from './haproxy-audience.ts';
@@ -81,7 +81,11 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
     return new Date(seconds * 1000 + (pid % 1000));
   }
 
-  async switchTo(service: string, slot: Slot): Promise<{ changed: boolean }> {
+  async switchTo(
+    service: string,
+    slot: Slot,
+    options?: MoveOptions,
+  ): Promise<{ changed: boolean }> {
     const target = this.target(service);
     const be = target.backend;
     const next = target.servers[slot];
@@ -101,12 +105,19 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
         `HAProxy does not see ${slot} (${be}/${next}) as up: its health check is failing`,
       );
     }
+    // The wait for the slot can be long: production is drained only if the lock is still held.
+    options?.lease?.assertHeld();
     await target.api.apply([`set server ${be}/${previous} state drain`]);
     return { changed: true };
   }
 
-  async split(service: string, slot: Slot, percent: number): Promise<{ changed: boolean }> {
-    if (percent >= 100) return this.switchTo(service, slot);
+  async split(
+    service: string,
+    slot: Slot,
+    percent: number,
+    options?: MoveOptions,
+  ): Promise<{ changed: boolean }> {
+    if (percent >= 100) return this.switchTo(service, slot, options);
     const target = this.target(service);
     const be = target.backend;
     const next = target.servers[slot];

@@ -1,5 +1,11 @@
-import { type Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { z } from 'zod';
+import { LockLostError } from '../../app/lock-ports.ts';
+
+/** A step that lost its lock runs again this much later, without using up an attempt... */
+export const LOCK_LOST_RETRY_MS = 2000;
+/** ...for this long after the job was queued; after that its attempts count again. */
+export const LOCK_LOST_WINDOW_MS = 10 * 60_000;
 
 /**
  * One kind of job: its schema (jobs outlive a deploy, so data is checked on every run) and the
@@ -15,10 +21,12 @@ export type JobHandlers = Readonly<Record<string, JobHandler>>;
 /**
  * Builds a BullMQ processor that validates `job.data` and hands it to the handler named by the
  * job. Data that cannot be valid on retry becomes UnrecoverableError; anything else is rethrown
- * so BullMQ's backoff retries it.
+ * so BullMQ's backoff retries it. A step that lost its lock did not fail (it stopped before its
+ * next effect, and runs again from Redis): it is put back without using up an attempt, so a
+ * Redis outage cannot turn a switch or a rollback into a failed one.
  */
-export function routeJobs(handlers: JobHandlers): (job: Job) => Promise<unknown> {
-  return async (job) => {
+export function routeJobs(handlers: JobHandlers): (job: Job, token?: string) => Promise<unknown> {
+  return async (job, token) => {
     const handler = handlers[job.name];
     if (handler === undefined) {
       throw new UnrecoverableError(
@@ -30,7 +38,19 @@ export function routeJobs(handlers: JobHandlers): (job: Job) => Promise<unknown>
       const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
       throw new UnrecoverableError(`job "${job.name}" has invalid data: ${where.join('; ')}`);
     }
-    return handler.run(parsed.data, job);
+    try {
+      return await handler.run(parsed.data, job);
+    } catch (error) {
+      if (
+        error instanceof LockLostError &&
+        token !== undefined &&
+        Date.now() - job.timestamp < LOCK_LOST_WINDOW_MS
+      ) {
+        await job.moveToDelayed(Date.now() + LOCK_LOST_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      throw error;
+    }
   };
 }
 

@@ -40,17 +40,18 @@ export class RedisLocks implements Locks {
     const token = randomUUID();
     const waitMs = options.waitMs ?? this.waitMs;
     const deadline = Date.now() + waitMs;
-    let sentAt = Date.now();
+    // The lease counts on the monotonic clock: a wall clock set back must not extend it.
+    let sentAt = performance.now();
     while ((await this.redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') {
       if (Date.now() >= deadline) throw new LockBusyError(name, waitMs);
       await new Promise((resolve) => setTimeout(resolve, 50));
-      sentAt = Date.now();
+      sentAt = performance.now();
     }
     let heldUntil = sentAt + ttlMs;
     let taken = false;
     const renew = setInterval(
       () => {
-        const sent = Date.now();
+        const sent = performance.now();
         this.redis.eval(RENEW, 1, key, token, String(ttlMs)).then(
           (renewed) => {
             if (Number(renewed) === 1) heldUntil = Math.max(heldUntil, sent + ttlMs);
@@ -66,7 +67,7 @@ export class RedisLocks implements Locks {
     const lease: Lease = {
       assertHeld() {
         if (taken) throw new LockLostError(name, 'another holder has it');
-        if (Date.now() >= heldUntil - margin)
+        if (performance.now() >= heldUntil - margin)
           throw new LockLostError(name, 'not renewed in time; it may have expired');
       },
     };
@@ -74,7 +75,8 @@ export class RedisLocks implements Locks {
       return await fn(lease);
     } finally {
       clearInterval(renew);
-      await this.redis.eval(RELEASE, 1, key, token);
+      // Redis unreachable now must not hide why the holder stopped: the key expires on its own.
+      await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
     }
   }
 }

@@ -90,7 +90,11 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
       if (!hook.events.includes(event)) continue;
       const mark = `webhook-${event}-${index}`;
       if (await this.marks.has(release.id, mark)) continue;
-      const idempotencyKey = `${release.id}-${event}`;
+      // Two hooks on one receiver (two secrets) must not look like one retried delivery there.
+      const shared = this.hooks.filter((h) => h.url === hook.url).length > 1;
+      const idempotencyKey = shared
+        ? `${release.id}-${event}-${hook.secretEnv}`
+        : `${release.id}-${event}`;
       await this.queue.add(
         COMMS_WEBHOOK_JOB,
         {
@@ -102,7 +106,7 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
           body: webhookBody(release, event, at),
         },
         {
-          jobId: `${idempotencyKey}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+          jobId: `${release.id}-${event}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-'),
           attempts: 10,
           backoff: { type: 'exponential', delay: 2000 },
           removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
@@ -117,6 +121,8 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
 /**
  * The hook a delivery was queued for, in the configuration as it is now: the same place if it
  * still holds that URL and secret, else wherever they moved to (hooks reordered by a deploy).
+ * A hook whose secret was renamed in place (a rotation) is still found there. Never another
+ * hook's secret: a hook that was removed is not delivered at all.
  */
 function hookOf(
   job: z.output<typeof commsWebhookJobSchema>,
@@ -125,7 +131,10 @@ function hookOf(
   const same = (h: CommsConfig['webhooks'][number]) =>
     h.url === job.url && (job.secretEnv === undefined || h.secretEnv === job.secretEnv);
   const placed = job.hook === undefined ? undefined : hooks[job.hook];
-  return placed !== undefined && same(placed) ? placed : hooks.find(same);
+  if (placed !== undefined && same(placed)) return placed;
+  const moved = hooks.find(same);
+  if (moved !== undefined) return moved;
+  return placed?.url === job.url ? placed : undefined;
 }
 
 /**

@@ -66,6 +66,43 @@ describe('a holder that lost its traffic lock moves nothing', () => {
     expect(w.posts.filter((p) => p.startsWith('drift'))).toEqual([]);
   });
 
+  it('a lock that lapses while the proxy moves: the failure is the lost lock, not a canary breach', async () => {
+    const w = memoryWorld(apiConfig({ strategy: 'canary' }), NOW);
+    w.releases.set(
+      'rel-1',
+      releaseRecord(AT, {
+        strategy: 'canary',
+        state: 'ramping',
+        canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: AT },
+      }),
+    );
+    w.services.set('api', serviceRecord(AT, { lastReleaseId: 'rel-1' }));
+    let lapsed = false;
+    const locks: Locks = {
+      withLock: (name, _ttl, fn) =>
+        fn({
+          assertHeld: () => {
+            if (lapsed) throw new LockLostError(name, 'not renewed in time');
+          },
+        }),
+    };
+    // The proxy call outlives the lock, and another holder moved the proxy meanwhile.
+    const traffic = {
+      ...w.deps.traffic,
+      split: async () => {
+        lapsed = true;
+        throw new Error('HAProxy does not see green (api/green) as up');
+      },
+    };
+    const deps = { ...w.deps, locks, traffic };
+    await expect(runTrafficStep(deps, { service: 'api' })).rejects.toBeInstanceOf(LockLostError);
+    expect(w.releases.get('rel-1')?.state).toBe('ramping');
+    lapsed = false;
+    const outcome = await reconcileTraffic(deps, 'api');
+    expect(outcome.result).toBe('skipped');
+    expect(w.posts.filter((p) => p.startsWith('drift'))).toEqual([]);
+  });
+
   it('while the lock is held, the same steps do move the proxy (the test above can fail)', async () => {
     const w = memoryWorld(apiConfig({ strategy: 'canary' }), NOW);
     w.releases.set(

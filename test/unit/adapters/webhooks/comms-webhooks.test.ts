@@ -149,11 +149,27 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
       expect(seen[3]?.signature).toBe(
         hmac('secret-of-a', seen[3]?.timestamp ?? '', seen[3]?.body ?? ''),
       );
+      // Each team's receiver sees its own idempotency key: one is not a retry of the other.
+      expect([forA.idempotencyKey, forB.idempotencyKey]).toEqual([
+        'rel-1-released-TEAM_A_SECRET',
+        'rel-1-released-TEAM_B_SECRET',
+      ]);
+      // B's secret rotated in place (renamed): its queued delivery is signed with the new one.
+      const rotated = { ...hookB, secretEnv: 'TEAM_B_SECRET_V2' };
+      await deliverCommsWebhook(
+        forB,
+        [hookA, rotated],
+        { ...env, TEAM_B_SECRET_V2: 'rotated-b' },
+        agent,
+      );
+      expect(seen[4]?.signature).toBe(
+        hmac('rotated-b', seen[4]?.timestamp ?? '', seen[4]?.body ?? ''),
+      );
       // A hook taken out of the configuration is not delivered with another hook's secret.
       const gone = deliverCommsWebhook(forB, [hookA], env, agent);
       await expect(gone).rejects.toThrow('webhook no longer configured');
       await expect(gone).rejects.toHaveProperty('name', 'UnrecoverableError');
-      expect(seen).toHaveLength(4);
+      expect(seen).toHaveLength(5);
     } finally {
       await agent.close();
       await new Promise((resolve) => receiver.close(resolve));
