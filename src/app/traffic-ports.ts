@@ -85,3 +85,15 @@ export class PartialMoveError extends Error {
     this.missed = missed;
   }
 }
+
+/**
+ * A forward move that reached some load balancers and was undone on them because another could
+ * not follow. Those users already went to the new version and back: trying the whole move again
+ * would send them back and forth once more (and soak each region again), so it is not retried.
+ */
+export class MoveUndoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MoveUndoneError';
+  }
+}

@@ -8,7 +8,7 @@ import {
 } from '../../src/adapters/haproxy/haproxy-fleet-switcher.ts';
 import { HaproxyRuntimeApi } from '../../src/adapters/haproxy/haproxy-runtime-api.ts';
 import { HaproxyTrafficSwitcher } from '../../src/adapters/haproxy/haproxy-traffic-switcher.ts';
-import { LockLostError } from '../../src/app/ports.ts';
+import { LockLostError, MoveUndoneError } from '../../src/app/ports.ts';
 import { sameAudience } from '../../src/domain/rings.ts';
 import {
   audienceMapPaths,
@@ -88,9 +88,14 @@ describe('HaproxyFleetSwitcher against three real HAProxy instances', () => {
 
   it('a canary split that one instance cannot take is undone on the others', async () => {
     await lbs[1]?.halt();
-    await expect(fleet.split('api', 'blue', 20, { onPartialFailure: 'restore' })).rejects.toThrow(
+    const undone = await fleet
+      .split('api', 'blue', 20, { onPartialFailure: 'restore' })
+      .catch((e: unknown) => e);
+    expect(String(undone)).toMatch(
       /lb-2 \(eu\) failed: .*retried once\. Restored the others so the service is not split: lb-1 back to green only, lb-3 back to green only/,
     );
+    // Users behind lb-1 and lb-3 went to the canary and back: the switch step must not retry it.
+    expect(undone).toBeInstanceOf(MoveUndoneError);
     expect(await served(lbs[0])).toEqual({ green: 10 });
     expect(await served(lbs[2])).toEqual({ green: 10 });
     await lbs[1]?.reload();

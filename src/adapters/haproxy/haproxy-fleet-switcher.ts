@@ -5,7 +5,7 @@ import type {
   TrafficState,
   TrafficSwitcher,
 } from '../../app/ports.ts';
-import { PartialMoveError } from '../../app/traffic-ports.ts';
+import { MoveUndoneError, PartialMoveError } from '../../app/traffic-ports.ts';
 import {
   allOn,
   describeWeights,
@@ -194,9 +194,10 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
       if (failed.length > 0 && options.onPartialFailure === 'restore') {
         options.lease?.assertHeld();
         const healthy = reached.filter((r) => !failed.some((f) => f.instance === r));
-        throw new HaproxyError(
-          `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before)}`,
-        );
+        const message = `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before)}`;
+        // Users behind the instances it reached went forward and back already: not again.
+        if (changed && healthy.length > 0) throw new MoveUndoneError(message);
+        throw new HaproxyError(message);
       }
       // A move back to known-good traffic goes on to every other region: each one reached is
       // one less load balancer sending users to the version being left.

@@ -1,7 +1,7 @@
 import { targetWeight } from '../../domain/desired-traffic.ts';
 import type { Release } from '../../domain/release.ts';
 import { defaultSleep, type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
-import { type Lease, LockLostError } from '../ports.ts';
+import { type Lease, LockLostError, MoveUndoneError } from '../ports.ts';
 import {
   desiredNow,
   driveTraffic,
@@ -54,7 +54,10 @@ async function switchWithRetries(
       break;
     } catch (error) {
       const pause = SWITCH_RETRY_PAUSES_MS[attempt];
-      if (pause === undefined || error instanceof LockLostError) throw error;
+      // A fleet's move that reached users and was undone is not tried again: they would go
+      // forward and back once more. A refused connection (an HAProxy reload) is.
+      if (pause === undefined || error instanceof LockLostError || error instanceof MoveUndoneError)
+        throw error;
       deps.log.warn(
         { releaseId: release.id, err: error, retryInMs: pause },
         'traffic could not be moved; trying again',
