@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 // Below Linux's ephemeral range (32768-60999), where the OS picks the local port of every
 // outgoing connection: a port it handed out for listen(0) can be taken by one of the many
@@ -11,7 +12,8 @@ const HIGH = 32_767;
 // another process a moment later (Greenlight, HAProxy): two workers that picked the same port in
 // that moment made one world's /healthz answer from another world's Greenlight (seen: a SIGTERM
 // sent to a process still loading, a /bump answered by a Greenlight the test was not watching).
-const BANDS = 8;
+// As many bands as the suite runs workers (vitest.config.ts: cores + 3), at least eight.
+const BANDS = Math.max(8, availableParallelism() + 3);
 const WIDTH = Math.floor((HIGH - LOW + 1) / BANDS);
 const pool = Number(process.env.VITEST_POOL_ID);
 const [from, span] =
@@ -51,5 +53,6 @@ export async function freePort(): Promise<number> {
   }
   const port = await tryListen(0);
   if (port === undefined) throw new Error('no free loopback port');
+  given.set(port, now);
   return port;
 }

@@ -91,6 +91,14 @@ async function rememberApplied(
   );
 }
 
+/** A failure after the lock lapsed is the lost lock (another holder may have acted meanwhile). */
+const lapsedFirst =
+  (lease: Lease) =>
+  (error: unknown): never => {
+    lease.assertHeld();
+    throw error;
+  };
+
 /**
  * The only code that moves traffic. Call it holding the service's traffic lock: it reads what
  * should be (from the stored release) and what is (from the proxy), moves the proxy when they
@@ -125,6 +133,7 @@ export async function driveTraffic(
       ? await driveAudience(deps, service, audience, desired).then(
           () => undefined,
           (error: unknown) => {
+            lease.assertHeld();
             if (error instanceof PartialMoveError && !forward) return error;
             throw error;
           },
@@ -134,7 +143,9 @@ export async function driveTraffic(
     lease.assertHeld();
     await rememberApplied(deps, service, desired.weights, { changed: false });
     if (audience?.length) lease.assertHeld();
-    const joined = audience?.length ? await driveAudience(deps, service, audience, desired) : false;
+    const joined = audience?.length
+      ? await driveAudience(deps, service, audience, desired).catch(lapsedFirst(lease))
+      : false;
     if (left !== undefined) throw left;
     return { desired, before, after: before, changed: joined };
   }
@@ -186,7 +197,7 @@ export async function driveTraffic(
   await rememberApplied(deps, service, desired.weights, { changed: true });
   if (audience?.length) {
     lease.assertHeld();
-    await driveAudience(deps, service, audience, desired);
+    await driveAudience(deps, service, audience, desired).catch(lapsedFirst(lease));
   }
   if (left !== undefined) throw left;
   return { desired, before, after, changed: true };

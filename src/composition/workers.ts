@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type JobHandlers, routeJobs } from '../adapters/queue/job-router.ts';
+import { type JobHandlers, LOCK_LOST_RETRY_MS, routeJobs } from '../adapters/queue/job-router.ts';
 import type { Env } from '../config/env.ts';
 import type { AppLogger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -38,7 +38,12 @@ export class WorkerPool {
       });
       this.connections.push(connection);
     }
-    const worker = new Worker(name, routeJobs(handlers), {
+    const putBack = (job: { id?: string | undefined; name: string }, error: Error) =>
+      logger.warn(
+        { queue: name, job: job.id, err: error },
+        `${job.name} lost its lock and runs again in ${LOCK_LOST_RETRY_MS / 1000} s`,
+      );
+    const worker = new Worker(name, routeJobs(handlers, putBack), {
       connection,
       prefix: this.prefix,
       concurrency,

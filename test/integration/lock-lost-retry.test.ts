@@ -51,6 +51,8 @@ describe('a step that lost its lock runs again without using up an attempt', () 
     expect(await job.waitUntilFinished(events, 20_000)).toBe('ran 2 times');
     const done = (await queue.getJob(job.id ?? '')) as Job;
     expect(await done.getState()).toBe('completed');
+    // Its one attempt is still its own: the lost lock did not count as one.
+    expect(done.attemptsMade).toBe(1);
     expect(runs.get('fresh')).toBe(2);
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLocks } from '../../src/adapters/redis/redis-locks.ts';
-import { LockBusyError, LockLostError } from '../../src/app/ports.ts';
+import { type Lease, LockBusyError, LockLostError } from '../../src/app/ports.ts';
 import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
 
 describe('RedisLocks: one holder per name, renewed while held, freed when the holder dies', () => {
@@ -94,5 +94,16 @@ describe('RedisLocks: one holder per name, renewed while held, freed when the ho
     });
     expect(outcome).toBeInstanceOf(LockLostError);
     expect(String(outcome)).toContain('not renewed in time');
+  });
+
+  it('tells a holder that kept its lease past the lock that it no longer holds it, whatever a late renewal says', async () => {
+    let kept: Lease | undefined;
+    await locks.withLock('traffic-kept', 300, async (lease) => {
+      kept = lease;
+      // Long enough for renewals to be in flight as the lock is let go.
+      await new Promise((r) => setTimeout(r, 250));
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(() => kept?.assertHeld()).toThrow(LockLostError);
   });
 });

@@ -179,9 +179,14 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     for (const [index, wave] of waves.entries()) {
       // After a region's soak too: a holder whose lock lapsed moves no further region.
       options.lease?.assertHeld();
-      const outcomes = await Promise.all(
+      // Every instance of the wave settles before a lost lock is said: none is left moving
+      // after the step let the lock go.
+      const settled = await Promise.allSettled(
         wave.map((i) => this.moveOne(service, i, want, change, options)),
       );
+      const lost = settled.find((r) => r.status === 'rejected');
+      if (lost !== undefined) throw (lost as PromiseRejectedResult).reason;
+      const outcomes = settled.map((r) => (r as PromiseFulfilledResult<Outcome>).value);
       reached.push(...outcomes.filter((o) => o.error === undefined).map((o) => o.instance));
       let failed = outcomes.filter((o) => o.error !== undefined);
       const waveChanged = outcomes.some((o) => o.changed);
@@ -194,7 +199,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
       if (failed.length > 0 && options.onPartialFailure === 'restore') {
         options.lease?.assertHeld();
         const healthy = reached.filter((r) => !failed.some((f) => f.instance === r));
-        const message = `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before)}`;
+        const message = `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before, options)}`;
         // Users behind the instances it reached went forward and back already: not again.
         if (changed && healthy.length > 0) throw new MoveUndoneError(message);
         throw new HaproxyError(message);
@@ -268,6 +273,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     service: string,
     instances: readonly HaproxyFleetInstance[],
     before: ReadonlyMap<string, SlotWeights | undefined>,
+    options: MoveOptions,
   ): Promise<string> {
     if (instances.length === 0) return 'No other instance had moved.';
     const results = await Promise.all(
@@ -276,10 +282,11 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         if (weights === undefined) return `${instance.name}: left as is (unread before the move)`;
         try {
           const full = SLOTS.find((slot) => weights[slot] >= 100);
-          if (full !== undefined) await instance.switcher.switchTo(service, full);
+          const { lease } = options;
+          if (full !== undefined) await instance.switcher.switchTo(service, full, { lease });
           else {
             const canary: Slot = weights.green <= weights.blue ? 'green' : 'blue';
-            await instance.switcher.split(service, canary, weights[canary]);
+            await instance.switcher.split(service, canary, weights[canary], { lease });
           }
           return `${instance.name} back to ${describeWeights(weights)}`;
         } catch (caught) {

@@ -25,7 +25,10 @@ export type JobHandlers = Readonly<Record<string, JobHandler>>;
  * next effect, and runs again from Redis): it is put back without using up an attempt, so a
  * Redis outage cannot turn a switch or a rollback into a failed one.
  */
-export function routeJobs(handlers: JobHandlers): (job: Job, token?: string) => Promise<unknown> {
+export function routeJobs(
+  handlers: JobHandlers,
+  onLockLost: (job: Job, error: LockLostError) => void = () => undefined,
+): (job: Job, token?: string) => Promise<unknown> {
   return async (job, token) => {
     const handler = handlers[job.name];
     if (handler === undefined) {
@@ -46,7 +49,11 @@ export function routeJobs(handlers: JobHandlers): (job: Job, token?: string) => 
         token !== undefined &&
         Date.now() - job.timestamp < LOCK_LOST_WINDOW_MS
       ) {
-        await job.moveToDelayed(Date.now() + LOCK_LOST_RETRY_MS, token);
+        // BullMQ's own job lock may be gone too (Redis was away): then its backoff applies.
+        await job.moveToDelayed(Date.now() + LOCK_LOST_RETRY_MS, token).catch(() => {
+          throw error;
+        });
+        onLockLost(job, error);
         throw new DelayedError();
       }
       throw error;

@@ -49,6 +49,7 @@ export class RedisLocks implements Locks {
     }
     let heldUntil = sentAt + ttlMs;
     let taken = false;
+    let released = false;
     const renew = setInterval(
       () => {
         const sent = performance.now();
@@ -66,6 +67,8 @@ export class RedisLocks implements Locks {
     const margin = Math.min(1000, Math.floor(ttlMs / 5));
     const lease: Lease = {
       assertHeld() {
+        // A renewal answered after the lock was let go must not make it look held again.
+        if (released) throw new LockLostError(name, 'already let go');
         if (taken) throw new LockLostError(name, 'another holder has it');
         if (performance.now() >= heldUntil - margin)
           throw new LockLostError(name, 'not renewed in time; it may have expired');
@@ -74,6 +77,7 @@ export class RedisLocks implements Locks {
     try {
       return await fn(lease);
     } finally {
+      released = true;
       clearInterval(renew);
       // Redis unreachable now must not hide why the holder stopped: the key expires on its own.
       await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);

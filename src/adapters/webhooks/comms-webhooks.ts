@@ -121,8 +121,8 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
 /**
  * The hook a delivery was queued for, in the configuration as it is now: the same place if it
  * still holds that URL and secret, else wherever they moved to (hooks reordered by a deploy).
- * A hook whose secret was renamed in place (a rotation) is still found there. Never another
- * hook's secret: a hook that was removed is not delivered at all.
+ * A hook alone on its URL whose secret was renamed in place (a rotation) is still found there.
+ * Never another hook's secret: a hook that was removed is not delivered at all.
  */
 function hookOf(
   job: z.output<typeof commsWebhookJobSchema>,
@@ -134,7 +134,12 @@ function hookOf(
   if (placed !== undefined && same(placed)) return placed;
   const moved = hooks.find(same);
   if (moved !== undefined) return moved;
-  return placed?.url === job.url ? placed : undefined;
+  // Renamed in place: only for a URL no other hook had when it was queued (its key says so) and
+  // none has now, or a removed hook's delivery would go out under its neighbour's secret.
+  const sharedThen =
+    job.secretEnv !== undefined && job.idempotencyKey.endsWith(`-${job.secretEnv}`);
+  const sharedNow = hooks.filter((h) => h.url === job.url).length > 1;
+  return placed?.url === job.url && !sharedThen && !sharedNow ? placed : undefined;
 }
 
 /**

@@ -154,21 +154,41 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
         'rel-1-released-TEAM_A_SECRET',
         'rel-1-released-TEAM_B_SECRET',
       ]);
-      // B's secret rotated in place (renamed): its queued delivery is signed with the new one.
-      const rotated = { ...hookB, secretEnv: 'TEAM_B_SECRET_V2' };
-      await deliverCommsWebhook(
+      // On a URL two hooks share, a renamed secret cannot be told from a removed hook: given up.
+      const renamedShared = deliverCommsWebhook(
         forB,
-        [hookA, rotated],
+        [hookA, { ...hookB, secretEnv: 'TEAM_B_SECRET_V2' }],
         { ...env, TEAM_B_SECRET_V2: 'rotated-b' },
         agent,
       );
+      await expect(renamedShared).rejects.toThrow('webhook no longer configured');
+      // A hook alone on its URL whose secret was renamed in place (a rotation): its queued
+      // delivery is signed with the new secret.
+      const soloJobs: unknown[] = [];
+      await new QueuedCommsWebhooks(
+        { add: async (_name: string, data: unknown) => soloJobs.push(data) } as never,
+        [hookA],
+        onceMarks as never,
+        () => Date.parse('2026-11-27T03:00:00Z'),
+      ).send(releaseRecord('2026-11-27T02:00:00.000Z', { id: 'rel-2' }), 'released');
+      const solo = commsWebhookJobSchema.parse(soloJobs[0]);
+      expect(solo.idempotencyKey).toBe('rel-2-released');
+      await deliverCommsWebhook(
+        solo,
+        [{ ...hookA, secretEnv: 'TEAM_A_SECRET_V2' }],
+        { ...env, TEAM_A_SECRET_V2: 'rotated-a' },
+        agent,
+      );
       expect(seen[4]?.signature).toBe(
-        hmac('rotated-b', seen[4]?.timestamp ?? '', seen[4]?.body ?? ''),
+        hmac('rotated-a', seen[4]?.timestamp ?? '', seen[4]?.body ?? ''),
       );
       // A hook taken out of the configuration is not delivered with another hook's secret.
       const gone = deliverCommsWebhook(forB, [hookA], env, agent);
       await expect(gone).rejects.toThrow('webhook no longer configured');
       await expect(gone).rejects.toHaveProperty('name', 'UnrecoverableError');
+      // A deploy removed A, the first of the two: A's queued delivery is not sent under B's secret.
+      const removed = deliverCommsWebhook(forA, [hookB], env, agent);
+      await expect(removed).rejects.toThrow('webhook no longer configured');
       expect(seen).toHaveLength(5);
     } finally {
       await agent.close();
