@@ -79,7 +79,14 @@ export function commsHandlers(
     ),
     [COMMS_WEBHOOK_JOB]: jobHandler(commsWebhookJobSchema, async (data, job) => {
       try {
-        await deliverCommsWebhook(data, deps.comms?.config.webhooks ?? [], env, dispatcher);
+        // Queued before deliveries named their hook: its place is in the job id (`-hook<n>`).
+        const placed = data.hook ?? Number(/-hook(\d+)$/.exec(job.id ?? '')?.[1] ?? Number.NaN);
+        await deliverCommsWebhook(
+          Number.isInteger(placed) ? { ...data, hook: placed } : data,
+          deps.comms?.config.webhooks ?? [],
+          env,
+          dispatcher,
+        );
       } catch (error) {
         const last =
           error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

@@ -3,7 +3,9 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { commsHandlers } from '../../../../src/adapters/queue/comms-jobs.ts';
 import {
+  COMMS_WEBHOOK_JOB,
   commsSignature,
   commsWebhookJobSchema,
   deliverCommsWebhook,
@@ -186,10 +188,24 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
       const gone = deliverCommsWebhook(forB, [hookA], env, agent);
       await expect(gone).rejects.toThrow('webhook no longer configured');
       await expect(gone).rejects.toHaveProperty('name', 'UnrecoverableError');
+      // Queued before deliveries named their hook: the job id still says which (`-hook1`).
+      const beforeUpgrade = commsHandlers(
+        { comms: { config: { webhooks: [hookA, hookB] } } } as never,
+        env,
+        agent,
+      )[COMMS_WEBHOOK_JOB];
+      await beforeUpgrade?.run({ v: 1, url, idempotencyKey: 'rel-1-released', body: forB.body }, {
+        id: 'rel-1-released-hook1',
+        attemptsMade: 0,
+        opts: { attempts: 10 },
+      } as never);
+      expect(seen[5]?.signature).toBe(
+        hmac('secret-of-b', seen[5]?.timestamp ?? '', seen[5]?.body ?? ''),
+      );
       // A deploy removed A, the first of the two: A's queued delivery is not sent under B's secret.
       const removed = deliverCommsWebhook(forA, [hookB], env, agent);
       await expect(removed).rejects.toThrow('webhook no longer configured');
-      expect(seen).toHaveLength(5);
+      expect(seen).toHaveLength(6);
     } finally {
       await agent.close();
       await new Promise((resolve) => receiver.close(resolve));
