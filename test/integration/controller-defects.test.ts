@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { describe, it, type onTestFinished } from 'vitest';
 import {
   bumpAndRequestRelease,
+  buttonValue,
   eventually,
   loadLoop,
   pendingReleaseId,
@@ -260,9 +261,16 @@ describe('controller defects (issue 10)', () => {
         await releaseReaches(w, id, 'awaiting_approval');
         expect(await trafficSplit(front(w))).toEqual({ blue: 10 });
 
-        // STANDBY is back as approved: the lead approves again, and this time it switches.
+        // STANDBY is back as approved: the lead approves again, and this time it switches. From
+        // the card as redrawn for the voided approval (the outbox may lag the record): a click
+        // on the card still drawn for the switch is rightly refused as out of date.
         api(w).green.set({ version: '2.4.1' });
-        await w.click('U0LEAD', 'release_approve', id);
+        await eventually(
+          () => buttonValue(w.slack, id),
+          (value) => value === `${id}:awaiting_approval`,
+          20_000,
+        );
+        expect(await w.click('U0LEAD', 'release_approve', id)).not.toContain(REFUSED);
         await trafficAllOn(w, 'green');
         await releaseReaches(w, id, 'released');
         const next = await w.command('U0DEV1', '/bump', 'api');
