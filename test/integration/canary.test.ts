@@ -8,6 +8,7 @@ import {
   trafficSplit,
 } from '../../testkit/release-world.ts';
 import type { EmulatedMessage } from '../../testkit/slack-emulator.ts';
+import { restoredAlert } from '../support/world-inspection.ts';
 
 const CANARY = (
   autoPromote: boolean,
@@ -109,14 +110,7 @@ describe('canary with automatic promotion and automatic rollback', { concurrent:
       const id = await requestRelease(world, '2.5.0', 'minor');
       world.services.api?.blue.set({ errorRate: 0.5 });
       expect(await world.click('U0DEV2', 'release_approve', id)).toContain('All approvals are in');
-      const alert = await eventually(
-        () =>
-          world.slack
-            .messages('C0ALERTS')
-            .find((m) => textOf(m).includes('Production restored after a rollback')),
-        (m) => m !== undefined,
-        30_000,
-      );
+      const alert = await restoredAlert(world);
       expect(textOf(alert)).toContain('*Rolled back to:* 2.4.1 (green)');
       const text = textOf(alert);
       // Strong evidence against the baseline, or the ceiling twice: whichever comes first.

@@ -17,6 +17,7 @@ import {
 } from '../../testkit/release-world.ts';
 import type { EmulatedMessage } from '../../testkit/slack-emulator.ts';
 import { startUnleash, type UnleashFixture } from '../../testkit/unleash.ts';
+import { restoredAlert } from '../support/world-inspection.ts';
 
 // Every feature of this release at once, on one canary service: rings (an internal header
 // audience, then shares of everyone) behind a fleet of two real HAProxy instances with audience
@@ -375,14 +376,7 @@ comms:
   }, 120_000);
 
   it('the rollback alert names the flag step, the traffic step and the migration’s runbook with its owner', async () => {
-    const alert = await eventually(
-      () =>
-        world.slack
-          .messages('C0ALERTS')
-          .find((m) => textOf(m).includes('Production restored after a rollback')),
-      (m) => m !== undefined,
-      30_000,
-    );
+    const alert = await restoredAlert(world);
     const text = textOf(alert);
     expect(text).toContain('automatic rollback');
     expect(text).toContain(`*Step 1, flags:* ${FLAG} off`);

@@ -13,6 +13,7 @@ import {
 } from '../../testkit/release-world.ts';
 import type { EmulatedMessage as SlackMessage } from '../../testkit/slack-emulator.ts';
 import { startUnleash, UNLEASH_ADMIN_TOKEN, type UnleashFixture } from '../../testkit/unleash.ts';
+import { restoredAlert } from '../support/world-inspection.ts';
 
 const FLAG = 'new-checkout';
 const ENV = 'production';
@@ -261,14 +262,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     })();
     load = loadLoop(world.haproxy.frontendUrl('api'), 3);
     world.services.api?.green.set({ errorRate: 0.5 });
-    const alert = await eventually(
-      () =>
-        world.slack
-          .messages('C0ALERTS')
-          .find((m) => textOf(m).includes('Production restored after a rollback')),
-      (m) => m !== undefined,
-      30_000,
-    );
+    const alert = await restoredAlert(world);
     // Sample until traffic is seen back on blue, so the order check below has something to judge.
     await eventually(() => samples.some((s) => s.blue), Boolean);
     sampling = false;
@@ -318,14 +312,7 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
       new RegExp(`could not turn off ${FLAG} \\(Unleash at .+ is unreachable`),
     );
     expect(note?.text).toContain('the traffic rollback, goes on');
-    const alert = await eventually(
-      () =>
-        world.slack
-          .messages('C0ALERTS')
-          .filter((m) => textOf(m).includes('Production restored after a rollback'))
-          .find((m) => textOf(m).includes('2.6.0')),
-      (m) => m !== undefined,
-    );
+    const alert = await restoredAlert(world, '2.6.0', 20_000);
     expect(textOf(alert)).toContain(`${FLAG} NOT changed`);
     expect(textOf(alert)).toContain('*Step 2, traffic:* Complete');
   });

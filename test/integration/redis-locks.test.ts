@@ -3,6 +3,16 @@ import { RedisLocks } from '../../src/adapters/redis/redis-locks.ts';
 import { type Lease, LockBusyError, LockLostError } from '../../src/app/ports.ts';
 import { type RedisFixture, redisFixture } from '../../testkit/redis-fixture.ts';
 
+/** What the lease says now: 'still held', or the error it throws. */
+function heldOrWhy(lease: Lease): unknown {
+  try {
+    lease.assertHeld();
+    return 'still held';
+  } catch (error) {
+    return error;
+  }
+}
+
 describe('RedisLocks: one holder per name, renewed while held, freed when the holder dies', () => {
   let redis: RedisFixture;
   let locks: RedisLocks;
@@ -65,12 +75,7 @@ describe('RedisLocks: one holder per name, renewed while held, freed when the ho
       await redis.redis.set(key, 'another-worker', 'PX', 5000);
       // The next renewal (every TTL/3) finds the key is not its own.
       await new Promise((r) => setTimeout(r, 450));
-      try {
-        lease.assertHeld();
-        return 'still held';
-      } catch (error) {
-        return error;
-      }
+      return heldOrWhy(lease);
     });
     expect(outcome).toBeInstanceOf(LockLostError);
     expect(String(outcome)).toContain('another holder has it');
@@ -85,12 +90,7 @@ describe('RedisLocks: one holder per name, renewed while held, freed when the ho
       while (Date.now() < until) {
         // busy
       }
-      try {
-        lease.assertHeld();
-        return 'still held';
-      } catch (error) {
-        return error;
-      }
+      return heldOrWhy(lease);
     });
     expect(outcome).toBeInstanceOf(LockLostError);
     expect(String(outcome)).toContain('not renewed in time');

@@ -6,6 +6,7 @@ import {
   startReleaseWorld,
   trafficSplit,
 } from '../../testkit/release-world.ts';
+import { restoredAlert } from '../support/world-inspection.ts';
 
 describe('blue/green stability window', () => {
   let world: ReleaseWorld;
@@ -49,12 +50,6 @@ describe('blue/green stability window', () => {
       () => trafficSplit(world.haproxy.frontendUrl('api')),
       (split) => split.blue === 10,
     );
-    await eventually(
-      () =>
-        world.slack
-          .messages('C0ALERTS')
-          .find((m) => m.text.includes('Production restored after a rollback')),
-      (m) => m !== undefined,
-    );
+    await restoredAlert(world, '', 20_000);
   });
 });

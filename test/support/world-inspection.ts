@@ -28,6 +28,23 @@ export const channelText = (w: ReleaseWorld, channel: string) =>
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The alerts channel's "Production restored after a rollback" (mentioning `also`), once the
+ * outbox has posted it: the release's record can say rolled back before the alert is out.
+ */
+export const restoredAlert = (w: ReleaseWorld, also = '', timeoutMs = 30_000) =>
+  eventually(
+    () =>
+      w.slack
+        .messages('C0ALERTS')
+        .find(
+          (m) =>
+            textOf(m).includes('Production restored after a rollback') && textOf(m).includes(also),
+        ),
+    (m) => m !== undefined,
+    timeoutMs,
+  );
+
 export const releaseKey = (w: ReleaseWorld, id: string) => `{${w.redis.keyPrefix}}:release:${id}`;
 export const serviceKey = (w: ReleaseWorld) => `{${w.redis.keyPrefix}}:service:api`;
 

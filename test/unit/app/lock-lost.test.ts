@@ -12,7 +12,7 @@ import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.
 const NOW = new Date('2026-11-27T10:00:00.000Z');
 const AT = '2026-11-27T09:00:00.000Z';
 
-function world(state: ReleaseState, extra: Partial<Release> = {}) {
+function releaseWorld(state: ReleaseState, extra: Partial<Release> = {}) {
   const w = memoryWorld(apiConfig({ strategy: 'canary' }), NOW);
   w.releases.set(
     'rel-1',
@@ -25,17 +25,29 @@ function world(state: ReleaseState, extra: Partial<Release> = {}) {
     }),
   );
   w.services.set('api', serviceRecord(AT, { lastReleaseId: 'rel-1' }));
+  return w;
+}
+
+/** Locks whose lease says lost whenever `lapsed()` says so; counts how often it was asked. */
+function lapsingLocks(lapsed: () => boolean) {
   let asked = 0;
-  const lost: Locks = {
+  const locks: Locks = {
     withLock: (name, _ttl, fn) =>
       fn({
         assertHeld: () => {
           asked += 1;
-          throw new LockLostError(name, 'not renewed in time; it may have expired');
+          if (lapsed()) throw new LockLostError(name, 'not renewed in time; it may have expired');
         },
       }),
   };
-  return { w, deps: { ...w.deps, locks: lost }, asked: () => asked };
+  return { locks, asked: () => asked };
+}
+
+/** A release in `state` whose steps find their traffic lock lost from the start. */
+function world(state: ReleaseState, extra: Partial<Release> = {}) {
+  const w = releaseWorld(state, extra);
+  const { locks, asked } = lapsingLocks(() => true);
+  return { w, deps: { ...w.deps, locks }, asked };
 }
 
 describe('a holder that lost its traffic lock moves nothing', () => {
@@ -67,25 +79,9 @@ describe('a holder that lost its traffic lock moves nothing', () => {
   });
 
   it('a lock that lapses while the proxy moves: the failure is the lost lock, not a canary breach', async () => {
-    const w = memoryWorld(apiConfig({ strategy: 'canary' }), NOW);
-    w.releases.set(
-      'rel-1',
-      releaseRecord(AT, {
-        strategy: 'canary',
-        state: 'ramping',
-        canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: AT },
-      }),
-    );
-    w.services.set('api', serviceRecord(AT, { lastReleaseId: 'rel-1' }));
+    const w = releaseWorld('ramping');
     let lapsed = false;
-    const locks: Locks = {
-      withLock: (name, _ttl, fn) =>
-        fn({
-          assertHeld: () => {
-            if (lapsed) throw new LockLostError(name, 'not renewed in time');
-          },
-        }),
-    };
+    const { locks } = lapsingLocks(() => lapsed);
     // The proxy call outlives the lock, and another holder moved the proxy meanwhile.
     const traffic = {
       ...w.deps.traffic,
@@ -104,16 +100,7 @@ describe('a holder that lost its traffic lock moves nothing', () => {
   });
 
   it('while the lock is held, the same steps do move the proxy (the test above can fail)', async () => {
-    const w = memoryWorld(apiConfig({ strategy: 'canary' }), NOW);
-    w.releases.set(
-      'rel-1',
-      releaseRecord(AT, {
-        strategy: 'canary',
-        state: 'ramping',
-        canary: { steps: [20, 100], stepIndex: 0, stepStartedAt: AT },
-      }),
-    );
-    w.services.set('api', serviceRecord(AT, { lastReleaseId: 'rel-1' }));
+    const w = releaseWorld('ramping');
     await runTrafficStep(w.deps, { service: 'api' });
     expect(w.weights).toEqual({ blue: 80, green: 20 });
   });
