@@ -71,14 +71,12 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
   }
 
   /**
-   * The process's start, with its pid (mod 1000) as the milliseconds: HAProxy tells the start
-   * only to the second, and two reloads within one second must not look like one process (the
-   * second would pass for the proxy Greenlight last set, and a STANDBY its defaults route to
-   * would be taken for a release Redis forgot). Compared for equality only.
+   * The process's start, with its pid as the milliseconds (see `processInstant`). Compared for
+   * equality only.
    */
   async startedAt(service: string): Promise<Date> {
     const { seconds, pid } = await this.target(service).api.processStart();
-    return new Date(seconds * 1000 + (pid % 1000));
+    return processInstant(seconds, pid);
   }
 
   async switchTo(
@@ -186,4 +184,15 @@ export class HaproxyTrafficSwitcher implements TrafficSwitcher {
     }
     throw new HaproxyError(`HAProxy has no stats for ${target.backend}/${target.servers[slot]}`);
   }
+}
+
+/**
+ * HAProxy tells a process's start only to the second, and two reloads within one second must
+ * not look like one process (the second would pass for the proxy Greenlight last set, and a
+ * STANDBY its defaults route to would be taken for a release Redis forgot): the pid goes in the
+ * milliseconds, 1 to 999, never 0, which is what records written before the pid was kept carry
+ * (older-than-proxy.ts matches those to any process of their second).
+ */
+export function processInstant(seconds: number, pid: number): Date {
+  return new Date(seconds * 1000 + 1 + (pid % 999));
 }
