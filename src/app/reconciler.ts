@@ -127,25 +127,27 @@ export async function driveTraffic(
   // A load balancer that does not answer must not keep the others' audiences from leaving.
   // Each effect first asks whether the lock is still surely ours: a holder whose renewals failed
   // must not move the proxy after another holder has (BullMQ runs its step again, from Redis).
-  if (audience?.length === 0) lease.assertHeld();
-  const left =
-    audience?.length === 0
-      ? await driveAudience(deps, service, audience, desired).then(
-          () => undefined,
-          (error: unknown) => {
-            lease.assertHeld();
-            if (error instanceof PartialMoveError && !forward) return error;
-            throw error;
-          },
-        )
-      : undefined;
+  let left: PartialMoveError | undefined;
+  if (audience?.length === 0) {
+    lease.assertHeld();
+    left = await driveAudience(deps, service, audience, desired)
+      .catch(lapsedFirst(lease))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof PartialMoveError && !forward) return error;
+          throw error;
+        },
+      );
+  }
   if (sameWeights(before.weights, desired.weights)) {
     lease.assertHeld();
     await rememberApplied(deps, service, desired.weights, { changed: false });
-    if (audience?.length) lease.assertHeld();
-    const joined = audience?.length
-      ? await driveAudience(deps, service, audience, desired).catch(lapsedFirst(lease))
-      : false;
+    let joined = false;
+    if (audience?.length) {
+      lease.assertHeld();
+      joined = await driveAudience(deps, service, audience, desired).catch(lapsedFirst(lease));
+    }
     if (left !== undefined) throw left;
     return { desired, before, after: before, changed: joined };
   }
@@ -162,16 +164,17 @@ export async function driveTraffic(
         desired.weights[canaryOf(desired.weights)],
         moving,
       )
-  ).then(
-    () => undefined,
-    (error: unknown) => {
-      // A lock that lapsed while the proxy moved explains a failure better than the proxy does
-      // (another holder may have moved it meanwhile): not a failed switch, not a canary breach.
-      lease.assertHeld();
-      if (error instanceof PartialMoveError) return error;
-      throw error;
-    },
-  );
+  )
+    // A lock that lapsed while the proxy moved explains a failure better than the proxy does
+    // (another holder may have moved it meanwhile): not a failed switch, not a canary breach.
+    .catch(lapsedFirst(lease))
+    .then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof PartialMoveError) return error;
+        throw error;
+      },
+    );
   const after = await deps.traffic.inspect(service);
   await audit(deps, {
     who: 'greenlight',
@@ -186,14 +189,14 @@ export async function driveTraffic(
       ...instancesOf(after),
     },
   });
-  if (missed !== undefined || !sameWeights(after.weights, desired.weights)) lease.assertHeld();
+  // Also before saying what went wrong: after a lapse, that is the lost lock.
+  lease.assertHeld();
   if (missed !== undefined) throw missed;
   if (!sameWeights(after.weights, desired.weights)) {
     throw new Error(
       `after the change the proxy sends ${describeWeights(after.weights)}, not ${describeWeights(desired.weights)}`,
     );
   }
-  lease.assertHeld();
   await rememberApplied(deps, service, desired.weights, { changed: true });
   if (audience?.length) {
     lease.assertHeld();
@@ -273,9 +276,11 @@ export async function reconcileTraffic(
           });
           return { service, result: 'corrected', detail };
         } catch (error) {
-          // Nothing to tell anyone: the next pass, or the step that took the lock, carries on.
-          if (error instanceof LockLostError)
+          // Nothing to tell the channel: the next pass, or the step that took the lock, carries on.
+          if (error instanceof LockLostError) {
+            deps.log.warn({ service, err: error }, 'reconcile stopped: the traffic lock was lost');
             return { service, result: 'skipped', detail: error.message };
+          }
           const detail = `Greenlight could not bring ${service}'s traffic to where it should be: ${(error as Error).message}`;
           deps.log.warn({ service, err: error }, 'reconcile failed');
           return { service, result: 'error', detail };

@@ -105,10 +105,8 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     };
   }
 
-  /**
-   * The latest start among the instances that answer: a reload of any one shows, unless it
-   * lands in the same second as another instance's latest start and gets a lower pid.
-   */
+  /** The latest start among the instances that answer: a reload of any one shows, unless it
+   * lands in the same second as another's latest start with a smaller pid part. */
   async startedAt(service: string): Promise<Date> {
     const starts = await Promise.all(
       this.fleet(service).instances.map((i) =>
@@ -179,8 +177,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
     for (const [index, wave] of waves.entries()) {
       // After a region's soak too: a holder whose lock lapsed moves no further region.
       options.lease?.assertHeld();
-      // Every instance of the wave settles before a lost lock is said: none is left moving
-      // after the step let the lock go.
+      // All settle before a lost lock is said: none is left moving after the lock is let go.
       const settled = await Promise.allSettled(
         wave.map((i) => this.moveOne(service, i, want, change, options)),
       );
@@ -200,9 +197,12 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         options.lease?.assertHeld();
         const healthy = reached.filter((r) => !failed.some((f) => f.instance === r));
         const message = `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before, options)}`;
-        // Users behind the instances it reached went forward and back already: not again.
-        if (changed && healthy.length > 0) throw new MoveUndoneError(message);
-        throw new HaproxyError(message);
+        // Users behind an instance it moved went forward and back already: not again.
+        const movedBack = (i: HaproxyFleetInstance) => {
+          const was = before.get(i.name);
+          return was === undefined || !sameWeights(was, want);
+        };
+        throw healthy.some(movedBack) ? new MoveUndoneError(message) : new HaproxyError(message);
       }
       // A move back to known-good traffic goes on to every other region: each one reached is
       // one less load balancer sending users to the version being left.

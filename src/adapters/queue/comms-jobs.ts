@@ -79,8 +79,8 @@ export function commsHandlers(
     ),
     [COMMS_WEBHOOK_JOB]: jobHandler(commsWebhookJobSchema, async (data, job) => {
       try {
-        // Queued before deliveries named their hook: its place is in the job id (`-hook<n>`).
-        const placed = data.hook ?? Number(/-hook(\d+)$/.exec(job.id ?? '')?.[1] ?? Number.NaN);
+        // The hook's place when queued is in the job id (`-hook<n>`).
+        const placed = Number(/-hook(\d+)$/.exec(job.id ?? '')?.[1] ?? Number.NaN);
         await deliverCommsWebhook(
           Number.isInteger(placed) ? { ...data, hook: placed } : data,
           deps.comms?.config.webhooks ?? [],

@@ -15,14 +15,16 @@ export const commsWebhookJobSchema = z.object({
   v: z.literal(1),
   url: z.string(),
   /**
-   * Which hook: two hooks may share a URL (one receiver, two secrets). Absent on deliveries
-   * queued before it was recorded; they go to the first hook with their URL, as they did then.
+   * Which hook, with the place its job id records (`-hook<n>`): two hooks may share a URL (one
+   * receiver, two secrets). Absent on deliveries queued before it was recorded.
    */
   secretEnv: z.string().optional(),
-  hook: z.number().int().nonnegative().optional(),
   idempotencyKey: z.string(),
   body: z.record(z.string(), z.unknown()),
 });
+
+/** A queued delivery, with its hook's place in the config when queued (from its job id). */
+export type QueuedDelivery = z.output<typeof commsWebhookJobSchema> & { hook?: number };
 
 /**
  * The signature of a comms webhook, Slack's scheme with Greenlight's version tag:
@@ -101,7 +103,6 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
           v: 1,
           url: hook.url,
           secretEnv: hook.secretEnv,
-          hook: index,
           idempotencyKey,
           body: webhookBody(release, event, at),
         },
@@ -125,7 +126,7 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
  * Never another hook's secret: a hook that was removed is not delivered at all.
  */
 function hookOf(
-  job: z.output<typeof commsWebhookJobSchema>,
+  job: QueuedDelivery,
   hooks: CommsConfig['webhooks'],
 ): CommsConfig['webhooks'][number] | undefined {
   const same = (h: CommsConfig['webhooks'][number]) =>
@@ -148,7 +149,7 @@ function hookOf(
  * The secret is read from the environment here and never logged or put in an error.
  */
 export async function deliverCommsWebhook(
-  job: z.output<typeof commsWebhookJobSchema>,
+  job: QueuedDelivery,
   hooks: CommsConfig['webhooks'],
   env: NodeJS.ProcessEnv,
   dispatcher: Dispatcher,

@@ -146,7 +146,7 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
         hmac('secret-of-b', seen[2]?.timestamp ?? '', seen[2]?.body ?? ''),
       ]);
       // A delivery queued before hooks were told apart goes to the first hook with its URL.
-      const { secretEnv: _s, hook: _h, ...older } = forB;
+      const { secretEnv: _s, ...older } = forB;
       await deliverCommsWebhook(older, [hookA, hookB], env, agent);
       expect(seen[3]?.signature).toBe(
         hmac('secret-of-a', seen[3]?.timestamp ?? '', seen[3]?.body ?? ''),
@@ -175,8 +175,9 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
       ).send(releaseRecord('2026-11-27T02:00:00.000Z', { id: 'rel-2' }), 'released');
       const solo = commsWebhookJobSchema.parse(soloJobs[0]);
       expect(solo.idempotencyKey).toBe('rel-2-released');
+      // (At its place, as the handler reads it from the job id, `-hook0`.)
       await deliverCommsWebhook(
-        solo,
+        { ...solo, hook: 0 },
         [{ ...hookA, secretEnv: 'TEAM_A_SECRET_V2' }],
         { ...env, TEAM_A_SECRET_V2: 'rotated-a' },
         agent,
@@ -203,7 +204,7 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
         hmac('secret-of-b', seen[5]?.timestamp ?? '', seen[5]?.body ?? ''),
       );
       // A deploy removed A, the first of the two: A's queued delivery is not sent under B's secret.
-      const removed = deliverCommsWebhook(forA, [hookB], env, agent);
+      const removed = deliverCommsWebhook({ ...forA, hook: 0 }, [hookB], env, agent);
       await expect(removed).rejects.toThrow('webhook no longer configured');
       expect(seen).toHaveLength(6);
     } finally {
