@@ -1,20 +1,20 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript, then keep only production dependencies.
+# Build stage: type-check, then bundle Greenlight and its dependencies into dist/ (scripts/build.ts).
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build
 
-# Runtime stage: compiled code and production node_modules, run as the unprivileged `node` user.
+# Runtime stage: the bundle alone (it needs no node_modules), run as the unprivileged `node` user.
 FROM node:24-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     GREENLIGHT_CONFIG=/etc/greenlight/greenlight.yml
 WORKDIR /app
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json greenlight.example.yml ./
 USER node

@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { freePort } from './ports.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
+/**
+ * The variable naming the built entry point (`dist/src/main.js`) to run. The test suite's global
+ * setup builds it and sets this; without it (the demo, the benchmarks) the sources run directly.
+ */
+export const GREENLIGHT_ENTRY = 'GREENLIGHT_TEST_ENTRY';
 const COMPILE_CACHE = join(tmpdir(), 'greenlight-test-compile-cache');
 
 export interface RunningGreenlight {
@@ -29,12 +34,15 @@ export async function writeConfig(yaml: string): Promise<string> {
   return path;
 }
 
-/** Runs `node src/main.ts` (the same entry point as `npm start`) with the given environment. */
+/**
+ * Runs Greenlight with the given environment: the built `dist/src/main.js` that `npm start` runs
+ * when the suite has built it, else `node src/main.ts`.
+ */
 export function spawnGreenlight(
   env: Record<string, string>,
 ): Omit<RunningGreenlight, 'url' | 'port'> {
   // Not run from the repository: a developer's own .env there must not reach the tests.
-  const child = spawn(process.execPath, [`${ROOT}src/main.ts`], {
+  const child = spawn(process.execPath, [process.env[GREENLIGHT_ENTRY] ?? `${ROOT}src/main.ts`], {
     cwd: tmpdir(),
     env: {
       PATH: process.env.PATH ?? '',

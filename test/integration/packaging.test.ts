@@ -65,6 +65,13 @@ describe('the Dockerfile (checked without a Docker engine)', () => {
     expect(steps.some((s) => s.op === 'COPY' && s.args.includes('package-lock.json'))).toBe(true);
     expect(steps.some((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args))).toBe(true);
     expect(steps.some((s) => s.op === 'RUN' && /\bnpm install\b/.test(s.args))).toBe(false);
+    // The runtime stage ships the bundle from `npm run build`, not the build stage's node_modules.
+    expect(steps.some((s) => s.stage === 0 && s.op === 'RUN' && s.args === 'npm run build')).toBe(
+      true,
+    );
+    const shipped = steps.filter((s) => s.stage === 1 && s.op === 'COPY').map((s) => s.args);
+    expect(shipped.some((a) => a.includes('/app/dist ./dist'))).toBe(true);
+    expect(shipped.some((a) => a.includes('node_modules'))).toBe(false);
     const cmd = steps.find((s) => s.op === 'CMD');
     // The image runs Greenlight as `npm start` does: the same Node options, the compiled entry.
     expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', ...START_OPTIONS, 'dist/src/main.js']);
@@ -88,6 +95,7 @@ describe("the image's contents, built and run the way the Dockerfile does", () =
       'package-lock.json',
       'tsconfig.json',
       'tsconfig.build.json',
+      'scripts/build.ts',
       'src',
       'greenlight.example.yml',
     ]) {
@@ -104,17 +112,21 @@ describe("the image's contents, built and run the way the Dockerfile does", () =
     await redis?.cleanup();
   });
 
-  it('compiles with `npm run build` and the compiled process serves /healthz, which the HEALTHCHECK accepts', async () => {
-    const build = spawnSync(
+  it('builds with `npm run build` and the bundle, with no node_modules beside it, serves /healthz, which the HEALTHCHECK accepts', async () => {
+    const pkg = JSON.parse(await read('package.json')) as { scripts: { build: string } };
+    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json && node scripts/build.ts');
+    const check = spawnSync(
       process.execPath,
       [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: dir,
-        encoding: 'utf8',
-      },
+      { cwd: dir, encoding: 'utf8' },
     );
-    expect(build.stderr + build.stdout).toBe('');
+    expect(check.stderr + check.stdout).toBe('');
+    expect(check.status).toBe(0);
+    const build = spawnSync(process.execPath, ['scripts/build.ts'], { cwd: dir, encoding: 'utf8' });
+    expect(build.stderr).toBe('');
     expect(build.status).toBe(0);
+    // The image's runtime stage copies dist/ and package.json only: the bundle must need nothing else.
+    await rm(join(dir, 'node_modules'));
 
     const port = await freePort();
     const config = await writeConfig(

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { build, MAIN_BUILT } from '../../scripts/build.ts';
+import { GREENLIGHT_ENTRY } from '../../testkit/greenlight-process.ts';
 import { TEST_REDIS_URL } from '../../testkit/redis-fixture.ts';
 
 async function redisAnswers(): Promise<boolean> {
@@ -19,8 +21,21 @@ async function redisAnswers(): Promise<boolean> {
   }
 }
 
-/** Tests share the machine's Redis; if nothing answers, start one that keeps nothing on disk. */
+/**
+ * Builds what production runs (`dist/src/main.js`, as `npm run build` does) from the sources
+ * under test, for every Greenlight process the tests start (the workers inherit the variable).
+ */
+async function buildGreenlight(): Promise<void> {
+  await build();
+  process.env[GREENLIGHT_ENTRY] = MAIN_BUILT;
+}
+
 export default async function setup(): Promise<void> {
+  await Promise.all([buildGreenlight(), ensureRedis()]);
+}
+
+/** Tests share the machine's Redis; if nothing answers, start one that keeps nothing on disk. */
+async function ensureRedis(): Promise<void> {
   if (await redisAnswers()) return;
   const url = new URL(TEST_REDIS_URL);
   const started = spawnSync(
