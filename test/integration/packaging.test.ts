@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,9 @@ describe("the image's contents, built and run the way the Dockerfile does", () =
     const build = spawnSync(process.execPath, ['scripts/build.ts'], { cwd: dir, encoding: 'utf8' });
     expect(build.stderr).toBe('');
     expect(build.status).toBe(0);
+    expect(await readFile(join(dir, 'dist/THIRD-PARTY-LICENSES.txt'), 'utf8')).toContain(
+      'Permission is hereby granted',
+    );
     // The image's runtime stage copies dist/ and package.json only: the bundle must need nothing else.
     await rm(join(dir, 'node_modules'));
 
@@ -175,6 +178,43 @@ function spawnGreenlightFrom(dir: string, env: Record<string, string>) {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited, output };
 }
+
+describe('npm run build beside running processes', () => {
+  it('a rebuild from changed sources leaves every file an earlier main.js imports in place', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'greenlight-rebuild-'));
+    try {
+      for (const path of ['package.json', 'scripts/build.ts', 'src']) {
+        await cp(join(ROOT, path), join(dir, path), { recursive: true });
+      }
+      await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+      const build = () => {
+        const run = spawnSync(process.execPath, ['scripts/build.ts'], {
+          cwd: dir,
+          encoding: 'utf8',
+        });
+        expect(run.stderr).toBe('');
+        return readFile(join(dir, 'dist/src/main.js'), 'utf8');
+      };
+      const importsOf = (code: string) =>
+        [...code.matchAll(/import\("\.\/([^"]+)"\)/g)].map((m) => m[1] ?? '');
+      const first = await build();
+      // The worker part changes, so its chunk and what main.js loads for it change.
+      const workers = join(dir, 'src/composition/start-workers.ts');
+      const source = await readFile(workers, 'utf8');
+      expect(source).toContain("'traffic reconciled at start-up'");
+      await writeFile(workers, source.replace("'traffic reconciled at start-up'", "'rebuilt'"));
+      const second = await build();
+      expect(importsOf(first).length).toBeGreaterThan(0);
+      expect(importsOf(second)).not.toEqual(importsOf(first));
+      // A process started from the first main.js still finds each chunk it loads later.
+      const files = await readdir(join(dir, 'dist/src'));
+      for (const chunk of [...importsOf(first), ...importsOf(second)])
+        expect(files).toContain(chunk);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('docker-compose.yml and the example HAProxy', () => {
   it('runs Greenlight from this Dockerfile beside Redis with noeviction and AOF, and HAProxy', async () => {

@@ -15,7 +15,8 @@
  * The command is spawned without a shell and stays in this group. The exit code mirrors the
  * command's (128 + signal number when a signal ended it, 127 when it could not start).
  *
- * This file runs directly under Node (type stripping): erasable syntax and node: imports only.
+ * From src/ it runs directly under Node (type stripping); `npm run build` makes it an entry point
+ * of its own, dist/src/argv-supervisor.js. Erasable syntax and node: imports only.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
