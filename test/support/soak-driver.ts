@@ -435,9 +435,7 @@ export class SoakDriver {
     }
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     await this.act(kind, view, v1, v2, v3);
-    // A short random gap, so actions land at different points of what the last one started.
-    // (Up to 300 ms until 2026-11-27: a third of the soak's time was these gaps and the waits.)
-    await sleep(Math.floor(rPause * 150));
+    await sleep(Math.floor(rPause * 300));
     return kind;
   }
 
@@ -609,8 +607,7 @@ export class SoakDriver {
         return say(`/release status ${name}`, sent);
       }
       case 'wait': {
-        // Long enough for a step or a hold to move on (the soak's timings are seconds).
-        const ms = 250 + Math.floor(v1 * 650);
+        const ms = 400 + Math.floor(v1 * 1100);
         await sleep(ms);
         return this.note(`wait ${ms} ms`);
       }

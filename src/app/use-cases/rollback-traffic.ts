@@ -5,7 +5,7 @@ import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
 import { turnOffReleaseFlags } from './mitigate-flags.ts';
-import { deployOntoSlot, untilNoDeployOn } from './slot-deploy.ts';
+import { deployOntoSlot } from './slot-deploy.ts';
 
 /** driveTraffic, with a load balancer that could not be moved returned instead of thrown. */
 function driveReachable(
@@ -58,9 +58,6 @@ export async function runRollbackStep(
     try {
       let path: 'switch' | 'redeploy' = 'switch';
       let early: PartialMoveError | undefined;
-      // A /bump this rollback preempted may still be deploying onto the slot: read the slot once
-      // that deploy has stopped, or a version nobody approved could take the traffic.
-      await untilNoDeployOn(deps, service, target);
       const slot = (await currentState(deps, service)).slots[target];
       // What the slot really runs, not only what Redis remembers: a hand-made change must not
       // become PRODUCTION.

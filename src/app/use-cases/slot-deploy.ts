@@ -77,22 +77,6 @@ export async function deployOntoSlot(
   );
 }
 
-/**
- * Waits until no deploy runs onto `slot`: one whose /bump or /sync a rollback preempted stops
- * within WATCH_MS, but until then it may still change what the slot runs, so what the slot
- * reports is only worth reading after this.
- */
-export async function untilNoDeployOn(
-  deps: Uses<ServicePorts | 'locks'>,
-  service: string,
-  slot: Slot,
-): Promise<void> {
-  const waitMs = serviceConfig(deps, service).deploy.timeoutSeconds * 1000 + 30_000;
-  await deps.locks.withLock(deployLock(service, slot), DEPLOY_LOCK_TTL_MS, async () => undefined, {
-    waitMs,
-  });
-}
-
 /** Why `slot` must not be deployed now, or undefined when it is safe. */
 async function servesTraffic(
   deps: Uses<ServicePorts>,
