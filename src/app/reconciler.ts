@@ -1,5 +1,4 @@
 import {
-  backToProductionOnly,
   type DesiredTraffic,
   describeWeights,
   desiredTraffic,
@@ -226,13 +225,10 @@ export async function reconcileTraffic(
       async (lease): Promise<ReconcileOutcome> => {
         try {
           const { state, release, desired } = await desiredNow(deps, service);
-          // A switch or a rollback is its step's to make (but for a move back onto PRODUCTION):
-          // the step checks the slot it moves traffic to first. The sweeper bounds that step.
-          if (
-            release !== null &&
-            OWNED_BY_A_STEP.includes(release.state) &&
-            !backToProductionOnly(state, release, desired)
-          )
+          // A switch or a rollback is its step's to make: the step checks the slot it moves
+          // traffic to (STANDBY is what was approved; the old slot runs the last good version)
+          // before anything moves. The sweeper keeps that step alive and bounds it.
+          if (release !== null && OWNED_BY_A_STEP.includes(release.state))
             return {
               service,
               result: 'skipped',

@@ -80,20 +80,6 @@ export function desiredTraffic(state: ServiceState, release: Release | null): De
   }
 }
 
-/**
- * Whether anyone may bring traffic to where `desired` says while a step owns the release: only
- * back onto PRODUCTION while a rollback's slot is being brought back (the rollback step moves it
- * there first too), never onto a slot a step has yet to check. A proxy reload that put the
- * unchecked slot back in service must not wait for the step's next attempt.
- */
-export function backToProductionOnly(
-  state: ServiceState,
-  release: Release,
-  desired: DesiredTraffic,
-): boolean {
-  return release.state === 'rolling_back' && sameWeights(desired.weights, allOn(state.production));
-}
-
 export function sameWeights(a: SlotWeights, b: SlotWeights): boolean {
   return SLOTS.every((slot) => Math.abs(a[slot] - b[slot]) < 1);
 }
