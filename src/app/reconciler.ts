@@ -99,6 +99,22 @@ const lapsedFirst =
     throw error;
   };
 
+/** A move's failure, lost lock first; one that missed some load balancers is returned if kept. */
+async function missedOf(
+  move: Promise<unknown>,
+  lease: Lease,
+  keepPartial: boolean,
+): Promise<PartialMoveError | undefined> {
+  try {
+    await move;
+    return undefined;
+  } catch (error) {
+    lease.assertHeld();
+    if (keepPartial && error instanceof PartialMoveError) return error;
+    throw error;
+  }
+}
+
 /**
  * The only code that moves traffic. Call it holding the service's traffic lock: it reads what
  * should be (from the stored release) and what is (from the proxy), moves the proxy when they
@@ -130,15 +146,7 @@ export async function driveTraffic(
   let left: PartialMoveError | undefined;
   if (audience?.length === 0) {
     lease.assertHeld();
-    left = await driveAudience(deps, service, audience, desired)
-      .catch(lapsedFirst(lease))
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          if (error instanceof PartialMoveError && !forward) return error;
-          throw error;
-        },
-      );
+    left = await missedOf(driveAudience(deps, service, audience, desired), lease, !forward);
   }
   if (sameWeights(before.weights, desired.weights)) {
     lease.assertHeld();
@@ -155,26 +163,21 @@ export async function driveTraffic(
   lease.assertHeld();
   const moving = { ...options, lease };
   // A fleet moved back to known-good traffic but for an instance: what moved is audited first.
-  const missed = await (full !== undefined
-    ? deps.traffic.switchTo(service, full, moving)
-    : // A split: name the slot with the smaller share, as the canary.
-      deps.traffic.split(
-        service,
-        canaryOf(desired.weights),
-        desired.weights[canaryOf(desired.weights)],
-        moving,
-      )
-  )
-    // A lock that lapsed while the proxy moved explains a failure better than the proxy does
-    // (another holder may have moved it meanwhile): not a failed switch, not a canary breach.
-    .catch(lapsedFirst(lease))
-    .then(
-      () => undefined,
-      (error: unknown) => {
-        if (error instanceof PartialMoveError) return error;
-        throw error;
-      },
-    );
+  // A lock that lapsed while the proxy moved explains a failure better than the proxy does
+  // (another holder may have moved it meanwhile): not a failed switch, not a canary breach.
+  const missed = await missedOf(
+    full !== undefined
+      ? deps.traffic.switchTo(service, full, moving)
+      : // A split: name the slot with the smaller share, as the canary.
+        deps.traffic.split(
+          service,
+          canaryOf(desired.weights),
+          desired.weights[canaryOf(desired.weights)],
+          moving,
+        ),
+    lease,
+    true,
+  );
   const after = await deps.traffic.inspect(service);
   await audit(deps, {
     who: 'greenlight',

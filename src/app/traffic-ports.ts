@@ -87,9 +87,10 @@ export class PartialMoveError extends Error {
 }
 
 /**
- * A forward move that reached some load balancers and was undone on them because another could
- * not follow. Those users already went to the new version and back: trying the whole move again
- * would send them back and forth once more (and soak each region again), so it is not retried.
+ * A forward move that reached users on some load balancers and was stopped because another could
+ * not follow (or one failed its check after its region's soak); it was undone where it could be.
+ * Trying the whole move again would send those users back and forth once more, or skip the soak
+ * of a region still on the new version, so it is not retried: the switch fails.
  */
 export class MoveUndoneError extends Error {
   constructor(message: string) {

@@ -197,12 +197,13 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         options.lease?.assertHeld();
         const healthy = reached.filter((r) => !failed.some((f) => f.instance === r));
         const message = `HAProxy ${failures(failed)}; retried once. ${await this.restore(service, healthy, before, options)}`;
-        // Users behind an instance it moved went forward and back already: not again.
-        const movedBack = (i: HaproxyFleetInstance) => {
+        // Users behind an instance it moved (put back, or failed after its soak) were reached
+        // already: the move is not tried again, nor a region's soak skipped by a retry.
+        const moved = (i: HaproxyFleetInstance) => {
           const was = before.get(i.name);
           return was === undefined || !sameWeights(was, want);
         };
-        throw healthy.some(movedBack) ? new MoveUndoneError(message) : new HaproxyError(message);
+        throw reached.some(moved) ? new MoveUndoneError(message) : new HaproxyError(message);
       }
       // A move back to known-good traffic goes on to every other region: each one reached is
       // one less load balancer sending users to the version being left.

@@ -9,6 +9,7 @@ import {
   COMMS_WEBHOOK_JOB,
   commsWebhookJobSchema,
   deliverCommsWebhook,
+  hookPlaceOf,
 } from '../webhooks/comms-webhooks.ts';
 import { type JobHandlers, jobHandler } from './job-router.ts';
 
@@ -79,10 +80,8 @@ export function commsHandlers(
     ),
     [COMMS_WEBHOOK_JOB]: jobHandler(commsWebhookJobSchema, async (data, job) => {
       try {
-        // The hook's place when queued is in the job id (`-hook<n>`).
-        const placed = Number(/-hook(\d+)$/.exec(job.id ?? '')?.[1] ?? Number.NaN);
         await deliverCommsWebhook(
-          Number.isInteger(placed) ? { ...data, hook: placed } : data,
+          { ...data, hook: hookPlaceOf(job.id) },
           deps.comms?.config.webhooks ?? [],
           env,
           dispatcher,

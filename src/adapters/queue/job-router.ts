@@ -49,7 +49,8 @@ export function routeJobs(
         token !== undefined &&
         Date.now() - job.timestamp < LOCK_LOST_WINDOW_MS
       ) {
-        // BullMQ's own job lock may be gone too (Redis was away): then its backoff applies.
+        // BullMQ's own job lock may be gone too (Redis was away): then the job cannot be moved
+        // at all, and BullMQ's stalled-job check runs it again from Redis.
         await job.moveToDelayed(Date.now() + LOCK_LOST_RETRY_MS, token).catch(() => {
           throw error;
         });

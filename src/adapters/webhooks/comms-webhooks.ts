@@ -26,6 +26,17 @@ export const commsWebhookJobSchema = z.object({
 /** A queued delivery, with its hook's place in the config when queued (from its job id). */
 export type QueuedDelivery = z.output<typeof commsWebhookJobSchema> & { hook?: number };
 
+/** A delivery's job id: one per release, event and hook, whose place it ends with (`-hook<n>`). */
+function webhookJobId(releaseId: string, event: WebhookEventName, index: number): string {
+  return `${releaseId}-${event}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-');
+}
+
+/** The hook's place in the config when its delivery was queued, read back from the job id. */
+export function hookPlaceOf(jobId: string | undefined): number | undefined {
+  const place = /-hook(\d+)$/.exec(jobId ?? '')?.[1];
+  return place === undefined ? undefined : Number(place);
+}
+
 /**
  * The signature of a comms webhook, Slack's scheme with Greenlight's version tag:
  * `v1=` + hex HMAC-SHA256 of `v1:{timestamp}:{body}` with the hook's secret.
@@ -107,7 +118,7 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
           body: webhookBody(release, event, at),
         },
         {
-          jobId: `${release.id}-${event}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+          jobId: webhookJobId(release.id, event, index),
           attempts: 10,
           backoff: { type: 'exponential', delay: 2000 },
           removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
@@ -156,7 +167,11 @@ export async function deliverCommsWebhook(
   nowSeconds = () => Math.floor(Date.now() / 1000),
 ): Promise<void> {
   const hook = hookOf(job, hooks);
-  if (hook === undefined) throw new UnrecoverableError('webhook no longer configured');
+  // The URL is left out: it may carry a token (an incoming-webhook path).
+  if (hook === undefined)
+    throw new UnrecoverableError(
+      `webhook no longer configured: no hook has this URL${job.secretEnv ? ` with secretEnv ${job.secretEnv}` : ''} now (removed, or its secretEnv renamed while another hook shares the URL), so it was not sent; check comms.webhooks and send it by hand if the receiver needs it`,
+    );
   const secret = env[hook.secretEnv];
   if (secret === undefined || secret === '')
     throw new UnrecoverableError(`webhook secret ${hook.secretEnv} is not set`);

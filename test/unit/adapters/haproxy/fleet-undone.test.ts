@@ -5,14 +5,24 @@ import { MoveUndoneError } from '../../../../src/app/ports.ts';
 type Weights = { blue: number; green: number };
 
 /** One load balancer as the fleet sees it: weights it holds, and how its calls behave. */
-function balancer(options: { failsMoves?: boolean; firstReadBackFails?: boolean } = {}) {
+function balancer(
+  options: {
+    failsMoves?: boolean;
+    firstReadBackFails?: boolean;
+    greenDownAfterReads?: number;
+  } = {},
+) {
   const held: Weights = { blue: 100, green: 0 };
   let reads = 0;
   let movedOnce = false;
   const state = () => ({
     serving: (['blue', 'green'] as const).filter((s) => held[s] > 0),
     weights: { ...held },
-    up: ['blue', 'green'] as const,
+    // A health check that starts failing during a region's soak, after the move was read back.
+    up:
+      options.greenDownAfterReads !== undefined && reads > options.greenDownAfterReads
+        ? (['blue'] as const)
+        : (['blue', 'green'] as const),
   });
   return {
     held,
@@ -63,5 +73,33 @@ describe('a fleet switch undone on the instances it reached', () => {
     // lb-a served green for a moment and is back on blue: not to be tried again.
     expect(a.held).toEqual({ blue: 100, green: 0 });
     expect(error).toBeInstanceOf(MoveUndoneError);
+  });
+
+  it('a region that fails its check after its soak is not moved again by a retry that would skip the soak', async () => {
+    const a = balancer({ greenDownAfterReads: 2 });
+    const b = balancer();
+    const fleet = new HaproxyFleetSwitcher(
+      new Map([
+        [
+          'api',
+          {
+            order: 'region' as const,
+            regionSoakMs: 0,
+            instances: [
+              { name: 'lb-a', region: 'eu', switcher: a.switcher as never },
+              { name: 'lb-b', region: 'us', switcher: b.switcher as never },
+            ],
+          },
+        ],
+      ]),
+      { retryDelayMs: 1 },
+    );
+    const error = await fleet
+      .switchTo('api', 'green', { onPartialFailure: 'restore' })
+      .catch((e: unknown) => e);
+    expect(String(error)).toContain('its health check sees green as down');
+    // eu's users reached green: the switch stops here, and the next region never moved.
+    expect(error).toBeInstanceOf(MoveUndoneError);
+    expect(b.held).toEqual({ blue: 100, green: 0 });
   });
 });
