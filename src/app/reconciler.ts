@@ -4,6 +4,7 @@ import {
   desiredTraffic,
   type SlotWeights,
   sameWeights,
+  stepOwnsTraffic,
 } from '../domain/desired-traffic.ts';
 import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
@@ -26,9 +27,6 @@ export const trafficLock = (service: string) => `traffic-${service}`;
 /** Renewed while held, so it only bounds how long a crashed holder blocks the service. */
 export const TRAFFIC_LOCK_TTL_MS = 10_000;
 
-/** While a release is in these states, only its own step moves its traffic. */
-export const OWNED_BY_A_STEP: readonly Release['state'][] = ['switching', 'rolling_back'];
-
 export interface ReconcileOutcome {
   readonly service: string;
   readonly result: 'in_sync' | 'corrected' | 'moved' | 'skipped' | 'error';
@@ -36,17 +34,16 @@ export interface ReconcileOutcome {
 }
 
 /** The service and the release that decides its traffic (its last one), read fresh. */
-export async function desiredNow(
-  deps: Uses<ServicePorts>,
-  service: string,
-): Promise<{ state: ServiceState; release: Release | null; desired: DesiredTraffic }> {
+export interface DesiredRead {
+  readonly state: ServiceState;
+  readonly release: Release | null;
+  readonly desired: DesiredTraffic;
+}
+
+export async function desiredNow(deps: Uses<ServicePorts>, service: string): Promise<DesiredRead> {
   const state = await currentState(deps, service);
   const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
   return { state, release, desired: desiredTraffic(state, release) };
-}
-
-function versionsOf(state: ServiceState): Record<Slot, string | null> {
-  return { blue: state.slots.blue.version, green: state.slots.green.version };
 }
 
 const canaryOf = (weights: SlotWeights): Slot => (weights.green <= weights.blue ? 'green' : 'blue');
@@ -119,19 +116,21 @@ async function missedOf(
  * The only code that moves traffic. Call it holding the service's traffic lock: it reads what
  * should be (from the stored release) and what is (from the proxy), moves the proxy when they
  * differ, audits the change, and reads the proxy back. Throws when the proxy refuses or does not
- * end where it should.
+ * end where it should. A caller that decided on a read (whether a step owns the traffic) passes
+ * it, so the move is the one it decided on, not one a later read would make.
  */
 export async function driveTraffic(
   deps: Uses<ServicePorts>,
   service: string,
   lease: Lease,
+  read?: DesiredRead,
 ): Promise<{
   desired: DesiredTraffic;
   before: TrafficState;
   after: TrafficState;
   changed: boolean;
 }> {
-  const { state, release, desired } = await desiredNow(deps, service);
+  const { state, release, desired } = read ?? (await desiredNow(deps, service));
   const before = await deps.traffic.inspect(service);
   // Across several load balancers, a release moving forward is undone where it reached if one
   // instance cannot follow; a move back to known-good traffic keeps what it reached.
@@ -187,7 +186,7 @@ export async function driveTraffic(
     before: { weights: before.weights, ...instancesOf(before) },
     after: {
       weights: after.weights,
-      versions: versionsOf(state),
+      versions: { blue: state.slots.blue.version, green: state.slots.green.version },
       because: desired.because,
       ...instancesOf(after),
     },
@@ -227,11 +226,12 @@ export async function reconcileTraffic(
       TRAFFIC_LOCK_TTL_MS,
       async (lease): Promise<ReconcileOutcome> => {
         try {
-          const { state, release, desired } = await desiredNow(deps, service);
-          // A switch or a rollback is its step's to make: the step checks the slot it moves
-          // traffic to (STANDBY is what was approved; the old slot runs the last good version)
-          // before anything moves. The sweeper keeps that step alive and bounds it.
-          if (release !== null && OWNED_BY_A_STEP.includes(release.state))
+          const read = await desiredNow(deps, service);
+          const { state, release, desired } = read;
+          // A switch or a rollback's move back is its step's to make: the step checks the slot
+          // it moves traffic to (STANDBY is what was approved; the old slot runs the last good
+          // version) before anything moves. The sweeper keeps that step alive and bounds it.
+          if (release !== null && stepOwnsTraffic(state, release))
             return {
               service,
               result: 'skipped',
@@ -264,7 +264,7 @@ export async function reconcileTraffic(
             state.traffic === undefined ||
             !sameWeights(state.traffic.weights, actual.weights) ||
             lostAudience !== undefined;
-          const moved = await driveTraffic(deps, service, lease);
+          const moved = await driveTraffic(deps, service, lease, read);
           if (!drifted) return { service, result: 'moved', detail: desired.because };
           const seen = actual.serving.join(' + ') || 'no slot';
           const off = instancesOff(actual, desired.weights);

@@ -37,7 +37,8 @@ export function targetWeight(release: Release): number {
  * - no active release: PRODUCTION takes everything;
  * - switching or ramping: the release's slot takes its step's share (blue/green: all);
  * - rolling back: the previous PRODUCTION takes everything once it runs the last good version;
- *   until then (it is being redeployed) traffic stays where PRODUCTION is.
+ *   until then (it is being redeployed, or does not run what was recorded) traffic stays where
+ *   PRODUCTION is.
  */
 export function desiredTraffic(state: ServiceState, release: Release | null): DesiredTraffic {
   const production: DesiredTraffic = {
@@ -61,23 +62,57 @@ export function desiredTraffic(state: ServiceState, release: Release | null): De
       };
     }
     case 'rolling_back': {
-      const target = state.slots[release.fromSlot];
-      if (target.version === release.fromVersion && target.health !== 'deploying') {
+      if (release.fromSlot === state.production)
         return {
-          weights: allOn(release.fromSlot),
-          because: `release ${release.version} is rolling back to ${release.fromSlot} (${release.fromVersion})`,
+          ...production,
+          because: `release ${release.version} is rolled back: everyone back on PRODUCTION, ${state.production} (${release.fromVersion})`,
           releaseId,
         };
-      }
+      if (slotBroughtBack(state, release))
+        return {
+          ...production,
+          because:
+            release.failure === undefined
+              ? `${release.fromSlot} does not run ${release.fromVersion} yet: users stay on PRODUCTION, ${state.production} (${release.version}), until the rollback has deployed it there`
+              : `the rollback failed (${release.failure}): users stay on PRODUCTION, ${state.production} (${release.version}), until it is tried again (or /rollback ${release.service} is given again)`,
+          releaseId,
+        };
       return {
-        ...production,
-        because: `${release.fromSlot} is being brought back to ${release.fromVersion}; PRODUCTION stays on ${state.production} until then`,
+        weights: allOn(release.fromSlot),
+        because: `release ${release.version} is rolling back to ${release.fromSlot} (${release.fromVersion})`,
         releaseId,
       };
     }
     default:
       return production;
   }
+}
+
+/**
+ * Whether a rollback's old slot is not known to run the last good version (a /bump or /sync
+ * changed it, or it is being redeployed): it takes no traffic until the rollback step has
+ * redeployed and recorded it.
+ */
+function slotBroughtBack(state: ServiceState, release: Release): boolean {
+  const slot = state.slots[release.fromSlot];
+  return slot.version !== release.fromVersion || slot.health === 'deploying';
+}
+
+/**
+ * Whether only the release's own step may move its traffic now: a switch onto STANDBY, and a
+ * rollback's move onto an old slot that is not PRODUCTION, are checked by the step first (the
+ * slot answers with the version and is healthy). Keeping users on PRODUCTION needs no check
+ * (a rollback mid-switch or mid-canary, or one whose old slot is being brought back), so the
+ * control loop does it too: while the step waits for its lock or deploys, and after a failed
+ * rollback until its retry, a proxy reload or a hand edit is set back.
+ */
+export function stepOwnsTraffic(state: ServiceState, release: Release | null): boolean {
+  if (release?.state === 'switching') return true;
+  return (
+    release?.state === 'rolling_back' &&
+    release.fromSlot !== state.production &&
+    !slotBroughtBack(state, release)
+  );
 }
 
 export function sameWeights(a: SlotWeights, b: SlotWeights): boolean {

@@ -435,7 +435,8 @@ export class SoakDriver {
     }
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     await this.act(kind, view, v1, v2, v3);
-    await sleep(Math.floor(rPause * 300));
+    // A short random gap, so actions land at different points of what the last one started.
+    await sleep(Math.floor(rPause * 150));
     return kind;
   }
 
@@ -607,7 +608,8 @@ export class SoakDriver {
         return say(`/release status ${name}`, sent);
       }
       case 'wait': {
-        const ms = 400 + Math.floor(v1 * 1100);
+        // Long enough for a step or a hold to move on (the soak's timings are seconds).
+        const ms = 250 + Math.floor(v1 * 650);
         await sleep(ms);
         return this.note(`wait ${ms} ms`);
       }

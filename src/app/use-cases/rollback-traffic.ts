@@ -1,160 +1,242 @@
+import type { FlagOutcome } from '../../domain/flags.ts';
+import type { Release } from '../../domain/release.ts';
 import { withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
-import { type Lease, LockLostError, PartialMoveError } from '../ports.ts';
-import { driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
+import { driveWithRetries } from '../move-retries.ts';
+import { type Lease, LockLostError, type PartialMoveError } from '../ports.ts';
+import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
 import { turnOffReleaseFlags } from './mitigate-flags.ts';
 import { deployOntoSlot } from './slot-deploy.ts';
 
-/** driveTraffic, with a load balancer that could not be moved returned instead of thrown. */
-function driveReachable(
-  deps: Uses<ServicePorts>,
-  service: string,
-  lease: Lease,
-): Promise<PartialMoveError | undefined> {
-  return driveTraffic(deps, service, lease).then(
-    () => undefined,
-    (error: unknown) => {
-      if (error instanceof PartialMoveError) return error;
-      throw error;
-    },
-  );
+type RollbackDeps = Uses<
+  | EventPorts
+  | 'comms'
+  | 'deployer'
+  | 'faulty'
+  | 'flags'
+  | 'isStopping'
+  | 'locks'
+  | 'readyTimeoutMs'
+  | 'sleep'
+>;
+
+/** One attempt of a rollback, as its first part found it. */
+interface Attempt {
+  readonly release: Release;
+  readonly flags: FlagOutcome[];
+  /** The old slot no longer runs the last good version: it is deployed there first. */
+  readonly redeploy: boolean;
 }
 
 /**
- * The worker step of a rollback, once per attempt (the release revision it was asked for). If old
- * PRODUCTION still runs the previous version (it stays warm) the reconciler flips traffic back at
- * once; if /sync or a preempted /bump changed it, the last good version is deployed there first.
+ * Whether `latest` is still the rollback attempt `attempt` began: each /rollback (and each retry)
+ * records its own start, and an attempt that a newer one replaced stands down.
+ */
+function sameAttempt(latest: Release | null, attempt: Release): latest is Release {
+  return latest?.state === 'rolling_back' && latest.rollback?.at === attempt.rollback?.at;
+}
+
+/** The rollback's move, tried again as a switch's is; a load balancer missed is returned. */
+function moveBack(
+  deps: Uses<ServicePorts | 'sleep'>,
+  release: Release,
+  lease: Lease,
+): Promise<PartialMoveError | undefined> {
+  const stillWanted = async () => sameAttempt(await deps.store.getRelease(release.id), release);
+  return driveWithRetries(deps, release.service, lease, { stillWanted, keepPartial: true });
+}
+
+/**
+ * The worker step of a rollback, once per attempt (the release revision it was asked for). If the
+ * old slot still runs the previous version (it stays warm) traffic flips back at once. If /sync or
+ * a preempted /bump changed it, users are kept on PRODUCTION while the last good version is
+ * deployed there, without the traffic lock: the control loop sets back a proxy reload or a hand
+ * edit that sends users to the slot meanwhile. A rollback mid-switch or mid-canary moves users
+ * back onto PRODUCTION, which is never redeployed under them.
  */
 export async function runRollbackStep(
-  deps: Uses<
-    | EventPorts
-    | 'comms'
-    | 'deployer'
-    | 'faulty'
-    | 'flags'
-    | 'isStopping'
-    | 'locks'
-    | 'readyTimeoutMs'
-    | 'sleep'
-  >,
+  deps: RollbackDeps,
   job: { releaseId: string; attempt?: number | undefined },
 ): Promise<void> {
   const first = await deps.store.getRelease(job.releaseId);
   if (first === null) return;
-  await deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, async (lease) => {
+  const withTraffic = <T>(fn: (lease: Lease) => Promise<T>) =>
+    deps.locks.withLock(trafficLock(first.service), TRAFFIC_LOCK_TTL_MS, fn);
+  const begun = await withTraffic(async (lease) => {
     const release = await deps.store.getRelease(job.releaseId);
     if (
       release === null ||
       release.state !== 'rolling_back' ||
       (job.attempt !== undefined && release.revision !== job.attempt)
     )
-      return;
-    const service = release.service;
-    const target = release.fromSlot;
+      return undefined;
     // Mitigate before any artifact is touched; never throws, so traffic always follows.
     const flags = await turnOffReleaseFlags(deps, release);
-    try {
-      let path: 'switch' | 'redeploy' = 'switch';
-      let early: PartialMoveError | undefined;
-      const slot = (await currentState(deps, service)).slots[target];
-      // What the slot really runs, not only what Redis remembers: a hand-made change must not
-      // become PRODUCTION.
-      const reported = await deps.probe.version(service, target);
-      const healthy = (await deps.probe.health(service, target)).ok;
-      const warm =
-        slot.version === release.fromVersion &&
-        slot.health !== 'failed' &&
-        reported.ok &&
-        reported.version === release.fromVersion &&
-        healthy;
-      if (!warm) {
-        // The slot does not run what Redis remembers: until redeployed, traffic must not go there.
-        if (slot.version === release.fromVersion)
-          await updateService(deps, service, (state) =>
-            withSlot(
-              state,
-              target,
-              {
-                version: null,
-                health: 'unknown',
-                note: 'does not report the version Greenlight recorded',
-              },
-              deps.clock.now(),
-            ),
-          );
-        // The slot to redeploy must take no traffic first (a proxy reload may have put it back
-        // in service): traffic goes to where it should be meanwhile, PRODUCTION.
-        early = await driveReachable(deps, service, lease);
-        path = 'redeploy';
-        await deps.notifier.releaseNote(
-          release,
-          `redeploy-${release.revision}`,
-          `${target} no longer runs ${release.fromVersion}: deploying it there before switching back.`,
+    const attempt = { release, flags, redeploy: false };
+    return failOnError(deps, attempt, async () => {
+      const redeploy = !(await oldSlotReady(deps, release, lease));
+      if (!redeploy) await finish(deps, attempt, lease);
+      return { ...attempt, redeploy };
+    });
+  });
+  if (begun?.redeploy !== true) return;
+  await failOnError(deps, begun, async () => {
+    const { release } = begun;
+    const deployed = await deployOntoSlot(deps, {
+      service: release.service,
+      slot: release.fromSlot,
+      version: release.fromVersion,
+      id: release.id,
+      stillWanted: async () => sameAttempt(await deps.store.getRelease(release.id), release),
+    });
+    if (!deployed.ok) {
+      // A newer attempt (a /rollback given again) took over, or the rollback ended: theirs.
+      if (deployed.cancelled) return;
+      throw new Error(
+        `redeploying ${release.fromVersion} to ${release.fromSlot} failed: ${deployed.reason}`,
+      );
+    }
+    await withTraffic(async (lease) => {
+      const latest = await deps.store.getRelease(release.id);
+      if (!sameAttempt(latest, release)) return;
+      // Recorded so desired traffic may go to it.
+      const recorded = await updateService(deps, release.service, (state) =>
+        withSlot(
+          state,
+          release.fromSlot,
+          { version: release.fromVersion, health: 'healthy' },
+          deps.clock.now(),
+        ),
+      );
+      if (recorded !== 'written')
+        throw new Error(
+          recorded === 'conflict'
+            ? `could not record ${release.fromVersion} on ${release.fromSlot}: the service kept changing`
+            : `could not record ${release.fromVersion} on ${release.fromSlot}: the service's record is ${recorded}`,
         );
-        const deployed = await deployOntoSlot(deps, {
-          service,
-          slot: target,
-          version: release.fromVersion,
-          id: release.id,
-          stillWanted: async () => {
-            const latest = await deps.store.getRelease(release.id);
-            return latest?.state === 'rolling_back';
-          },
-        });
-        if (!deployed.ok)
-          throw new Error(
-            `redeploying ${release.fromVersion} to ${target} failed: ${deployed.reason}`,
-          );
-        // Recorded so desired traffic may go to it.
-        const recorded = await updateService(deps, service, (state) =>
+      await finish(deps, { ...begun, release: latest }, lease);
+    });
+  });
+}
+
+/**
+ * Whether traffic may go back now: the old slot is PRODUCTION (a rollback mid-switch or
+ * mid-canary), or it runs the last good version. Otherwise it is recorded as no longer running
+ * it and users are kept on PRODUCTION before anything is deployed there.
+ */
+async function oldSlotReady(deps: RollbackDeps, release: Release, lease: Lease): Promise<boolean> {
+  const { service, fromSlot: target } = release;
+  const state = await currentState(deps, service);
+  // What the slot really runs, not only what Redis remembers: a hand-made change must not
+  // become PRODUCTION.
+  const reported = await deps.probe.version(service, target);
+  if (target === state.production) {
+    if (!reported.ok || reported.version !== release.fromVersion)
+      await deps.notifier.releaseNote(
+        release,
+        `production-version-${release.revision}`,
+        `${target} (PRODUCTION) answers ${reported.ok ? reported.version : `no version (${reported.reason})`}, not ${release.fromVersion}: users go back to it all the same, as Greenlight never deploys onto PRODUCTION. Check what runs there.`,
+      );
+    return true;
+  }
+  const slot = state.slots[target];
+  const healthy = (await deps.probe.health(service, target)).ok;
+  if (
+    slot.version === release.fromVersion &&
+    slot.health !== 'failed' &&
+    reported.ok &&
+    reported.version === release.fromVersion &&
+    healthy
+  )
+    return true;
+  // Recorded before anything moves: until it is, desired traffic would still go to the slot.
+  const marked =
+    slot.version === release.fromVersion
+      ? await updateService(deps, service, (s) =>
           withSlot(
-            state,
+            s,
             target,
-            { version: release.fromVersion, health: 'healthy' },
+            {
+              version: null,
+              health: 'unknown',
+              note: 'does not report the version Greenlight recorded',
+            },
             deps.clock.now(),
           ),
-        );
-        if (recorded !== 'written')
-          throw new Error(
-            recorded === 'conflict'
-              ? `could not record ${release.fromVersion} on ${target}: the service kept changing`
-              : `could not record ${release.fromVersion} on ${target}: the service's record is ${recorded}`,
-          );
-      }
-      // A load balancer that still does not answer after the retry must not hold the rollback
-      // back on the others: they are moved, and it is named until the reconciler reaches it.
-      const missed = (await driveReachable(deps, service, lease)) ?? early;
-      const health = await deps.probe.health(service, target);
-      if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
-      const done = await runEvent(deps, release.id, { type: 'rolled_back', path, flags });
-      await deps.faulty.mark(service, {
-        version: release.version,
-        by: release.rollback?.by ?? 'greenlight',
-        reason: release.rollback?.reason ?? 'rolled back',
-        at: deps.clock.now().toISOString(),
-        releaseId: release.id,
-      });
-      await deps.notifier.rollbackAlert(done.release, done.state, 'done');
-      if (missed !== undefined) {
-        const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${release.version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
-        await deps.notifier.releaseNote(done.release, `rollback-missed-${release.revision}`, text);
-        // Beside the "Production restored" alert, which would otherwise read as the whole story.
-        await deps.notifier.drift(service, deps.config.alertsChannel, text);
-      }
-    } catch (error) {
-      // Cut short by this process stopping, or its lock lost (another holder may be moving
-      // traffic): left for a worker to run again from Redis, not failed.
-      if (deps.isStopping?.() || error instanceof LockLostError) throw error;
-      const reason = (error as Error).message;
-      deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
-      const failed = await runEvent(deps, release.id, {
-        type: 'rollback_failed',
-        reason,
-        flags,
-      });
-      await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
-    }
+        )
+      : 'written';
+  if (marked !== 'written')
+    throw new Error(`could not record that ${target} no longer runs ${release.fromVersion}`);
+  // A proxy reload may have put the slot back in service: users go to PRODUCTION first.
+  const missed = await moveBack(deps, release, lease);
+  if (missed !== undefined)
+    throw new Error(
+      `${missed.missed.join(', ')} could not be moved off ${target}, so ${release.fromVersion} is not deployed under its users: ${missed.message}`,
+    );
+  await deps.notifier.releaseNote(
+    release,
+    `redeploy-${release.revision}`,
+    `${target} no longer runs ${release.fromVersion}: deploying it there before switching back.`,
+  );
+  return false;
+}
+
+/** Moves users back, checks the slot, and records the rollback as done. */
+async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promise<void> {
+  const { release, flags, redeploy } = attempt;
+  const { service, fromSlot: target } = release;
+  // A load balancer that still does not answer after the retries must not hold the rollback
+  // back on the others: they are moved, and it is named until the reconciler reaches it.
+  const missed = await moveBack(deps, release, lease);
+  const health = await deps.probe.health(service, target);
+  if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
+  const done = await runEvent(deps, release.id, {
+    type: 'rolled_back',
+    path: redeploy ? 'redeploy' : 'switch',
+    flags,
   });
+  await deps.faulty.mark(service, {
+    version: release.version,
+    by: release.rollback?.by ?? 'greenlight',
+    reason: release.rollback?.reason ?? 'rolled back',
+    at: deps.clock.now().toISOString(),
+    releaseId: release.id,
+  });
+  await deps.notifier.rollbackAlert(done.release, done.state, 'done');
+  if (missed !== undefined) {
+    const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${release.version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
+    await deps.notifier.releaseNote(done.release, `rollback-missed-${release.revision}`, text);
+    // Beside the "Production restored" alert, which would otherwise read as the whole story.
+    await deps.notifier.drift(service, deps.config.alertsChannel, text);
+  }
+}
+
+/**
+ * Runs a part of the rollback; a failure is recorded on the release (it stays rolling_back, and
+ * the sweeper tries it again) and alerted. Cut short by this process stopping, or its lock lost
+ * (another holder may be moving traffic): left for a worker to run again from Redis, not failed.
+ */
+async function failOnError<T>(
+  deps: RollbackDeps,
+  attempt: Attempt,
+  part: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await part();
+  } catch (error) {
+    if (deps.isStopping?.() || error instanceof LockLostError) throw error;
+    const { release, flags } = attempt;
+    // An attempt a newer one replaced says nothing about that one.
+    if (!sameAttempt(await deps.store.getRelease(release.id), release)) return undefined;
+    deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
+    const failed = await runEvent(deps, release.id, {
+      type: 'rollback_failed',
+      reason: (error as Error).message,
+      flags,
+    });
+    await deps.notifier.rollbackAlert(failed.release, failed.state, 'failed');
+    return undefined;
+  }
 }

@@ -1,14 +1,9 @@
-import { targetWeight } from '../../domain/desired-traffic.ts';
+import { stepOwnsTraffic, targetWeight } from '../../domain/desired-traffic.ts';
 import type { Release } from '../../domain/release.ts';
-import { defaultSleep, type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
-import { type Lease, LockLostError, MoveUndoneError } from '../ports.ts';
-import {
-  desiredNow,
-  driveTraffic,
-  OWNED_BY_A_STEP,
-  TRAFFIC_LOCK_TTL_MS,
-  trafficLock,
-} from '../reconciler.ts';
+import { type EventPorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { driveWithRetries } from '../move-retries.ts';
+import { type Lease, LockLostError } from '../ports.ts';
+import { desiredNow, driveTraffic, TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { closedFor } from '../release-calendar.ts';
 import { ReleaseError } from '../release-error.ts';
 import { runEvent } from '../release-runner.ts';
@@ -33,12 +28,6 @@ async function verifySwitch(deps: Uses<'probe' | 'traffic'>, release: Release): 
 }
 
 /**
- * Pauses before trying the switch again: an HAProxy reload refuses connections for a few hundred
- * milliseconds, and a release should not fail because one happened as the approval came in.
- */
-const SWITCH_RETRY_PAUSES_MS = [500, 1500] as const;
-
-/**
  * Moves traffic, trying twice more when the proxy could not be moved (the reconciler undoes a
  * partial move first), then verifies. A failed check is not retried: the new slot would go on
  * serving while unhealthy. Throws the last error.
@@ -48,26 +37,11 @@ async function switchWithRetries(
   release: Release,
   lease: Lease,
 ): Promise<void> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      await driveTraffic(deps, release.service, lease);
-      break;
-    } catch (error) {
-      const pause = SWITCH_RETRY_PAUSES_MS[attempt];
-      // A fleet's move that reached users and was undone is not tried again: they would go
-      // forward and back once more. A refused connection (an HAProxy reload) is.
-      if (pause === undefined || error instanceof LockLostError || error instanceof MoveUndoneError)
-        throw error;
-      deps.log.warn(
-        { releaseId: release.id, err: error, retryInMs: pause },
-        'traffic could not be moved; trying again',
-      );
-      await (deps.sleep ?? defaultSleep)(pause);
-      // A decision that came meanwhile (a /rollback, an abort) is the reconciler's to follow.
-      const now = await deps.store.getRelease(release.id);
-      if (now?.state !== 'switching' || now.revision !== release.revision) throw error;
-    }
-  }
+  const stillWanted = async () => {
+    const now = await deps.store.getRelease(release.id);
+    return now?.state === 'switching' && now.revision === release.revision;
+  };
+  await driveWithRetries(deps, release.service, lease, { stillWanted });
   await verifySwitch(deps, release);
 }
 
@@ -174,10 +148,10 @@ export async function runTrafficStep(
   job: { service: string },
 ): Promise<void> {
   await deps.locks.withLock(trafficLock(job.service), TRAFFIC_LOCK_TTL_MS, async (lease) => {
-    const { release: deciding } = await desiredNow(deps, job.service);
-    if (deciding !== null && OWNED_BY_A_STEP.includes(deciding.state)) return;
+    const read = await desiredNow(deps, job.service);
+    if (stepOwnsTraffic(read.state, read.release)) return;
     try {
-      await driveTraffic(deps, job.service, lease);
+      await driveTraffic(deps, job.service, lease, read);
     } catch (error) {
       // A lost lock says nothing about the canary: the step runs again, nothing rolls back.
       if (error instanceof LockLostError) throw error;

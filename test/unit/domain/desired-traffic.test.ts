@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desiredTraffic } from '../../../src/domain/desired-traffic.ts';
+import { desiredTraffic, stepOwnsTraffic } from '../../../src/domain/desired-traffic.ts';
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import type { ServiceState } from '../../../src/domain/service-state.ts';
 
@@ -91,5 +91,30 @@ describe('desired traffic', () => {
     ['rolled back', service('blue'), release('rolled_back'), { blue: 100, green: 0 }],
   ] as const)('%s', (_name, state, rel, weights) => {
     expect(desiredTraffic(state, rel).weights).toEqual(weights);
+  });
+});
+
+// Oracle: a step checks the slot before traffic goes onto it (DESIGN.md, rollback); keeping users
+// where they are needs no check.
+describe('whose move it is', () => {
+  it.each([
+    ['a switch: its step', service('blue'), release('switching'), true],
+    ['a rollback onto a warm old slot: its step', service('green'), release('rolling_back'), true],
+    [
+      'a rollback whose old slot is brought back: the control loop keeps users on PRODUCTION',
+      service('green', '2.5.0'),
+      release('rolling_back'),
+      false,
+    ],
+    [
+      'a rollback mid-canary: the control loop keeps users on PRODUCTION',
+      service('blue'),
+      release('rolling_back', 1),
+      false,
+    ],
+    ['a canary ramping: the control loop', service('blue'), release('ramping', 1), false],
+    ['released: the control loop', service('green'), release('released'), false],
+  ] as const)('%s', (_name, state, rel, owned) => {
+    expect(stepOwnsTraffic(state, rel)).toBe(owned);
   });
 });

@@ -1,0 +1,255 @@
+import { describe, expect, it } from 'vitest';
+import { LockBusyError, type Locks } from '../../../src/app/lock-ports.ts';
+import { reconcileTraffic } from '../../../src/app/reconciler.ts';
+import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
+import { runTrafficStep } from '../../../src/app/use-cases/switch-traffic.ts';
+import type { Release } from '../../../src/domain/release.ts';
+import type { Slot } from '../../../src/domain/slots.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import type { MemoryWorld } from '../../../testkit/memory-deps.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+
+const NOW = new Date('2026-11-24T10:00:00.000Z');
+const AT = NOW.toISOString();
+
+/**
+ * api 2.4.1 went live on green (from 2.4.0 on blue) and is being rolled back, but blue no longer
+ * runs 2.4.0: a /bump of 2.5.0, never approved, was preempted there. Blue's slots answer with what
+ * was last deployed onto them, as real slots do, not with what Greenlight recorded.
+ */
+function world(options: { release?: Partial<Release>; production?: Slot } = {}) {
+  const w = apiWorld(apiConfig(), NOW, {
+    production: options.production ?? 'green',
+    slots: {
+      blue: { version: '2.5.0', health: 'failed', updatedAt: AT },
+      green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
+    },
+    operation: { id: 'rel-1', kind: 'rollback', by: 'U0LEAD', startedAt: AT, releaseId: 'rel-1' },
+  });
+  w.releases.set(
+    'rel-1',
+    releaseRecord(AT, {
+      state: 'rolling_back',
+      rollback: { by: 'U0LEAD', reason: 'errors', at: AT },
+      ...options.release,
+    }),
+  );
+  const running: Record<Slot, string> = { blue: '2.5.0', green: '2.4.1' };
+  const deploysSaw: Record<Slot, number>[] = [];
+  const deps = w.deps as { -readonly [K in keyof typeof w.deps]: (typeof w.deps)[K] };
+  deps.deployer = {
+    deploy: async ({ slot, version }) => {
+      deploysSaw.push({ ...w.weights });
+      running[slot] = version;
+      return { ok: true };
+    },
+  };
+  deps.probe = {
+    health: async () => ({ ok: true }),
+    version: async (_service, slot) => ({ ok: true, version: running[slot] }),
+  };
+  Object.assign(deps, { readyTimeoutMs: 1000, sleep: async () => undefined });
+  return Object.assign(w, { deploysSaw });
+}
+
+/** Blue's record in Redis says it runs `version`, healthy. */
+function recordBlue(w: MemoryWorld, version: string) {
+  const service = w.services.get('api');
+  if (service === undefined) throw new Error('no service');
+  w.services.set('api', {
+    ...service,
+    slots: { ...service.slots, blue: { version, health: 'healthy', updatedAt: AT } },
+  });
+}
+
+/** The proxy stops answering for the next `n` moves (a reload in progress). */
+function unreachableFor(w: MemoryWorld, n: number) {
+  const traffic = w.deps.traffic;
+  let left = n;
+  const refuse = () => {
+    left -= 1;
+    return Promise.reject(new Error('HAProxy Runtime API: connection refused'));
+  };
+  (w.deps as { traffic: typeof traffic }).traffic = {
+    ...traffic,
+    switchTo: (...args) => (left > 0 ? refuse() : traffic.switchTo(...args)),
+    split: (...args) => (left > 0 ? refuse() : traffic.split(...args)),
+  };
+}
+
+/** What a reload does to the weights: both slots back in service, as the config file has them. */
+function reload(w: MemoryWorld) {
+  w.weights.blue = 50;
+  w.weights.green = 50;
+}
+
+describe('a rollback that must bring its old slot back keeps users off that slot', () => {
+  it('after the rollback failed on an unreachable proxy, a reload cannot send users to the unapproved slot', async () => {
+    const w = world();
+    reload(w);
+    // Longer than the step's retries (three tries): a proxy that stays away fails the rollback.
+    unreachableFor(w, 3);
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    const failed = w.releases.get('rel-1');
+    expect(failed?.state).toBe('rolling_back');
+    expect(failed?.failure).toBeDefined();
+    expect(w.deploysSaw).toEqual([]);
+
+    reload(w);
+    const pass = await reconcileTraffic(w.deps, 'api');
+    // Users go back to 2.4.1 (approved, live before the rollback), never to blue's 2.5.0.
+    expect(pass.result).toBe('corrected');
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+    expect(pass.detail).toContain(
+      'the rollback failed (HAProxy Runtime API: connection refused): users stay on PRODUCTION, green (2.4.1)',
+    );
+  });
+
+  it('a reload that refuses the rollback’s first move for a moment does not fail it', async () => {
+    const w = world();
+    reload(w);
+    unreachableFor(w, 1);
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+    // Blue was redeployed with users on green only, then took them back.
+    expect(w.deploysSaw).toEqual([{ blue: 0, green: 100 }]);
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('while the rollback step waits, a traffic job or a reconcile pass moves users off that slot', async () => {
+    const w = world();
+    reload(w);
+    await runTrafficStep(w.deps, { service: 'api' });
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+    reload(w);
+    expect((await reconcileTraffic(w.deps, 'api')).result).toBe('corrected');
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('mid-canary, users go back to PRODUCTION even when it answers with another version, and it is never redeployed', async () => {
+    // PRODUCTION is still blue (recorded 2.4.0) when the canary, at 20 % on green, is rolled
+    // back; by hand, blue was changed to 2.5.0.
+    const w = world({
+      production: 'blue',
+      release: {
+        strategy: 'canary',
+        canary: { steps: [5, 20, 100], stepIndex: 1, stepStartedAt: AT },
+      },
+    });
+    recordBlue(w, '2.4.0');
+    w.weights.blue = 80;
+    w.weights.green = 20;
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.deploysSaw).toEqual([]);
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+    expect(w.posts.join('\n')).toContain('blue (PRODUCTION) answers 2.5.0, not 2.4.0');
+  });
+
+  it('mid-canary, the control loop may move users back onto PRODUCTION before the step runs', async () => {
+    const w = world({
+      production: 'blue',
+      release: {
+        strategy: 'canary',
+        canary: { steps: [5, 20, 100], stepIndex: 1, stepStartedAt: AT },
+      },
+    });
+    recordBlue(w, '2.4.0');
+    w.weights.blue = 80;
+    w.weights.green = 20;
+    expect((await reconcileTraffic(w.deps, 'api')).result).not.toBe('skipped');
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('once the old slot runs the last good version again, the move back is the step’s alone', async () => {
+    const w = world();
+    const service = w.services.get('api');
+    if (service === undefined) throw new Error('no service');
+    w.services.set('api', {
+      ...service,
+      slots: { ...service.slots, blue: { version: '2.4.0', health: 'healthy', updatedAt: AT } },
+    });
+    w.weights.blue = 0;
+    w.weights.green = 100;
+    const pass = await reconcileTraffic(w.deps, 'api');
+    // The step first checks that blue answers with 2.4.0 and is healthy; the loop does not.
+    expect(pass.result).toBe('skipped');
+    await runTrafficStep(w.deps, { service: 'api' });
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('a reconcile pass moves traffic as it decided, not as a rollback begun meanwhile would', async () => {
+    // A canary at 20 % on green, blue 2.4.0 recorded (so a rollback would move onto it).
+    const w = world({
+      production: 'blue',
+      release: {
+        state: 'ramping',
+        strategy: 'canary',
+        canary: { steps: [5, 20, 100], stepIndex: 1, stepStartedAt: AT },
+      },
+    });
+    const service = w.services.get('api');
+    if (service === undefined) throw new Error('no service');
+    w.services.set('api', {
+      ...service,
+      slots: { ...service.slots, blue: { version: '2.4.0', health: 'healthy', updatedAt: AT } },
+    });
+    reload(w);
+    const inspect = w.deps.traffic.inspect;
+    let reads = 0;
+    (w.deps as { traffic: typeof w.deps.traffic }).traffic = {
+      ...w.deps.traffic,
+      inspect: (name) => {
+        reads += 1;
+        // /rollback lands between the pass's decision and its move.
+        const release = w.releases.get('rel-1');
+        if (reads === 1 && release !== undefined)
+          w.releases.set('rel-1', {
+            ...release,
+            state: 'rolling_back',
+            revision: release.revision + 1,
+          });
+        return inspect(name);
+      },
+    };
+    await reconcileTraffic(w.deps, 'api');
+    // Only the rollback step, after checking blue answers with 2.4.0, moves everyone onto it.
+    expect(w.weights).toEqual({ blue: 80, green: 20 });
+  });
+
+  it('while the old slot is redeployed, the traffic lock is free and a reload is set back at once', async () => {
+    const w = world();
+    const held = new Set<string>();
+    (w.deps as { locks: Locks }).locks = {
+      // Exclusive, as Redis locks are; a holder that does not wait is told it is busy.
+      withLock: async (name, _ttl, fn, options) => {
+        while (held.has(name)) {
+          if (options?.waitMs === 0) throw new LockBusyError(name, 0);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        held.add(name);
+        try {
+          return await fn({ assertHeld: () => undefined });
+        } finally {
+          held.delete(name);
+        }
+      },
+    };
+    const deploy = w.deps.deployer.deploy;
+    const during: string[] = [];
+    (w.deps as { deployer: typeof w.deps.deployer }).deployer = {
+      deploy: async (request) => {
+        // An HAProxy reload while blue is half-deployed, then the control loop's next pass.
+        reload(w);
+        during.push((await reconcileTraffic(w.deps, 'api')).result);
+        during.push(JSON.stringify(w.weights));
+        return deploy(request);
+      },
+    };
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(during).toEqual(['corrected', JSON.stringify({ blue: 0, green: 100 })]);
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+});
