@@ -1,5 +1,5 @@
 import type { Release } from '../domain/release.ts';
-import { ENDED_STATES } from '../domain/release.ts';
+import { ENDED_STATES, rollbackAttempt } from '../domain/release.ts';
 import {
   type ReleaseEffect,
   type ReleaseEvent,
@@ -209,7 +209,7 @@ export async function performEffects(
         await deps.scheduler.enqueue({
           step: 'rollback',
           releaseId: release.id,
-          attempt: release.revision,
+          attempt: rollbackAttempt(release),
         });
         break;
       case 'start_analysis':

@@ -30,14 +30,9 @@ async function adoptService(deps: Uses<ServicePorts>, service: string): Promise<
   if (weights.blue === 0 && weights.green === 0) return bootstrap;
   const started = await deps.traffic.startedAt?.(service).catch(() => undefined);
   const [newest] = await deps.store.listReleases(service, 1);
-  // Mid-release the slot the release came from is still PRODUCTION, whatever its share (a 50 %
-  // canary step must not make the canary PRODUCTION); otherwise the slot taking most traffic.
   const production: Slot =
-    newest && BEFORE_THE_SWITCH.includes(newest.state) && weights[newest.fromSlot] > 0
-      ? newest.fromSlot
-      : weights.green > weights.blue
-        ? 'green'
-        : 'blue';
+    (newest && productionOnRecord(newest, weights)) ??
+    (weights.green > weights.blue ? 'green' : 'blue');
   const at = now.toISOString();
   const versions = await Promise.all(
     SLOTS.map(async (slot) => {
@@ -108,6 +103,21 @@ const BEFORE_THE_SWITCH: readonly Release['state'][] = [
   'switching',
   'ramping',
 ];
+
+/**
+ * PRODUCTION as the newest release says, whatever the proxy's shares: mid-release the slot it
+ * came from (a 50 % canary step must not make the canary PRODUCTION), and during a rollback the
+ * slot that was PRODUCTION when it began (a reload's even split must not make the slot being
+ * brought back PRODUCTION). Otherwise the slot taking most traffic is.
+ */
+function productionOnRecord(release: Release, weights: Record<Slot, number>): Slot | undefined {
+  if (BEFORE_THE_SWITCH.includes(release.state) && weights[release.fromSlot] > 0)
+    return release.fromSlot;
+  // The switch sets releasedAt as it makes the release's slot PRODUCTION.
+  if (release.state === 'rolling_back')
+    return release.releasedAt === undefined ? release.fromSlot : release.toSlot;
+  return undefined;
+}
 
 /** A release agrees with the proxy when the slot it would leave live is the one serving. */
 function agreesWithProxy(release: Release, production: Slot): boolean {

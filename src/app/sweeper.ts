@@ -1,6 +1,6 @@
 import { operationDeadline, releaseDeadline } from '../domain/deadlines.ts';
 import { awaitsWord, currentStep, currentStepIndex } from '../domain/pre-switch-steps.ts';
-import { ACTIVE_STATES, type Release } from '../domain/release.ts';
+import { ACTIVE_STATES, type Release, rollbackAttempt } from '../domain/release.ts';
 import { type ServiceState, standbyOf, withSlot } from '../domain/service-state.ts';
 import { audit, type EventPorts, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { closeChecklists } from './checklist-sweep.ts';
@@ -155,7 +155,7 @@ function stepOf(release: Release): StepJob | undefined {
   if (release.state === 'switching')
     return { step: 'switch', releaseId: release.id, revision: release.revision };
   if (release.state === 'rolling_back' && release.failure === undefined)
-    return { step: 'rollback', releaseId: release.id, attempt: release.revision };
+    return { step: 'rollback', releaseId: release.id, attempt: rollbackAttempt(release) };
   return preSwitchJob(release);
 }
 

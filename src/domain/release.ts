@@ -111,11 +111,21 @@ export interface RollbackRecord {
   readonly approvedBy?: string;
   readonly reason: string;
   readonly at: string;
+  /**
+   * The release revision this attempt began at, which names its step's job. Later writes that
+   * are not a new attempt (a /flag turned off meanwhile) leave it, so the step still runs once.
+   */
+  readonly attempt?: number;
   /** `switch`: old production was still warm; `redeploy`: the last good version was deployed first. */
   readonly path?: 'switch' | 'redeploy';
   /** The flags the rollback turned off first (the mitigation), each with its outcome. */
   readonly flags?: readonly FlagOutcome[];
 }
+
+/** A rolling back release's attempt: its revision when the rollback began (or, on records from
+ * before attempts were kept, its revision now). */
+export const rollbackAttempt = (release: Release): number =>
+  release.rollback?.attempt ?? release.revision;
 
 export interface Release {
   readonly id: string;

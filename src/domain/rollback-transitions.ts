@@ -28,6 +28,7 @@ export function rollback({ release, at, next }: Step, event: EventOf<'rollback'>
     by: event.user,
     reason: event.reason,
     at,
+    attempt: release.revision + 1,
     ...(event.approvedBy ? { approvedBy: event.approvedBy } : {}),
   };
   if (release.state === 'awaiting_approval' || release.state === 'running_steps') {

@@ -108,6 +108,7 @@ export const releaseSchema = z.object({
       approvedBy: z.string().optional(),
       reason: z.string(),
       at: z.string(),
+      attempt: z.number().int().optional(),
       path: z.enum(['switch', 'redeploy']).optional(),
       flags: z
         .array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() }))

@@ -1,5 +1,5 @@
 import type { FlagOutcome } from '../../domain/flags.ts';
-import type { Release } from '../../domain/release.ts';
+import { type Release, rollbackAttempt } from '../../domain/release.ts';
 import { withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
 import { driveWithRetries } from '../move-retries.ts';
@@ -8,7 +8,7 @@ import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
 import { turnOffReleaseFlags } from './mitigate-flags.ts';
-import { deployOntoSlot } from './slot-deploy.ts';
+import { deployHoldingLock, servesTraffic, withSlotDeployLock } from './slot-deploy.ts';
 
 type RollbackDeps = Uses<
   | EventPorts
@@ -35,7 +35,11 @@ interface Attempt {
  * records its own start, and an attempt that a newer one replaced stands down.
  */
 function sameAttempt(latest: Release | null, attempt: Release): latest is Release {
-  return latest?.state === 'rolling_back' && latest.rollback?.at === attempt.rollback?.at;
+  return (
+    latest?.state === 'rolling_back' &&
+    rollbackAttempt(latest) === rollbackAttempt(attempt) &&
+    latest.rollback?.at === attempt.rollback?.at
+  );
 }
 
 /** The rollback's move, tried again as a switch's is; a load balancer missed is returned. */
@@ -69,64 +73,89 @@ export async function runRollbackStep(
     if (
       release === null ||
       release.state !== 'rolling_back' ||
-      (job.attempt !== undefined && release.revision !== job.attempt)
+      (job.attempt !== undefined && rollbackAttempt(release) !== job.attempt)
     )
       return undefined;
     // Mitigate before any artifact is touched; never throws, so traffic always follows.
     const flags = await turnOffReleaseFlags(deps, release);
     const attempt = { release, flags, redeploy: false };
     return failOnError(deps, attempt, async () => {
-      const redeploy = !(await oldSlotReady(deps, release, lease));
+      const redeploy = !(await oldSlotReady(deps, release));
       if (!redeploy) await finish(deps, attempt, lease);
       return { ...attempt, redeploy };
     });
   });
   if (begun?.redeploy !== true) return;
-  await failOnError(deps, begun, async () => {
-    const { release } = begun;
-    const deployed = await deployOntoSlot(deps, {
-      service: release.service,
-      slot: release.fromSlot,
-      version: release.fromVersion,
-      id: release.id,
-      stillWanted: async () => sameAttempt(await deps.store.getRelease(release.id), release),
-    });
-    if (!deployed.ok) {
-      // A newer attempt (a /rollback given again) took over, or the rollback ended: theirs.
-      if (deployed.cancelled) return;
-      throw new Error(
-        `redeploying ${release.fromVersion} to ${release.fromSlot} failed: ${deployed.reason}`,
-      );
-    }
-    await withTraffic(async (lease) => {
-      const latest = await deps.store.getRelease(release.id);
-      if (!sameAttempt(latest, release)) return;
-      // Recorded so desired traffic may go to it.
-      const recorded = await updateService(deps, release.service, (state) =>
-        withSlot(
-          state,
-          release.fromSlot,
-          { version: release.fromVersion, health: 'healthy' },
-          deps.clock.now(),
-        ),
-      );
-      if (recorded !== 'written')
+  const { release } = begun;
+  // Held until users are on the slot: a second run of this attempt (BullMQ re-delivering it)
+  // finds the rollback done once the lock is its, and never deploys under them.
+  await withSlotDeployLock(deps, release.service, release.fromSlot, () =>
+    failOnError(deps, begun, async () => {
+      const clear = await withTraffic(async (lease) => {
+        if (!sameAttempt(await deps.store.getRelease(release.id), release)) return false;
+        await keepUsersOff(deps, release, lease);
+        return true;
+      });
+      if (!clear) return;
+      const deployed = await deployHoldingLock(deps, {
+        service: release.service,
+        slot: release.fromSlot,
+        version: release.fromVersion,
+        id: release.id,
+        stillWanted: async () => sameAttempt(await deps.store.getRelease(release.id), release),
+      });
+      if (!deployed.ok) {
+        // A newer attempt (a /rollback given again) took over, or the rollback ended: theirs.
+        if (deployed.cancelled) return;
         throw new Error(
-          recorded === 'conflict'
-            ? `could not record ${release.fromVersion} on ${release.fromSlot}: the service kept changing`
-            : `could not record ${release.fromVersion} on ${release.fromSlot}: the service's record is ${recorded}`,
+          `redeploying ${release.fromVersion} to ${release.fromSlot} failed: ${deployed.reason}`,
         );
-      await finish(deps, { ...begun, release: latest }, lease);
-    });
-  });
+      }
+      await withTraffic(async (lease) => {
+        const latest = await deps.store.getRelease(release.id);
+        if (!sameAttempt(latest, release)) return;
+        // Recorded so desired traffic may go to it.
+        const recorded = await updateService(deps, release.service, (state) =>
+          withSlot(
+            state,
+            release.fromSlot,
+            { version: release.fromVersion, health: 'healthy' },
+            deps.clock.now(),
+          ),
+        );
+        if (recorded !== 'written')
+          throw new Error(
+            recorded === 'conflict'
+              ? `could not record ${release.fromVersion} on ${release.fromSlot}: the service kept changing`
+              : `could not record ${release.fromVersion} on ${release.fromSlot}: the service's record is ${recorded}`,
+          );
+        await finish(deps, { ...begun, release: latest }, lease);
+      });
+    }),
+  );
+}
+
+/**
+ * Users go to PRODUCTION before the old slot is deployed (a proxy reload may have put it back in
+ * service), and the deploy waits while any load balancer may still send them there.
+ */
+async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease): Promise<void> {
+  const missed = await moveBack(deps, release, lease);
+  if (missed !== undefined)
+    throw new Error(
+      `${missed.missed.join(', ')} could not be moved off ${release.fromSlot}, so ${release.fromVersion} is not deployed under its users: ${missed.message}`,
+    );
+  const serving = await servesTraffic(deps, release.service, release.fromSlot);
+  if (serving !== undefined)
+    throw new Error(`${release.fromVersion} is not redeployed: ${serving}`);
 }
 
 /**
  * Whether traffic may go back now: the old slot is PRODUCTION (a rollback mid-switch or
  * mid-canary), or it runs the last good version. Otherwise it is recorded as no longer running
- * it and users are kept on PRODUCTION before anything is deployed there.
+ * it (the control loop then keeps users on PRODUCTION) and false is returned.
  */
-async function oldSlotReady(deps: RollbackDeps, release: Release, lease: Lease): Promise<boolean> {
+async function oldSlotReady(deps: RollbackDeps, release: Release): Promise<boolean> {
   const { service, fromSlot: target } = release;
   const state = await currentState(deps, service);
   // What the slot really runs, not only what Redis remembers: a hand-made change must not
@@ -169,12 +198,6 @@ async function oldSlotReady(deps: RollbackDeps, release: Release, lease: Lease):
       : 'written';
   if (marked !== 'written')
     throw new Error(`could not record that ${target} no longer runs ${release.fromVersion}`);
-  // A proxy reload may have put the slot back in service: users go to PRODUCTION first.
-  const missed = await moveBack(deps, release, lease);
-  if (missed !== undefined)
-    throw new Error(
-      `${missed.missed.join(', ')} could not be moved off ${target}, so ${release.fromVersion} is not deployed under its users: ${missed.message}`,
-    );
   await deps.notifier.releaseNote(
     release,
     `redeploy-${release.revision}`,

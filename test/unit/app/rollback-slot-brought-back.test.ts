@@ -252,4 +252,15 @@ describe('a rollback that must bring its old slot back keeps users off that slot
     expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
     expect(w.weights).toEqual({ blue: 100, green: 0 });
   });
+
+  it('with the service key lost and a reload’s even split, PRODUCTION is taken from the rollback', async () => {
+    // Rolled back from released: green became PRODUCTION when the switch set releasedAt.
+    const w = world({ release: { releasedAt: AT } });
+    w.services.delete('api');
+    reload(w);
+    await reconcileTraffic(w.deps, 'api');
+    // Blue answers with the /bump's 2.5.0: users must not be moved onto it.
+    expect(w.services.get('api')?.production).toBe('green');
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+  });
 });

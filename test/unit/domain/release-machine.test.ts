@@ -122,12 +122,15 @@ describe('transition', () => {
   });
 
   it('records who rolled back and why, and the path taken', () => {
-    const rolling = transition(release('released'), rollback, NOW).release;
+    const released = release('released');
+    const rolling = transition(released, rollback, NOW).release;
     const done = transition(rolling, { type: 'rolled_back', path: 'redeploy' }, NOW);
     expect(done.release.rollback).toEqual({
       by: 'U0LEAD',
       reason: 'errors',
       at: NOW.toISOString(),
+      // The revision the rollback began at names its step's job.
+      attempt: released.revision + 1,
       path: 'redeploy',
     });
     expect(done.effects.map((e) => e.type)).toEqual([
@@ -273,5 +276,16 @@ describe('canary steps', () => {
     expect(entered.stateSince).toBeUndefined();
     const full = transition(canary(1), { type: 'promote', user: 'U0LEAD' }, NOW).release;
     expect(full.stateSince).toBe(NOW.toISOString());
+  });
+
+  it('keeps a rollback attempt through writes that are not a new attempt, and starts a new one on a retry', () => {
+    const rolling = transition(release('released'), rollback, NOW).release;
+    const attempt = rolling.rollback?.attempt;
+    expect(attempt).toBe(rolling.revision);
+    const failed = transition(rolling, { type: 'rollback_failed', reason: 'proxy down' }, NOW);
+    expect(failed.release.revision).toBe(rolling.revision + 1);
+    expect(failed.release.rollback?.attempt).toBe(attempt);
+    const retried = transition(failed.release, rollback, NOW).release;
+    expect(retried.rollback?.attempt).toBe(failed.release.revision + 1);
   });
 });

@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { LockBusyError, type Locks } from '../../../src/app/lock-ports.ts';
+import { runEvent } from '../../../src/app/release-runner.ts';
+import { sweepService } from '../../../src/app/sweeper.ts';
+import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
+import type { Slot } from '../../../src/domain/slots.ts';
+import { apiConfig } from '../../../testkit/api-config.ts';
+import { apiWorld } from '../../../testkit/api-world.ts';
+import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+
+const NOW = new Date('2026-11-24T10:00:00.000Z');
+const AT = NOW.toISOString();
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function world() {
+  const w = apiWorld(apiConfig(), NOW, {
+    production: 'green',
+    slots: {
+      blue: { version: '2.5.0', health: 'failed', updatedAt: AT },
+      green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
+    },
+    operation: { id: 'rel-1', kind: 'rollback', by: 'U0LEAD', startedAt: AT, releaseId: 'rel-1' },
+  });
+  w.releases.set(
+    'rel-1',
+    releaseRecord(AT, {
+      state: 'rolling_back',
+      rollback: { by: 'U0LEAD', reason: 'errors', at: AT, attempt: 3 },
+    }),
+  );
+  w.weights.blue = 0;
+  w.weights.green = 100;
+  const running: Record<Slot, string> = { blue: '2.5.0', green: '2.4.1' };
+  const deps = w.deps as { -readonly [K in keyof typeof w.deps]: (typeof w.deps)[K] };
+  // Real ports take time: an HAProxy Runtime API call, an HTTP health probe.
+  const switchTo = deps.traffic.switchTo;
+  deps.traffic = {
+    ...deps.traffic,
+    switchTo: async (...args) => {
+      await tick(20);
+      return switchTo(...args);
+    },
+  };
+  deps.probe = {
+    health: async () => {
+      await tick(20);
+      return { ok: true };
+    },
+    version: async (_s, slot) => ({ ok: true, version: running[slot] }),
+  };
+  const held = new Set<string>();
+  deps.locks = {
+    withLock: async (name, _ttl, fn, options) => {
+      while (held.has(name)) {
+        if (options?.waitMs === 0) throw new LockBusyError(name, 0);
+        await tick(5);
+      }
+      held.add(name);
+      try {
+        return await fn({ assertHeld: () => undefined });
+      } finally {
+        held.delete(name);
+      }
+    },
+  } satisfies Locks;
+  Object.assign(deps, { readyTimeoutMs: 1000, sleep: async () => undefined });
+  return { w, deps, running };
+}
+
+describe('a rollback that redeploys its old slot, run twice or disturbed', () => {
+  it('a /flag off during the redeploy leaves the job as it is: no second run deploys onto the slot users were moved to', async () => {
+    const { w, deps, running } = world();
+    let releaseA!: () => void;
+    const gateA = new Promise<void>((r) => {
+      releaseA = r;
+    });
+    const deploys: { n: number; blueAtStart: number; blueAtEnd: number; killed: boolean }[] = [];
+    let calls = 0;
+    deps.deployer = {
+      deploy: async ({ slot, version, signal }) => {
+        calls += 1;
+        const n = calls;
+        const blueAtStart = w.weights.blue;
+        if (n === 1) await gateA;
+        else
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, 1500);
+            signal?.addEventListener('abort', () => {
+              clearTimeout(t);
+              r();
+            });
+          });
+        const killed = signal?.aborted === true;
+        deploys.push({ n, blueAtStart, blueAtEnd: w.weights.blue, killed });
+        if (!killed) running[slot] = version;
+        return killed ? { ok: false, reason: 'killed', outputTail: '' } : { ok: true };
+      },
+    };
+    // The only job BullMQ knows is the one for revision 3.
+    w.jobState = (job) => ('attempt' in job && job.attempt === 3 ? 'pending' : 'missing');
+
+    const a = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
+    while (calls < 1) await tick(5);
+    // Someone turns a flag off by hand while blue is being redeployed (set-flag records it).
+    await runEvent(deps, 'rel-1', {
+      type: 'flag_set',
+      user: 'U0LEAD',
+      name: 'new-checkout',
+      percent: 0,
+    });
+    await sweepService(deps, 'api');
+    // The attempt is still the one its job names: the sweeper sees it pending, not lost.
+    expect(w.jobs.filter((j) => j.step === 'rollback')).toEqual([]);
+    // Even a job for the newer revision (a sweeper before the upgrade) stands down.
+    const b = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 4 });
+    await tick(50); // B is through its first part and waits for the deploy lock
+    releaseA();
+    await Promise.all([a, b]);
+    // Greenlight's rule: never deploy onto a slot that serves traffic; never kill a deploy under users.
+    for (const d of deploys) {
+      expect(d.blueAtStart, `deploy #${d.n} started with users on blue`).toBe(0);
+      expect(d.blueAtEnd, `deploy #${d.n} ran (killed=${d.killed}) with users on blue`).toBe(0);
+    }
+  });
+  it('BullMQ running the same job again during the redeploy never deploys under users', async () => {
+    const { w, deps, running } = world();
+    let releaseA!: () => void;
+    const gateA = new Promise<void>((r) => {
+      releaseA = r;
+    });
+    const deploys: { n: number; blueAtStart: number; blueAtEnd: number; killed: boolean }[] = [];
+    let calls = 0;
+    deps.deployer = {
+      deploy: async ({ slot, version, signal }) => {
+        calls += 1;
+        const n = calls;
+        const blueAtStart = w.weights.blue;
+        if (n === 1) await gateA;
+        else
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, 1500);
+            signal?.addEventListener('abort', () => {
+              clearTimeout(t);
+              r();
+            });
+          });
+        const killed = signal?.aborted === true;
+        deploys.push({ n, blueAtStart, blueAtEnd: w.weights.blue, killed });
+        if (!killed) running[slot] = version;
+        return killed ? { ok: false, reason: 'killed', outputTail: '' } : { ok: true };
+      },
+    };
+    // The only job BullMQ knows is the one for revision 3.
+    w.jobState = (job) => ('attempt' in job && job.attempt === 3 ? 'pending' : 'missing');
+
+    const a = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
+    while (calls < 1) await tick(5);
+    const b = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
+    await tick(50); // B is through its first part and waits for the deploy lock
+    releaseA();
+    await Promise.all([a, b]);
+    // Greenlight's rule: never deploy onto a slot that serves traffic; never kill a deploy under users.
+    for (const d of deploys) {
+      expect(d.blueAtStart, `deploy #${d.n} started with users on blue`).toBe(0);
+      expect(d.blueAtEnd, `deploy #${d.n} ran (killed=${d.killed}) with users on blue`).toBe(0);
+    }
+  });
+
+  it('an HAProxy reload just before the redeploy is set back, and the rollback goes on', async () => {
+    const { w, deps, running } = world();
+    deps.deployer = {
+      deploy: async ({ slot, version }) => {
+        running[slot] = version;
+        return { ok: true };
+      },
+    };
+    const notifier = deps.notifier;
+    deps.notifier = new Proxy(notifier, {
+      get: (target, method: string) =>
+        method === 'releaseNote'
+          ? async (release: never, key: string, text: string) => {
+              // Part 1 is done (users on green); the proxy reloads with its config file's split.
+              if (key.startsWith('redeploy-')) {
+                w.weights.blue = 50;
+                w.weights.green = 50;
+              }
+              return (target as unknown as Record<string, (...a: unknown[]) => Promise<void>>)[
+                method
+              ]?.(release, key, text);
+            }
+          : (target as unknown as Record<string, unknown>)[method],
+    });
+    await runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
+    const release = w.releases.get('rel-1');
+    // Users are moved off blue again before its deploy, and the rollback finishes.
+    expect(release?.failure).toBeUndefined();
+    expect(release?.state).toBe('rolled_back');
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('while a load balancer of the fleet does not answer, blue is not redeployed', async () => {
+    const { w, deps, running } = world();
+    const deployed: unknown[] = [];
+    deps.deployer = {
+      deploy: async ({ slot, version }) => {
+        deployed.push(await deps.traffic.inspect('api'));
+        running[slot] = version;
+        return { ok: true };
+      },
+    };
+    const inner = deps.traffic;
+    deps.traffic = {
+      ...inner,
+      // lb1 answers (green only); lb2's Runtime API times out: what it routes is unknown.
+      inspect: async (service) => {
+        const lb1 = await inner.inspect(service);
+        return {
+          ...lb1,
+          instances: [
+            { name: 'lb1', state: lb1 },
+            { name: 'lb2', error: 'Runtime API: timeout' },
+          ],
+        } as never;
+      },
+    };
+    await runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
+    // Refused while a load balancer may still send users to the slot, and the thread says why.
+    expect(deployed).toEqual([]);
+    expect(w.releases.get('rel-1')?.failure).toContain(
+      'lb2 did not answer, so Greenlight cannot tell whether users reach blue through it',
+    );
+  });
+});
