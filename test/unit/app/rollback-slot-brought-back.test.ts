@@ -263,4 +263,30 @@ describe('a rollback that must bring its old slot back keeps users off that slot
     expect(w.services.get('api')?.production).toBe('green');
     expect(w.weights).toEqual({ blue: 0, green: 100 });
   });
+
+  it('blue/green: a rollback begun during a reconcile pass does not move users onto the unchecked old slot', async () => {
+    // Observing on green; blue is recorded as 2.4.0 (the rollback step would check it first).
+    const w = world({ release: { state: 'observing', releasedAt: AT } });
+    recordBlue(w, '2.4.0');
+    reload(w);
+    const inspect = w.deps.traffic.inspect;
+    let reads = 0;
+    (w.deps as { traffic: typeof w.deps.traffic }).traffic = {
+      ...w.deps.traffic,
+      inspect: (name) => {
+        reads += 1;
+        const release = w.releases.get('rel-1');
+        // /rollback lands between the pass's decision and its move.
+        if (reads === 1 && release !== undefined)
+          w.releases.set('rel-1', {
+            ...release,
+            state: 'rolling_back',
+            revision: release.revision + 1,
+          });
+        return inspect(name);
+      },
+    };
+    await reconcileTraffic(w.deps, 'api');
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+  });
 });
