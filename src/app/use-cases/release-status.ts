@@ -1,11 +1,13 @@
 import { checklistStatusLine } from '../../domain/checklist.ts';
+import { releaseDeadline } from '../../domain/deadlines.ts';
 import { desiredTraffic } from '../../domain/desired-traffic.ts';
 import { awaitsApproval, awaitsWord, currentStep } from '../../domain/pre-switch-steps.ts';
-import { missingRoles } from '../../domain/release.ts';
+import { missingRoles, type Release } from '../../domain/release.ts';
 import { standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
 import type { Answer } from '../answer.ts';
 import { type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { deadlineRules } from '../deadline-rules.ts';
 import { instanceLines } from '../fleet-traffic.ts';
 import { ringLines } from '../ring-traffic.ts';
 import { currentState } from '../service-access.ts';
@@ -69,13 +71,15 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
     const waiting =
       release.state === 'awaiting_approval'
         ? `, waiting for ${missingRoles(release).join(' and ')}`
-        : step === undefined
-          ? ''
-          : awaitsWord(step)
-            ? `: step ${step.name} was cut off while it ran; waiting for ${step.approverRole} (not the requester) to say whether it completed`
-            : awaitsApproval(step)
-              ? `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`
-              : `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
+        : release.state === 'rolling_back'
+          ? rollbackWords(deps, release)
+          : step === undefined
+            ? ''
+            : awaitsWord(step)
+              ? `: step ${step.name} was cut off while it ran; waiting for ${step.approverRole} (not the requester) to say whether it completed`
+              : awaitsApproval(step)
+                ? `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`
+                : `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
     lines.push(
       `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
       ...(await ringLines(deps, release)),
@@ -99,4 +103,11 @@ export async function releaseStatus(
       : `Status of ${services.length} services`,
     details: blocks.map((lines) => lines.join('\n')),
   };
+}
+
+/** Where a rollback is: under way, or failed and when it is tried again. */
+function rollbackWords(deps: Uses<'config'>, release: Release): string {
+  if (release.failure === undefined) return ': under way';
+  const retry = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
+  return `: failed (${release.failure}); Greenlight tries it again${retry ? ` at ${new Date(retry.at).toISOString().slice(11, 16)} UTC` : ''}, or now with /rollback ${release.service} <reason>`;
 }

@@ -95,7 +95,7 @@ export async function deployHoldingLock(
     }
     if (!deployed.ok)
       return { ok: false, reason: deployed.reason, outputTail: deployed.outputTail };
-    const ready = await waitUntilReady(deps, service, slot, version);
+    const ready = await waitUntilReady(deps, service, slot, version, abort.signal);
     if (abort.signal.aborted) return { ok: false, reason: 'cancelled', cancelled: true };
     return ready.ok ? { ok: true } : { ok: false, reason: ready.reason };
   } finally {

@@ -43,3 +43,31 @@ describe('/release status: drift is measured against what the release wants', ()
     expect(await haproxyLine(20, undefined)).toContain('(drift: PRODUCTION is blue)');
   });
 });
+
+describe('/release status during a rollback', () => {
+  const status = async (failure?: string) => {
+    const world = apiWorld(apiConfig(), NOW, { production: 'green' });
+    world.releases.set(
+      'rel-1',
+      releaseRecord(AT, {
+        state: 'rolling_back',
+        stateSince: AT,
+        releasedAt: AT,
+        rollback: { by: 'U0LEAD', reason: 'errors', at: AT, attempt: 3 },
+        ...(failure === undefined ? {} : { failure }),
+      }),
+    );
+    const details = (await releaseStatus(world.deps, { service: 'api' })).details?.join('\n');
+    return details?.split('\n').find((line) => line.startsWith('Last release:'));
+  };
+
+  it('says a rollback is under way', async () => {
+    expect(await status()).toBe('Last release: 2.4.0 → 2.4.1 (patch) rolling back: under way');
+  });
+
+  it('says a failed rollback failed, why, and when it is tried again (switchMinutes: 5)', async () => {
+    expect(await status('HAProxy Runtime API: connection refused')).toBe(
+      'Last release: 2.4.0 → 2.4.1 (patch) rolling back: failed (HAProxy Runtime API: connection refused); Greenlight tries it again at 10:05 UTC, or now with /rollback api <reason>',
+    );
+  });
+});
