@@ -1,5 +1,5 @@
 import { describeWeights, type SlotWeights, sameWeights } from '../domain/desired-traffic.ts';
-import type { TrafficState } from './ports.ts';
+import { PartialMoveError, type TrafficState } from './ports.ts';
 
 /**
  * The load balancers of a fleet that do not send what is wanted, or cannot be read, in words:
@@ -22,5 +22,18 @@ export function instanceLines(traffic: TrafficState): string[] {
     i.state === undefined
       ? `· ${i.name} (${i.region}): unreachable (${i.error})`
       : `· ${i.name} (${i.region}): ${describeWeights(i.state.weights)}; up: ${i.state.up.join(', ') || 'none'}`,
+  );
+}
+
+/**
+ * The load balancers of a fleet that could not be read, as a move that missed them: a move finds
+ * nothing to do where the others already are, yet these may send users anywhere.
+ */
+export function unreadInstances(traffic: TrafficState): PartialMoveError | undefined {
+  const silent = (traffic.instances ?? []).filter((i) => i.state === undefined);
+  if (silent.length === 0) return undefined;
+  return new PartialMoveError(
+    `HAProxy ${silent.map((i) => `${i.name} (${i.region}): ${i.error}`).join('; ')}. The others are where they should be.`,
+    silent.map((i) => `${i.name} (${i.region})`),
   );
 }

@@ -29,7 +29,10 @@ async function adoptService(deps: Uses<ServicePorts>, service: string): Promise<
   }
   if (weights.blue === 0 && weights.green === 0) return bootstrap;
   const started = await deps.traffic.startedAt?.(service).catch(() => undefined);
-  const [newest] = await deps.store.listReleases(service, 1);
+  // The active release if there is one: a rollback of the live release can be older than a
+  // newer one that never went live (cancelled or rejected).
+  const recent = await deps.store.listReleases(service, 20);
+  const newest = recent.find((r) => ACTIVE_STATES.includes(r.state)) ?? recent[0];
   const production: Slot =
     (newest && productionOnRecord(newest, weights)) ??
     (weights.green > weights.blue ? 'green' : 'blue');

@@ -65,7 +65,7 @@ export function desiredTraffic(state: ServiceState, release: Release | null): De
       if (release.fromSlot === state.production)
         return {
           ...production,
-          because: `release ${release.version} is rolled back: everyone back on PRODUCTION, ${state.production} (${release.fromVersion})`,
+          because: `release ${release.version} is rolling back: everyone back on PRODUCTION, ${state.production} (${release.fromVersion})`,
           releaseId,
         };
       if (slotBroughtBack(state, release))

@@ -106,8 +106,12 @@ export async function releaseStatus(
 }
 
 /** Where a rollback is: under way, or failed and when it is tried again. */
-function rollbackWords(deps: Uses<'config'>, release: Release): string {
+function rollbackWords(deps: Uses<'clock' | 'config'>, release: Release): string {
   if (release.failure === undefined) return ': under way';
   const retry = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
-  return `: failed (${release.failure}); Greenlight tries it again${retry ? ` at ${new Date(retry.at).toISOString().slice(11, 16)} UTC` : ''}, or now with /rollback ${release.service} <reason>`;
+  const when =
+    retry === undefined || retry.at <= deps.clock.now().getTime()
+      ? ' shortly'
+      : ` at ${new Date(retry.at).toISOString().slice(11, 16)} UTC`;
+  return `: failed (${release.failure}); Greenlight tries it again${when}, or now with /rollback ${release.service} <reason>`;
 }

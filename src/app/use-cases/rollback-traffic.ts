@@ -2,8 +2,9 @@ import type { FlagOutcome } from '../../domain/flags.ts';
 import { type Release, rollbackAttempt } from '../../domain/release.ts';
 import { withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
+import { unreadInstances } from '../fleet-traffic.ts';
 import { driveWithRetries } from '../move-retries.ts';
-import { type Lease, LockLostError, type PartialMoveError } from '../ports.ts';
+import { type Lease, LockBusyError, LockLostError, PartialMoveError } from '../ports.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
 import { currentState, updateService } from '../service-access.ts';
@@ -89,7 +90,7 @@ export async function runRollbackStep(
   const { release } = begun;
   // Held until users are on the slot: a second run of this attempt (BullMQ re-delivering it)
   // finds the rollback done once the lock is its, and never deploys under them.
-  await withSlotDeployLock(deps, release.service, release.fromSlot, () =>
+  await withSlotDeployLock(deps, release.service, release.fromSlot, (slotLease) =>
     failOnError(deps, begun, async () => {
       const clear = await withTraffic(async (lease) => {
         if (!sameAttempt(await deps.store.getRelease(release.id), release)) return false;
@@ -97,6 +98,8 @@ export async function runRollbackStep(
         return true;
       });
       if (!clear) return;
+      // A lapsed deploy lock (Redis away past its expiry) may be another run's by now.
+      slotLease.assertHeld();
       const deployed = await deployHoldingLock(deps, {
         service: release.service,
         slot: release.fromSlot,
@@ -114,6 +117,7 @@ export async function runRollbackStep(
       await withTraffic(async (lease) => {
         const latest = await deps.store.getRelease(release.id);
         if (!sameAttempt(latest, release)) return;
+        slotLease.assertHeld();
         // Recorded so desired traffic may go to it.
         const recorded = await updateService(deps, release.service, (state) =>
           withSlot(
@@ -140,11 +144,14 @@ export async function runRollbackStep(
  * service), and the deploy waits while any load balancer may still send them there.
  */
 async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease): Promise<void> {
-  const missed = await moveBack(deps, release, lease);
-  if (missed !== undefined)
+  const stillWanted = async () => sameAttempt(await deps.store.getRelease(release.id), release);
+  // Tried again like any move, a load balancer that stays away included: none may be missed.
+  await driveWithRetries(deps, release.service, lease, { stillWanted }).catch((error: unknown) => {
+    if (!(error instanceof PartialMoveError)) throw error;
     throw new Error(
-      `${missed.missed.join(', ')} could not be moved off ${release.fromSlot}, so ${release.fromVersion} is not deployed under its users: ${missed.message}`,
+      `${error.missed.join(', ')} could not be moved off ${release.fromSlot}, so ${release.fromVersion} is not deployed under its users: ${error.message}`,
     );
+  });
   const serving = await servesTraffic(deps, release.service, release.fromSlot);
   if (serving !== undefined)
     throw new Error(`${release.fromVersion} is not redeployed: ${serving}`);
@@ -212,7 +219,12 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
   const { service, fromSlot: target } = release;
   // A load balancer that still does not answer after the retries must not hold the rollback
   // back on the others: they are moved, and it is named until the reconciler reaches it.
-  const missed = await moveBack(deps, release, lease);
+  // The control loop may have moved the others first (onto PRODUCTION): one it could not reach is
+  // named all the same.
+  const moved = await moveBack(deps, release, lease);
+  const seen =
+    moved === undefined ? await deps.traffic.inspect(service).catch(() => undefined) : undefined;
+  const missed = moved ?? (seen && unreadInstances(seen));
   const health = await deps.probe.health(service, target);
   if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
   const done = await runEvent(deps, release.id, {
@@ -238,8 +250,8 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
 
 /**
  * Runs a part of the rollback; a failure is recorded on the release (it stays rolling_back, and
- * the sweeper tries it again) and alerted. Cut short by this process stopping, or its lock lost
- * (another holder may be moving traffic): left for a worker to run again from Redis, not failed.
+ * the sweeper tries it again) and alerted. Cut short by this process stopping, or a lock lost or
+ * busy (another holder may be moving traffic): left for a worker to run again from Redis.
  */
 async function failOnError<T>(
   deps: RollbackDeps,
@@ -249,7 +261,10 @@ async function failOnError<T>(
   try {
     return await part();
   } catch (error) {
-    if (deps.isStopping?.() || error instanceof LockLostError) throw error;
+    // A lock held elsewhere past its wait (a long fleet move, another run's deploy): BullMQ runs
+    // the job again later; it says nothing about the rollback.
+    if (deps.isStopping?.() || error instanceof LockLostError || error instanceof LockBusyError)
+      throw error;
     const { release, flags } = attempt;
     // An attempt a newer one replaced says nothing about that one.
     if (!sameAttempt(await deps.store.getRelease(release.id), release)) return undefined;

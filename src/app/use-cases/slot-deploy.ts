@@ -1,6 +1,6 @@
 import type { Slot } from '../../domain/slots.ts';
 import { type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
-import type { DeployOutcome } from '../ports.ts';
+import type { DeployOutcome, Lease } from '../ports.ts';
 import { desiredNow } from '../reconciler.ts';
 import { waitUntilReady } from './slot-readiness.ts';
 
@@ -56,7 +56,7 @@ export function withSlotDeployLock<T>(
   deps: Uses<'config' | 'locks'>,
   service: string,
   slot: Slot,
-  fn: () => Promise<T>,
+  fn: (lease: Lease) => Promise<T>,
 ): Promise<T> {
   const waitMs = serviceConfig(deps, service).deploy.timeoutSeconds * 1000 + 30_000;
   return deps.locks.withLock(deployLock(service, slot), DEPLOY_LOCK_TTL_MS, fn, { waitMs });
@@ -95,7 +95,7 @@ export async function deployHoldingLock(
     }
     if (!deployed.ok)
       return { ok: false, reason: deployed.reason, outputTail: deployed.outputTail };
-    const ready = await waitUntilReady(deps, service, slot, version, abort.signal);
+    const ready = await waitUntilReady(deps, service, slot, version);
     if (abort.signal.aborted) return { ok: false, reason: 'cancelled', cancelled: true };
     return ready.ok ? { ok: true } : { ok: false, reason: ready.reason };
   } finally {

@@ -3,15 +3,13 @@ import { defaultSleep, serviceConfig, type Uses } from '../app-deps.ts';
 
 /**
  * Waits until a slot passes its health probe `successes` times in a row and reports `version`.
- * Resolves with the reason it gave up otherwise (the last failure seen), or at once once `signal`
- * aborts (the deploy was cancelled: a /rollback preempted it and waits for the slot's lock).
+ * Resolves with the reason it gave up otherwise (the last failure seen).
  */
 export async function waitUntilReady(
   deps: Uses<'config' | 'probe' | 'readyTimeoutMs' | 'sleep'>,
   service: string,
   slot: Slot,
   version: string,
-  signal?: AbortSignal,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   const { health } = serviceConfig(deps, service);
   const sleep = deps.sleep ?? defaultSleep;
@@ -19,7 +17,6 @@ export async function waitUntilReady(
   let streak = 0;
   let lastProblem = 'no probe ran';
   while (Date.now() < deadline) {
-    if (signal?.aborted) return { ok: false, reason: 'cancelled' };
     const probe = await deps.probe.health(service, slot);
     if (probe.ok) {
       const reported = await deps.probe.version(service, slot);

@@ -45,8 +45,8 @@ describe('/release status: drift is measured against what the release wants', ()
 });
 
 describe('/release status during a rollback', () => {
-  const status = async (failure?: string) => {
-    const world = apiWorld(apiConfig(), NOW, { production: 'green' });
+  const status = async (failure?: string, now = NOW) => {
+    const world = apiWorld(apiConfig(), now, { production: 'green' });
     world.releases.set(
       'rel-1',
       releaseRecord(AT, {
@@ -68,6 +68,12 @@ describe('/release status during a rollback', () => {
   it('says a failed rollback failed, why, and when it is tried again (switchMinutes: 5)', async () => {
     expect(await status('HAProxy Runtime API: connection refused')).toBe(
       'Last release: 2.4.0 → 2.4.1 (patch) rolling back: failed (HAProxy Runtime API: connection refused); Greenlight tries it again at 10:05 UTC, or now with /rollback api <reason>',
+    );
+  });
+
+  it('says "shortly" once the retry is due', async () => {
+    expect(await status('proxy down', new Date('2026-11-24T10:07:00.000Z'))).toContain(
+      'failed (proxy down); Greenlight tries it again shortly, or now with /rollback api <reason>',
     );
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LockBusyError, type Locks } from '../../../src/app/lock-ports.ts';
+import { LockBusyError, LockLostError, type Locks } from '../../../src/app/lock-ports.ts';
+import { PartialMoveError } from '../../../src/app/ports.ts';
 import { runEvent } from '../../../src/app/release-runner.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
@@ -229,5 +230,116 @@ describe('a rollback that redeploys its old slot, run twice or disturbed', () =>
     expect(w.releases.get('rel-1')?.failure).toContain(
       'lb2 did not answer, so Greenlight cannot tell whether users reach blue through it',
     );
+  });
+
+  it('a deploy lock that lapsed during the redeploy stops the run before users are moved: it runs again', async () => {
+    const { w, deps, running } = world();
+    let lapsed = false;
+    const locks = deps.locks;
+    deps.locks = {
+      withLock: (name, ttl, fn, options) =>
+        locks.withLock(
+          name,
+          ttl,
+          (lease) =>
+            fn({
+              assertHeld: () => {
+                if (lapsed && name.startsWith('deploy-'))
+                  throw new LockLostError(name, 'not renewed in time');
+                lease.assertHeld();
+              },
+            }),
+          options,
+        ),
+    };
+    deps.deployer = {
+      deploy: async ({ slot, version }) => {
+        // Redis was away past the lock's expiry while the deploy ran.
+        lapsed = true;
+        running[slot] = version;
+        return { ok: true };
+      },
+    };
+    await expect(runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 })).rejects.toThrow(
+      LockLostError,
+    );
+    const release = w.releases.get('rel-1');
+    expect(release?.state).toBe('rolling_back');
+    expect(release?.failure).toBeUndefined();
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('a traffic lock held elsewhere past its wait is not a failed rollback: the job runs again', async () => {
+    const { w, deps } = world();
+    const locks = deps.locks;
+    let trafficWaits = 0;
+    deps.locks = {
+      withLock: (name, ttl, fn, options) => {
+        // The first wait (part 1) gets it; the next, before the redeploy, finds it held too long.
+        if (name.startsWith('traffic-') && ++trafficWaits === 2)
+          return Promise.reject(new LockBusyError(name, 60_000));
+        return locks.withLock(name, ttl, fn, options);
+      },
+    };
+    await expect(runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 })).rejects.toThrow(
+      LockBusyError,
+    );
+    expect(w.releases.get('rel-1')?.failure).toBeUndefined();
+    expect(w.posts.filter((p) => p.startsWith('rollbackAlert'))).toEqual([]);
+  });
+
+  it('a fleet move off the slot that misses a load balancer is tried again before the redeploy', async () => {
+    const { w, deps, running } = world();
+    w.weights.blue = 50;
+    w.weights.green = 50;
+    let misses = 2;
+    const switchTo = deps.traffic.switchTo;
+    deps.traffic = {
+      ...deps.traffic,
+      switchTo: async (...args) => {
+        if (misses-- > 0) throw new PartialMoveError('lb2: Runtime API: timeout', ['lb2']);
+        return switchTo(...args);
+      },
+    };
+    deps.deployer = {
+      deploy: async ({ slot, version }) => {
+        running[slot] = version;
+        return { ok: true };
+      },
+    };
+    await runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('a load balancer the control loop could not reach before the rollback moved is still named', async () => {
+    const { w, deps, running } = world();
+    running.blue = '2.4.0';
+    // Warm blue: the rollback only moves users back; the control loop already moved lb1.
+    const service = w.services.get('api');
+    if (service === undefined) throw new Error('no service');
+    w.services.set('api', {
+      ...service,
+      slots: { ...service.slots, blue: { version: '2.4.0', health: 'healthy', updatedAt: AT } },
+    });
+    w.weights.blue = 100;
+    w.weights.green = 0;
+    const inner = deps.traffic;
+    deps.traffic = {
+      ...inner,
+      inspect: async (name) => {
+        const lb1 = await inner.inspect(name);
+        return {
+          ...lb1,
+          instances: [
+            { name: 'lb1', region: 'eu', state: lb1 },
+            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
+          ],
+        };
+      },
+    };
+    await runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+    expect(w.posts.join('\n')).toContain('Rolled back on every load balancer but lb2 (us)');
   });
 });

@@ -289,4 +289,29 @@ describe('a rollback that must bring its old slot back keeps users off that slot
     await reconcileTraffic(w.deps, 'api');
     expect(w.weights).toEqual({ blue: 0, green: 100 });
   });
+
+  it('with the service key lost, the rollback is found behind a newer release that never went live', async () => {
+    const w = world({ release: { releasedAt: AT } });
+    // A newer release of api was asked for and cancelled; the rollback is of the live one.
+    w.releases.set(
+      'rel-2',
+      releaseRecord('2026-11-24T10:01:00.000Z', {
+        id: 'rel-2',
+        version: '2.5.0',
+        fromVersion: '2.4.1',
+        fromSlot: 'green',
+        toSlot: 'blue',
+        state: 'cancelled',
+      }),
+    );
+    w.services.delete('api');
+    reload(w);
+    await reconcileTraffic(w.deps, 'api');
+    const adopted = w.services.get('api');
+    expect(adopted?.production).toBe('green');
+    expect(adopted?.lastReleaseId).toBe('rel-1');
+    // Still held for the rollback: no /bump may start on the slot it brings back.
+    expect(adopted?.operation?.kind).toBe('rollback');
+    expect(w.weights).toEqual({ blue: 0, green: 100 });
+  });
 });
