@@ -279,8 +279,10 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     await stage('06-automatic-rollback');
 
     await page.locator('#channels button', { hasText: 'alerts' }).click();
-    // The #releases thread does not stay open over #alerts.
-    expect(await threadPane().getAttribute('data-channel')).toBeNull();
+    // The #releases thread does not stay open over #alerts (the page redraws after the click).
+    await expect
+      .poll(() => threadPane().getAttribute('data-channel'), { timeout: 10_000 })
+      .toBeNull();
     await expect
       .poll(() => text(feed()), { timeout: 30_000 })
       .toContain('Production restored after a rollback');
