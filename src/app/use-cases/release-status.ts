@@ -3,7 +3,7 @@ import { releaseDeadline } from '../../domain/deadlines.ts';
 import { desiredTraffic } from '../../domain/desired-traffic.ts';
 import { awaitsApproval, awaitsWord, currentStep } from '../../domain/pre-switch-steps.ts';
 import { missingRoles, type Release } from '../../domain/release.ts';
-import { standbyOf } from '../../domain/service-state.ts';
+import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
 import type { Answer } from '../answer.ts';
 import { type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
@@ -72,7 +72,7 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
       release.state === 'awaiting_approval'
         ? `, waiting for ${missingRoles(release).join(' and ')}`
         : release.state === 'rolling_back'
-          ? rollbackWords(deps, release)
+          ? rollbackWords(deps, release, state)
           : step === undefined
             ? ''
             : awaitsWord(step)
@@ -106,8 +106,19 @@ export async function releaseStatus(
 }
 
 /** Where a rollback is: under way, or failed and when it is tried again. */
-function rollbackWords(deps: Uses<'clock' | 'config'>, release: Release): string {
-  if (release.failure === undefined) return ': under way';
+function rollbackWords(
+  deps: Uses<'clock' | 'config'>,
+  release: Release,
+  state: ServiceState,
+): string {
+  // The old slot no longer runs the last good version: the rollback deploys it there first.
+  const redeploying =
+    release.fromSlot !== state.production &&
+    state.slots[release.fromSlot].version !== release.fromVersion;
+  if (release.failure === undefined)
+    return redeploying
+      ? `: under way, deploying ${release.fromVersion} onto ${release.fromSlot} first (users stay on ${state.production})`
+      : ': under way';
   const retry = releaseDeadline(release, deadlineRules(serviceConfig(deps, release.service)));
   const when =
     retry === undefined || retry.at <= deps.clock.now().getTime()

@@ -45,8 +45,14 @@ describe('/release status: drift is measured against what the release wants', ()
 });
 
 describe('/release status during a rollback', () => {
-  const status = async (failure?: string, now = NOW) => {
-    const world = apiWorld(apiConfig(), now, { production: 'green' });
+  const status = async (failure?: string, now = NOW, blueVersion = '2.4.0') => {
+    const world = apiWorld(apiConfig(), now, {
+      production: 'green',
+      slots: {
+        blue: { version: blueVersion, health: 'healthy', updatedAt: AT },
+        green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
+      },
+    });
     world.releases.set(
       'rel-1',
       releaseRecord(AT, {
@@ -74,6 +80,13 @@ describe('/release status during a rollback', () => {
   it('says "shortly" once the retry is due', async () => {
     expect(await status('proxy down', new Date('2026-11-24T10:07:00.000Z'))).toContain(
       'failed (proxy down); Greenlight tries it again shortly, or now with /rollback api <reason>',
+    );
+  });
+
+  it('says when the old slot is being redeployed first, and where users are meanwhile', async () => {
+    // A /bump of 2.5.0 onto blue was preempted: the rollback deploys 2.4.0 there again.
+    expect(await status(undefined, NOW, '2.5.0')).toBe(
+      'Last release: 2.4.0 → 2.4.1 (patch) rolling back: under way, deploying 2.4.0 onto blue first (users stay on green)',
     );
   });
 });
