@@ -136,7 +136,27 @@ describe('two web and two worker processes, concurrent commands on 20 services',
       // What this asserts is "exactly once", not how fast: 20 switches, their checks and their
       // thread replies share two workers, and one CI run needed more than 90 s for the last few.
       200_000,
-    );
+    ).catch(async (error: unknown) => {
+      // Once (a loaded clean-clone run) 3 of 20 never said so: say where each of those stands.
+      const stuck = [];
+      for (const { id, ts } of ids) {
+        const thread = world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === ts);
+        if (thread.some((m) => m.text.includes('Traffic switched'))) continue;
+        const raw = await world.redis.redis.hget(
+          `{${world.redis.keyPrefix}}:release:${id}`,
+          'json',
+        );
+        const r = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
+        const timeline = (r?.timeline as unknown[] | undefined)?.slice(-4);
+        stuck.push(
+          `${id}: ${r?.service} ${r?.state} rev ${r?.revision} ${r?.failure ?? ''} ${JSON.stringify(timeline)}\n  thread: ${thread.map((m) => m.text.slice(0, 200)).join(' | ')}`,
+        );
+      }
+      const logs = extra.slice(1).flatMap((p) => p.output.slice(-60));
+      throw new Error(
+        `${(error as Error).message}\n${stuck.join('\n')}\nworker output (tail):\n${logs.join('\n')}`,
+      );
+    });
     for (const { ts } of ids) {
       const thread = world.slack.messages('C0RELEASES').filter((m) => m.thread_ts === ts);
       expect(thread.filter((m) => m.text.includes('Traffic switched blue → green'))).toHaveLength(
