@@ -1,39 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { LockBusyError, LockLostError, type Locks } from '../../../src/app/lock-ports.ts';
+import { LockBusyError, LockLostError } from '../../../src/app/lock-ports.ts';
 import { PartialMoveError } from '../../../src/app/ports.ts';
 import { runEvent } from '../../../src/app/release-runner.ts';
 import { sweepService } from '../../../src/app/sweeper.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
-import type { Slot } from '../../../src/domain/slots.ts';
-import { apiConfig } from '../../../testkit/api-config.ts';
-import { apiWorld } from '../../../testkit/api-world.ts';
-import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import { exclusiveLocks } from '../../../testkit/memory-locks.ts';
+import { recordBlue, rollbackWorld } from '../../../testkit/rollback-world.ts';
 
-const NOW = new Date('2026-11-24T10:00:00.000Z');
-const AT = NOW.toISOString();
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** rollbackWorld with users on green, exclusive locks, and ports that take time as real ones do. */
 function world() {
-  const w = apiWorld(apiConfig(), NOW, {
-    production: 'green',
-    slots: {
-      blue: { version: '2.5.0', health: 'failed', updatedAt: AT },
-      green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
-    },
-    operation: { id: 'rel-1', kind: 'rollback', by: 'U0LEAD', startedAt: AT, releaseId: 'rel-1' },
-  });
-  w.releases.set(
-    'rel-1',
-    releaseRecord(AT, {
-      state: 'rolling_back',
-      rollback: { by: 'U0LEAD', reason: 'errors', at: AT, attempt: 3 },
-    }),
-  );
+  const w = rollbackWorld();
   w.weights.blue = 0;
   w.weights.green = 100;
-  const running: Record<Slot, string> = { blue: '2.5.0', green: '2.4.1' };
-  const deps = w.deps as { -readonly [K in keyof typeof w.deps]: (typeof w.deps)[K] };
-  // Real ports take time: an HAProxy Runtime API call, an HTTP health probe.
+  const { deps, running } = w;
+  // An HAProxy Runtime API call, an HTTP health probe.
   const switchTo = deps.traffic.switchTo;
   deps.traffic = {
     ...deps.traffic,
@@ -42,66 +24,69 @@ function world() {
       return switchTo(...args);
     },
   };
+  const version = deps.probe.version;
   deps.probe = {
     health: async () => {
       await tick(20);
       return { ok: true };
     },
-    version: async (_s, slot) => ({ ok: true, version: running[slot] }),
+    version,
   };
-  const held = new Set<string>();
-  deps.locks = {
-    withLock: async (name, _ttl, fn, options) => {
-      while (held.has(name)) {
-        if (options?.waitMs === 0) throw new LockBusyError(name, 0);
-        await tick(5);
-      }
-      held.add(name);
-      try {
-        return await fn({ assertHeld: () => undefined });
-      } finally {
-        held.delete(name);
-      }
-    },
-  } satisfies Locks;
-  Object.assign(deps, { readyTimeoutMs: 1000, sleep: async () => undefined });
+  deps.locks = exclusiveLocks();
   return { w, deps, running };
+}
+
+/**
+ * A deployer whose first deploy waits for `releaseFirst`, later ones 1.5 s or their abort; each
+ * records the share of users on blue when it started and ended, and whether it was killed.
+ */
+function gatedDeployer(w: ReturnType<typeof world>['w']) {
+  let releaseFirst!: () => void;
+  const gate = new Promise<void>((r) => {
+    releaseFirst = r;
+  });
+  const deploys: { n: number; blueAtStart: number; blueAtEnd: number; killed: boolean }[] = [];
+  const started = { count: 0 };
+  w.deps.deployer = {
+    deploy: async ({ slot, version, signal }) => {
+      started.count += 1;
+      const n = started.count;
+      const blueAtStart = w.weights.blue;
+      if (n === 1) await gate;
+      else
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 1500);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      const killed = signal?.aborted === true;
+      deploys.push({ n, blueAtStart, blueAtEnd: w.weights.blue, killed });
+      if (!killed) w.running[slot] = version;
+      return killed ? { ok: false, reason: 'killed', outputTail: '' } : { ok: true };
+    },
+  };
+  return { deploys, started, releaseFirst };
+}
+
+/** Greenlight's rule: never deploy onto a slot that serves traffic; never kill one under users. */
+function expectNoDeployUnderUsers(deploys: ReturnType<typeof gatedDeployer>['deploys']) {
+  for (const d of deploys) {
+    expect(d.blueAtStart, `deploy #${d.n} started with users on blue`).toBe(0);
+    expect(d.blueAtEnd, `deploy #${d.n} ran (killed=${d.killed}) with users on blue`).toBe(0);
+  }
 }
 
 describe('a rollback that redeploys its old slot, run twice or disturbed', () => {
   it('a /flag off during the redeploy leaves the job as it is: no second run deploys onto the slot users were moved to', async () => {
-    const { w, deps, running } = world();
-    let releaseA!: () => void;
-    const gateA = new Promise<void>((r) => {
-      releaseA = r;
-    });
-    const deploys: { n: number; blueAtStart: number; blueAtEnd: number; killed: boolean }[] = [];
-    let calls = 0;
-    deps.deployer = {
-      deploy: async ({ slot, version, signal }) => {
-        calls += 1;
-        const n = calls;
-        const blueAtStart = w.weights.blue;
-        if (n === 1) await gateA;
-        else
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, 1500);
-            signal?.addEventListener('abort', () => {
-              clearTimeout(t);
-              r();
-            });
-          });
-        const killed = signal?.aborted === true;
-        deploys.push({ n, blueAtStart, blueAtEnd: w.weights.blue, killed });
-        if (!killed) running[slot] = version;
-        return killed ? { ok: false, reason: 'killed', outputTail: '' } : { ok: true };
-      },
-    };
+    const { w, deps } = world();
+    const { deploys, started, releaseFirst } = gatedDeployer(w);
     // The only job BullMQ knows is the one for revision 3.
     w.jobState = (job) => ('attempt' in job && job.attempt === 3 ? 'pending' : 'missing');
 
     const a = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
-    while (calls < 1) await tick(5);
+    while (started.count < 1) await tick(5);
     // Someone turns a flag off by hand while blue is being redeployed (set-flag records it).
     await runEvent(deps, 'rel-1', {
       type: 'flag_set',
@@ -115,56 +100,23 @@ describe('a rollback that redeploys its old slot, run twice or disturbed', () =>
     // Even a job for the newer revision (a sweeper before the upgrade) stands down.
     const b = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 4 });
     await tick(50); // B is through its first part and waits for the deploy lock
-    releaseA();
+    releaseFirst();
     await Promise.all([a, b]);
-    // Greenlight's rule: never deploy onto a slot that serves traffic; never kill a deploy under users.
-    for (const d of deploys) {
-      expect(d.blueAtStart, `deploy #${d.n} started with users on blue`).toBe(0);
-      expect(d.blueAtEnd, `deploy #${d.n} ran (killed=${d.killed}) with users on blue`).toBe(0);
-    }
+    expectNoDeployUnderUsers(deploys);
   });
   it('BullMQ running the same job again during the redeploy never deploys under users', async () => {
-    const { w, deps, running } = world();
-    let releaseA!: () => void;
-    const gateA = new Promise<void>((r) => {
-      releaseA = r;
-    });
-    const deploys: { n: number; blueAtStart: number; blueAtEnd: number; killed: boolean }[] = [];
-    let calls = 0;
-    deps.deployer = {
-      deploy: async ({ slot, version, signal }) => {
-        calls += 1;
-        const n = calls;
-        const blueAtStart = w.weights.blue;
-        if (n === 1) await gateA;
-        else
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, 1500);
-            signal?.addEventListener('abort', () => {
-              clearTimeout(t);
-              r();
-            });
-          });
-        const killed = signal?.aborted === true;
-        deploys.push({ n, blueAtStart, blueAtEnd: w.weights.blue, killed });
-        if (!killed) running[slot] = version;
-        return killed ? { ok: false, reason: 'killed', outputTail: '' } : { ok: true };
-      },
-    };
+    const { w, deps } = world();
+    const { deploys, started, releaseFirst } = gatedDeployer(w);
     // The only job BullMQ knows is the one for revision 3.
     w.jobState = (job) => ('attempt' in job && job.attempt === 3 ? 'pending' : 'missing');
 
     const a = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
-    while (calls < 1) await tick(5);
+    while (started.count < 1) await tick(5);
     const b = runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
     await tick(50); // B is through its first part and waits for the deploy lock
-    releaseA();
+    releaseFirst();
     await Promise.all([a, b]);
-    // Greenlight's rule: never deploy onto a slot that serves traffic; never kill a deploy under users.
-    for (const d of deploys) {
-      expect(d.blueAtStart, `deploy #${d.n} started with users on blue`).toBe(0);
-      expect(d.blueAtEnd, `deploy #${d.n} ran (killed=${d.killed}) with users on blue`).toBe(0);
-    }
+    expectNoDeployUnderUsers(deploys);
   });
 
   it('an HAProxy reload just before the redeploy is set back, and the rollback goes on', async () => {
@@ -316,12 +268,7 @@ describe('a rollback that redeploys its old slot, run twice or disturbed', () =>
     const { w, deps, running } = world();
     running.blue = '2.4.0';
     // Warm blue: the rollback only moves users back; the control loop already moved lb1.
-    const service = w.services.get('api');
-    if (service === undefined) throw new Error('no service');
-    w.services.set('api', {
-      ...service,
-      slots: { ...service.slots, blue: { version: '2.4.0', health: 'healthy', updatedAt: AT } },
-    });
+    recordBlue(w, '2.4.0');
     w.weights.blue = 100;
     w.weights.green = 0;
     const inner = deps.traffic;

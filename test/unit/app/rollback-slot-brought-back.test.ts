@@ -1,67 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { LockBusyError, type Locks } from '../../../src/app/lock-ports.ts';
+import type { Locks } from '../../../src/app/lock-ports.ts';
 import { reconcileTraffic } from '../../../src/app/reconciler.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { runTrafficStep } from '../../../src/app/use-cases/switch-traffic.ts';
-import type { Release } from '../../../src/domain/release.ts';
-import type { Slot } from '../../../src/domain/slots.ts';
-import { apiConfig } from '../../../testkit/api-config.ts';
-import { apiWorld } from '../../../testkit/api-world.ts';
 import type { MemoryWorld } from '../../../testkit/memory-deps.ts';
+import { exclusiveLocks } from '../../../testkit/memory-locks.ts';
 import { releaseRecord } from '../../../testkit/release-fixtures.ts';
+import {
+  ROLLBACK_AT,
+  recordBlue,
+  reload,
+  rollbackOnFirstInspect,
+  rollbackWorld,
+} from '../../../testkit/rollback-world.ts';
 
-const NOW = new Date('2026-11-24T10:00:00.000Z');
-const AT = NOW.toISOString();
-
-/**
- * api 2.4.1 went live on green (from 2.4.0 on blue) and is being rolled back, but blue no longer
- * runs 2.4.0: a /bump of 2.5.0, never approved, was preempted there. Blue's slots answer with what
- * was last deployed onto them, as real slots do, not with what Greenlight recorded.
- */
-function world(options: { release?: Partial<Release>; production?: Slot } = {}) {
-  const w = apiWorld(apiConfig(), NOW, {
-    production: options.production ?? 'green',
-    slots: {
-      blue: { version: '2.5.0', health: 'failed', updatedAt: AT },
-      green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
-    },
-    operation: { id: 'rel-1', kind: 'rollback', by: 'U0LEAD', startedAt: AT, releaseId: 'rel-1' },
-  });
-  w.releases.set(
-    'rel-1',
-    releaseRecord(AT, {
-      state: 'rolling_back',
-      rollback: { by: 'U0LEAD', reason: 'errors', at: AT },
-      ...options.release,
-    }),
-  );
-  const running: Record<Slot, string> = { blue: '2.5.0', green: '2.4.1' };
-  const deploysSaw: Record<Slot, number>[] = [];
-  const deps = w.deps as { -readonly [K in keyof typeof w.deps]: (typeof w.deps)[K] };
-  deps.deployer = {
-    deploy: async ({ slot, version }) => {
-      deploysSaw.push({ ...w.weights });
-      running[slot] = version;
-      return { ok: true };
-    },
-  };
-  deps.probe = {
-    health: async () => ({ ok: true }),
-    version: async (_service, slot) => ({ ok: true, version: running[slot] }),
-  };
-  Object.assign(deps, { readyTimeoutMs: 1000, sleep: async () => undefined });
-  return Object.assign(w, { deploysSaw });
-}
-
-/** Blue's record in Redis says it runs `version`, healthy. */
-function recordBlue(w: MemoryWorld, version: string) {
-  const service = w.services.get('api');
-  if (service === undefined) throw new Error('no service');
-  w.services.set('api', {
-    ...service,
-    slots: { ...service.slots, blue: { version, health: 'healthy', updatedAt: AT } },
-  });
-}
+const AT = ROLLBACK_AT;
+const world = rollbackWorld;
 
 /** The proxy stops answering for the next `n` moves (a reload in progress). */
 function unreachableFor(w: MemoryWorld, n: number) {
@@ -76,12 +30,6 @@ function unreachableFor(w: MemoryWorld, n: number) {
     switchTo: (...args) => (left > 0 ? refuse() : traffic.switchTo(...args)),
     split: (...args) => (left > 0 ? refuse() : traffic.split(...args)),
   };
-}
-
-/** What a reload does to the weights: both slots back in service, as the config file has them. */
-function reload(w: MemoryWorld) {
-  w.weights.blue = 50;
-  w.weights.green = 50;
 }
 
 describe('a rollback that must bring its old slot back keeps users off that slot', () => {
@@ -164,12 +112,7 @@ describe('a rollback that must bring its old slot back keeps users off that slot
 
   it('once the old slot runs the last good version again, the move back is the step’s alone', async () => {
     const w = world();
-    const service = w.services.get('api');
-    if (service === undefined) throw new Error('no service');
-    w.services.set('api', {
-      ...service,
-      slots: { ...service.slots, blue: { version: '2.4.0', health: 'healthy', updatedAt: AT } },
-    });
+    recordBlue(w, '2.4.0');
     w.weights.blue = 0;
     w.weights.green = 100;
     const pass = await reconcileTraffic(w.deps, 'api');
@@ -189,30 +132,10 @@ describe('a rollback that must bring its old slot back keeps users off that slot
         canary: { steps: [5, 20, 100], stepIndex: 1, stepStartedAt: AT },
       },
     });
-    const service = w.services.get('api');
-    if (service === undefined) throw new Error('no service');
-    w.services.set('api', {
-      ...service,
-      slots: { ...service.slots, blue: { version: '2.4.0', health: 'healthy', updatedAt: AT } },
-    });
+    recordBlue(w, '2.4.0');
     reload(w);
-    const inspect = w.deps.traffic.inspect;
-    let reads = 0;
-    (w.deps as { traffic: typeof w.deps.traffic }).traffic = {
-      ...w.deps.traffic,
-      inspect: (name) => {
-        reads += 1;
-        // /rollback lands between the pass's decision and its move.
-        const release = w.releases.get('rel-1');
-        if (reads === 1 && release !== undefined)
-          w.releases.set('rel-1', {
-            ...release,
-            state: 'rolling_back',
-            revision: release.revision + 1,
-          });
-        return inspect(name);
-      },
-    };
+    // /rollback lands between the pass's decision and its move.
+    rollbackOnFirstInspect(w);
     await reconcileTraffic(w.deps, 'api');
     // Only the rollback step, after checking blue answers with 2.4.0, moves everyone onto it.
     expect(w.weights).toEqual({ blue: 80, green: 20 });
@@ -220,22 +143,7 @@ describe('a rollback that must bring its old slot back keeps users off that slot
 
   it('while the old slot is redeployed, the traffic lock is free and a reload is set back at once', async () => {
     const w = world();
-    const held = new Set<string>();
-    (w.deps as { locks: Locks }).locks = {
-      // Exclusive, as Redis locks are; a holder that does not wait is told it is busy.
-      withLock: async (name, _ttl, fn, options) => {
-        while (held.has(name)) {
-          if (options?.waitMs === 0) throw new LockBusyError(name, 0);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-        held.add(name);
-        try {
-          return await fn({ assertHeld: () => undefined });
-        } finally {
-          held.delete(name);
-        }
-      },
-    };
+    (w.deps as { locks: Locks }).locks = exclusiveLocks();
     const deploy = w.deps.deployer.deploy;
     const during: string[] = [];
     (w.deps as { deployer: typeof w.deps.deployer }).deployer = {
@@ -269,23 +177,8 @@ describe('a rollback that must bring its old slot back keeps users off that slot
     const w = world({ release: { state: 'observing', releasedAt: AT } });
     recordBlue(w, '2.4.0');
     reload(w);
-    const inspect = w.deps.traffic.inspect;
-    let reads = 0;
-    (w.deps as { traffic: typeof w.deps.traffic }).traffic = {
-      ...w.deps.traffic,
-      inspect: (name) => {
-        reads += 1;
-        const release = w.releases.get('rel-1');
-        // /rollback lands between the pass's decision and its move.
-        if (reads === 1 && release !== undefined)
-          w.releases.set('rel-1', {
-            ...release,
-            state: 'rolling_back',
-            revision: release.revision + 1,
-          });
-        return inspect(name);
-      },
-    };
+    // /rollback lands between the pass's decision and its move.
+    rollbackOnFirstInspect(w);
     await reconcileTraffic(w.deps, 'api');
     expect(w.weights).toEqual({ blue: 0, green: 100 });
   });
