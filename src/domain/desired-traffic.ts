@@ -68,7 +68,7 @@ export function desiredTraffic(state: ServiceState, release: Release | null): De
           because: `release ${release.version} is rolling back: everyone back on PRODUCTION, ${state.production} (${release.fromVersion})`,
           releaseId,
         };
-      if (slotBroughtBack(state, release))
+      if (awaitingRedeploy(state, release))
         return {
           ...production,
           because:
@@ -93,7 +93,7 @@ export function desiredTraffic(state: ServiceState, release: Release | null): De
  * changed it, or it is being redeployed): it takes no traffic until the rollback step has
  * redeployed and recorded it.
  */
-function slotBroughtBack(state: ServiceState, release: Release): boolean {
+export function awaitingRedeploy(state: ServiceState, release: Release): boolean {
   const slot = state.slots[release.fromSlot];
   return slot.version !== release.fromVersion || slot.health === 'deploying';
 }
@@ -111,7 +111,7 @@ export function stepOwnsTraffic(state: ServiceState, release: Release | null): b
   return (
     release?.state === 'rolling_back' &&
     release.fromSlot !== state.production &&
-    !slotBroughtBack(state, release)
+    !awaitingRedeploy(state, release)
   );
 }
 

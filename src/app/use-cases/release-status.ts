@@ -1,6 +1,6 @@
 import { checklistStatusLine } from '../../domain/checklist.ts';
 import { releaseDeadline } from '../../domain/deadlines.ts';
-import { desiredTraffic } from '../../domain/desired-traffic.ts';
+import { awaitingRedeploy, desiredTraffic } from '../../domain/desired-traffic.ts';
 import { awaitsApproval, awaitsWord, currentStep } from '../../domain/pre-switch-steps.ts';
 import { missingRoles, type Release } from '../../domain/release.ts';
 import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
@@ -112,9 +112,7 @@ function rollbackWords(
   state: ServiceState,
 ): string {
   // The old slot no longer runs the last good version: the rollback deploys it there first.
-  const redeploying =
-    release.fromSlot !== state.production &&
-    state.slots[release.fromSlot].version !== release.fromVersion;
+  const redeploying = release.fromSlot !== state.production && awaitingRedeploy(state, release);
   if (release.failure === undefined)
     return redeploying
       ? `: under way, deploying ${release.fromVersion} onto ${release.fromSlot} first (users stay on ${state.production})`

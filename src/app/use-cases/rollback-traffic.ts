@@ -32,15 +32,15 @@ interface Attempt {
 }
 
 /**
- * Whether `latest` is still the rollback attempt `attempt` began: each /rollback (and each retry)
- * records its own start, and an attempt that a newer one replaced stands down.
+ * Whether the rollback attempt `attempt` began is still the one under way, read fresh: each
+ * /rollback (and each retry) has its own number, and an attempt a newer one replaced stands down.
  */
-function sameAttempt(latest: Release | null, attempt: Release): latest is Release {
-  return (
-    latest?.state === 'rolling_back' &&
-    rollbackAttempt(latest) === rollbackAttempt(attempt) &&
-    latest.rollback?.at === attempt.rollback?.at
-  );
+async function stillThisAttempt(deps: Uses<'store'>, attempt: Release): Promise<boolean> {
+  return isAttempt(await deps.store.getRelease(attempt.id), attempt);
+}
+
+function isAttempt(latest: Release | null, attempt: Release): latest is Release {
+  return latest?.state === 'rolling_back' && rollbackAttempt(latest) === rollbackAttempt(attempt);
 }
 
 /** The rollback's move, tried again as a switch's is; a load balancer missed is returned. */
@@ -49,7 +49,7 @@ function moveBack(
   release: Release,
   lease: Lease,
 ): Promise<PartialMoveError | undefined> {
-  const stillWanted = async () => sameAttempt(await deps.store.getRelease(release.id), release);
+  const stillWanted = () => stillThisAttempt(deps, release);
   return driveWithRetries(deps, release.service, lease, { stillWanted, keepPartial: true });
 }
 
@@ -93,7 +93,7 @@ export async function runRollbackStep(
   await withSlotDeployLock(deps, release.service, release.fromSlot, (slotLease) =>
     failOnError(deps, begun, async () => {
       const clear = await withTraffic(async (lease) => {
-        if (!sameAttempt(await deps.store.getRelease(release.id), release)) return false;
+        if (!(await stillThisAttempt(deps, release))) return false;
         await keepUsersOff(deps, release, lease);
         return true;
       });
@@ -105,7 +105,7 @@ export async function runRollbackStep(
         slot: release.fromSlot,
         version: release.fromVersion,
         id: release.id,
-        stillWanted: async () => sameAttempt(await deps.store.getRelease(release.id), release),
+        stillWanted: () => stillThisAttempt(deps, release),
       });
       if (!deployed.ok) {
         // A newer attempt (a /rollback given again) took over, or the rollback ended: theirs.
@@ -116,7 +116,7 @@ export async function runRollbackStep(
       }
       await withTraffic(async (lease) => {
         const latest = await deps.store.getRelease(release.id);
-        if (!sameAttempt(latest, release)) return;
+        if (!isAttempt(latest, release)) return;
         slotLease.assertHeld();
         // Recorded so desired traffic may go to it.
         const recorded = await updateService(deps, release.service, (state) =>
@@ -144,7 +144,7 @@ export async function runRollbackStep(
  * service), and the deploy waits while any load balancer may still send them there.
  */
 async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease): Promise<void> {
-  const stillWanted = async () => sameAttempt(await deps.store.getRelease(release.id), release);
+  const stillWanted = () => stillThisAttempt(deps, release);
   // Tried again like any move, a load balancer that stays away included: none may be missed.
   await driveWithRetries(deps, release.service, lease, { stillWanted }).catch((error: unknown) => {
     if (!(error instanceof PartialMoveError)) throw error;
@@ -267,7 +267,7 @@ async function failOnError<T>(
       throw error;
     const { release, flags } = attempt;
     // An attempt a newer one replaced says nothing about that one.
-    if (!sameAttempt(await deps.store.getRelease(release.id), release)) return undefined;
+    if (!(await stillThisAttempt(deps, release))) return undefined;
     deps.log.error({ releaseId: release.id, err: error }, 'rollback failed');
     const failed = await runEvent(deps, release.id, {
       type: 'rollback_failed',
