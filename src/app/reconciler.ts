@@ -10,7 +10,7 @@ import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import { SLOTS, type Slot } from '../domain/slots.ts';
 import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
-import { instancesOff } from './fleet-traffic.ts';
+import { instancesOff, unreadInstances } from './fleet-traffic.ts';
 import { olderThanProxy } from './older-than-proxy.ts';
 import {
   type Lease,
@@ -97,27 +97,23 @@ const lapsedFirst =
   };
 
 /** A move's failure, lost lock first; one that missed some load balancers is returned if kept. */
-async function missedOf(
-  move: Promise<unknown>,
-  lease: Lease,
-  keepPartial: boolean,
-): Promise<PartialMoveError | undefined> {
-  try {
-    await move;
-    return undefined;
-  } catch (error) {
-    lease.assertHeld();
-    if (keepPartial && error instanceof PartialMoveError) return error;
-    throw error;
-  }
-}
+const missedOf = (move: Promise<unknown>, lease: Lease, keepPartial: boolean) =>
+  move.then(
+    () => undefined,
+    (error: unknown) => {
+      lease.assertHeld();
+      if (keepPartial && error instanceof PartialMoveError) return error;
+      throw error;
+    },
+  );
 
 /**
  * The only code that moves traffic. Call it holding the service's traffic lock: it reads what
  * should be (from the stored release) and what is (from the proxy), moves the proxy when they
  * differ, audits the change, and reads the proxy back. Throws when the proxy refuses or does not
- * end where it should. A caller that decided on a read (whether a step owns the traffic) passes
- * it, so the move is the one it decided on, not one a later read would make.
+ * end where it should, or when a load balancer of a fleet cannot be read (a move back keeps it as
+ * missed, like one it could not reach). A caller that decided on a read (whether a step owns the
+ * traffic) passes it, so the move is the one it decided on, not one a later read would make.
  */
 export async function driveTraffic(
   deps: Uses<ServicePorts>,
@@ -155,7 +151,9 @@ export async function driveTraffic(
       lease.assertHeld();
       joined = await driveAudience(deps, service, audience, desired).catch(lapsedFirst(lease));
     }
-    if (left !== undefined) throw left;
+    // Nothing to move where the proxy could be read; one that could not may send users anywhere.
+    const silent = left ?? unreadInstances(before);
+    if (silent !== undefined) throw silent;
     return { desired, before, after: before, changed: joined };
   }
   const full = SLOTS.find((slot) => desired.weights[slot] >= 100);

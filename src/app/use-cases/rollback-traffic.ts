@@ -2,7 +2,6 @@ import type { FlagOutcome } from '../../domain/flags.ts';
 import { type Release, rollbackAttempt } from '../../domain/release.ts';
 import { withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
-import { unreadInstances } from '../fleet-traffic.ts';
 import { driveWithRetries } from '../move-retries.ts';
 import { type Lease, LockBusyError, LockLostError, PartialMoveError } from '../ports.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
@@ -218,13 +217,9 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
   const { release, flags, redeploy } = attempt;
   const { service, fromSlot: target } = release;
   // A load balancer that still does not answer after the retries must not hold the rollback
-  // back on the others: they are moved, and it is named until the reconciler reaches it.
-  // The control loop may have moved the others first (onto PRODUCTION): one it could not reach is
-  // named all the same.
-  const moved = await moveBack(deps, release, lease);
-  const seen =
-    moved === undefined ? await deps.traffic.inspect(service).catch(() => undefined) : undefined;
-  const missed = moved ?? (seen && unreadInstances(seen));
+  // back on the others: they are moved, and it is named until the reconciler reaches it (also
+  // when the control loop had moved the others already).
+  const missed = await moveBack(deps, release, lease);
   const health = await deps.probe.health(service, target);
   if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
   const done = await runEvent(deps, release.id, {

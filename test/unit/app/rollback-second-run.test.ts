@@ -170,17 +170,17 @@ describe('a rollback that redeploys its old slot, run twice or disturbed', () =>
         return {
           ...lb1,
           instances: [
-            { name: 'lb1', state: lb1 },
-            { name: 'lb2', error: 'Runtime API: timeout' },
+            { name: 'lb1', region: 'eu', state: lb1 },
+            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
           ],
-        } as never;
+        };
       },
     };
     await runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
     // Refused while a load balancer may still send users to the slot, and the thread says why.
     expect(deployed).toEqual([]);
     expect(w.releases.get('rel-1')?.failure).toContain(
-      'lb2 did not answer, so Greenlight cannot tell whether users reach blue through it',
+      'lb2 (us) could not be moved off blue, so 2.4.0 is not deployed under its users: HAProxy lb2 (us): Runtime API: timeout',
     );
   });
 

@@ -56,4 +56,34 @@ describe('the switch step tries the move again only where that cannot hurt', () 
     expect(release?.state).toBe('failed');
     expect(release?.failure).toContain('lb-3 (us) failed');
   });
+
+  it('a fleet already on green but for a load balancer that cannot be read is not a finished switch', async () => {
+    const { w, deps } = world(() => new Error('not reached: the readable proxy needs no move'));
+    // A retried step: lb1 went to green before the worker died; lb2 has not answered since.
+    w.weights.blue = 0;
+    w.weights.green = 100;
+    let reads = 0;
+    const inner = deps.traffic;
+    deps.traffic = {
+      ...inner,
+      inspect: async (service) => {
+        reads += 1;
+        const lb1 = await inner.inspect(service);
+        return {
+          ...lb1,
+          instances: [
+            { name: 'lb1', region: 'eu', state: lb1 },
+            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
+          ],
+        };
+      },
+    };
+    await runSwitchStep(deps, { releaseId: 'rel-1', revision: 3 });
+    const release = w.releases.get('rel-1');
+    // Not "New PRODUCTION" while lb2 may still send everyone to blue: tried three times, failed.
+    expect(reads).toBeGreaterThanOrEqual(3);
+    expect(release?.state).toBe('failed');
+    expect(release?.failure).toContain('lb2 (us): Runtime API: timeout');
+    expect(w.services.get('api')?.production).toBe('blue');
+  });
 });
