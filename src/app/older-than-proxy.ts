@@ -43,10 +43,35 @@ function sameProxy(recorded: number, started: number): boolean {
 }
 
 /**
+ * Where the proxy would already send everyone had the release gone further than its record says,
+ * with the version that slot would run: the release's own slot (all of it, or one of its canary
+ * steps) for one that never went live on record; the old slot, all of it, for a rollback whose
+ * record is older than its end.
+ */
+function aheadOnRecord(release: Release) {
+  if (NOT_LIVE_ON_RECORD.includes(release.state))
+    return {
+      slot: release.toSlot,
+      version: release.version,
+      shares: [100, ...(release.canary?.steps ?? [])],
+      recordSays: release.state.replace('_', ' '),
+    };
+  if (release.state === 'rolling_back')
+    return {
+      slot: release.fromSlot,
+      version: release.fromVersion,
+      shares: [100],
+      recordSays: `not back yet: the rollback of ${release.version} has not ended`,
+    };
+  return undefined;
+}
+
+/**
  * Redis restored from an older snapshot (or a write lost with the last second of an AOF) can
- * say a release never went live while the proxy already serves it. Then the proxy is newer than
- * Redis and "correcting" it would roll production back on stale data: the proxy gives the
- * release's slot more traffic than Redis wants, and that slot runs exactly the release's version.
+ * say a release never went live while the proxy already serves it, or that a rollback has not
+ * ended while users are already back. Then the proxy is newer than Redis and "correcting" it
+ * would move production on stale data: the proxy gives the slot more traffic than Redis wants,
+ * a share the release itself would have set, and that slot runs exactly the version it would.
  * Returns the report to post, or undefined when the difference is ordinary drift.
  */
 export async function olderThanProxy(
@@ -56,18 +81,19 @@ export async function olderThanProxy(
   actual: TrafficState,
   desired: DesiredTraffic,
 ): Promise<string | undefined> {
-  if (release === null || !NOT_LIVE_ON_RECORD.includes(release.state)) return undefined;
-  const share = actual.weights[release.toSlot];
-  if (share <= desired.weights[release.toSlot]) return undefined;
-  // Only a split the release itself would have set (all of it, or one of its canary steps);
-  // anything else is a hand edit or a reload, and is corrected as drift.
-  if (share !== 100 && !(release.canary?.steps ?? []).includes(share)) return undefined;
+  const ahead = release === null ? undefined : aheadOnRecord(release);
+  if (release === null || ahead === undefined) return undefined;
+  const share = actual.weights[ahead.slot];
+  if (share <= desired.weights[ahead.slot]) return undefined;
+  // Only a split the release itself would have set; anything else is a hand edit or a reload,
+  // and is corrected as drift.
+  if (!ahead.shares.includes(share)) return undefined;
   const reported = await answered(
     deps,
-    () => deps.probe.version(release.service, release.toSlot).catch(() => undefined),
+    () => deps.probe.version(release.service, ahead.slot).catch(() => undefined),
     (r) => r?.ok === true,
   );
-  if (!reported?.ok || reported.version !== release.version) return undefined;
+  if (!reported?.ok || reported.version !== ahead.version) return undefined;
   // A proxy that restarted since Greenlight last recorded it shows its configuration's defaults,
   // not anything newer than Redis: that is drift. Unknown start (a command driver): drift too.
   const startedAt = deps.traffic.startedAt?.bind(deps.traffic);
@@ -82,5 +108,5 @@ export async function olderThanProxy(
   const recorded = state.traffic?.proxyStartedAt;
   if (started === undefined || recorded === undefined || !sameProxy(recorded, started.getTime()))
     return undefined;
-  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${release.toSlot} runs ${release.version}, which Greenlight's records say is ${release.state.replace('_', ' ')}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
+  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${ahead.slot} runs ${ahead.version}, which Greenlight's records say is ${ahead.recordSays}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
 }

@@ -1,8 +1,10 @@
+import { desiredTraffic } from '../../domain/desired-traffic.ts';
 import type { FlagOutcome } from '../../domain/flags.ts';
 import { type Release, rollbackAttempt } from '../../domain/release.ts';
-import { withSlot } from '../../domain/service-state.ts';
+import { type ServiceState, withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
 import { driveWithRetries } from '../move-retries.ts';
+import { olderThanProxy } from '../older-than-proxy.ts';
 import { type Lease, LockBusyError, LockLostError, PartialMoveError } from '../ports.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
@@ -157,6 +159,32 @@ async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease):
 }
 
 /**
+ * Redis older than the proxy (restored from a snapshot taken before this rollback ended): users
+ * are already on the old slot, which runs the last good version. It is recorded as running it
+ * instead of being redeployed, which would first send users to PRODUCTION (since changed too).
+ */
+async function usersAlreadyBack(
+  deps: RollbackDeps,
+  state: ServiceState,
+  release: Release,
+): Promise<boolean> {
+  const actual = await deps.traffic.inspect(release.service).catch(() => undefined);
+  const desired = desiredTraffic(state, release);
+  const report = actual && (await olderThanProxy(deps, state, release, actual, desired));
+  if (!report) return false;
+  await deps.notifier.releaseNote(release, 'older-than-proxy', report);
+  const recorded = await updateService(deps, release.service, (s) =>
+    withSlot(
+      s,
+      release.fromSlot,
+      { version: release.fromVersion, health: 'healthy' },
+      deps.clock.now(),
+    ),
+  );
+  return recorded === 'written';
+}
+
+/**
  * Whether traffic may go back now: the old slot is PRODUCTION (a rollback mid-switch or
  * mid-canary), or it runs the last good version. Otherwise it is recorded as no longer running
  * it (the control loop then keeps users on PRODUCTION) and false is returned.
@@ -177,15 +205,11 @@ async function oldSlotReady(deps: RollbackDeps, release: Release): Promise<boole
     return true;
   }
   const slot = state.slots[target];
+  const runsIt = reported.ok && reported.version === release.fromVersion;
   const healthy = (await deps.probe.health(service, target)).ok;
-  if (
-    slot.version === release.fromVersion &&
-    slot.health !== 'failed' &&
-    reported.ok &&
-    reported.version === release.fromVersion &&
-    healthy
-  )
+  if (slot.version === release.fromVersion && slot.health !== 'failed' && runsIt && healthy)
     return true;
+  if (runsIt && healthy && (await usersAlreadyBack(deps, state, release))) return true;
   // Recorded before anything moves: until it is, desired traffic would still go to the slot.
   const marked =
     slot.version === release.fromVersion
