@@ -44,7 +44,9 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
       ? `last deploy failed (${stand.note ?? 'no detail'})`
       : stand.health === 'deploying'
         ? `deploying (was ${stand.version ?? 'unknown'})`
-        : (stand.version ?? 'no version yet');
+        : (stand.version ??
+          // Marked so when it stopped answering what was recorded (a rollback redeploys it).
+          (stand.note ? `version unknown (${stand.note})` : 'no version yet'));
   lines.push(await slotLine(deps, service, standby, 'STANDBY', standbyRecorded));
   const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
   try {

@@ -89,4 +89,32 @@ describe('/release status during a rollback', () => {
       'Last release: 2.4.0 → 2.4.1 (patch) rolling back: under way, deploying 2.4.0 onto blue first (users stay on green)',
     );
   });
+
+  it('names STANDBY as not running what was recorded while the rollback redeploys it', async () => {
+    const world = apiWorld(apiConfig(), NOW, {
+      production: 'green',
+      slots: {
+        blue: {
+          version: null,
+          health: 'unknown',
+          note: 'does not report the version Greenlight recorded',
+          updatedAt: AT,
+        },
+        green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
+      },
+    });
+    world.releases.set(
+      'rel-1',
+      releaseRecord(AT, {
+        state: 'rolling_back',
+        stateSince: AT,
+        releasedAt: AT,
+        rollback: { by: 'U0LEAD', reason: 'errors', at: AT, attempt: 3 },
+      }),
+    );
+    const details = (await releaseStatus(world.deps, { service: 'api' })).details?.join('\n');
+    expect(details?.split('\n').find((line) => line.startsWith('STANDBY:'))).toMatch(
+      /^STANDBY: blue version unknown \(does not report the version Greenlight recorded\) · /,
+    );
+  });
 });
