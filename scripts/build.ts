@@ -29,7 +29,7 @@ const KEEP_OTHERS_MS = 60 * 60 * 1000;
  * - the chunks carry a hash of their contents in their names and are written before the entry
  *   points, so an entry point only ever imports the chunks of its own build;
  * - every file is written beside its place and renamed into it, so a process reads whole files;
- * - files of other builds are removed only once they are an hour old.
+ * - files of other builds under `dist/src` are removed only once they are an hour old.
  */
 export async function build(): Promise<string[]> {
   const bundle = await rolldown({
@@ -97,10 +97,14 @@ async function licences(moduleIds: readonly string[]): Promise<string> {
   return `Third-party software bundled in dist/src by scripts/build.ts\n\n${parts.join(`\n${'-'.repeat(78)}\n\n`)}`;
 }
 
+/** What a build writes under dist/src: entry points, hashed chunks, their maps, and partials. */
+const BUILT_NAME = /\.js(\.map)?(\.\d+\.partial)?$/;
+
 async function removeOthers(keep: ReadonlySet<string>): Promise<void> {
   const now = Date.now();
-  for (const entry of await readdir(DIST, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
+  // Only the bundle's own folder: anything else under dist/ is not this script's to remove.
+  for (const entry of await readdir(join(DIST, 'src'), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !BUILT_NAME.test(entry.name)) continue;
     const path = join(entry.parentPath, entry.name);
     if (keep.has(path)) continue;
     const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: now }));

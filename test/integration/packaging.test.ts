@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,7 +180,7 @@ function spawnGreenlightFrom(dir: string, env: Record<string, string>) {
 }
 
 describe('npm run build beside running processes', () => {
-  it('a rebuild from changed sources leaves every file an earlier main.js imports in place', async () => {
+  it('a rebuild from changed sources leaves every file an earlier main.js imports in place, and removes only its own old files', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'greenlight-rebuild-'));
     try {
       for (const path of ['package.json', 'scripts/build.ts', 'src']) {
@@ -203,7 +203,17 @@ describe('npm run build beside running processes', () => {
       const source = await readFile(workers, 'utf8');
       expect(source).toContain("'traffic reconciled at start-up'");
       await writeFile(workers, source.replace("'traffic reconciled at start-up'", "'rebuilt'"));
+      // Two hours old: a chunk of a build long gone, and a file the build never wrote.
+      const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      const stale = join(dir, 'dist/src/start-workers-0ld0ld0l.js');
+      const foreign = join(dir, 'dist/notes.txt');
+      for (const path of [stale, foreign]) {
+        await writeFile(path, '// not this build\n');
+        await utimes(path, old, old);
+      }
       const second = await build();
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(foreign)).toBe(true);
       expect(importsOf(first).length).toBeGreaterThan(0);
       expect(importsOf(second)).not.toEqual(importsOf(first));
       // A process started from the first main.js still finds each chunk it loads later.
