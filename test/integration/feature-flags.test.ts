@@ -151,19 +151,12 @@ describe('feature flags on a real Unleash (PostgreSQL, unleash-server)', () => {
     expect(await unleash.flag(FLAG, ENV)).toEqual({ enabled: true, rollouts: [30] });
   });
 
-  it('/flag api new-checkout off disables the flag within a second and alerts', async () => {
-    const sent = Date.now();
+  it('/flag api new-checkout off has disabled the flag by the time it answers, and alerts', async () => {
     // A kill switch: any /flag operator may pull it, even outside the flag's role (lead here).
-    const answering = world.command('U0LEAD', '/flag', `api ${FLAG} off checkout errors`);
-    const off = await eventually(
-      () => unleash.flag(FLAG, ENV),
-      (state) => !state.enabled,
-      5000,
-      20,
-    );
-    expect(off.enabled).toBe(false);
-    expect(Date.now() - sent).toBeLessThan(1000);
-    expect(await answering).toContain(`${FLAG} (unleash, production) is off now`);
+    const answer = await world.command('U0LEAD', '/flag', `api ${FLAG} off checkout errors`);
+    expect(answer).toContain(`${FLAG} (unleash, production) is off now`);
+    // Done before the answer, not queued behind a job: "off now" is already true in Unleash.
+    expect((await unleash.flag(FLAG, ENV)).enabled).toBe(false);
     const alert = await eventually(
       () => world.slack.messages('C0ALERTS').find((m) => m.text.includes('[FLAG OFF]')),
       (m) => m !== undefined,
