@@ -14,7 +14,7 @@ export type {
   TrafficState,
   TrafficSwitcher,
 } from './traffic-ports.ts';
-export { MoveUndoneError, PartialMoveError } from './traffic-ports.ts';
+export { MoveUndoneError, PartialMoveError, setWeights } from './traffic-ports.ts';
 
 /**
  * State in Redis. Every write is a compare-and-set on the stored revision: it succeeds only if

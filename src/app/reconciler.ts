@@ -8,7 +8,6 @@ import {
 } from '../domain/desired-traffic.ts';
 import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
-import { SLOTS, type Slot } from '../domain/slots.ts';
 import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.ts';
 import { instancesOff, unreadInstances } from './fleet-traffic.ts';
 import { olderThanProxy } from './older-than-proxy.ts';
@@ -17,6 +16,7 @@ import {
   LockBusyError,
   LockLostError,
   PartialMoveError,
+  setWeights,
   type TrafficState,
 } from './ports.ts';
 import { audienceOff, driveAudience, wantedAudience } from './ring-traffic.ts';
@@ -45,8 +45,6 @@ export async function desiredNow(deps: Uses<ServicePorts>, service: string): Pro
   const release = state.lastReleaseId ? await deps.store.getRelease(state.lastReleaseId) : null;
   return { state, release, desired: desiredTraffic(state, release) };
 }
-
-const canaryOf = (weights: SlotWeights): Slot => (weights.green <= weights.blue ? 'green' : 'blue');
 
 /** Each load balancer's own weights (or error), for the audit trail of a fleet. */
 function instancesOf(traffic: TrafficState) {
@@ -156,22 +154,13 @@ export async function driveTraffic(
     if (silent !== undefined) throw silent;
     return { desired, before, after: before, changed: joined };
   }
-  const full = SLOTS.find((slot) => desired.weights[slot] >= 100);
   lease.assertHeld();
-  const moving = { ...options, lease };
   // A fleet moved back to known-good traffic but for an instance: what moved is audited first.
   // A lock that lapsed while the proxy moved explains a failure better than the proxy does
   // (another holder may have moved it meanwhile): not a failed switch, not a canary breach.
+  const moving = { ...options, lease };
   const missed = await missedOf(
-    full !== undefined
-      ? deps.traffic.switchTo(service, full, moving)
-      : // A split: name the slot with the smaller share, as the canary.
-        deps.traffic.split(
-          service,
-          canaryOf(desired.weights),
-          desired.weights[canaryOf(desired.weights)],
-          moving,
-        ),
+    setWeights(deps.traffic, service, desired.weights, moving),
     lease,
     true,
   );

@@ -1,6 +1,6 @@
 /** The traffic ports: what a load balancer (or a fleet of them) is asked and told. */
 import type { AudienceEntry } from '../domain/rings.ts';
-import type { Slot } from '../domain/slots.ts';
+import { SLOTS, type Slot } from '../domain/slots.ts';
 import type { Lease } from './lock-ports.ts';
 
 export interface TrafficState {
@@ -71,6 +71,22 @@ export interface TrafficSwitcher {
   audience?(service: string): Promise<AudienceEntry[]>;
   /** Rings: makes the proxy's audience entries exactly these, on every load balancer. */
   setAudience?(service: string, entries: readonly AudienceEntry[]): Promise<void>;
+}
+
+/**
+ * Moves `switcher` to `weights`: everyone onto one slot, or a split that names the slot with the
+ * smaller share as the canary.
+ */
+export function setWeights(
+  switcher: Pick<TrafficSwitcher, 'switchTo' | 'split'>,
+  service: string,
+  weights: Readonly<Record<Slot, number>>,
+  options?: MoveOptions,
+): Promise<{ changed: boolean }> {
+  const full = SLOTS.find((slot) => weights[slot] >= 100);
+  if (full !== undefined) return switcher.switchTo(service, full, options);
+  const canary: Slot = weights.green <= weights.blue ? 'green' : 'blue';
+  return switcher.split(service, canary, weights[canary], options);
 }
 
 /**

@@ -5,7 +5,7 @@ import type {
   TrafficState,
   TrafficSwitcher,
 } from '../../app/ports.ts';
-import { MoveUndoneError, PartialMoveError } from '../../app/traffic-ports.ts';
+import { MoveUndoneError, PartialMoveError, setWeights } from '../../app/traffic-ports.ts';
 import {
   allOn,
   describeWeights,
@@ -282,13 +282,7 @@ export class HaproxyFleetSwitcher implements TrafficSwitcher {
         const weights = before.get(instance.name);
         if (weights === undefined) return `${instance.name}: left as is (unread before the move)`;
         try {
-          const full = SLOTS.find((slot) => weights[slot] >= 100);
-          const { lease } = options;
-          if (full !== undefined) await instance.switcher.switchTo(service, full, { lease });
-          else {
-            const canary: Slot = weights.green <= weights.blue ? 'green' : 'blue';
-            await instance.switcher.split(service, canary, weights[canary], { lease });
-          }
+          await setWeights(instance.switcher, service, weights, { lease: options.lease });
           return `${instance.name} back to ${describeWeights(weights)}`;
         } catch (caught) {
           return `${instance.name} could not be restored (${(caught as Error).message})`;
