@@ -25,7 +25,8 @@ export async function driveWithRetries(
 ): Promise<PartialMoveError | undefined> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await driveTraffic(deps, service, lease);
+      // The step alone moves this traffic: a load balancer that cannot be read is not done.
+      await driveTraffic(deps, service, lease, { everyInstance: true });
       return undefined;
     } catch (error) {
       if (options.keepPartial && error instanceof PartialMoveError) return error;

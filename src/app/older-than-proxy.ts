@@ -67,12 +67,37 @@ function aheadOnRecord(release: Release) {
 }
 
 /**
+ * Proof that a rollback's record is older than its end, which a hand edit onto the old slot
+ * cannot give: PRODUCTION on record answers another version than recorded (a /bump after the
+ * rollback ended), and the old slot is healthy. Says so, or undefined.
+ */
+async function changedSinceRollback(
+  deps: Uses<'probe' | 'sleep'>,
+  state: ServiceState,
+  release: Release,
+): Promise<string | undefined> {
+  const recorded = state.slots[state.production].version;
+  if (recorded === null) return undefined;
+  const answer = await answered(
+    deps,
+    () => deps.probe.version(release.service, state.production).catch(() => undefined),
+    (r) => r?.ok === true,
+  );
+  if (!answer?.ok || answer.version === recorded) return undefined;
+  const health = await deps.probe
+    .health(release.service, release.fromSlot)
+    .catch(() => ({ ok: false }));
+  if (!health.ok) return undefined;
+  return `, and ${state.production}, PRODUCTION on record with ${recorded}, answers ${answer.version}`;
+}
+
+/**
  * Redis restored from an older snapshot (or a write lost with the last second of an AOF) can
  * say a release never went live while the proxy already serves it, or that a rollback has not
  * ended while users are already back. Then the proxy is newer than Redis and "correcting" it
  * would move production on stale data: the proxy gives the slot more traffic than Redis wants,
- * a share the release itself would have set, and that slot runs exactly the version it would.
- * Returns the report to post, or undefined when the difference is ordinary drift.
+ * a share the release itself would have set, and that slot runs exactly the version it would
+ * (for a rollback, with proof beyond what a hand edit shows: `changedSinceRollback`). Returns the report to post, or undefined when the difference is ordinary drift.
  */
 export async function olderThanProxy(
   deps: Uses<'probe' | 'traffic' | 'sleep'>,
@@ -94,6 +119,9 @@ export async function olderThanProxy(
     (r) => r?.ok === true,
   );
   if (!reported?.ok || reported.version !== ahead.version) return undefined;
+  const since =
+    release.state === 'rolling_back' ? await changedSinceRollback(deps, state, release) : '';
+  if (since === undefined) return undefined;
   // A proxy that restarted since Greenlight last recorded it shows its configuration's defaults,
   // not anything newer than Redis: that is drift. Unknown start (a command driver): drift too.
   const startedAt = deps.traffic.startedAt?.bind(deps.traffic);
@@ -108,5 +136,5 @@ export async function olderThanProxy(
   const recorded = state.traffic?.proxyStartedAt;
   if (started === undefined || recorded === undefined || !sameProxy(recorded, started.getTime()))
     return undefined;
-  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${ahead.slot} runs ${ahead.version}, which Greenlight's records say is ${ahead.recordSays}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
+  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${ahead.slot} runs ${ahead.version}, which Greenlight's records say is ${ahead.recordSays}${since}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
 }

@@ -109,27 +109,28 @@ const missedOf = (move: Promise<unknown>, lease: Lease, keepPartial: boolean) =>
  * The only code that moves traffic. Call it holding the service's traffic lock: it reads what
  * should be (from the stored release) and what is (from the proxy), moves the proxy when they
  * differ, audits the change, and reads the proxy back. Throws when the proxy refuses or does not
- * end where it should, or when a load balancer of a fleet cannot be read (a move back keeps it as
- * missed, like one it could not reach). A caller that decided on a read (whether a step owns the
+ * end where it should, and with `everyInstance` when a load balancer of a fleet cannot be read
+ * (a move back keeps it as missed, like one it could not reach); otherwise the control loop
+ * reaches that one once it answers. A caller that decided on a read (whether a step owns the
  * traffic) passes it, so the move is the one it decided on, not one a later read would make.
  */
 export async function driveTraffic(
   deps: Uses<ServicePorts>,
   service: string,
   lease: Lease,
-  read?: DesiredRead,
+  options: { read?: DesiredRead; everyInstance?: boolean } = {},
 ): Promise<{
   desired: DesiredTraffic;
   before: TrafficState;
   after: TrafficState;
   changed: boolean;
 }> {
-  const { state, release, desired } = read ?? (await desiredNow(deps, service));
+  const { state, release, desired } = options.read ?? (await desiredNow(deps, service));
   const before = await deps.traffic.inspect(service);
   // Across several load balancers, a release moving forward is undone where it reached if one
   // instance cannot follow; a move back to known-good traffic keeps what it reached.
   const forward = release?.state === 'switching' || release?.state === 'ramping';
-  const options = { onPartialFailure: forward ? 'restore' : 'keep' } as const;
+  const onPartialFailure = forward ? 'restore' : 'keep';
   // Rings: audiences leave before the weights move back (a rollback restores every ring) and
   // join once the weights are set, so no audience is sent to a slot that is leaving.
   const audience = wantedAudience(deps, service, release);
@@ -149,8 +150,9 @@ export async function driveTraffic(
       lease.assertHeld();
       joined = await driveAudience(deps, service, audience, desired).catch(lapsedFirst(lease));
     }
-    // Nothing to move where the proxy could be read; one that could not may send users anywhere.
-    const silent = left ?? unreadInstances(before);
+    // Nothing to move where the proxy could be read; one that could not may send users anywhere:
+    // a step that alone moves this traffic (`everyInstance`) must not take that as done.
+    const silent = left ?? (options.everyInstance ? unreadInstances(before) : undefined);
     if (silent !== undefined) throw silent;
     return { desired, before, after: before, changed: joined };
   }
@@ -158,7 +160,7 @@ export async function driveTraffic(
   // A fleet moved back to known-good traffic but for an instance: what moved is audited first.
   // A lock that lapsed while the proxy moved explains a failure better than the proxy does
   // (another holder may have moved it meanwhile): not a failed switch, not a canary breach.
-  const moving = { ...options, lease };
+  const moving = { onPartialFailure, lease } as const;
   const missed = await missedOf(
     setWeights(deps.traffic, service, desired.weights, moving),
     lease,
@@ -251,7 +253,7 @@ export async function reconcileTraffic(
             state.traffic === undefined ||
             !sameWeights(state.traffic.weights, actual.weights) ||
             lostAudience !== undefined;
-          const moved = await driveTraffic(deps, service, lease, read);
+          const moved = await driveTraffic(deps, service, lease, { read });
           if (!drifted) return { service, result: 'moved', detail: desired.because };
           const seen = actual.serving.join(' + ') || 'no slot';
           const off = instancesOff(actual, desired.weights);

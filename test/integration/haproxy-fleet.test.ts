@@ -130,7 +130,7 @@ describe('a service behind three HAProxy instances, switched all at once', {
     async () => {
       const lost = world.fleet[2] as HaproxyFixture;
       // Back from the previous outage, lb-3 is put where the others are by the control loop.
-      await eventually(() => allOn(lost, 'green'), Boolean, 15_000);
+      await eventually(() => allOn(lost, 'green'), Boolean, 30_000);
       // The control loop may still be recording what it set: /release then asks to try again.
       await eventually(
         () => world.command('U0DEV1', '/release', 'api'),
@@ -158,7 +158,7 @@ describe('a service behind three HAProxy instances, switched all at once', {
       // until the control loop puts it where the others are.
       const driftBefore = driftNotes(world).length;
       await lost.reload();
-      await eventually(() => allOn(lost, 'green'), Boolean, 15_000);
+      await eventually(() => allOn(lost, 'green'), Boolean, 30_000);
       expect(await servedBy(lost)).toEqual({ green: 10 });
       const drift = await eventually(
         () => driftNotes(world).slice(driftBefore),

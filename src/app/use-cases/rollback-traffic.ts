@@ -150,7 +150,7 @@ async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease):
   await driveWithRetries(deps, release.service, lease, { stillWanted }).catch((error: unknown) => {
     if (!(error instanceof PartialMoveError)) throw error;
     throw new Error(
-      `${error.missed.join(', ')} could not be moved off ${release.fromSlot}, so ${release.fromVersion} is not deployed under its users: ${error.message}`,
+      `${error.missed.join(', ')} may still send users to ${release.fromSlot} (not read, or not moved), so ${release.fromVersion} is not deployed under them: ${error.message}`,
     );
   });
   const serving = await servesTraffic(deps, release.service, release.fromSlot);
@@ -159,9 +159,8 @@ async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease):
 }
 
 /**
- * Redis older than the proxy (restored from a snapshot taken before this rollback ended): users
- * are already on the old slot, which runs the last good version. It is recorded as running it
- * instead of being redeployed, which would first send users to PRODUCTION (since changed too).
+ * Redis older than the proxy (restored from before this rollback ended, PRODUCTION changed since):
+ * users already on the old slot stay; it is recorded, not redeployed under them.
  */
 async function usersAlreadyBack(
   deps: RollbackDeps,
@@ -172,16 +171,18 @@ async function usersAlreadyBack(
   const desired = desiredTraffic(state, release);
   const report = actual && (await olderThanProxy(deps, state, release, actual, desired));
   if (!report) return false;
-  await deps.notifier.releaseNote(release, 'older-than-proxy', report);
+  const { fromSlot, fromVersion } = release;
   const recorded = await updateService(deps, release.service, (s) =>
-    withSlot(
-      s,
-      release.fromSlot,
-      { version: release.fromVersion, health: 'healthy' },
-      deps.clock.now(),
-    ),
+    withSlot(s, fromSlot, { version: fromVersion, health: 'healthy' }, deps.clock.now()),
   );
-  return recorded === 'written';
+  if (recorded !== 'written')
+    throw new Error(`could not record ${fromVersion} on ${fromSlot}: the record is ${recorded}`);
+  await deps.notifier.releaseNote(
+    release,
+    `already-back-${rollbackAttempt(release)}`,
+    `Users are already on ${fromSlot}, which runs ${fromVersion} and is healthy, while ${state.production}, PRODUCTION on record, answers another version than recorded: Redis looks older than the proxy (restored from a snapshot?). The rollback is recorded as done without redeploying ${fromSlot}.`,
+  );
+  return true;
 }
 
 /**

@@ -151,7 +151,7 @@ export async function runTrafficStep(
     const read = await desiredNow(deps, job.service);
     if (stepOwnsTraffic(read.state, read.release)) return;
     try {
-      await driveTraffic(deps, job.service, lease, read);
+      await driveTraffic(deps, job.service, lease, { read });
     } catch (error) {
       // A lost lock says nothing about the canary: the step runs again, nothing rolls back.
       if (error instanceof LockLostError) throw error;

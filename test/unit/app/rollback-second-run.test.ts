@@ -180,7 +180,7 @@ describe('a rollback that redeploys its old slot, run twice or disturbed', () =>
     // Refused while a load balancer may still send users to the slot, and the thread says why.
     expect(deployed).toEqual([]);
     expect(w.releases.get('rel-1')?.failure).toContain(
-      'lb2 (us) could not be moved off blue, so 2.4.0 is not deployed under its users: HAProxy lb2 (us): Runtime API: timeout',
+      'lb2 (us) may still send users to blue (not read, or not moved), so 2.4.0 is not deployed under them: HAProxy lb2 (us): Runtime API: timeout',
     );
   });
 
