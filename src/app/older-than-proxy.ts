@@ -1,6 +1,7 @@
 import { type DesiredTraffic, describeWeights } from '../domain/desired-traffic.ts';
 import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
+import type { Slot } from '../domain/slots.ts';
 import { defaultSleep, type Uses } from './app-deps.ts';
 import type { TrafficState } from './ports.ts';
 
@@ -66,10 +67,37 @@ function aheadOnRecord(release: Release) {
   return undefined;
 }
 
+/** Reads of a slot's version in a rollback's case: one answer that agrees with itself, not a lucky one. */
+const ROLLBACK_READS = 3;
+
 /**
- * Proof that a rollback's record is older than its end, which a hand edit onto the old slot
- * cannot give: PRODUCTION on record answers another version than recorded (a /bump after the
- * rollback ended), and the old slot is healthy. Says so, or undefined.
+ * The version `slot` answers on every one of several reads (each tried as `answered` does), or
+ * undefined when one does not answer or they disagree: a /version behind several instances, some
+ * still on another version, must not pass for one that runs a version throughout.
+ */
+async function steadyVersion(
+  deps: Uses<'probe' | 'sleep'>,
+  service: string,
+  slot: Slot,
+): Promise<string | undefined> {
+  const seen = new Set<string>();
+  for (let i = 0; i < ROLLBACK_READS; i += 1) {
+    const answer = await answered(
+      deps,
+      () => deps.probe.version(service, slot).catch(() => undefined),
+      (r) => r?.ok === true,
+    );
+    if (!answer?.ok) return undefined;
+    seen.add(answer.version);
+  }
+  return seen.size === 1 ? [...seen][0] : undefined;
+}
+
+/**
+ * Proof that a rollback's record is older than its end, beyond what a hand edit onto the old
+ * slot shows: the old slot runs the last good version throughout and is healthy, and PRODUCTION
+ * on record answers another version than recorded throughout (a /bump after the rollback
+ * ended). Says so, or undefined.
  */
 async function changedSinceRollback(
   deps: Uses<'probe' | 'sleep'>,
@@ -78,17 +106,17 @@ async function changedSinceRollback(
 ): Promise<string | undefined> {
   const recorded = state.slots[state.production].version;
   if (recorded === null) return undefined;
-  const answer = await answered(
+  if ((await steadyVersion(deps, release.service, release.fromSlot)) !== release.fromVersion)
+    return undefined;
+  const now = await steadyVersion(deps, release.service, state.production);
+  if (now === undefined || now === recorded) return undefined;
+  const health = await answered(
     deps,
-    () => deps.probe.version(release.service, state.production).catch(() => undefined),
-    (r) => r?.ok === true,
+    () => deps.probe.health(release.service, release.fromSlot).catch(() => ({ ok: false })),
+    (r) => r.ok,
   );
-  if (!answer?.ok || answer.version === recorded) return undefined;
-  const health = await deps.probe
-    .health(release.service, release.fromSlot)
-    .catch(() => ({ ok: false }));
   if (!health.ok) return undefined;
-  return `, and ${state.production}, PRODUCTION on record with ${recorded}, answers ${answer.version}`;
+  return `, and ${state.production}, PRODUCTION on record with ${recorded}, answers ${now}`;
 }
 
 /**
@@ -97,9 +125,10 @@ async function changedSinceRollback(
  * ended while users are already back. Then the proxy is newer than Redis and "correcting" it
  * would move production on stale data: the proxy gives the slot more traffic than Redis wants,
  * a share the release itself would have set, and that slot runs exactly the version it would
- * (for a rollback, with proof beyond what a hand edit shows: `changedSinceRollback`). Returns the report to post, or undefined when the difference is ordinary drift.
+ * (for a rollback, with the proof of `changedSinceRollback`). Returns what the proxy and the
+ * slots show, or undefined when the difference is ordinary drift.
  */
-export async function olderThanProxy(
+export async function proxyAhead(
   deps: Uses<'probe' | 'traffic' | 'sleep'>,
   state: ServiceState,
   release: Release | null,
@@ -136,5 +165,18 @@ export async function olderThanProxy(
   const recorded = state.traffic?.proxyStartedAt;
   if (started === undefined || recorded === undefined || !sameProxy(recorded, started.getTime()))
     return undefined;
-  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${ahead.slot} runs ${ahead.version}, which Greenlight's records say is ${ahead.recordSays}${since}. Redis looks older than the proxy (restored from a snapshot?), so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
+  return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${ahead.slot} runs ${ahead.version}, which Greenlight's records say is ${ahead.recordSays}${since}. Redis looks older than the proxy (restored from a snapshot?)`;
+}
+
+/** `proxyAhead` as the control loop reports it: it leaves traffic alone and says what to do. */
+export async function olderThanProxy(
+  deps: Uses<'probe' | 'traffic' | 'sleep'>,
+  state: ServiceState,
+  release: Release | null,
+  actual: TrafficState,
+  desired: DesiredTraffic,
+): Promise<string | undefined> {
+  const shown = await proxyAhead(deps, state, release, actual, desired);
+  if (shown === undefined || release === null) return undefined;
+  return `${shown}, so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
 }

@@ -4,7 +4,7 @@ import { type Release, rollbackAttempt } from '../../domain/release.ts';
 import { type ServiceState, withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
 import { driveWithRetries } from '../move-retries.ts';
-import { olderThanProxy } from '../older-than-proxy.ts';
+import { proxyAhead } from '../older-than-proxy.ts';
 import { type Lease, LockBusyError, LockLostError, PartialMoveError } from '../ports.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
@@ -119,21 +119,7 @@ export async function runRollbackStep(
         const latest = await deps.store.getRelease(release.id);
         if (!isAttempt(latest, release)) return;
         slotLease.assertHeld();
-        // Recorded so desired traffic may go to it.
-        const recorded = await updateService(deps, release.service, (state) =>
-          withSlot(
-            state,
-            release.fromSlot,
-            { version: release.fromVersion, health: 'healthy' },
-            deps.clock.now(),
-          ),
-        );
-        if (recorded !== 'written')
-          throw new Error(
-            recorded === 'conflict'
-              ? `could not record ${release.fromVersion} on ${release.fromSlot}: the service kept changing`
-              : `could not record ${release.fromVersion} on ${release.fromSlot}: the service's record is ${recorded}`,
-          );
+        await recordOldSlot(deps, release);
         await finish(deps, { ...begun, release: latest }, lease);
       });
     }),
@@ -158,6 +144,18 @@ async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease):
     throw new Error(`${release.fromVersion} is not redeployed: ${serving}`);
 }
 
+/** The old slot recorded as running the last good version, so desired traffic may go to it. */
+async function recordOldSlot(deps: RollbackDeps, release: Release): Promise<void> {
+  const { fromSlot, fromVersion } = release;
+  const recorded = await updateService(deps, release.service, (state) =>
+    withSlot(state, fromSlot, { version: fromVersion, health: 'healthy' }, deps.clock.now()),
+  );
+  if (recorded !== 'written')
+    throw new Error(
+      `could not record ${fromVersion} on ${fromSlot}: ${recorded === 'conflict' ? 'the service kept changing' : `the service's record is ${recorded}`}`,
+    );
+}
+
 /**
  * Redis older than the proxy (restored from before this rollback ended, PRODUCTION changed since):
  * users already on the old slot stay; it is recorded, not redeployed under them.
@@ -169,18 +167,13 @@ async function usersAlreadyBack(
 ): Promise<boolean> {
   const actual = await deps.traffic.inspect(release.service).catch(() => undefined);
   const desired = desiredTraffic(state, release);
-  const report = actual && (await olderThanProxy(deps, state, release, actual, desired));
-  if (!report) return false;
-  const { fromSlot, fromVersion } = release;
-  const recorded = await updateService(deps, release.service, (s) =>
-    withSlot(s, fromSlot, { version: fromVersion, health: 'healthy' }, deps.clock.now()),
-  );
-  if (recorded !== 'written')
-    throw new Error(`could not record ${fromVersion} on ${fromSlot}: the record is ${recorded}`);
+  const shown = actual && (await proxyAhead(deps, state, release, actual, desired));
+  if (!shown) return false;
+  await recordOldSlot(deps, release);
   await deps.notifier.releaseNote(
     release,
     `already-back-${rollbackAttempt(release)}`,
-    `Users are already on ${fromSlot}, which runs ${fromVersion} and is healthy, while ${state.production}, PRODUCTION on record, answers another version than recorded: Redis looks older than the proxy (restored from a snapshot?). The rollback is recorded as done without redeploying ${fromSlot}.`,
+    `${shown}: the rollback is recorded as done, without redeploying ${release.fromSlot}.`,
   );
   return true;
 }
@@ -210,7 +203,8 @@ async function oldSlotReady(deps: RollbackDeps, release: Release): Promise<boole
   const healthy = (await deps.probe.health(service, target)).ok;
   if (slot.version === release.fromVersion && slot.health !== 'failed' && runsIt && healthy)
     return true;
-  if (runsIt && healthy && (await usersAlreadyBack(deps, state, release))) return true;
+  // Its own reads, each tried again: one slow answer must not send users off a slot they are on.
+  if (await usersAlreadyBack(deps, state, release)) return true;
   // Recorded before anything moves: until it is, desired traffic would still go to the slot.
   const marked =
     slot.version === release.fromVersion

@@ -128,7 +128,7 @@ describe('a Redis record from the middle of a rollback that has since finished',
     expect(seen.filter((green) => green > 0)).toEqual([]);
     expect(w.weights).toEqual({ blue: 100, green: 0 });
     expect(w.posts.join('\n')).toContain(
-      'The rollback is recorded as done without redeploying blue',
+      'the rollback is recorded as done, without redeploying blue',
     );
   });
 });

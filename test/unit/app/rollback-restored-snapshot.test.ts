@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { AppDeps } from '../../../src/app/app-deps.ts';
+import { reconcileTraffic } from '../../../src/app/reconciler.ts';
+import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
+import { ROLLBACK_AT, type RollbackWorld, rollbackWorld } from '../../../testkit/rollback-world.ts';
+
+const PROXY_STARTED = Date.parse('2026-11-24T09:00:00.000Z');
+
+/** The genuine case of 5eea12b: Redis restored mid-rollback; since then blue got 2.4.0 and
+ * everyone, and a /bump put 2.5.1 (never approved) on green, PRODUCTION on record. */
+function restored(): RollbackWorld {
+  const w = rollbackWorld();
+  const service = w.services.get('api');
+  if (service === undefined) throw new Error('no service');
+  w.services.set('api', {
+    ...service,
+    traffic: { weights: { blue: 0, green: 100 }, at: ROLLBACK_AT, proxyStartedAt: PROXY_STARTED },
+  });
+  w.running.blue = '2.4.0';
+  w.running.green = '2.5.1';
+  w.weights.blue = 100;
+  w.weights.green = 0;
+  w.deps.traffic = { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) };
+  return w;
+}
+
+/** Blue's /health times out on the given calls (1-based), answers otherwise. */
+function blueHealthBlips(w: RollbackWorld, blips: number[]) {
+  let calls = 0;
+  w.deps.probe = {
+    ...w.deps.probe,
+    health: async (_s, slot) => {
+      if (slot !== 'blue') return { ok: true };
+      calls += 1;
+      return blips.includes(calls) ? { ok: false, reason: 'timed out' } : { ok: true };
+    },
+  };
+}
+
+function greenSeen(w: RollbackWorld): number[] {
+  const seen: number[] = [];
+  const inspect = w.deps.traffic.inspect;
+  w.deps.traffic = {
+    ...w.deps.traffic,
+    inspect: async (name) => {
+      seen.push(w.weights.green);
+      return inspect(name);
+    },
+  };
+  return seen;
+}
+
+describe('a rollback record older than the proxy, read more than once', () => {
+  it('the control loop: one timed-out /health of blue does not send everyone to green (2.5.1)', async () => {
+    const w = restored();
+    blueHealthBlips(w, [1]);
+    await reconcileTraffic(w.deps, 'api');
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('the step after a standoff: one timed-out /health of blue does not move users to green and back', async () => {
+    const w = restored();
+    await reconcileTraffic(w.deps, 'api'); // standoff: traffic left on blue
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+    blueHealthBlips(w, [1]); // the step's first read of blue's health
+    const seen = greenSeen(w);
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    seen.push(w.weights.green);
+    expect(seen.filter((green) => green > 0)).toEqual([]);
+  });
+
+  it('a half-done /bump on blue is redeployed even if one PRODUCTION instance answers another version', async () => {
+    const w = rollbackWorld();
+    w.weights.blue = 100; // flipped there by hand
+    w.weights.green = 0;
+    w.deps.traffic = { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) };
+    const service = w.services.get('api');
+    if (service === undefined) throw new Error('no service');
+    w.services.set('api', {
+      ...service,
+      traffic: { weights: { blue: 0, green: 100 }, at: ROLLBACK_AT, proxyStartedAt: PROXY_STARTED },
+    });
+    const blue = ['2.4.0', '2.4.0', '2.5.0']; // a /bump cut off after one of three instances
+    const green = ['2.3.9', '2.4.1', '2.4.1']; // one green instance lagging (load-balanced /version)
+    let b = 0;
+    let g = 0;
+    w.deps.probe = {
+      ...w.deps.probe,
+      version: async (_s, slot) => {
+        if (w.deploysSaw.length > 0) return { ok: true, version: w.running[slot] };
+        const list = slot === 'blue' ? blue : green;
+        const n = slot === 'blue' ? b++ : g++;
+        return { ok: true, version: list[n % list.length] ?? '' };
+      },
+    };
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.deploysSaw.length).toBe(1);
+  });
+});
+
+describe('a rollback record older than the proxy: what the thread says', () => {
+  it('a lost race recording blue reads as such, not "the record is conflict"', async () => {
+    const w = restored();
+    const commit = w.deps.store.commit.bind(w.deps.store);
+    w.deps.store = {
+      ...w.deps.store,
+      commit: async (writes) =>
+        writes.release === undefined && writes.service?.next.slots.blue.version === '2.4.0'
+          ? false
+          : commit(writes),
+    } as AppDeps['store'];
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    const failure = w.releases.get('rel-1')?.failure ?? '';
+    expect(failure).toContain('could not record 2.4.0 on blue');
+    expect(failure).not.toContain('the record is conflict');
+  });
+});
