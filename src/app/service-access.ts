@@ -5,6 +5,14 @@ import { audit, type ServicePorts, serviceConfig, type Uses } from './app-deps.t
 import { ReleaseError } from './release-error.ts';
 
 /**
+ * Releases read back, newest first, to find the active one: releases requested after it that
+ * never went live (rejected, cancelled, expired) can stand in front of it, since a /rollback of
+ * the live release may come after them. Past this many, the newest release is read as if none
+ * were active.
+ */
+const ADOPTION_LOOKBACK = 20;
+
+/**
  * Redis has no record of a service: a first start, or data lost (a restart without persistence,
  * an eviction). Greenlight adopts what the proxy serves, with versions read from the slots, and
  * never moves traffic for it: the slot taking (most) traffic is PRODUCTION. The newest release
@@ -31,7 +39,7 @@ async function adoptService(deps: Uses<ServicePorts>, service: string): Promise<
   const started = await deps.traffic.startedAt?.(service).catch(() => undefined);
   // The active release if there is one: a rollback of the live release can be older than a
   // newer one that never went live (cancelled or rejected).
-  const recent = await deps.store.listReleases(service, 20);
+  const recent = await deps.store.listReleases(service, ADOPTION_LOOKBACK);
   const newest = recent.find((r) => ACTIVE_STATES.includes(r.state)) ?? recent[0];
   const production: Slot =
     (newest && productionOnRecord(newest, weights)) ??
