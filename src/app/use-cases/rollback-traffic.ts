@@ -255,7 +255,10 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
   });
   await deps.notifier.rollbackAlert(done.release, done.state, 'done');
   if (missed !== undefined) {
-    const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${release.version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
+    // What the slot left behind answers now (a /bump may have changed it since, see proxyAhead).
+    const left = await deps.probe.version(service, release.toSlot).catch(() => undefined);
+    const version = left?.ok ? left.version : release.version;
+    const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
     await deps.notifier.releaseNote(done.release, `rollback-missed-${release.revision}`, text);
     // Beside the "Production restored" alert, which would otherwise read as the whole story.
     await deps.notifier.drift(service, deps.config.alertsChannel, text);

@@ -115,3 +115,28 @@ describe('a rollback record older than the proxy: what the thread says', () => {
     expect(failure).not.toContain('the record is conflict');
   });
 });
+
+describe('a rollback record older than the proxy, behind a fleet with a silent load balancer', () => {
+  it('names the version green answers now, not the one on record, as what lb2 may still send users to', async () => {
+    const w = restored();
+    const inner = w.deps.traffic;
+    w.deps.traffic = {
+      ...inner,
+      inspect: async (service) => {
+        const lb1 = await inner.inspect(service);
+        return {
+          ...lb1,
+          instances: [
+            { name: 'lb1', region: 'eu', state: lb1 },
+            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
+          ],
+        };
+      },
+    };
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    const posts = w.posts.join('\n');
+    expect(posts).toContain(
+      'Rolled back on every load balancer but lb2 (us), which may still send users to 2.5.1 on green',
+    );
+  });
+});
