@@ -92,3 +92,20 @@ export function rollbackOnFirstInspect(w: MemoryWorld): void {
     },
   };
 }
+
+/** When the HAProxy process Greenlight last set started (`proxyAsRecorded`). */
+export const PROXY_STARTED = Date.parse('2026-11-24T09:00:00.000Z');
+
+/**
+ * Greenlight recorded setting green only on the HAProxy process that still runs: a hand edit
+ * through its Runtime API, or a later move, keeps that process (a reload would not).
+ */
+export function proxyAsRecorded(w: RollbackWorld): void {
+  const service = w.services.get('api');
+  if (service === undefined) throw new Error('no service');
+  w.services.set('api', {
+    ...service,
+    traffic: { weights: { blue: 0, green: 100 }, at: ROLLBACK_AT, proxyStartedAt: PROXY_STARTED },
+  });
+  w.deps.traffic = { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) };
+}

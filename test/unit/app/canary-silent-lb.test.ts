@@ -3,6 +3,7 @@ import { runTrafficStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { withSilentLb2 } from '../../../testkit/silent-load-balancer.ts';
 
 const NOW = new Date('2026-11-27T10:00:00.000Z');
 const AT = '2026-11-27T09:00:00.000Z';
@@ -25,27 +26,11 @@ describe('a canary step whose weights are already in place, one load balancer si
     // Every load balancer took the 10 % step; lb2's Runtime API now times out once (a reload).
     w.weights.blue = 90;
     w.weights.green = 10;
-    const inner = w.deps.traffic;
-    let reads = 0;
     const deps = {
       ...w.deps,
       sleep: async () => undefined,
-      traffic: {
-        ...inner,
-        inspect: async (service: string) => {
-          reads += 1;
-          const lb1 = await inner.inspect(service);
-          return {
-            ...lb1,
-            instances: [
-              { name: 'lb1', region: 'eu', state: lb1 },
-              reads === 1
-                ? { name: 'lb2', region: 'us', error: 'Runtime API: timeout' }
-                : { name: 'lb2', region: 'us', state: lb1 },
-            ],
-          };
-        },
-      },
+      // lb2's Runtime API times out on the first read only (a reload).
+      traffic: withSilentLb2(w.deps.traffic, (read) => read === 1),
     };
     await runTrafficStep(deps, { service: 'api' });
     const release = w.releases.get('rel-1');

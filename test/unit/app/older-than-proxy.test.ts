@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { reconcileTraffic } from '../../../src/app/reconciler.ts';
-import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { apiWorld } from '../../../testkit/api-world.ts';
 import { releaseRecord } from '../../../testkit/release-fixtures.ts';
-import { ROLLBACK_AT, rollbackWorld } from '../../../testkit/rollback-world.ts';
 
 // Redis came back from a snapshot taken before the approval: its release still waits for
 // approval while the proxy already sends everything to the release's slot. Greenlight must leave
@@ -79,56 +77,5 @@ describe('a Redis record older than the proxy', () => {
     const { w, deps } = world([{ ok: true, version: '2.4.1' }], new Date(PROXY_STARTED + 1417));
     await reconcileTraffic(deps, 'api');
     expect(w.weights).toEqual({ blue: 100, green: 0 });
-  });
-});
-
-// Redis came back from a snapshot taken while a rollback was bringing its old slot back: blue was
-// being redeployed with 2.4.0. Since then the rollback finished (everyone on blue, running 2.4.0)
-// and a /bump put 2.5.1, never approved, on green. On record green is still PRODUCTION.
-describe('a Redis record from the middle of a rollback that has since finished', () => {
-  function restored() {
-    const w = rollbackWorld();
-    const service = w.services.get('api');
-    if (service === undefined) throw new Error('no service');
-    w.services.set('api', {
-      ...service,
-      traffic: { weights: { blue: 0, green: 100 }, at: ROLLBACK_AT, proxyStartedAt: PROXY_STARTED },
-    });
-    w.running.blue = '2.4.0';
-    w.running.green = '2.5.1';
-    w.weights.blue = 100;
-    w.weights.green = 0;
-    w.deps.traffic = { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) };
-    return w;
-  }
-
-  it('the control loop leaves everyone on blue: green runs an unapproved version', async () => {
-    const w = restored();
-    await reconcileTraffic(w.deps, 'api');
-    expect(w.weights).toEqual({ blue: 100, green: 0 });
-    expect(w.posts.some((p) => p.includes('Redis looks older than the proxy'))).toBe(true);
-  });
-
-  it('the rollback, run again, finds blue running 2.4.0 and ends without anyone reaching green', async () => {
-    const w = restored();
-    const seen: number[] = [];
-    const inspect = w.deps.traffic.inspect;
-    w.deps.traffic = {
-      ...w.deps.traffic,
-      inspect: async (name) => {
-        seen.push(w.weights.green);
-        return inspect(name);
-      },
-    };
-    await reconcileTraffic(w.deps, 'api');
-    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
-    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
-    expect(w.services.get('api')?.production).toBe('blue');
-    expect(w.deploysSaw).toEqual([]);
-    expect(seen.filter((green) => green > 0)).toEqual([]);
-    expect(w.weights).toEqual({ blue: 100, green: 0 });
-    expect(w.posts.join('\n')).toContain(
-      'the rollback is recorded as done, without redeploying blue',
-    );
   });
 });

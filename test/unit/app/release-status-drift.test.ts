@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { releaseStatus } from '../../../src/app/use-cases/release-status.ts';
+import type { SlotState } from '../../../src/domain/service-state.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { apiWorld } from '../../../testkit/api-world.ts';
 import { releaseRecord } from '../../../testkit/release-fixtures.ts';
@@ -45,13 +46,11 @@ describe('/release status: drift is measured against what the release wants', ()
 });
 
 describe('/release status during a rollback', () => {
-  const status = async (failure?: string, now = NOW, blueVersion = '2.4.0') => {
+  /** The status lines of api while 2.4.1 rolls back onto blue, whose record is `blue`. */
+  const lines = async (blue: SlotState, failure?: string, now = NOW) => {
     const world = apiWorld(apiConfig(), now, {
       production: 'green',
-      slots: {
-        blue: { version: blueVersion, health: 'healthy', updatedAt: AT },
-        green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
-      },
+      slots: { blue, green: { version: '2.4.1', health: 'healthy', updatedAt: AT } },
     });
     world.releases.set(
       'rel-1',
@@ -64,8 +63,12 @@ describe('/release status during a rollback', () => {
       }),
     );
     const details = (await releaseStatus(world.deps, { service: 'api' })).details?.join('\n');
-    return details?.split('\n').find((line) => line.startsWith('Last release:'));
+    return details?.split('\n') ?? [];
   };
+  const status = async (failure?: string, now = NOW, blueVersion = '2.4.0') =>
+    (await lines({ version: blueVersion, health: 'healthy', updatedAt: AT }, failure, now)).find(
+      (line) => line.startsWith('Last release:'),
+    );
 
   it('says a rollback is under way', async () => {
     expect(await status()).toBe('Last release: 2.4.0 → 2.4.1 (patch) rolling back: under way');
@@ -91,29 +94,13 @@ describe('/release status during a rollback', () => {
   });
 
   it('names STANDBY as not running what was recorded while the rollback redeploys it', async () => {
-    const world = apiWorld(apiConfig(), NOW, {
-      production: 'green',
-      slots: {
-        blue: {
-          version: null,
-          health: 'unknown',
-          note: 'does not report the version Greenlight recorded',
-          updatedAt: AT,
-        },
-        green: { version: '2.4.1', health: 'healthy', updatedAt: AT },
-      },
-    });
-    world.releases.set(
-      'rel-1',
-      releaseRecord(AT, {
-        state: 'rolling_back',
-        stateSince: AT,
-        releasedAt: AT,
-        rollback: { by: 'U0LEAD', reason: 'errors', at: AT, attempt: 3 },
-      }),
-    );
-    const details = (await releaseStatus(world.deps, { service: 'api' })).details?.join('\n');
-    expect(details?.split('\n').find((line) => line.startsWith('STANDBY:'))).toMatch(
+    const blue: SlotState = {
+      version: null,
+      health: 'unknown',
+      note: 'does not report the version Greenlight recorded',
+      updatedAt: AT,
+    };
+    expect((await lines(blue)).find((line) => line.startsWith('STANDBY:'))).toMatch(
       /^STANDBY: blue version unknown \(does not report the version Greenlight recorded\) · /,
     );
   });

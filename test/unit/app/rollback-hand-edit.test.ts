@@ -1,26 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileTraffic } from '../../../src/app/reconciler.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
-import { type RollbackWorld, rollbackWorld } from '../../../testkit/rollback-world.ts';
+import { proxyAsRecorded, rollbackWorld } from '../../../testkit/rollback-world.ts';
 
 // A hand edit through the Runtime API keeps the proxy process (same start time), so "100 % on the
 // old slot, which answers the last good version, same proxy" is also what an operator's edit
 // looks like while a rollback is still bringing the slot back: not proof that Redis is older.
-const PROXY_STARTED = Date.parse('2026-11-24T09:00:00.000Z');
 
-/** rollbackWorld (blue recorded 2.5.0 failed, a preempted /bump), users on green, a real start. */
+/** rollbackWorld (blue recorded 2.5.0 failed, a preempted /bump), users on green as recorded. */
 function world() {
   const w = rollbackWorld();
   w.weights.blue = 0;
   w.weights.green = 100;
-  w.deps.traffic = { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) };
+  proxyAsRecorded(w);
   return w;
-}
-
-function serviceOf(w: RollbackWorld) {
-  const service = w.services.get('api');
-  if (service === undefined) throw new Error('no service');
-  return service;
 }
 
 describe('a hand edit onto the old slot while the rollback brings it back', () => {
@@ -56,15 +49,6 @@ describe('a hand edit onto the old slot while the rollback brings it back', () =
       ...release,
       failure: 'redeploying 2.4.0 to blue failed: not ready after 1s',
     });
-    const service = serviceOf(w);
-    w.services.set('api', {
-      ...service,
-      traffic: {
-        weights: { blue: 0, green: 100 },
-        at: service.slots.blue.updatedAt,
-        proxyStartedAt: PROXY_STARTED,
-      },
-    });
     w.weights.blue = 100;
     w.weights.green = 0;
     const outcome = await reconcileTraffic(w.deps, 'api');
@@ -89,15 +73,6 @@ describe('a hand edit onto the old slot while the rollback brings it back', () =
         return { ok: true, version };
       },
     };
-    const service = serviceOf(w);
-    w.services.set('api', {
-      ...service,
-      traffic: {
-        weights: { blue: 0, green: 100 },
-        at: service.slots.blue.updatedAt,
-        proxyStartedAt: PROXY_STARTED,
-      },
-    });
     w.weights.blue = 100;
     w.weights.green = 0;
     await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });

@@ -2,25 +2,25 @@ import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { reconcileTraffic } from '../../../src/app/reconciler.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
-import { ROLLBACK_AT, type RollbackWorld, rollbackWorld } from '../../../testkit/rollback-world.ts';
+import {
+  proxyAsRecorded,
+  type RollbackWorld,
+  rollbackWorld,
+} from '../../../testkit/rollback-world.ts';
+import { withSilentLb2 } from '../../../testkit/silent-load-balancer.ts';
 
-const PROXY_STARTED = Date.parse('2026-11-24T09:00:00.000Z');
-
-/** The genuine case of 5eea12b: Redis restored mid-rollback; since then blue got 2.4.0 and
- * everyone, and a /bump put 2.5.1 (never approved) on green, PRODUCTION on record. */
+/**
+ * Redis came back from a snapshot taken while a rollback was bringing its old slot back: blue was
+ * being redeployed with 2.4.0. Since then the rollback finished (everyone on blue, running 2.4.0)
+ * and a /bump put 2.5.1, never approved, on green, which is still PRODUCTION on record.
+ */
 function restored(): RollbackWorld {
   const w = rollbackWorld();
-  const service = w.services.get('api');
-  if (service === undefined) throw new Error('no service');
-  w.services.set('api', {
-    ...service,
-    traffic: { weights: { blue: 0, green: 100 }, at: ROLLBACK_AT, proxyStartedAt: PROXY_STARTED },
-  });
+  proxyAsRecorded(w);
   w.running.blue = '2.4.0';
   w.running.green = '2.5.1';
   w.weights.blue = 100;
   w.weights.green = 0;
-  w.deps.traffic = { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) };
   return w;
 }
 
@@ -50,6 +50,30 @@ function greenSeen(w: RollbackWorld): number[] {
   return seen;
 }
 
+describe('a Redis record from the middle of a rollback that has since finished', () => {
+  it('the control loop leaves everyone on blue: green runs an unapproved version', async () => {
+    const w = restored();
+    await reconcileTraffic(w.deps, 'api');
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+    expect(w.posts.some((p) => p.includes('Redis looks older than the proxy'))).toBe(true);
+  });
+
+  it('the rollback, run again, finds blue running 2.4.0 and ends without anyone reaching green', async () => {
+    const w = restored();
+    const seen = greenSeen(w);
+    await reconcileTraffic(w.deps, 'api');
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+    expect(w.services.get('api')?.production).toBe('blue');
+    expect(w.deploysSaw).toEqual([]);
+    expect(seen.filter((green) => green > 0)).toEqual([]);
+    expect(w.weights).toEqual({ blue: 100, green: 0 });
+    expect(w.posts.join('\n')).toContain(
+      'the rollback is recorded as done, without redeploying blue',
+    );
+  });
+});
+
 describe('a rollback record older than the proxy, read more than once', () => {
   it('the control loop: one timed-out /health of blue does not send everyone to green (2.5.1)', async () => {
     const w = restored();
@@ -71,15 +95,9 @@ describe('a rollback record older than the proxy, read more than once', () => {
 
   it('a half-done /bump on blue is redeployed even if one PRODUCTION instance answers another version', async () => {
     const w = rollbackWorld();
+    proxyAsRecorded(w);
     w.weights.blue = 100; // flipped there by hand
     w.weights.green = 0;
-    w.deps.traffic = { ...w.deps.traffic, startedAt: async () => new Date(PROXY_STARTED) };
-    const service = w.services.get('api');
-    if (service === undefined) throw new Error('no service');
-    w.services.set('api', {
-      ...service,
-      traffic: { weights: { blue: 0, green: 100 }, at: ROLLBACK_AT, proxyStartedAt: PROXY_STARTED },
-    });
     const blue = ['2.4.0', '2.4.0', '2.5.0']; // a /bump cut off after one of three instances
     const green = ['2.3.9', '2.4.1', '2.4.1']; // one green instance lagging (load-balanced /version)
     let b = 0;
@@ -119,20 +137,7 @@ describe('a rollback record older than the proxy: what the thread says', () => {
 describe('a rollback record older than the proxy, behind a fleet with a silent load balancer', () => {
   it('names the version green answers now, not the one on record, as what lb2 may still send users to', async () => {
     const w = restored();
-    const inner = w.deps.traffic;
-    w.deps.traffic = {
-      ...inner,
-      inspect: async (service) => {
-        const lb1 = await inner.inspect(service);
-        return {
-          ...lb1,
-          instances: [
-            { name: 'lb1', region: 'eu', state: lb1 },
-            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
-          ],
-        };
-      },
-    };
+    w.deps.traffic = withSilentLb2(w.deps.traffic);
     await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
     const posts = w.posts.join('\n');
     expect(posts).toContain(

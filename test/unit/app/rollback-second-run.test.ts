@@ -6,6 +6,7 @@ import { sweepService } from '../../../src/app/sweeper.ts';
 import { runRollbackStep } from '../../../src/app/use-cases/rollback-traffic.ts';
 import { exclusiveLocks } from '../../../testkit/memory-locks.ts';
 import { recordBlue, rollbackWorld } from '../../../testkit/rollback-world.ts';
+import { withSilentLb2 } from '../../../testkit/silent-load-balancer.ts';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -161,21 +162,7 @@ describe('a rollback that redeploys its old slot, run twice or disturbed', () =>
         return { ok: true };
       },
     };
-    const inner = deps.traffic;
-    deps.traffic = {
-      ...inner,
-      // lb1 answers (green only); lb2's Runtime API times out: what it routes is unknown.
-      inspect: async (service) => {
-        const lb1 = await inner.inspect(service);
-        return {
-          ...lb1,
-          instances: [
-            { name: 'lb1', region: 'eu', state: lb1 },
-            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
-          ],
-        };
-      },
-    };
+    deps.traffic = withSilentLb2(deps.traffic);
     await runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
     // Refused while a load balancer may still send users to the slot, and the thread says why.
     expect(deployed).toEqual([]);
@@ -271,20 +258,7 @@ describe('a rollback that redeploys its old slot, run twice or disturbed', () =>
     recordBlue(w, '2.4.0');
     w.weights.blue = 100;
     w.weights.green = 0;
-    const inner = deps.traffic;
-    deps.traffic = {
-      ...inner,
-      inspect: async (name) => {
-        const lb1 = await inner.inspect(name);
-        return {
-          ...lb1,
-          instances: [
-            { name: 'lb1', region: 'eu', state: lb1 },
-            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
-          ],
-        };
-      },
-    };
+    deps.traffic = withSilentLb2(deps.traffic);
     await runRollbackStep(deps, { releaseId: 'rel-1', attempt: 3 });
     expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
     expect(w.posts.join('\n')).toContain('Rolled back on every load balancer but lb2 (us)');

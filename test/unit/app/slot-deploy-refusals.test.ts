@@ -3,6 +3,7 @@ import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { deployOntoSlot } from '../../../src/app/use-cases/slot-deploy.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { apiWorld, IDLE } from '../../../testkit/api-world.ts';
+import { withSilentLb2 } from '../../../testkit/silent-load-balancer.ts';
 
 const NOW = new Date('2026-11-27T10:00:00.000Z');
 
@@ -10,22 +11,9 @@ const NOW = new Date('2026-11-27T10:00:00.000Z');
 function fleetWithSilentLb2() {
   const w = apiWorld(apiConfig(), NOW, IDLE);
   const deployed: string[] = [];
-  const inner = w.deps.traffic;
   const deps: AppDeps = {
     ...w.deps,
-    traffic: {
-      ...inner,
-      inspect: async (service) => {
-        const lb1 = await inner.inspect(service);
-        return {
-          ...lb1,
-          instances: [
-            { name: 'lb1', region: 'eu', state: lb1 },
-            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
-          ],
-        };
-      },
-    },
+    traffic: withSilentLb2(w.deps.traffic),
     deployer: {
       deploy: async ({ slot, version }) => {
         deployed.push(`${version} on ${slot}`);

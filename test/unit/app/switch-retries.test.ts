@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MoveUndoneError } from '../../../src/app/ports.ts';
+import { MoveUndoneError, type TrafficSwitcher } from '../../../src/app/ports.ts';
 import { runSwitchStep } from '../../../src/app/use-cases/switch-traffic.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
 import { releaseRecord, serviceRecord } from '../../../testkit/release-fixtures.ts';
+import { withSilentLb2 } from '../../../testkit/silent-load-balancer.ts';
 
 const NOW = new Date('2026-11-27T10:00:00.000Z');
 const AT = '2026-11-27T09:00:00.000Z';
@@ -20,7 +21,7 @@ function world(failure: () => Error) {
   );
   w.services.set('api', serviceRecord(AT, { lastReleaseId: 'rel-1' }));
   let tries = 0;
-  const traffic = {
+  const traffic: TrafficSwitcher = {
     ...w.deps.traffic,
     switchTo: async () => {
       tries += 1;
@@ -63,21 +64,10 @@ describe('the switch step tries the move again only where that cannot hurt', () 
     w.weights.blue = 0;
     w.weights.green = 100;
     let reads = 0;
-    const inner = deps.traffic;
-    deps.traffic = {
-      ...inner,
-      inspect: async (service) => {
-        reads += 1;
-        const lb1 = await inner.inspect(service);
-        return {
-          ...lb1,
-          instances: [
-            { name: 'lb1', region: 'eu', state: lb1 },
-            { name: 'lb2', region: 'us', error: 'Runtime API: timeout' },
-          ],
-        };
-      },
-    };
+    deps.traffic = withSilentLb2(deps.traffic, () => {
+      reads += 1;
+      return true;
+    });
     await runSwitchStep(deps, { releaseId: 'rel-1', revision: 3 });
     const release = w.releases.get('rel-1');
     // Not "New PRODUCTION" while lb2 may still send everyone to blue: tried three times, failed.
