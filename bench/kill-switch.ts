@@ -17,9 +17,11 @@ const FLAG = { name: 'new-checkout', environment: 'production' };
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
+/** Each round: the flag on, then `turnOff` timed, then `check` (untimed) that it is off. */
 async function rounds(
   provider: UnleashFlagProvider,
   turnOff: () => Promise<void>,
+  check: () => Promise<void> = async () => undefined,
 ): Promise<number[]> {
   const took: number[] = [];
   for (let i = 0; i < ROUNDS; i += 1) {
@@ -27,6 +29,7 @@ async function rounds(
     const started = performance.now();
     await turnOff();
     took.push(performance.now() - started);
+    await check();
   }
   return took.sort((a, b) => a - b);
 }
@@ -51,17 +54,20 @@ async function main(): Promise<void> {
   );
   try {
     await unleash.createFlag(FLAG.name);
+    let answer = '';
     const viaGreenlight = async () => {
-      const answer = await world.command('U0LEAD', '/flag', `api ${FLAG.name} off bench`);
+      answer = await world.command('U0LEAD', '/flag', `api ${FLAG.name} off bench`);
+    };
+    const answeredOff = async () => {
       if (!answer.includes('is off now')) throw new Error(`unexpected answer: ${answer}`);
       if ((await unleash.flag(FLAG.name, FLAG.environment)).enabled)
         throw new Error('Greenlight answered "off now" but Unleash still has the flag on');
     };
     const direct = () => provider.disable(FLAG);
     // Warm both up, then measure each in turn.
-    await rounds(provider, viaGreenlight);
+    await rounds(provider, viaGreenlight, answeredOff);
     await rounds(provider, direct);
-    const greenlight = await rounds(provider, viaGreenlight);
+    const greenlight = await rounds(provider, viaGreenlight, answeredOff);
     const baseline = await rounds(provider, direct);
     console.log(
       `\nbench/kill-switch: ${ROUNDS} rounds of flag on, then off, ${new Date().toISOString()}`,

@@ -100,11 +100,17 @@ async function licences(moduleIds: readonly string[]): Promise<string> {
 /** What a build writes under dist/src: entry points, hashed chunks, their maps, and partials. */
 const BUILT_NAME = /\.js(\.map)?(\.\d+\.partial)?$/;
 
+/** What a crashed build leaves beside `dist/THIRD-PARTY-LICENSES.txt`. */
+const PARTIAL = /\.\d+\.partial$/;
+
 async function removeOthers(keep: ReadonlySet<string>): Promise<void> {
   const now = Date.now();
-  // Only the bundle's own folder: anything else under dist/ is not this script's to remove.
-  for (const entry of await readdir(join(DIST, 'src'), { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !BUILT_NAME.test(entry.name)) continue;
+  // Only what this script writes: anything else under dist/ is not its to remove.
+  const bundle = await readdir(join(DIST, 'src'), { recursive: true, withFileTypes: true });
+  const top = await readdir(DIST, { withFileTypes: true });
+  for (const entry of [...bundle, ...top]) {
+    const built = entry.parentPath === DIST ? PARTIAL : BUILT_NAME;
+    if (!entry.isFile() || !built.test(entry.name)) continue;
     const path = join(entry.parentPath, entry.name);
     if (keep.has(path)) continue;
     const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: now }));

@@ -1,5 +1,5 @@
 import { describeWeights, type SlotWeights, sameWeights } from '../domain/desired-traffic.ts';
-import { PartialMoveError, type TrafficState } from './ports.ts';
+import { type InstanceTraffic, PartialMoveError, type TrafficState } from './ports.ts';
 
 /**
  * The load balancers of a fleet that do not send what is wanted, or cannot be read, in words:
@@ -30,10 +30,15 @@ export function instanceLines(traffic: TrafficState): string[] {
  * nothing to do where the others already are, yet these may send users anywhere.
  */
 export function unreadInstances(traffic: TrafficState): PartialMoveError | undefined {
-  const silent = (traffic.instances ?? []).filter((i) => i.state === undefined);
+  const silent = silentInstances(traffic);
   if (silent.length === 0) return undefined;
   return new PartialMoveError(
     `HAProxy ${silent.map((i) => `${i.name} (${i.region}): ${i.error}`).join('; ')}. The others are where they should be.`,
     silent.map((i) => `${i.name} (${i.region})`),
   );
+}
+
+/** The load balancers of a fleet that could not be read. */
+export function silentInstances(traffic: TrafficState): InstanceTraffic[] {
+  return (traffic.instances ?? []).filter((i) => i.state === undefined);
 }

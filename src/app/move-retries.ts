@@ -9,7 +9,9 @@ import { driveTraffic } from './reconciler.ts';
 const MOVE_RETRY_PAUSES_MS = [500, 1500] as const;
 
 /**
- * `driveTraffic` for a step, tried twice more when the proxy could not be moved, while
+ * `driveTraffic` for a step, tried twice more when the proxy could not be moved or a load
+ * balancer of a fleet could not be read (the step is about to say something of every one: "New
+ * PRODUCTION", "Rolled back", "safe to deploy"), while
  * `stillWanted` says the step's decision stands (one that came meanwhile, a /rollback or an abort,
  * is followed by its own step or the reconciler). Not tried again: a lost lock, and a fleet's move
  * that reached users and was undone (they would go forward and back once more). With
@@ -25,8 +27,7 @@ export async function driveWithRetries(
 ): Promise<PartialMoveError | undefined> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      // The step alone moves this traffic: a load balancer that cannot be read is not done.
-      await driveTraffic(deps, service, lease, { everyInstance: true });
+      await driveTraffic(deps, service, lease, { unreadIsMissed: true });
       return undefined;
     } catch (error) {
       if (options.keepPartial && error instanceof PartialMoveError) return error;

@@ -43,11 +43,15 @@ function sameProxy(recorded: number, started: number): boolean {
   return recorded === started || (recorded % 1000 === 0 && recorded === started - (started % 1000));
 }
 
+/** A rollback's reads of each slot's version: an answer that agrees with itself, not a lucky one. */
+const ROLLBACK_READS = 3;
+
 /**
- * Where the proxy would already send everyone had the release gone further than its record says,
- * with the version that slot would run: the release's own slot (all of it, or one of its canary
- * steps) for one that never went live on record; the old slot, all of it, for a rollback whose
- * record is older than its end.
+ * Where the proxy would already send users had the release gone further than its record says,
+ * with the version that slot would run and the shares it would have: the release's own slot (all
+ * of it, or one of its canary steps) for one that never went live on record; the old slot, all
+ * of it, for a rollback whose record is older than its end, whose versions are read several
+ * times (`reads`), since a hand edit shows much the same.
  */
 function aheadOnRecord(release: Release) {
   if (NOT_LIVE_ON_RECORD.includes(release.state))
@@ -56,6 +60,7 @@ function aheadOnRecord(release: Release) {
       version: release.version,
       shares: [100, ...(release.canary?.steps ?? [])],
       recordSays: release.state.replace('_', ' '),
+      reads: 1,
     };
   if (release.state === 'rolling_back')
     return {
@@ -63,15 +68,13 @@ function aheadOnRecord(release: Release) {
       version: release.fromVersion,
       shares: [100],
       recordSays: `not back yet: the rollback of ${release.version} has not ended`,
+      reads: ROLLBACK_READS,
     };
   return undefined;
 }
 
-/** Reads of a slot's version in a rollback's case: one answer that agrees with itself, not a lucky one. */
-const ROLLBACK_READS = 3;
-
 /**
- * The version `slot` answers on every one of several reads (each tried as `answered` does), or
+ * The version `slot` answers on every one of `reads` reads (each tried as `answered` does), or
  * undefined when one does not answer or they disagree: a /version behind several instances, some
  * still on another version, must not pass for one that runs a version throughout.
  */
@@ -79,9 +82,10 @@ async function steadyVersion(
   deps: Uses<'probe' | 'sleep'>,
   service: string,
   slot: Slot,
+  reads: number,
 ): Promise<string | undefined> {
   const seen = new Set<string>();
-  for (let i = 0; i < ROLLBACK_READS; i += 1) {
+  for (let i = 0; i < reads; i += 1) {
     const answer = await answered(
       deps,
       () => deps.probe.version(service, slot).catch(() => undefined),
@@ -95,9 +99,8 @@ async function steadyVersion(
 
 /**
  * Proof that a rollback's record is older than its end, beyond what a hand edit onto the old
- * slot shows: the old slot runs the last good version throughout and is healthy, and PRODUCTION
- * on record answers another version than recorded throughout (a /bump after the rollback
- * ended). Says so, or undefined.
+ * slot shows: PRODUCTION on record answers another version than recorded on every read (a /bump
+ * after the rollback ended), and the old slot is healthy. Says so, or undefined.
  */
 async function changedSinceRollback(
   deps: Uses<'probe' | 'sleep'>,
@@ -106,9 +109,7 @@ async function changedSinceRollback(
 ): Promise<string | undefined> {
   const recorded = state.slots[state.production].version;
   if (recorded === null) return undefined;
-  if ((await steadyVersion(deps, release.service, release.fromSlot)) !== release.fromVersion)
-    return undefined;
-  const now = await steadyVersion(deps, release.service, state.production);
+  const now = await steadyVersion(deps, release.service, state.production, ROLLBACK_READS);
   if (now === undefined || now === recorded) return undefined;
   const health = await answered(
     deps,
@@ -142,17 +143,9 @@ export async function proxyAhead(
   // Only a split the release itself would have set; anything else is a hand edit or a reload,
   // and is corrected as drift.
   if (!ahead.shares.includes(share)) return undefined;
-  const reported = await answered(
-    deps,
-    () => deps.probe.version(release.service, ahead.slot).catch(() => undefined),
-    (r) => r?.ok === true,
-  );
-  if (!reported?.ok || reported.version !== ahead.version) return undefined;
-  const since =
-    release.state === 'rolling_back' ? await changedSinceRollback(deps, state, release) : '';
-  if (since === undefined) return undefined;
   // A proxy that restarted since Greenlight last recorded it shows its configuration's defaults,
   // not anything newer than Redis: that is drift. Unknown start (a command driver): drift too.
+  // Asked first: it is one cheap read, and a reload rules out everything else.
   const startedAt = deps.traffic.startedAt?.bind(deps.traffic);
   const started =
     startedAt === undefined
@@ -165,6 +158,11 @@ export async function proxyAhead(
   const recorded = state.traffic?.proxyStartedAt;
   if (started === undefined || recorded === undefined || !sameProxy(recorded, started.getTime()))
     return undefined;
+  if ((await steadyVersion(deps, release.service, ahead.slot, ahead.reads)) !== ahead.version)
+    return undefined;
+  const since =
+    release.state === 'rolling_back' ? await changedSinceRollback(deps, state, release) : '';
+  if (since === undefined) return undefined;
   return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${ahead.slot} runs ${ahead.version}, which Greenlight's records say is ${ahead.recordSays}${since}. Redis looks older than the proxy (restored from a snapshot?)`;
 }
 

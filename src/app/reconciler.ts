@@ -109,7 +109,7 @@ const missedOf = (move: Promise<unknown>, lease: Lease, keepPartial: boolean) =>
  * The only code that moves traffic. Call it holding the service's traffic lock: it reads what
  * should be (from the stored release) and what is (from the proxy), moves the proxy when they
  * differ, audits the change, and reads the proxy back. Throws when the proxy refuses or does not
- * end where it should, and with `everyInstance` when a load balancer of a fleet cannot be read
+ * end where it should, and with `unreadIsMissed` when a load balancer of a fleet cannot be read
  * (a move back keeps it as missed, like one it could not reach); otherwise the control loop
  * reaches that one once it answers. A caller that decided on a read (whether a step owns the
  * traffic) passes it, so the move is the one it decided on, not one a later read would make.
@@ -118,7 +118,7 @@ export async function driveTraffic(
   deps: Uses<ServicePorts>,
   service: string,
   lease: Lease,
-  options: { read?: DesiredRead; everyInstance?: boolean } = {},
+  options: { read?: DesiredRead; unreadIsMissed?: boolean } = {},
 ): Promise<{
   desired: DesiredTraffic;
   before: TrafficState;
@@ -151,8 +151,8 @@ export async function driveTraffic(
       joined = await driveAudience(deps, service, audience, desired).catch(lapsedFirst(lease));
     }
     // Nothing to move where the proxy could be read; one that could not may send users anywhere:
-    // a step that alone moves this traffic (`everyInstance`) must not take that as done.
-    const silent = left ?? (options.everyInstance ? unreadInstances(before) : undefined);
+    // a step about to say something of every load balancer (`unreadIsMissed`) is not done.
+    const silent = left ?? (options.unreadIsMissed ? unreadInstances(before) : undefined);
     if (silent !== undefined) throw silent;
     return { desired, before, after: before, changed: joined };
   }

@@ -104,7 +104,8 @@ export function awaitingRedeploy(state: ServiceState, release: Release): boolean
  * slot answers with the version and is healthy). Keeping users on PRODUCTION needs no check
  * (a rollback mid-switch or mid-canary, or one whose old slot is being brought back), so the
  * control loop does it too: while the step waits for its lock or deploys, and after a failed
- * rollback until its retry, a proxy reload or a hand edit is set back.
+ * rollback until its retry, a proxy reload or a hand edit is set back (unless the control loop
+ * finds Redis older than the proxy: src/app/older-than-proxy.ts).
  */
 export function stepOwnsTraffic(state: ServiceState, release: Release | null): boolean {
   if (release?.state === 'switching') return true;

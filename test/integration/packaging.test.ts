@@ -206,14 +206,18 @@ describe('npm run build beside running processes', () => {
       // Two hours old: a chunk of a build long gone, and a file the build never wrote.
       const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
       const stale = join(dir, 'dist/src/start-workers-0ld0ld0l.js');
+      const crashed = join(dir, 'dist/THIRD-PARTY-LICENSES.txt.4242.partial');
       const foreign = join(dir, 'dist/notes.txt');
-      for (const path of [stale, foreign]) {
+      const foreignInBundle = join(dir, 'dist/src/notes.txt');
+      for (const path of [stale, crashed, foreign, foreignInBundle]) {
         await writeFile(path, '// not this build\n');
         await utimes(path, old, old);
       }
       const second = await build();
       expect(existsSync(stale)).toBe(false);
+      expect(existsSync(crashed)).toBe(false);
       expect(existsSync(foreign)).toBe(true);
+      expect(existsSync(foreignInBundle)).toBe(true);
       expect(importsOf(first).length).toBeGreaterThan(0);
       expect(importsOf(second)).not.toEqual(importsOf(first));
       // A process started from the first main.js still finds each chunk it loads later.

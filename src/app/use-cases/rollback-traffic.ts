@@ -180,8 +180,9 @@ async function usersAlreadyBack(
 
 /**
  * Whether traffic may go back now: the old slot is PRODUCTION (a rollback mid-switch or
- * mid-canary), or it runs the last good version. Otherwise it is recorded as no longer running
- * it (the control loop then keeps users on PRODUCTION) and false is returned.
+ * mid-canary); it runs the last good version; or users are on it already and Redis is shown
+ * older than the proxy (`usersAlreadyBack`). Otherwise it is recorded as no longer running it
+ * (the control loop then keeps users on PRODUCTION) and false is returned.
  */
 async function oldSlotReady(deps: RollbackDeps, release: Release): Promise<boolean> {
   const { service, fromSlot: target } = release;
@@ -257,8 +258,10 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
   if (missed !== undefined) {
     // What the slot left behind answers now (a /bump may have changed it since, see proxyAhead).
     const left = await deps.probe.version(service, release.toSlot).catch(() => undefined);
-    const version = left?.ok ? left.version : release.version;
-    const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${version} on ${release.toSlot}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
+    const where = left?.ok
+      ? `${left.version} on ${release.toSlot}`
+      : `${release.toSlot} (${release.version} on record; it did not answer)`;
+    const text = `Rolled back on every load balancer but ${missed.missed.join(', ')}, which may still send users to ${where}: ${missed.message} Greenlight keeps reconciling it and moves it to ${target} as soon as it answers; check that load balancer.`;
     await deps.notifier.releaseNote(done.release, `rollback-missed-${release.revision}`, text);
     // Beside the "Production restored" alert, which would otherwise read as the whole story.
     await deps.notifier.drift(service, deps.config.alertsChannel, text);

@@ -1,5 +1,6 @@
 import type { Slot } from '../../domain/slots.ts';
 import { type ServicePorts, serviceConfig, type Uses } from '../app-deps.ts';
+import { silentInstances } from '../fleet-traffic.ts';
 import type { DeployOutcome, Lease } from '../ports.ts';
 import { desiredNow } from '../reconciler.ts';
 import { waitUntilReady } from './slot-readiness.ts';
@@ -118,7 +119,7 @@ export async function servesTraffic(
     if (actual.weights[slot] > 0)
       return `${slot} takes ${actual.weights[slot]} % of traffic right now: Greenlight never deploys onto a serving slot`;
     // A load balancer that does not answer may be sending users there (a reload puts it back).
-    const silent = (actual.instances ?? []).filter((i) => i.state === undefined).map((i) => i.name);
+    const silent = silentInstances(actual).map((i) => `${i.name} (${i.region})`);
     if (silent.length > 0)
       return `${silent.join(', ')} did not answer, so Greenlight cannot tell whether users reach ${slot} through ${silent.length === 1 ? 'it' : 'them'}: it never deploys onto a slot that may serve; it can once ${silent.length === 1 ? 'it answers' : 'they answer'}`;
   } catch {

@@ -93,24 +93,36 @@ describe('a rollback record older than the proxy, read more than once', () => {
     expect(seen.filter((green) => green > 0)).toEqual([]);
   });
 
-  it('a half-done /bump on blue is redeployed even if one PRODUCTION instance answers another version', async () => {
+  /**
+   * Users flipped onto blue by hand (same proxy process) while its record says a /bump was cut
+   * off there; /version of each slot is load-balanced over three instances answering `answers`.
+   */
+  const flippedByHand = (answers: Record<'blue' | 'green', string[]>) => {
     const w = rollbackWorld();
     proxyAsRecorded(w);
-    w.weights.blue = 100; // flipped there by hand
+    w.weights.blue = 100;
     w.weights.green = 0;
-    const blue = ['2.4.0', '2.4.0', '2.5.0']; // a /bump cut off after one of three instances
-    const green = ['2.3.9', '2.4.1', '2.4.1']; // one green instance lagging (load-balanced /version)
-    let b = 0;
-    let g = 0;
+    const asked = { blue: 0, green: 0 };
     w.deps.probe = {
       ...w.deps.probe,
       version: async (_s, slot) => {
         if (w.deploysSaw.length > 0) return { ok: true, version: w.running[slot] };
-        const list = slot === 'blue' ? blue : green;
-        const n = slot === 'blue' ? b++ : g++;
-        return { ok: true, version: list[n % list.length] ?? '' };
+        const list = answers[slot];
+        return { ok: true, version: list[asked[slot]++ % list.length] ?? '' };
       },
     };
+    return w;
+  };
+
+  it('one lagging PRODUCTION instance is no proof that Redis is older: blue is redeployed', async () => {
+    // Blue answers 2.4.0 throughout; one of green's three instances still answers 2.3.9.
+    const w = flippedByHand({ blue: ['2.4.0'], green: ['2.3.9', '2.4.1', '2.4.1'] });
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.deploysSaw.length).toBe(1);
+  });
+
+  it('a /bump cut off after one of three blue instances is redeployed, even with green changed', async () => {
+    const w = flippedByHand({ blue: ['2.4.0', '2.4.0', '2.5.0'], green: ['2.5.1'] });
     await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
     expect(w.deploysSaw.length).toBe(1);
   });

@@ -40,7 +40,7 @@ describe('a deploy onto STANDBY while a load balancer does not answer', () => {
     expect(outcome).toEqual({
       ok: false,
       reason: expect.stringContaining(
-        'lb2 did not answer, so Greenlight cannot tell whether users reach green through it',
+        'lb2 (us) did not answer, so Greenlight cannot tell whether users reach green through it',
       ),
     });
     expect(deployed).toEqual([]);
