@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { type Queue, UnrecoverableError } from 'bullmq';
 import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
@@ -26,9 +26,22 @@ export const commsWebhookJobSchema = z.object({
 /** A queued delivery, with its hook's place in the config when queued (from its job id). */
 export type QueuedDelivery = z.output<typeof commsWebhookJobSchema> & { hook?: number };
 
-/** A delivery's job id: one per release, event and hook, whose place it ends with (`-hook<n>`). */
-function webhookJobId(releaseId: string, event: WebhookEventName, index: number): string {
-  return `${releaseId}-${event}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-');
+type Hook = CommsConfig['webhooks'][number];
+
+/**
+ * A hook told apart from the others whatever its place: a deploy may reorder the hooks between
+ * two runs of one comms step. Hashed, as a URL may carry a token.
+ */
+function hookKey(hook: Hook): string {
+  return createHash('sha256').update(`${hook.url}\n${hook.secretEnv}`).digest('hex').slice(0, 12);
+}
+
+/**
+ * A delivery's job id: one per release, event and hook, ending with the hook's place when queued
+ * (`-hook<n>`), which a secret renamed in place is found by.
+ */
+function webhookJobId(releaseId: string, event: WebhookEventName, hook: Hook, index: number) {
+  return `${releaseId}-${event}-${hookKey(hook)}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-');
 }
 
 /** The hook's place in the config when its delivery was queued, read back from the job id. */
@@ -77,7 +90,8 @@ export function webhookBody(release: Release, event: WebhookEventName, at: strin
 /**
  * Enqueues one delivery per hook that wants the event, once per (release, event, hook): marked
  * in Redis once queued, and queued under an id made of the three, so the same event sent again
- * is the same job. BullMQ retries with backoff; receivers dedupe on the idempotency key.
+ * is the same job. A hook is known by its URL and secret, not its place, so hooks reordered
+ * between two runs neither miss the event nor get it twice. BullMQ retries with backoff; receivers dedupe on the idempotency key.
  */
 export class QueuedCommsWebhooks implements CommsWebhooks {
   private readonly queue: Queue;
@@ -101,8 +115,10 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
     const at = new Date(this.now()).toISOString();
     for (const [index, hook] of this.hooks.entries()) {
       if (!hook.events.includes(event)) continue;
-      const mark = `webhook-${event}-${index}`;
+      const mark = `webhook-${event}-${hookKey(hook)}`;
       if (await this.marks.has(release.id, mark)) continue;
+      // Marked by place before this version: a delivery queued then is not queued again.
+      if (await this.marks.has(release.id, `webhook-${event}-${index}`)) continue;
       // Two hooks on one receiver (two secrets) must not look like one retried delivery there.
       const shared = this.hooks.filter((h) => h.url === hook.url).length > 1;
       const idempotencyKey = shared
@@ -118,7 +134,7 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
           body: webhookBody(release, event, at),
         },
         {
-          jobId: webhookJobId(release.id, event, index),
+          jobId: webhookJobId(release.id, event, hook, index),
           attempts: 10,
           backoff: { type: 'exponential', delay: 2000 },
           removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
@@ -136,11 +152,8 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
  * A hook alone on its URL whose secret was renamed in place (a rotation) is still found there.
  * Never another hook's secret: a hook that was removed is not delivered at all.
  */
-function hookOf(
-  job: QueuedDelivery,
-  hooks: CommsConfig['webhooks'],
-): CommsConfig['webhooks'][number] | undefined {
-  const same = (h: CommsConfig['webhooks'][number]) =>
+function hookOf(job: QueuedDelivery, hooks: CommsConfig['webhooks']): Hook | undefined {
+  const same = (h: Hook) =>
     h.url === job.url && (job.secretEnv === undefined || h.secretEnv === job.secretEnv);
   const placed = job.hook === undefined ? undefined : hooks[job.hook];
   if (placed !== undefined && same(placed)) return placed;

@@ -213,3 +213,69 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
     }
   });
 });
+
+describe('hooks reordered between two runs of one comms step', () => {
+  it('the hook not yet queued gets the event, the one queued does not get it twice', async () => {
+    const hook = (name: string) => ({
+      url: `https://hooks.example/${name}`,
+      secretEnv: `${name.toUpperCase()}_SECRET`,
+      events: ['released' as const],
+      timeoutMs: 5000,
+    });
+    const a = hook('a');
+    const b = hook('b');
+    // BullMQ's queue as far as this goes: a job id already taken adds nothing.
+    const jobs = new Map<string, { url: string }>();
+    let crashOn: string | undefined = b.url;
+    const queue = {
+      add: async (_name: string, data: { url: string }, options: { jobId: string }) => {
+        if (data.url === crashOn) throw new Error('worker killed');
+        if (!jobs.has(options.jobId)) jobs.set(options.jobId, data);
+      },
+    };
+    const marks = new Set<string>();
+    const onceMarks = {
+      has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
+      mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
+    };
+    const release = releaseRecord('2026-11-27T02:00:00.000Z');
+    const now = () => Date.parse('2026-11-27T03:00:00Z');
+    // The first run queues a's delivery, then dies before b's.
+    await expect(
+      new QueuedCommsWebhooks(queue as never, [a, b], onceMarks as never, now).send(
+        release,
+        'released',
+      ),
+    ).rejects.toThrow('worker killed');
+    // A deploy swaps the two hooks; the step runs again.
+    crashOn = undefined;
+    await new QueuedCommsWebhooks(queue as never, [b, a], onceMarks as never, now).send(
+      release,
+      'released',
+    );
+    const queuedUrls = [...jobs.values()].map((j) => j.url).sort();
+    expect(queuedUrls).toEqual([a.url, b.url]);
+  });
+
+  it('a delivery marked by its place before the upgrade is not queued again', async () => {
+    const jobs: unknown[] = [];
+    const marks = new Set(['rel-1/webhook-released-0']);
+    const onceMarks = {
+      has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
+      mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
+    };
+    const hook = {
+      url: 'https://hooks.example/a',
+      secretEnv: 'A_SECRET',
+      events: ['released' as const],
+      timeoutMs: 5000,
+    };
+    await new QueuedCommsWebhooks(
+      { add: async (_name: string, data: unknown) => jobs.push(data) } as never,
+      [hook],
+      onceMarks as never,
+      () => Date.parse('2026-11-27T03:00:00Z'),
+    ).send(releaseRecord('2026-11-27T02:00:00.000Z'), 'released');
+    expect(jobs).toEqual([]);
+  });
+});
