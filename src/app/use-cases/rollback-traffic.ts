@@ -200,26 +200,24 @@ async function oldSlotReady(deps: RollbackDeps, release: Release): Promise<boole
     return true;
   }
   const slot = state.slots[target];
-  const runsIt = reported.ok && reported.version === release.fromVersion;
-  const healthy = (await deps.probe.health(service, target)).ok;
-  if (slot.version === release.fromVersion && slot.health !== 'failed' && runsIt && healthy)
-    return true;
+  const health = await deps.probe.health(service, target);
+  const why = !reported.ok
+    ? `gives no version (${reported.reason})`
+    : reported.version !== release.fromVersion
+      ? `answers ${reported.version}`
+      : !health.ok
+        ? `is unhealthy (${health.reason})`
+        : slot.version !== release.fromVersion || slot.health === 'failed'
+          ? `is on record with ${slot.version ?? 'no version'}${slot.health === 'failed' ? ', its last deploy failed' : ''}`
+          : undefined;
+  if (why === undefined) return true;
   // Its own reads, each tried again: one slow answer must not send users off a slot they are on.
   if (await usersAlreadyBack(deps, state, release)) return true;
   // Recorded before anything moves: until it is, desired traffic would still go to the slot.
   const marked =
     slot.version === release.fromVersion
       ? await updateService(deps, service, (s) =>
-          withSlot(
-            s,
-            target,
-            {
-              version: null,
-              health: 'unknown',
-              note: 'does not report the version Greenlight recorded',
-            },
-            deps.clock.now(),
-          ),
+          withSlot(s, target, { version: null, health: 'unknown', note: why }, deps.clock.now()),
         )
       : 'written';
   if (marked !== 'written')
@@ -227,7 +225,7 @@ async function oldSlotReady(deps: RollbackDeps, release: Release): Promise<boole
   await deps.notifier.releaseNote(
     release,
     `redeploy-${release.revision}`,
-    `${target} no longer runs ${release.fromVersion}: deploying it there before switching back.`,
+    `${target} ${why}, not ${release.fromVersion} healthy: deploying ${release.fromVersion} there again before switching back (users stay on ${state.production} meanwhile).`,
   );
   return false;
 }

@@ -207,4 +207,29 @@ describe('a rollback that must bring its old slot back keeps users off that slot
     expect(adopted?.operation?.kind).toBe('rollback');
     expect(w.weights).toEqual({ blue: 0, green: 100 });
   });
+
+  it('an old slot that runs the last good version but is unhealthy is redeployed, and the thread says why', async () => {
+    const w = world();
+    recordBlue(w, '2.4.0');
+    w.running.blue = '2.4.0';
+    let redeployed = false;
+    const deploy = w.deps.deployer.deploy;
+    w.deps.deployer = {
+      deploy: async (request) => {
+        redeployed = true;
+        return deploy(request);
+      },
+    };
+    w.deps.probe = {
+      ...w.deps.probe,
+      health: async (_service, slot) =>
+        slot === 'blue' && !redeployed ? { ok: false, reason: 'HTTP 503' } : { ok: true },
+    };
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.posts.join('\n')).toContain(
+      'blue is unhealthy (HTTP 503), not 2.4.0 healthy: deploying 2.4.0 there again before switching back (users stay on green meanwhile)',
+    );
+    expect(w.deploysSaw).toEqual([{ blue: 0, green: 100 }]);
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+  });
 });
