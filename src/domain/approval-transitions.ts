@@ -12,7 +12,7 @@ export function approve(step: Step, event: EventOf<'approve'>): Transitioned {
   if (event.user === release.requester) {
     throw new TransitionRefused(
       'not_allowed',
-      'You requested this release; someone else must approve it.',
+      `You requested this release; it needs approval from ${missingRoles(release).join(' and ')}, by someone else.`,
     );
   }
   if (release.approvals.some((a) => a.user === event.user)) {

@@ -100,7 +100,9 @@ describe('transition', () => {
   it('never lets the requester approve, even when they hold a role', () => {
     expect(() =>
       transition(release('awaiting_approval'), approve('U0DEV1', 'lead', 'security'), NOW),
-    ).toThrow('You requested this release');
+    ).toThrow(
+      'You requested this release; it needs approval from lead and security, by someone else.',
+    );
   });
 
   it('does not let one person fill two roles', () => {

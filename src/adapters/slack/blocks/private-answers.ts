@@ -63,12 +63,15 @@ export function helpAnswer(services: readonly string[]): SlackMessage {
     `4. \`/rollback ${example} [reason]\`: traffic goes straight back to the previous production.`,
   ];
   return {
-    text: `Greenlight releases in four steps: /bump, /release, /sync, /rollback. Services: ${services.join(', ')}`,
+    text: `Greenlight releases in four steps: /bump, /release, /sync, /rollback; /flag changes a feature flag (off is the kill switch). Services: ${services.join(', ')}`,
     blocks: [
       section(
         '*Greenlight* moves a tested STANDBY into production, with approvals and instant rollback.',
       ),
       section(steps.join('\n')),
+      context(
+        `\`/flag ${example} <flag> on|off|<percent>|ramp\` changes a feature flag (off is the kill switch) · \`/release history ${example}\` lists past releases · \`/release unmark ${example} <version>\` lets a rolled-back version be released again`,
+      ),
       context(
         `\`/release status [service]\` shows both slots · \`--dry-run\` shows the plan and changes nothing · services: ${services.map((s) => `\`${s}\``).join(', ')}`,
       ),
@@ -130,7 +133,8 @@ export function answerMessage(answer: Answer): SlackMessage {
   if (answer.hint) blocks.push(context(answer.hint));
   return {
     text: plain(
-      [answer.message, ...(answer.details ?? []), answer.hint ?? ''].join(' ').trim(),
+      // One line each, as the blocks show them: joined with spaces, the parts run together.
+      [answer.message, ...(answer.details ?? []), answer.hint ?? ''].join('\n').trim(),
     ).slice(0, 3000),
     blocks: blocks.slice(0, 50),
   };
