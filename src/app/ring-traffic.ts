@@ -79,7 +79,9 @@ export async function ringLines(
       !live && release.state !== 'awaiting_approval'
         ? ''
         : i < canary.stepIndex
-          ? ' · passed'
+          ? canary.unproven?.includes(i)
+            ? ' · promoted without evidence'
+            : ' · passed'
           : i === canary.stepIndex
             ? ` · now, soak left ${Math.max(0, Math.ceil(ring.soakMinutes - (deps.clock.now().getTime() - Date.parse(canary.stepStartedAt)) / 60_000))} min`
             : ' · next';

@@ -57,6 +57,8 @@ export interface CanaryProgress {
    * "Promote anyway", recorded with who and this.
    */
   readonly withoutEvidence?: string;
+  /** The steps left by a Promote without evidence (their indexes): not shown as passed. */
+  readonly unproven?: readonly number[];
   /** Rings: step i is ring i, with who is in it and its soak, as configured at /release. */
   readonly rings?: readonly RingStage[];
 }

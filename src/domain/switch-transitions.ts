@@ -54,10 +54,13 @@ export function promote(step: Step, event: EventOf<'promote'>): Transitioned {
     (release.analysis?.lastVerdict === 'pass'
       ? undefined
       : release.analysis?.lastFigures?.join('; ') || 'no analysis verdict yet');
+  if (missing === undefined) return nextStep(step, event.user, 'promoted');
+  const { canary } = release;
+  const unproven = [...(canary.unproven ?? []), canary.stepIndex];
   return nextStep(
-    step,
+    { ...step, release: { ...release, canary: { ...canary, unproven } } },
     event.user,
-    missing !== undefined ? `promoted anyway, without evidence (${missing})` : 'promoted',
+    `promoted anyway, without evidence (${missing})`,
   );
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
 import { ringLines } from '../../../src/app/ring-traffic.ts';
+import type { Release } from '../../../src/domain/release.ts';
+import { transition } from '../../../src/domain/release-machine.ts';
 import type { AudienceEntry } from '../../../src/domain/rings.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
@@ -83,5 +85,23 @@ describe('/rollback --dry-run during rings', () => {
   it('names no audience once the release carries all traffic (the maps are empty by then)', async () => {
     const observing = { ...ringed, state: 'observing' as const, observeUntil: STEP_START };
     expect(await plan(observing)).not.toContain('Audiences first');
+  });
+
+  it('a ring left on Promote without evidence reads as such, not as passed', async () => {
+    const w = memoryWorld(CONFIG, new Date(Date.parse(STEP_START) + 90 * 60_000));
+    const promote = { type: 'promote', user: 'U0LEAD', fromStep: 0 } as const;
+    // No analysis verdict yet: the Promote is "anyway".
+    const anyway = transition(ringed, promote, new Date(STEP_START)).release;
+    expect((await ringLines(w.deps, anyway))[0]).toBe(
+      '· ring internal: requests with X-Greenlight-Ring: internal · promoted without evidence',
+    );
+    const proven = transition(
+      { ...ringed, analysis: { checks: 3, breaches: 0, lastVerdict: 'pass' } } as Release,
+      promote,
+      new Date(STEP_START),
+    ).release;
+    expect((await ringLines(w.deps, proven))[0]).toBe(
+      '· ring internal: requests with X-Greenlight-Ring: internal · passed',
+    );
   });
 });
