@@ -58,8 +58,14 @@ function slotLine(config: ServiceConfig, state: ServiceState, slot: 'blue' | 'gr
 }
 
 /** Who can give a role: its members mentioned (user groups as Slack group mentions). */
-export function roleMembers(roles: Readonly<Record<string, readonly string[]>>, role: string) {
+/** Who can give `role`, as mentions: not `except` (the requester, who approved already). */
+function roleMembers(
+  roles: Readonly<Record<string, readonly string[]>>,
+  role: string,
+  except: readonly string[],
+) {
   return (roles[role] ?? [])
+    .filter((p) => !except.includes(p))
     .map((p) => (p.startsWith('S') ? `<!subteam^${p}>` : `<@${p}>`))
     .join(' ');
 }
@@ -71,12 +77,14 @@ function approvalsText(
   if (release.requiredRoles.length === 0) return 'none needed';
   const given = release.approvals.map((a) => `:white_check_mark: ${a.role}: <@${a.user}>`);
   const waiting = release.state === 'awaiting_approval';
-  // Still waiting: ping the people who can act. Decided without them: say so.
-  const missing = missingRoles(release).map((r) =>
-    waiting
-      ? `:hourglass: ${r}: missing${roleMembers(roles, r) ? ` · ${roleMembers(roles, r)}` : ''}`
-      : `:heavy_minus_sign: ${r}: not given`,
-  );
+  // Still waiting: ping the people who can act (never the requester, nor one who approved for
+  // another role). Decided without them: say so.
+  const except = [release.requester, ...release.approvals.map((a) => a.user)];
+  const missing = missingRoles(release).map((r) => {
+    if (!waiting) return `:heavy_minus_sign: ${r}: not given`;
+    const who = roleMembers(roles, r, except);
+    return `:hourglass: ${r}: missing${who ? ` · ${who}` : ''}`;
+  });
   return [...given, ...missing].join('\n');
 }
 

@@ -104,6 +104,22 @@ describe('release messages', () => {
     expect(all(card)).toContain(':hourglass: security: missing · <!subteam^S0SECURITY>');
   });
 
+  it('never names the requester, nor who approved for another role, as the one to approve', () => {
+    const roles = { lead: ['U0LEAD', 'U0DEV1'], team: ['U0LEAD', 'U0DEV1', 'U0DEV2'] };
+    const card = releaseParentMessage(
+      release('awaiting_approval', {
+        requester: 'U0DEV1',
+        requiredRoles: ['lead', 'team'],
+        approvals: [{ role: 'lead', user: 'U0LEAD', at: AT }],
+      }),
+      service('blue'),
+      SERVICE,
+      roles,
+    );
+    expect(all(card)).toContain(':hourglass: team: missing · <@U0DEV2>');
+    expect(all(card)).not.toContain('missing · <@U0LEAD>');
+  });
+
   it('shows the roles a rejected release required, not "none needed"', () => {
     const card = releaseParentMessage(
       release('rejected', { decidedBy: 'U0LEAD', rejectReason: 'not today' }),
