@@ -11,6 +11,13 @@ import {
 } from './slack-payloads.ts';
 import { signedHeaders } from './slack-signing.ts';
 
+/** The slash commands the Slack app registers (manifest.yml), as a workspace offers them. */
+const REGISTERED_COMMANDS: readonly string[] = [
+  ...readFileSync(new URL('../manifest.yml', import.meta.url), 'utf8').matchAll(
+    /^\s*- command: (\/\S+)\s*$/gm,
+  ),
+].map((m) => m[1] ?? '');
+
 /**
  * The Slack sandbox: a page on the emulator's own server that shows channels and threads and
  * lets a person type slash commands, click buttons and fill modals as different users. It speaks
@@ -194,6 +201,11 @@ export function sandboxRoutes(
           .split(/\s+/);
         if (user === undefined || !command.startsWith('/'))
           return json(res, 400, { error: 'type a slash command like /bump api' });
+        // Slack's own client answers a command the app did not register; nothing is sent.
+        if (!REGISTERED_COMMANDS.includes(command))
+          return json(res, 400, {
+            error: `${command} is not a valid command. The app's commands: ${REGISTERED_COMMANDS.join(', ')}.`,
+          });
         // A command may answer with a form (a /rollback that must say why): it opens for its typist.
         const triggerId = nextTriggerId();
         triggerOwners.set(triggerId, user.id);

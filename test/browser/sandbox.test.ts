@@ -177,8 +177,13 @@ describe('the Slack sandbox of npm run demo, in Chromium', () => {
     expect(html).not.toMatch(/&lt;[@!]/);
   });
 
-  it('/bump shows its usage privately, then deploys to the new slot on STANDBY', async () => {
+  it('a mistyped command is refused at once; /bump shows its usage privately, then deploys to the new slot on STANDBY', async () => {
     await actAs('U0DEV1');
+    // A typo: Slack's client refuses it at once, as the workspace has no such command.
+    await send('/bmup api');
+    await expect
+      .poll(() => text(page.locator('#composer-error')))
+      .toContain('/bmup is not a valid command');
     await send('/bump');
     await expect.poll(() => text(privatePane())).toContain('Which service?');
     await send('/bump api');
