@@ -1,6 +1,11 @@
 import type { CommandName } from '../config/greenlight-schema.ts';
-import { type ReleaseButton, staleClick, stepOfStage } from '../domain/click-fence.ts';
-import type { Release } from '../domain/release.ts';
+import {
+  type ReleaseButton,
+  releasePhrase,
+  staleClick,
+  stepOfStage,
+} from '../domain/click-fence.ts';
+import { ACTIVE_STATES, type Release } from '../domain/release.ts';
 import type { Answer } from './answer.ts';
 import { audit, type EventPorts, serviceConfig, type Uses } from './app-deps.ts';
 import { authoriseCommand } from './authorise.ts';
@@ -84,9 +89,19 @@ async function mayReject(
   );
 }
 
+/** A newer release of the service that is still under way, named for a stale click's answer. */
+async function whatNow(deps: Uses<'store'>, release: Release): Promise<string> {
+  const state = await deps.store.getService(release.service).catch(() => null);
+  const latestId = state?.lastReleaseId;
+  if (!latestId || latestId === release.id) return '';
+  const latest = await deps.store.getRelease(latestId).catch(() => null);
+  if (latest === null || !ACTIVE_STATES.includes(latest.state)) return '';
+  return `${latest.service} ${latest.version} ${releasePhrase(latest)}: use its own message. `;
+}
+
 /** Origin, stage and clicker: everything a click must pass before it may act. */
 export async function checkClick(
-  deps: Uses<'config' | 'directory'>,
+  deps: Uses<'config' | 'directory' | 'store'>,
   button: ReleaseButton,
   release: Release,
   click: Click,
@@ -97,7 +112,7 @@ export async function checkClick(
     throw new ReleaseError(
       'stale',
       stale,
-      `Nothing was changed. See /release status ${release.service}.`,
+      `Nothing was changed. ${await whatNow(deps, release)}See /release status ${release.service}.`,
     );
   }
   await authoriseCommand(deps, release.service, COMMAND_OF[button], click.user);

@@ -81,7 +81,7 @@ export function staleClick(
   release: Release,
 ): string | undefined {
   const now = stageOf(release);
-  const describe = () => `${release.service} ${release.version} ${phrase(release)}`;
+  const describe = () => `${release.service} ${release.version} ${releasePhrase(release)}`;
   const rollsBack = button === 'rollback' || button === 'abort' || button === 'approve_rollback';
   if (ENDED_STATES.includes(release.state) && !rollsBack) {
     return `${describe()}: this message is out of date.`;
@@ -140,7 +140,8 @@ export function staleClick(
   }
 }
 
-function phrase(release: Release): string {
+/** Where a release stands, as a clause: `is waiting for approval`, `was rolled back`. */
+export function releasePhrase(release: Release): string {
   switch (release.state) {
     case 'awaiting_approval':
       return 'is waiting for approval';

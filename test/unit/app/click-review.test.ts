@@ -6,7 +6,7 @@ import { fenceValue, parseFenceValue } from '../../../src/domain/click-fence.ts'
 import type { Release, ReleaseState } from '../../../src/domain/release.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { memoryWorld } from '../../../testkit/memory-deps.ts';
-import { channelClick as click, outcome } from '../../../testkit/release-outcomes.ts';
+import { channelClick as click, outcome, refused } from '../../../testkit/release-outcomes.ts';
 
 // Review of issue 11: clicks that still act when they should not (or the reverse).
 const NOW = new Date('2026-11-24T10:00:00.000Z'); // a Tuesday, no freeze
@@ -252,5 +252,27 @@ describe('click review (issue 11)', () => {
       state: 'ramping',
       green: 50,
     });
+  });
+
+  it("an old release's Approve, clicked while a newer release waits, points to the newer one", async () => {
+    const { w, release } = world('rolled_back');
+    const stage = drawn({ ...release, state: 'awaiting_approval' });
+    const newer: Release = {
+      ...release,
+      id: 'rel-2',
+      version: '2.4.2',
+      state: 'awaiting_approval',
+      approvals: [],
+    };
+    w.releases.set('rel-2', newer);
+    const service = w.services.get('api');
+    if (service === undefined) throw new Error('no service');
+    w.services.set('api', { ...service, lastReleaseId: 'rel-2' });
+    const error = await refused(dispatchAction(w.deps, 'approve', 'rel-1', click('U0LEAD', stage)));
+    expect(error.message).toBe('api 2.4.1 was rolled back: this message is out of date.');
+    expect(error.hint).toBe(
+      'Nothing was changed. api 2.4.2 is waiting for approval: use its own message. See /release status api.',
+    );
+    expect(w.releases.get('rel-2')?.approvals).toEqual([]);
   });
 });
