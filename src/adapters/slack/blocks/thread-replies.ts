@@ -102,9 +102,9 @@ export function progressMessage(
   const t = config.analysis;
   const latencyCeiling =
     t.source === 'haproxy'
-      ? `mean response time ≤ ${t.maxMeanMs ?? t.maxP99Ms} ms`
-      : `P99 ≤ ${t.maxP99Ms} ms`;
-  const thresholds = `rolls back on strong evidence of more errors than the baseline or of errors above ${t.maxErrorRatePercent} %, or on ${latencyCeiling} crossed in ${t.consecutiveBreaches} intervals in a row; passes on evidence of errors under ${t.maxErrorRatio}× the baseline's (or under ${t.errorRateFloorPercent} %)${t.dryRun ? '; shadow mode: nothing is acted on' : ''}`;
+      ? `a mean response time above ${t.maxMeanMs ?? t.maxP99Ms} ms`
+      : `a P99 above ${t.maxP99Ms} ms`;
+  const thresholds = `rolls back on strong evidence of more errors than the baseline or of errors above ${t.maxErrorRatePercent} %, or on ${latencyCeiling} in ${t.consecutiveBreaches} intervals in a row; passes on evidence of errors under ${t.maxErrorRatio}× the baseline's (or under ${t.errorRateFloorPercent} %)${t.dryRun ? '; shadow mode: nothing is acted on' : ''}`;
   const lines: string[] = [];
   let next: string;
   if (release.state === 'awaiting_approval') {
