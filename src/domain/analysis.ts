@@ -175,6 +175,8 @@ function countsOf(reading: AnalysisReading): { requests: number; errors: number 
 }
 
 export function describeReading(reading: AnalysisReading): string {
+  // Without a request there is no error rate, and a latency then is an older average (HAProxy's).
+  if (reading.requests === 0) return '0 req (no traffic in this interval)';
   const latency =
     reading.latencyMs === null
       ? `${latencyLabel(reading)} n/a`
