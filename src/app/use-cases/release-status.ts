@@ -2,7 +2,7 @@ import { checklistStatusLine } from '../../domain/checklist.ts';
 import { releaseDeadline } from '../../domain/deadlines.ts';
 import { awaitingRedeploy, desiredTraffic } from '../../domain/desired-traffic.ts';
 import { awaitsApproval, awaitsWord, currentStep } from '../../domain/pre-switch-steps.ts';
-import { missingRoles, type Release } from '../../domain/release.ts';
+import { ACTIVE_STATES, missingRoles, type Release } from '../../domain/release.ts';
 import { type ServiceState, standbyOf } from '../../domain/service-state.ts';
 import type { Slot } from '../../domain/slots.ts';
 import type { Answer } from '../answer.ts';
@@ -83,7 +83,7 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
                 ? `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`
                 : `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
     lines.push(
-      `Last release: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
+      `${ACTIVE_STATES.includes(release.state) ? 'Release under way' : 'Last release'}: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
       ...(await ringLines(deps, release)),
     );
     const checklist = checklistStatusLine(release);

@@ -67,16 +67,16 @@ describe('/release status during a rollback', () => {
   };
   const status = async (failure?: string, now = NOW, blueVersion = '2.4.0') =>
     (await lines({ version: blueVersion, health: 'healthy', updatedAt: AT }, failure, now)).find(
-      (line) => line.startsWith('Last release:'),
+      (line) => line.startsWith('Release under way:'),
     );
 
   it('says a rollback is under way', async () => {
-    expect(await status()).toBe('Last release: 2.4.0 → 2.4.1 (patch) rolling back: under way');
+    expect(await status()).toBe('Release under way: 2.4.0 → 2.4.1 (patch) rolling back: under way');
   });
 
   it('says a failed rollback failed, why, and when it is tried again (switchMinutes: 5)', async () => {
     expect(await status('HAProxy Runtime API: connection refused')).toBe(
-      'Last release: 2.4.0 → 2.4.1 (patch) rolling back: failed (HAProxy Runtime API: connection refused); Greenlight tries it again at 10:05 UTC, or now with /rollback api <reason>',
+      'Release under way: 2.4.0 → 2.4.1 (patch) rolling back: failed (HAProxy Runtime API: connection refused); Greenlight tries it again at 10:05 UTC, or now with /rollback api <reason>',
     );
   });
 
@@ -89,7 +89,7 @@ describe('/release status during a rollback', () => {
   it('says when the old slot is being redeployed first, and where users are meanwhile', async () => {
     // A /bump of 2.5.0 onto blue was preempted: the rollback deploys 2.4.0 there again.
     expect(await status(undefined, NOW, '2.5.0')).toBe(
-      'Last release: 2.4.0 → 2.4.1 (patch) rolling back: under way, deploying 2.4.0 onto blue first (users stay on green)',
+      'Release under way: 2.4.0 → 2.4.1 (patch) rolling back: under way, deploying 2.4.0 onto blue first (users stay on green)',
     );
   });
 
