@@ -49,9 +49,11 @@ export function promote(step: Step, event: EventOf<'promote'>): Transitioned {
   }
   // Without evidence (asked for as Promote anyway, or clicked before the analysis passed) the
   // Promote is recorded as such, with who and what was missing.
+  // A hold that passed counts, whatever a later reading (a failed read) left as the last verdict.
+  const held = release.canary.awaitingPromotion === true;
   const missing =
     release.canary.withoutEvidence ??
-    (release.analysis?.lastVerdict === 'pass'
+    (held || release.analysis?.lastVerdict === 'pass'
       ? undefined
       : release.analysis?.lastFigures?.join('; ') || 'no analysis verdict yet');
   if (missing === undefined) return nextStep(step, event.user, 'promoted');
@@ -139,8 +141,10 @@ export function switchHeld({ release, next }: Step, event: EventOf<'switch_held'
           ...canary,
           stepIndex: held,
           awaitingPromotion: false,
-          // The Promote that asked for the switch must not count again once the window opens.
+          // The Promote that asked for the switch must not count again once the window opens;
+          // nor does its lack of evidence: the step is left only by a Promote to come.
           heldRevision: release.revision + 1,
+          unproven: canary.unproven?.filter((i) => i !== held),
         },
       },
       'greenlight',

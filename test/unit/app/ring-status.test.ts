@@ -104,4 +104,41 @@ describe('/rollback --dry-run during rings', () => {
       '· ring internal: requests with X-Greenlight-Ring: internal · passed',
     );
   });
+
+  it('a Promote anyway undone by a closed calendar does not mark the ring; one with evidence later reads passed', async () => {
+    const early = releaseRecord(STEP_START, {
+      strategy: 'canary',
+      state: 'ramping',
+      canary: {
+        steps: [0, 10, 100],
+        stepIndex: 1,
+        stepStartedAt: STEP_START,
+        rings: [
+          { name: 'internal', who: 'requests with X-Greenlight-Ring: internal', soakMinutes: 60 },
+          { name: 'early', who: '10 % of everyone', soakMinutes: 1440 },
+          { name: 'all', who: '100 % of everyone', soakMinutes: 0 },
+        ],
+      },
+    });
+    const now = new Date(STEP_START);
+    // Promote anyway from ring early (no verdict yet) asks for the switch...
+    const anyway = transition(early, { type: 'promote', user: 'U0LEAD', fromStep: 1 }, now).release;
+    expect(anyway.state).toBe('switching');
+    // ...which a closed calendar holds: back on ring early, that Promote no longer counts.
+    const held = transition(
+      anyway,
+      { type: 'switch_held', reason: 'calendar closed' } as never,
+      now,
+    ).release;
+    expect(held.canary?.stepIndex).toBe(1);
+    // The hold then passes on evidence and a plain Promote takes it to 100 %.
+    const proven = transition(
+      { ...held, analysis: { checks: 9, breaches: 0, lastVerdict: 'pass' } } as Release,
+      { type: 'promote', user: 'U0LEAD', fromStep: 1 },
+      now,
+    ).release;
+    expect(proven.timeline.at(-1)?.what).toMatch(/^promoted to 100 %/);
+    const w = memoryWorld(CONFIG, now);
+    expect((await ringLines(w.deps, proven))[1]).toBe('· ring early: 10 % of everyone · passed');
+  });
 });
