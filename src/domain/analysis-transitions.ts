@@ -110,6 +110,7 @@ export function holdPassed(step: Step, event: EventOf<'hold_passed'>): Transitio
           awaitingPromotion: true,
           promptedAt: late ? (release.canary.promptedAt ?? at) : at,
           withoutEvidence: undefined,
+          holdPassed: event.byTime === undefined,
         },
       },
       'greenlight',

@@ -57,6 +57,8 @@ export interface CanaryProgress {
    * "Promote anyway", recorded with who and this.
    */
   readonly withoutEvidence?: string;
+  /** The hold of this step passed on evidence (not by time, as in shadow mode). */
+  readonly holdPassed?: boolean;
   /** The steps left by a Promote without evidence (their indexes): not shown as passed. */
   readonly unproven?: readonly number[];
   /** Rings: step i is ring i, with who is in it and its soak, as configured at /release. */

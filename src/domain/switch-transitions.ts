@@ -49,11 +49,11 @@ export function promote(step: Step, event: EventOf<'promote'>): Transitioned {
   }
   // Without evidence (asked for as Promote anyway, or clicked before the analysis passed) the
   // Promote is recorded as such, with who and what was missing.
-  // A hold that passed counts, whatever a later reading (a failed read) left as the last verdict.
-  const held = release.canary.awaitingPromotion === true;
+  // A hold that passed on evidence counts, whatever a later reading (a failed read) left as the
+  // last verdict.
   const missing =
     release.canary.withoutEvidence ??
-    (held || release.analysis?.lastVerdict === 'pass'
+    (release.canary.holdPassed === true || release.analysis?.lastVerdict === 'pass'
       ? undefined
       : release.analysis?.lastFigures?.join('; ') || 'no analysis verdict yet');
   if (missing === undefined) return nextStep(step, event.user, 'promoted');
@@ -101,6 +101,7 @@ export function resume({ release, at, next }: Step, event: EventOf<'resume'>): T
                 awaitingPromotion: false,
                 promptedAt: undefined,
                 withoutEvidence: undefined,
+                holdPassed: undefined,
               },
             }
           : {}),
@@ -145,6 +146,7 @@ export function switchHeld({ release, next }: Step, event: EventOf<'switch_held'
           // nor does its lack of evidence: the step is left only by a Promote to come.
           heldRevision: release.revision + 1,
           unproven: canary.unproven?.filter((i) => i !== held),
+          holdPassed: undefined,
         },
       },
       'greenlight',

@@ -125,6 +125,7 @@ export function nextStep(
     stepStartedAt: at,
     awaitingPromotion: false,
     withoutEvidence: undefined,
+    holdPassed: undefined,
   };
   const entered = ringEntered(release, to);
   if (weight >= 100) {

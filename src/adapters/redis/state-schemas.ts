@@ -125,6 +125,7 @@ export const releaseSchema = z.object({
       promptedAt: z.string().optional(),
       heldRevision: z.number().optional(),
       withoutEvidence: z.string().optional(),
+      holdPassed: z.boolean().optional(),
       unproven: z.array(z.number().int()).optional(),
       rings: z
         .array(z.object({ name: z.string(), who: z.string(), soakMinutes: z.number() }))

@@ -3,6 +3,7 @@ import type { AppDeps } from '../../../src/app/app-deps.ts';
 import { runEvent } from '../../../src/app/release-runner.ts';
 import { runAnalyzeStep } from '../../../src/app/use-cases/progressive.ts';
 import type { Release } from '../../../src/domain/release.ts';
+import { transition } from '../../../src/domain/release-machine.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
 import { apiWorld } from '../../../testkit/api-world.ts';
 import { analysedRelease, scriptedMetrics } from '../../../testkit/scripted-analysis.ts';
@@ -63,5 +64,25 @@ describe('a Promote after the hold passed', () => {
     expect(release().canary?.stepIndex).toBe(1);
     expect(release().timeline.at(-1)?.what).not.toContain('without evidence');
     expect(release().canary?.unproven ?? []).not.toContain(0);
+  });
+
+  it('in shadow mode, a hold that ended by time is no evidence: the Promote is recorded as anyway', () => {
+    const at = new Date(START).toISOString();
+    const ramping = analysedRelease(at, 'canary', [20, 50, 100]);
+    const stepStartedAt = ramping.canary?.stepStartedAt ?? at;
+    const now = new Date(START + 10 * 60_000);
+    const ended = transition(
+      ramping,
+      { type: 'hold_passed', autoPromote: false, stepStartedAt, byTime: 'inconclusive' },
+      now,
+    ).release;
+    expect(ended.canary?.awaitingPromotion).toBe(true);
+    const promoted = transition(
+      ended,
+      { type: 'promote', user: 'U0LEAD', fromStep: 0 },
+      now,
+    ).release;
+    expect(promoted.timeline.at(-1)?.what).toContain('promoted anyway, without evidence');
+    expect(promoted.canary?.unproven).toEqual([0]);
   });
 });
