@@ -29,19 +29,22 @@ export type QueuedDelivery = z.output<typeof commsWebhookJobSchema> & { hook?: n
 type Hook = CommsConfig['webhooks'][number];
 
 /**
- * A hook told apart from the others whatever its place: a deploy may reorder the hooks between
- * two runs of one comms step. Hashed, as a URL may carry a token.
+ * A receiver's identity for one delivery, whatever the hook's place (a deploy may reorder the
+ * hooks between two runs of one comms step), as its idempotency key tells it: the URL alone, or
+ * the URL and the secret's name where several hooks share the URL. Hashed: a URL may carry a
+ * token.
  */
-function hookKey(hook: Hook): string {
-  return createHash('sha256').update(`${hook.url}\n${hook.secretEnv}`).digest('hex').slice(0, 12);
+function receiverKey(url: string, secretEnv?: string): string {
+  const identity = secretEnv === undefined ? url : `${url}\n${secretEnv}`;
+  return createHash('sha256').update(identity).digest('hex').slice(0, 12);
 }
 
 /**
- * A delivery's job id: one per release, event and hook, ending with the hook's place when queued
- * (`-hook<n>`), which a secret renamed in place is found by.
+ * A delivery's job id: one per release, event and receiver key, ending with the hook's place
+ * when queued (`-hook<n>`), which a secret renamed in place is found by.
  */
-function webhookJobId(releaseId: string, event: WebhookEventName, hook: Hook, index: number) {
-  return `${releaseId}-${event}-${hookKey(hook)}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-');
+function webhookJobId(releaseId: string, event: WebhookEventName, key: string, index: number) {
+  return `${releaseId}-${event}-${key}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-');
 }
 
 /** The hook's place in the config when its delivery was queued, read back from the job id. */
@@ -49,6 +52,10 @@ export function hookPlaceOf(jobId: string | undefined): number | undefined {
   const place = /-hook(\d+)$/.exec(jobId ?? '')?.[1];
   return place === undefined ? undefined : Number(place);
 }
+
+/** The job id deliveries had before they carried a receiver key. */
+const placedJobId = (releaseId: string, event: WebhookEventName, index: number) =>
+  `${releaseId}-${event}-hook${index}`.replace(/[^A-Za-z0-9_.-]/g, '-');
 
 /**
  * The signature of a comms webhook, Slack's scheme with Greenlight's version tag:
@@ -115,12 +122,15 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
     const at = new Date(this.now()).toISOString();
     for (const [index, hook] of this.hooks.entries()) {
       if (!hook.events.includes(event)) continue;
-      const mark = `webhook-${event}-${hookKey(hook)}`;
-      if (await this.marks.has(release.id, mark)) continue;
-      // Marked by place before this version: a delivery queued then is not queued again.
-      if (await this.marks.has(release.id, `webhook-${event}-${index}`)) continue;
-      // Two hooks on one receiver (two secrets) must not look like one retried delivery there.
       const shared = this.hooks.filter((h) => h.url === hook.url).length > 1;
+      // Both marks are written; a hook alone on its URL now is known by the URL's too, so a
+      // secret renamed in place (a rotation) is not a new receiver.
+      const hookMark = `webhook-${event}-${receiverKey(hook.url, hook.secretEnv)}`;
+      const urlMark = `webhook-${event}-${receiverKey(hook.url)}`;
+      if (await this.marks.has(release.id, hookMark)) continue;
+      if (!shared && (await this.marks.has(release.id, urlMark))) continue;
+      if (await this.queuedByPlace(release.id, event, index, hook)) continue;
+      // Two hooks on one receiver (two secrets) must not look like one retried delivery there.
       const idempotencyKey = shared
         ? `${release.id}-${event}-${hook.secretEnv}`
         : `${release.id}-${event}`;
@@ -134,15 +144,46 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
           body: webhookBody(release, event, at),
         },
         {
-          jobId: webhookJobId(release.id, event, hook, index),
+          jobId: webhookJobId(
+            release.id,
+            event,
+            receiverKey(hook.url, shared ? hook.secretEnv : undefined),
+            index,
+          ),
           attempts: 10,
           backoff: { type: 'exponential', delay: 2000 },
           removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
           removeOnFail: { age: 30 * 24 * 3600 },
         },
       );
-      await this.marks.mark(release.id, mark);
+      await this.marks.mark(release.id, hookMark);
+      await this.marks.mark(release.id, urlMark);
     }
+  }
+
+  /**
+   * Marked by place before receiver keys (an upgrade mid-release): the delivery queued at a
+   * place, if still kept, says which hook it was for, wherever that hook is now; a trimmed one
+   * leaves the place as all there is.
+   */
+  private async queuedByPlace(
+    releaseId: string,
+    event: WebhookEventName,
+    index: number,
+    hook: Hook,
+  ): Promise<boolean> {
+    for (let place = 0; place < this.hooks.length; place += 1) {
+      if (!(await this.marks.has(releaseId, `webhook-${event}-${place}`))) continue;
+      const job = await this.queue.getJob(placedJobId(releaseId, event, place));
+      if (job === undefined || job === null) {
+        if (place === index) return true;
+        continue;
+      }
+      const data = job.data as { url?: string; secretEnv?: string };
+      if (data.url === hook.url && (data.secretEnv ?? hook.secretEnv) === hook.secretEnv)
+        return true;
+    }
+    return false;
   }
 }
 

@@ -270,12 +270,64 @@ describe('hooks reordered between two runs of one comms step', () => {
       events: ['released' as const],
       timeoutMs: 5000,
     };
-    await new QueuedCommsWebhooks(
-      { add: async (_name: string, data: unknown) => jobs.push(data) } as never,
-      [hook],
-      onceMarks as never,
-      () => Date.parse('2026-11-27T03:00:00Z'),
+    // The delivery queued then is no longer kept (trimmed): its place is all there is.
+    const queue = {
+      add: async (_name: string, data: unknown) => jobs.push(data),
+      getJob: async () => undefined,
+    };
+    await new QueuedCommsWebhooks(queue as never, [hook], onceMarks as never, () =>
+      Date.parse('2026-11-27T03:00:00Z'),
     ).send(releaseRecord('2026-11-27T02:00:00.000Z'), 'released');
     expect(jobs).toEqual([]);
+  });
+
+  /** BullMQ as far as this goes: a job id already taken adds nothing; jobs are read by id. */
+  function keyedWorld(marked: string[] = [], queued: [string, { url: string }][] = []) {
+    const jobs = new Map<string, { url: string }>(queued);
+    const marks = new Set(marked);
+    const queue = {
+      add: async (_n: string, data: { url: string }, o: { jobId: string }) => {
+        if (!jobs.has(o.jobId)) jobs.set(o.jobId, data);
+      },
+      getJob: async (id: string) => {
+        const data = jobs.get(id);
+        return data === undefined ? undefined : { id, data };
+      },
+    };
+    const onceMarks = {
+      has: async (id: string, m: string) => marks.has(`${id}/${m}`),
+      mark: async (id: string, m: string) => void marks.add(`${id}/${m}`),
+    };
+    const send = (hooks: ReturnType<typeof hookNamed>[]) =>
+      new QueuedCommsWebhooks(queue as never, hooks, onceMarks as never, () => 0).send(
+        releaseRecord('2026-11-27T02:00:00.000Z'),
+        'started',
+      );
+    return { jobs, send };
+  }
+  const hookNamed = (name: string, secretEnv = `${name.toUpperCase()}_SECRET`) => ({
+    url: `https://hooks.example/${name}`,
+    secretEnv,
+    events: ['started' as const],
+    timeoutMs: 5000,
+  });
+
+  it('a secret renamed in place (a rotation) between two runs is the same receiver: not queued again', async () => {
+    const w = keyedWorld();
+    await w.send([hookNamed('a')]);
+    await w.send([hookNamed('a', 'A_SECRET_V2')]);
+    expect(w.jobs.size).toBe(1);
+  });
+
+  it('at the upgrade, a mark by place counts for the hook its kept delivery was for, not for the one now there', async () => {
+    // Before: config [a], 'started' queued as rel-1-started-hook0 and marked by place 0. The
+    // upgrade's deploy also puts a new hook b first: [b, a].
+    const w = keyedWorld(
+      ['rel-1/webhook-started-0'],
+      [['rel-1-started-hook0', { url: hookNamed('a').url }]],
+    );
+    await w.send([hookNamed('b'), hookNamed('a')]);
+    const urls = [...w.jobs.values()].map((j) => j.url).sort();
+    expect(urls).toEqual([hookNamed('a').url, hookNamed('b').url]);
   });
 });
