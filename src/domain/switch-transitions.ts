@@ -51,9 +51,13 @@ export function promote(step: Step, event: EventOf<'promote'>): Transitioned {
   // Promote is recorded as such, with who and what was missing.
   // A hold that passed on evidence counts, whatever a later reading (a failed read) left as the
   // last verdict.
+  // (A release stored before `holdPassed` was: a hold awaiting Promote, not in shadow mode.)
+  const passed =
+    release.canary.holdPassed ??
+    (release.canary.awaitingPromotion === true && release.analysis?.shadow !== true);
   const missing =
     release.canary.withoutEvidence ??
-    (release.canary.holdPassed === true || release.analysis?.lastVerdict === 'pass'
+    (passed || release.analysis?.lastVerdict === 'pass'
       ? undefined
       : release.analysis?.lastFigures?.join('; ') || 'no analysis verdict yet');
   if (missing === undefined) return nextStep(step, event.user, 'promoted');

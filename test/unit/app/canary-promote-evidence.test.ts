@@ -85,4 +85,38 @@ describe('a Promote after the hold passed', () => {
     expect(promoted.timeline.at(-1)?.what).toContain('promoted anyway, without evidence');
     expect(promoted.canary?.unproven).toEqual([0]);
   });
+
+  it('autoPromote in shadow mode: a hold ended by time promotes, but the step is unproven', () => {
+    const at = new Date(START).toISOString();
+    const ramping = analysedRelease(at, 'canary', [20, 50, 100]);
+    const stepStartedAt = ramping.canary?.stepStartedAt ?? at;
+    const moved = transition(
+      ramping,
+      { type: 'hold_passed', autoPromote: true, stepStartedAt, byTime: 'breach' },
+      new Date(START + 10 * 60_000),
+    ).release;
+    expect(moved.canary?.stepIndex).toBe(1);
+    // Same as a manual Promote after a shadow hold ended by time: not shown as "passed".
+    expect(moved.canary?.unproven ?? []).toContain(0);
+  });
+
+  it('a release stored before holdPassed was recorded, awaiting Promote after its hold passed, then a failed read: the Promote has its evidence', () => {
+    const at = new Date(START).toISOString();
+    const base = analysedRelease(at, 'canary', [20, 50, 100]);
+    const stored = {
+      ...base,
+      canary: { ...base.canary, awaitingPromotion: true, promptedAt: at },
+      analysis: {
+        ...(base.analysis ?? { checks: 6, breaches: 0 }),
+        lastVerdict: 'no_data',
+        lastFigures: ['connect ECONNREFUSED'],
+      },
+    } as Release;
+    const promoted = transition(
+      stored,
+      { type: 'promote', user: 'U0LEAD', fromStep: 0 },
+      new Date(START + 11 * 60_000),
+    ).release;
+    expect(promoted.timeline.at(-1)?.what).not.toContain('without evidence');
+  });
 });
