@@ -24,6 +24,11 @@ export class RedisOnceMarks {
     return (await this.redis.hexists(this.key(releaseId), what)) === 1;
   }
 
+  /** Every mark of the release, read at once. */
+  async list(releaseId: string): Promise<string[]> {
+    return this.redis.hkeys(this.key(releaseId));
+  }
+
   /** Marked only once the thing is queued: a crash in between sends it again, never loses it. */
   async mark(releaseId: string, what: string): Promise<void> {
     await this.redis

@@ -120,20 +120,21 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
 
   async send(release: Release, event: WebhookEventName): Promise<void> {
     const at = new Date(this.now()).toISOString();
+    const marked = new Set(await this.marks.list(release.id));
     for (const [index, hook] of this.hooks.entries()) {
       if (!hook.events.includes(event)) continue;
       const shared = this.hooks.filter((h) => h.url === hook.url).length > 1;
-      // Both marks are written; a hook alone on its URL now is known by the URL's too, so a
-      // secret renamed in place (a rotation) is not a new receiver.
-      const hookMark = `webhook-${event}-${receiverKey(hook.url, hook.secretEnv)}`;
-      const urlMark = `webhook-${event}-${receiverKey(hook.url)}`;
-      if (await this.marks.has(release.id, hookMark)) continue;
-      if (!shared && (await this.marks.has(release.id, urlMark))) continue;
-      if (await this.queuedByPlace(release.id, event, index, hook)) continue;
       // Two hooks on one receiver (two secrets) must not look like one retried delivery there.
       const idempotencyKey = shared
         ? `${release.id}-${event}-${hook.secretEnv}`
         : `${release.id}-${event}`;
+      // Both marks are written; a hook alone on its URL now is known by the URL's too, so a
+      // secret renamed in place (a rotation) is not a new receiver.
+      const hookMark = `webhook-${event}-${receiverKey(hook.url, hook.secretEnv)}`;
+      const urlMark = `webhook-${event}-${receiverKey(hook.url)}`;
+      if (marked.has(hookMark) || (!shared && marked.has(urlMark))) continue;
+      if (await this.queuedByPlace(release.id, event, marked, index, hook, idempotencyKey))
+        continue;
       await this.queue.add(
         COMMS_WEBHOOK_JOB,
         {
@@ -163,25 +164,29 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
 
   /**
    * Marked by place before receiver keys (an upgrade mid-release): the delivery queued at a
-   * place, if still kept, says which hook it was for, wherever that hook is now; a trimmed one
-   * leaves the place as all there is.
+   * place, if still kept, says which receiver it was for (its URL and idempotency key), wherever
+   * that hook is now; a trimmed one (the steps queue keeps few completed jobs) leaves the place
+   * as all there is.
    */
   private async queuedByPlace(
     releaseId: string,
     event: WebhookEventName,
+    marked: ReadonlySet<string>,
     index: number,
     hook: Hook,
+    idempotencyKey: string,
   ): Promise<boolean> {
-    for (let place = 0; place < this.hooks.length; place += 1) {
-      if (!(await this.marks.has(releaseId, `webhook-${event}-${place}`))) continue;
+    const placeMark = new RegExp(`^webhook-${event}-(\\d+)$`);
+    for (const mark of marked) {
+      const place = Number(placeMark.exec(mark)?.[1] ?? Number.NaN);
+      if (Number.isNaN(place)) continue;
       const job = await this.queue.getJob(placedJobId(releaseId, event, place));
       if (job === undefined || job === null) {
         if (place === index) return true;
         continue;
       }
-      const data = job.data as { url?: string; secretEnv?: string };
-      if (data.url === hook.url && (data.secretEnv ?? hook.secretEnv) === hook.secretEnv)
-        return true;
+      const data = job.data as { url?: string; idempotencyKey?: string };
+      if (data.url === hook.url && data.idempotencyKey === idempotencyKey) return true;
     }
     return false;
   }

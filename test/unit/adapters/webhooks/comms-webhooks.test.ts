@@ -124,6 +124,8 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
       const marks = new Set<string>();
       const onceMarks = {
         has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
+        list: async (id: string) =>
+          [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
         mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
       };
       const sender = new QueuedCommsWebhooks(
@@ -236,6 +238,8 @@ describe('hooks reordered between two runs of one comms step', () => {
     const marks = new Set<string>();
     const onceMarks = {
       has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
+      list: async (id: string) =>
+        [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
       mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
     };
     const release = releaseRecord('2026-11-27T02:00:00.000Z');
@@ -262,6 +266,8 @@ describe('hooks reordered between two runs of one comms step', () => {
     const marks = new Set(['rel-1/webhook-released-0']);
     const onceMarks = {
       has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
+      list: async (id: string) =>
+        [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
       mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
     };
     const hook = {
@@ -282,8 +288,13 @@ describe('hooks reordered between two runs of one comms step', () => {
   });
 
   /** BullMQ as far as this goes: a job id already taken adds nothing; jobs are read by id. */
-  function keyedWorld(marked: string[] = [], queued: [string, { url: string }][] = []) {
-    const jobs = new Map<string, { url: string }>(queued);
+  function keyedWorld(
+    marked: string[] = [],
+    queued: [string, { url: string; secretEnv?: string; idempotencyKey?: string }][] = [],
+  ) {
+    const jobs = new Map<string, { url: string; secretEnv?: string; idempotencyKey?: string }>(
+      queued,
+    );
     const marks = new Set(marked);
     const queue = {
       add: async (_n: string, data: { url: string }, o: { jobId: string }) => {
@@ -296,6 +307,8 @@ describe('hooks reordered between two runs of one comms step', () => {
     };
     const onceMarks = {
       has: async (id: string, m: string) => marks.has(`${id}/${m}`),
+      list: async (id: string) =>
+        [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
       mark: async (id: string, m: string) => void marks.add(`${id}/${m}`),
     };
     const send = (hooks: ReturnType<typeof hookNamed>[]) =>
@@ -324,10 +337,33 @@ describe('hooks reordered between two runs of one comms step', () => {
     // upgrade's deploy also puts a new hook b first: [b, a].
     const w = keyedWorld(
       ['rel-1/webhook-started-0'],
-      [['rel-1-started-hook0', { url: hookNamed('a').url }]],
+      [['rel-1-started-hook0', { url: hookNamed('a').url, idempotencyKey: 'rel-1-started' }]],
     );
     await w.send([hookNamed('b'), hookNamed('a')]);
     const urls = [...w.jobs.values()].map((j) => j.url).sort();
     expect(urls).toEqual([hookNamed('a').url, hookNamed('b').url]);
+  });
+
+  it('at the upgrade, a hook whose secret the same deploy renamed is not queued again', async () => {
+    const before = {
+      url: hookNamed('a').url,
+      secretEnv: 'A_SECRET',
+      idempotencyKey: 'rel-1-started',
+    };
+    const w = keyedWorld(['rel-1/webhook-started-0'], [['rel-1-started-hook0', before]]);
+    await w.send([hookNamed('a', 'A_SECRET_V2')]);
+    expect(w.jobs.size).toBe(1);
+  });
+
+  it('at the upgrade, a hook sent at a place the shorter configuration no longer has is not queued again', async () => {
+    const w = keyedWorld(
+      ['rel-1/webhook-started-0', 'rel-1/webhook-started-1'],
+      [
+        ['rel-1-started-hook0', { url: hookNamed('x').url, idempotencyKey: 'rel-1-started' }],
+        ['rel-1-started-hook1', { url: hookNamed('a').url, idempotencyKey: 'rel-1-started' }],
+      ],
+    );
+    await w.send([hookNamed('a')]);
+    expect(w.jobs.size).toBe(2);
   });
 });
