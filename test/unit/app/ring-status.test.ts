@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dispatchCommand } from '../../../src/app/dispatch-command.ts';
 import { ringLines } from '../../../src/app/ring-traffic.ts';
-import type { Release } from '../../../src/domain/release.ts';
+import type { CanaryProgress, Release } from '../../../src/domain/release.ts';
 import { transition } from '../../../src/domain/release-machine.ts';
 import type { AudienceEntry } from '../../../src/domain/rings.ts';
 import { apiConfig } from '../../../testkit/api-config.ts';
@@ -106,20 +106,8 @@ describe('/rollback --dry-run during rings', () => {
   });
 
   it('a Promote anyway undone by a closed calendar does not mark the ring; one with evidence later reads passed', async () => {
-    const early = releaseRecord(STEP_START, {
-      strategy: 'canary',
-      state: 'ramping',
-      canary: {
-        steps: [0, 10, 100],
-        stepIndex: 1,
-        stepStartedAt: STEP_START,
-        rings: [
-          { name: 'internal', who: 'requests with X-Greenlight-Ring: internal', soakMinutes: 60 },
-          { name: 'early', who: '10 % of everyone', soakMinutes: 1440 },
-          { name: 'all', who: '100 % of everyone', soakMinutes: 0 },
-        ],
-      },
-    });
+    // On ring early.
+    const early = { ...ringed, canary: { ...(ringed.canary as CanaryProgress), stepIndex: 1 } };
     const now = new Date(STEP_START);
     // Promote anyway from ring early (no verdict yet) asks for the switch...
     const anyway = transition(early, { type: 'promote', user: 'U0LEAD', fromStep: 1 }, now).release;

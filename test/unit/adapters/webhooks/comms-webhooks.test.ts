@@ -14,6 +14,17 @@ import {
 } from '../../../../src/adapters/webhooks/comms-webhooks.ts';
 import { releaseRecord } from '../../../../testkit/release-fixtures.ts';
 
+/** RedisOnceMarks in memory: `release/mark` entries, some given beforehand. */
+function memoryMarks(given: Iterable<string> = []) {
+  const marks = new Set(given);
+  return {
+    has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
+    list: async (id: string) =>
+      [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
+    mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
+  };
+}
+
 describe('comms webhook signatures', () => {
   it('signs v1:{timestamp}:{body} with HMAC-SHA256 (known answer from openssl)', () => {
     // printf 'v1:1700000000:{"event":"released"}' | openssl dgst -sha256 -hmac 'whsec-test'
@@ -121,13 +132,7 @@ describe('two hooks on one URL (one receiver, two secrets)', () => {
       // Queued the way the sender queues them, one job per hook.
       const jobs: unknown[] = [];
       const queue = { add: async (_name: string, data: unknown) => jobs.push(data) };
-      const marks = new Set<string>();
-      const onceMarks = {
-        has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
-        list: async (id: string) =>
-          [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
-        mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
-      };
+      const onceMarks = memoryMarks();
       const sender = new QueuedCommsWebhooks(
         queue as never,
         [hookA, hookB],
@@ -235,13 +240,7 @@ describe('hooks reordered between two runs of one comms step', () => {
         if (!jobs.has(options.jobId)) jobs.set(options.jobId, data);
       },
     };
-    const marks = new Set<string>();
-    const onceMarks = {
-      has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
-      list: async (id: string) =>
-        [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
-      mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
-    };
+    const onceMarks = memoryMarks();
     const release = releaseRecord('2026-11-27T02:00:00.000Z');
     const now = () => Date.parse('2026-11-27T03:00:00Z');
     // The first run queues a's delivery, then dies before b's.
@@ -263,13 +262,7 @@ describe('hooks reordered between two runs of one comms step', () => {
 
   it('a delivery marked by its place before the upgrade is not queued again', async () => {
     const jobs: unknown[] = [];
-    const marks = new Set(['rel-1/webhook-released-0']);
-    const onceMarks = {
-      has: async (id: string, mark: string) => marks.has(`${id}/${mark}`),
-      list: async (id: string) =>
-        [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
-      mark: async (id: string, mark: string) => void marks.add(`${id}/${mark}`),
-    };
+    const onceMarks = memoryMarks(['rel-1/webhook-released-0']);
     const hook = {
       url: 'https://hooks.example/a',
       secretEnv: 'A_SECRET',
@@ -295,7 +288,6 @@ describe('hooks reordered between two runs of one comms step', () => {
     const jobs = new Map<string, { url: string; secretEnv?: string; idempotencyKey?: string }>(
       queued,
     );
-    const marks = new Set(marked);
     const queue = {
       add: async (_n: string, data: { url: string }, o: { jobId: string }) => {
         if (!jobs.has(o.jobId)) jobs.set(o.jobId, data);
@@ -305,12 +297,7 @@ describe('hooks reordered between two runs of one comms step', () => {
         return data === undefined ? undefined : { id, data };
       },
     };
-    const onceMarks = {
-      has: async (id: string, m: string) => marks.has(`${id}/${m}`),
-      list: async (id: string) =>
-        [...marks].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1)),
-      mark: async (id: string, m: string) => void marks.add(`${id}/${m}`),
-    };
+    const onceMarks = memoryMarks(marked);
     const send = (hooks: ReturnType<typeof hookNamed>[]) =>
       new QueuedCommsWebhooks(queue as never, hooks, onceMarks as never, () => 0).send(
         releaseRecord('2026-11-27T02:00:00.000Z'),
