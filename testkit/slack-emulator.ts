@@ -13,6 +13,7 @@ export interface EmulatorCall {
   readonly method: string;
   readonly args: Record<string, unknown>;
   readonly at: number;
+  /** HTTP status answered; 0 for a call never answered (`hangNext`). */
   readonly status: number;
   readonly reply: Record<string, unknown>;
 }
@@ -59,6 +60,7 @@ export interface EmulatorOptions {
 }
 
 type Fault =
+  | { kind: 'hang' }
   | { kind: 'error'; error: string }
   | { kind: 'rate_limited'; retryAfterSeconds: number }
   | { kind: 'server_error'; status: number };
@@ -151,6 +153,14 @@ export class SlackEmulator {
   /** The next `times` calls of `method` answer HTTP 429 with `Retry-After`. */
   rateLimitNext(method: string, retryAfterSeconds: number, times = 1): void {
     this.addFaults(method, { kind: 'rate_limited', retryAfterSeconds }, times);
+  }
+
+  /**
+   * The next `times` calls of `method` are never answered (a half-open connection, a request lost
+   * on its way): recorded with status 0, nothing posted; the socket closes with the emulator.
+   */
+  hangNext(method: string, times = 1): void {
+    this.addFaults(method, { kind: 'hang' }, times);
   }
 
   /** The next `times` calls of `method` answer an HTTP 5xx, as during a Slack outage. */
@@ -267,6 +277,12 @@ export class SlackEmulator {
       ...Object.fromEntries(url.searchParams),
       ...parseArgs(String(req.headers['content-type'] ?? ''), raw),
     };
+    if (this.faults.get(method)?.[0]?.kind === 'hang') {
+      this.faults.get(method)?.shift();
+      this.calls.push({ method, args, at: Date.now(), status: 0, reply: {} });
+      this.events.emit('call');
+      return;
+    }
     const { status, reply, headers } = this.answer(method, args, req.headers.authorization);
     this.calls.push({ method, args, at: Date.now(), status, reply });
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });

@@ -43,6 +43,9 @@ import { buildComms } from './comms.ts';
 import { guardsFor } from './guards.ts';
 import { trafficTargets } from './traffic-targets.ts';
 
+/** How long one outbox call to Slack may take before the message is tried again. */
+const OUTBOX_SLACK_TIMEOUT_MS = 10_000;
+
 /** What every adapter is built from: the validated env and config, and the injected world. */
 export interface AdapterOptions {
   readonly env: Env;
@@ -129,12 +132,15 @@ export function buildAdapters({
     logger: boltLogger,
   });
   // The outbox retries through its queue (in order, surviving restarts), so its client must not
-  // retry or wait out rate limits on its own.
+  // retry or wait out rate limits on its own. Nor wait without end: it delivers one message at a
+  // time, so one request Slack never answers (a half-open connection) would hold every message
+  // behind it; after the timeout the message is tried again (at least once, as ever).
   const outboxClient = new WebClient(env.SLACK_BOT_TOKEN, {
     slackApiUrl: env.SLACK_API_URL,
     logger: boltLogger,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
+    timeout: OUTBOX_SLACK_TIMEOUT_MS,
   });
   // Its own client: no retries and a short timeout, so a check never hangs on a Slack outage.
   const healthClient = new WebClient(env.SLACK_BOT_TOKEN, {

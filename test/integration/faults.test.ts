@@ -305,6 +305,40 @@ describe(
         expect(await trafficSplit(world.haproxy.frontendUrl('api'))).toEqual({ blue: 10 });
       },
     );
+    // Last in this world: it deploys 2.4.2 onto STANDBY.
+    it(
+      'a message whose request Slack never answers is sent again, and the messages behind it follow',
+      IN_TURN,
+      async ({ expect }) => {
+        const { world } = f;
+        const before = world.slack.callsTo('chat.postMessage').length;
+        const posts = () => world.slack.callsTo('chat.postMessage').slice(before);
+        // The next post is lost on its way (a half-open connection): no answer, ever.
+        world.slack.hangNext('chat.postMessage');
+        await world.command('U0DEV1', '/bump', 'api');
+        const lost = await eventually(
+          () => posts().find((c) => c.status === 0),
+          (c) => c !== undefined,
+          30_000,
+        );
+        // The outbox gives up on the lost request and sends the same message again...
+        await eventually(
+          () => posts().find((c) => c.status === 200 && c.args.text === lost?.args.text),
+          (c) => c !== undefined,
+          60_000,
+        );
+        // ... then the ones queued behind it: the deploy's outcome reaches the channel.
+        await eventually(
+          () =>
+            world.slack
+              .messages('C0RELEASES')
+              .some((m) => m.text.includes('api 2.4.2 is on STANDBY')),
+          Boolean,
+          60_000,
+        );
+        expect(posts().filter((c) => c.status === 0)).toHaveLength(1);
+      },
+    );
   },
 );
 
