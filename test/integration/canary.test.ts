@@ -69,7 +69,13 @@ describe('canary with automatic promotion and automatic rollback', { concurrent:
       const id = await requestRelease(world, '2.4.1');
       expect(await world.click('U0LEAD', 'release_approve', id)).toContain('All approvals are in');
       await threadHas(world, id, 'Canary at 20 %: green 20 %, blue 80 %');
-      const split = await trafficSplit(world.haproxy.frontendUrl('api'), 20);
+      // Users reach both versions. Sampled until both answer: the load loop's requests share
+      // HAProxy's round robin with these, so a short sample can miss the canary's turns.
+      const split = await eventually(
+        () => trafficSplit(world.haproxy.frontendUrl('api'), 20),
+        (seen) => (seen.green ?? 0) > 0 && (seen.blue ?? 0) > 0,
+        10_000,
+      );
       expect(split.green).toBeGreaterThan(0);
       expect(split.blue).toBeGreaterThan(0);
       await threadHas(world, id, 'Hold at 20 % passed: promoting');
