@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebClient } from '@slack/web-api';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,5 +99,47 @@ describe('the outbox never draws a release card over a newer one', () => {
     await card(`${group} Released`, [6, 3]);
     await card(`${group} Awaiting approval`);
     expect(shown()).toBe(`${group} Awaiting approval`);
+  });
+});
+
+describe('a Slack answer that stalls after its headers', () => {
+  it('is an unanswered call: the message is tried again, not dropped', async () => {
+    // Headers first, then nothing: the client's timeout fires while the body is read.
+    const stalled = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"ok":');
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const fx = await redisFixture('outbox-stall');
+    const paused: number[] = [];
+    try {
+      const handler = outboxHandler({
+        client: new WebClient('xoxb-test', {
+          slackApiUrl: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/api/`,
+          retryConfig: { retries: 0 },
+          rejectRateLimitedCalls: true,
+          timeout: 300,
+        }),
+        redis: fx.redis,
+        prefix: `{${fx.keyPrefix}}`,
+        pause: async (ms) => void paused.push(ms),
+      });
+      const message = {
+        v: 1,
+        mode: 'post',
+        key: 'rel-1-note',
+        group: 'rel-1',
+        channel: 'C0RELEASES',
+        text: 'note',
+        blocks: [],
+      } satisfies OutboxMessage;
+      // Thrown as BullMQ's rate-limit signal: the job keeps its place and runs again.
+      await expect(handler.run(message, {} as Job)).rejects.toThrow('bullmq:rateLimitExceeded');
+      expect(paused).toHaveLength(1);
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise<void>((resolve) => stalled.close(() => resolve()));
+      await fx.cleanup();
+    }
   });
 });

@@ -177,15 +177,14 @@ export function outboxHandler(deps: OutboxDeps): JobHandler<typeof outboxMessage
           await deps.pause(Math.max(1, e.retryAfter ?? 1) * 1000);
           throw Worker.RateLimitError();
         }
-        if (
+        // The client's timeout while the answer's body was still on its way comes out bare
+        // (a TimeoutError, not a RequestError): Slack did not answer in time all the same.
+        const unanswered =
           e.code === ErrorCode.RequestError ||
-          (e.code === ErrorCode.HTTPError && (e.statusCode ?? 500) >= 500)
-        ) {
-          deps.onError?.(
-            method,
-            e.code === ErrorCode.RequestError ? 'unreachable' : `http_${e.statusCode}`,
-            true,
-          );
+          (error as Error).name === 'TimeoutError' ||
+          (error as Error).name === 'AbortError';
+        if (unanswered || (e.code === ErrorCode.HTTPError && (e.statusCode ?? 500) >= 500)) {
+          deps.onError?.(method, unanswered ? 'unreachable' : `http_${e.statusCode}`, true);
           await deps.pause(deps.outageBackoffMs ?? 2000);
           throw Worker.RateLimitError();
         }
