@@ -1,3 +1,5 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGreenlight, startGreenlight } from '../../testkit/greenlight-process.ts';
 import { freePort } from '../../testkit/ports.ts';
@@ -153,8 +155,16 @@ describe('two web and two worker processes, concurrent commands on 20 services',
         );
       }
       const logs = extra.slice(1).flatMap((p) => p.output.slice(-60));
+      // A stalled outbox (messages queued, none delivered) reads differently from stuck steps.
+      const connection = new Redis(world.redis.url, { maxRetriesPerRequest: null });
+      const outbox = new Queue('outbox', { connection, prefix: `{${world.redis.keyPrefix}}` });
+      const counts = await outbox.getJobCounts().catch((e: Error) => ({ error: e.message }));
+      const active = await outbox.getActive().catch(() => []);
+      await outbox.close();
+      connection.disconnect();
+      const queued = `outbox: ${JSON.stringify(counts)}; active: ${active.map((j) => `${j.id} since ${j.processedOn}`).join(', ') || 'none'}`;
       throw new Error(
-        `${(error as Error).message}\n${stuck.join('\n')}\nworker output (tail):\n${logs.join('\n')}`,
+        `${(error as Error).message}\n${stuck.join('\n')}\n${queued}\nworker output (tail):\n${logs.join('\n')}`,
       );
     });
     for (const { ts } of ids) {
