@@ -101,16 +101,11 @@ export function holdPassed(step: Step, event: EventOf<'hold_passed'>): Transitio
     event.byTime !== undefined
       ? `hold time at ${weight} % ended (shadow analysis, verdict: ${event.byTime})`
       : `hold at ${weight} % passed`;
-  if (event.autoPromote) {
-    // Ended by time (shadow mode), the step is left without evidence, as a Promote would be.
-    const { canary } = release;
-    const unproven = [...(canary.unproven ?? []), canary.stepIndex];
-    const left =
-      event.byTime === undefined
-        ? step
-        : { ...step, release: { ...release, canary: { ...canary, unproven } } };
-    return nextStep(left, 'greenlight', `${ended}: promoting`);
-  }
+  // Ended by time (shadow mode), the step is left without evidence, as a Promote would be.
+  if (event.autoPromote)
+    return nextStep(step, 'greenlight', `${ended}: promoting`, {
+      unproven: event.byTime !== undefined,
+    });
   return {
     release: next(
       {

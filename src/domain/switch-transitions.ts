@@ -61,13 +61,9 @@ export function promote(step: Step, event: EventOf<'promote'>): Transitioned {
       ? undefined
       : release.analysis?.lastFigures?.join('; ') || 'no analysis verdict yet');
   if (missing === undefined) return nextStep(step, event.user, 'promoted');
-  const { canary } = release;
-  const unproven = [...(canary.unproven ?? []), canary.stepIndex];
-  return nextStep(
-    { ...step, release: { ...release, canary: { ...canary, unproven } } },
-    event.user,
-    `promoted anyway, without evidence (${missing})`,
-  );
+  return nextStep(step, event.user, `promoted anyway, without evidence (${missing})`, {
+    unproven: true,
+  });
 }
 
 export function pause({ release, at, next }: Step, event: EventOf<'pause'>): Transitioned {

@@ -109,11 +109,15 @@ export function trafficMoved(
       };
 }
 
-/** The canary moves on to its next step: a weight the reconciler sets, or the full switch. */
+/**
+ * The canary moves on to its next step: a weight the reconciler sets, or the full switch. A step
+ * left without evidence (`unproven`) is recorded so, and never shown as passed.
+ */
 export function nextStep(
   { release, event, at, next }: Step,
   who: string,
   what: string,
+  options: { unproven?: boolean } = {},
 ): Transitioned {
   const canary = release.canary;
   if (canary === undefined) refuse(release, event);
@@ -126,6 +130,7 @@ export function nextStep(
     awaitingPromotion: false,
     withoutEvidence: undefined,
     holdPassed: undefined,
+    ...(options.unproven ? { unproven: [...(canary.unproven ?? []), canary.stepIndex] } : {}),
   };
   const entered = ringEntered(release, to);
   if (weight >= 100) {
