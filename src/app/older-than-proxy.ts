@@ -127,9 +127,10 @@ async function changedSinceRollback(
  * would move production on stale data: the proxy gives the slot more traffic than Redis wants,
  * a share the release itself would have set, and that slot runs exactly the version it would
  * (for a rollback, with the proof of `changedSinceRollback`). Returns what the proxy and the
- * slots show, or undefined when the difference is ordinary drift.
+ * slots show (the caller says what it does about it), or undefined when the difference is
+ * ordinary drift.
  */
-export async function proxyAhead(
+export async function olderThanProxy(
   deps: Uses<'probe' | 'traffic' | 'sleep'>,
   state: ServiceState,
   release: Release | null,
@@ -164,17 +165,4 @@ export async function proxyAhead(
     release.state === 'rolling_back' ? await changedSinceRollback(deps, state, release) : '';
   if (since === undefined) return undefined;
   return `The proxy sends ${describeWeights(actual.weights)} for ${release.service}: ${ahead.slot} runs ${ahead.version}, which Greenlight's records say is ${ahead.recordSays}${since}. Redis looks older than the proxy (restored from a snapshot?)`;
-}
-
-/** `proxyAhead` as the control loop reports it: it leaves traffic alone and says what to do. */
-export async function olderThanProxy(
-  deps: Uses<'probe' | 'traffic' | 'sleep'>,
-  state: ServiceState,
-  release: Release | null,
-  actual: TrafficState,
-  desired: DesiredTraffic,
-): Promise<string | undefined> {
-  const shown = await proxyAhead(deps, state, release, actual, desired);
-  if (shown === undefined || release === null) return undefined;
-  return `${shown}, so Greenlight did not touch traffic. Check what is live; /rollback ${release.service} or /release status ${release.service} once decided.`;
 }

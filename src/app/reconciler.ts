@@ -236,8 +236,9 @@ export async function reconcileTraffic(
             await rememberApplied(deps, service, desired.weights, { changed: false });
             return { service, result: 'in_sync' };
           }
-          const stale = await olderThanProxy(deps, state, release, actual, desired);
-          if (stale !== undefined && release !== null) {
+          const shown = await olderThanProxy(deps, state, release, actual, desired);
+          if (shown !== undefined && release !== null) {
+            const stale = `${shown}, so Greenlight did not touch traffic. Check what is live; /rollback ${service} or /release status ${service} once decided.`;
             await deps.notifier.releaseNote(release, 'older-than-proxy', stale);
             await audit(deps, {
               who: 'greenlight',

@@ -4,7 +4,7 @@ import { type Release, rollbackAttempt } from '../../domain/release.ts';
 import { type ServiceState, withSlot } from '../../domain/service-state.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
 import { driveWithRetries } from '../move-retries.ts';
-import { proxyAhead } from '../older-than-proxy.ts';
+import { olderThanProxy } from '../older-than-proxy.ts';
 import { type Lease, LockBusyError, LockLostError, PartialMoveError } from '../ports.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
@@ -167,7 +167,7 @@ async function usersAlreadyBack(
 ): Promise<boolean> {
   const actual = await deps.traffic.inspect(release.service).catch(() => undefined);
   const desired = desiredTraffic(state, release);
-  const shown = actual && (await proxyAhead(deps, state, release, actual, desired));
+  const shown = actual && (await olderThanProxy(deps, state, release, actual, desired));
   if (!shown) return false;
   await recordOldSlot(deps, release);
   await deps.notifier.releaseNote(
@@ -254,7 +254,7 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
   });
   await deps.notifier.rollbackAlert(done.release, done.state, 'done');
   if (missed !== undefined) {
-    // What the slot left behind answers now (a /bump may have changed it since, see proxyAhead).
+    // What the slot left behind answers now (a /bump may have changed it since, see olderThanProxy).
     const left = await deps.probe.version(service, release.toSlot).catch(() => undefined);
     const where = left?.ok
       ? `${left.version} on ${release.toSlot}`
