@@ -97,8 +97,9 @@ export function webhookBody(release: Release, event: WebhookEventName, at: strin
 /**
  * Enqueues one delivery per hook that wants the event, once per (release, event, hook): marked
  * in Redis once queued, and queued under an id made of the three, so the same event sent again
- * is the same job. A hook is known by its URL and secret, not its place, so hooks reordered
- * between two runs neither miss the event nor get it twice. BullMQ retries with backoff; receivers dedupe on the idempotency key.
+ * is the same job. A hook is known as its receiver knows it (`receiverKey`), not by its place,
+ * so hooks reordered between two runs neither miss the event nor get it twice. BullMQ retries
+ * with backoff; receivers dedupe on the idempotency key.
  */
 export class QueuedCommsWebhooks implements CommsWebhooks {
   private readonly queue: Queue;
@@ -133,8 +134,15 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
       const hookMark = `webhook-${event}-${receiverKey(hook.url, hook.secretEnv)}`;
       const urlMark = `webhook-${event}-${receiverKey(hook.url)}`;
       if (marked.has(hookMark) || (!shared && marked.has(urlMark))) continue;
-      if (await this.queuedByPlace(release.id, event, marked, index, hook, idempotencyKey))
+      const marks = async () => {
+        await this.marks.mark(release.id, hookMark);
+        await this.marks.mark(release.id, urlMark);
+      };
+      // Marked again by receiver, so later runs need not look up the old job each time.
+      if (await this.queuedByPlace(release.id, event, marked, index, hook, idempotencyKey)) {
+        await marks();
         continue;
+      }
       await this.queue.add(
         COMMS_WEBHOOK_JOB,
         {
@@ -157,8 +165,7 @@ export class QueuedCommsWebhooks implements CommsWebhooks {
           removeOnFail: { age: 30 * 24 * 3600 },
         },
       );
-      await this.marks.mark(release.id, hookMark);
-      await this.marks.mark(release.id, urlMark);
+      await marks();
     }
   }
 

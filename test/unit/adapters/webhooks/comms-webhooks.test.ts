@@ -288,11 +288,13 @@ describe('hooks reordered between two runs of one comms step', () => {
     const jobs = new Map<string, { url: string; secretEnv?: string; idempotencyKey?: string }>(
       queued,
     );
+    const lookups: string[] = [];
     const queue = {
       add: async (_n: string, data: { url: string }, o: { jobId: string }) => {
         if (!jobs.has(o.jobId)) jobs.set(o.jobId, data);
       },
       getJob: async (id: string) => {
+        lookups.push(id);
         const data = jobs.get(id);
         return data === undefined ? undefined : { id, data };
       },
@@ -303,7 +305,7 @@ describe('hooks reordered between two runs of one comms step', () => {
         releaseRecord('2026-11-27T02:00:00.000Z'),
         'started',
       );
-    return { jobs, send };
+    return { jobs, send, lookups };
   }
   const hookNamed = (name: string, secretEnv = `${name.toUpperCase()}_SECRET`) => ({
     url: `https://hooks.example/${name}`,
@@ -329,6 +331,11 @@ describe('hooks reordered between two runs of one comms step', () => {
     await w.send([hookNamed('b'), hookNamed('a')]);
     const urls = [...w.jobs.values()].map((j) => j.url).sort();
     expect(urls).toEqual([hookNamed('a').url, hookNamed('b').url]);
+    // The next run of the comms step knows both by their own marks: no old job read again.
+    const read = w.lookups.length;
+    await w.send([hookNamed('b'), hookNamed('a')]);
+    expect(w.lookups).toHaveLength(read);
+    expect(w.jobs.size).toBe(2);
   });
 
   it('at the upgrade, a hook whose secret the same deploy renamed is not queued again', async () => {
