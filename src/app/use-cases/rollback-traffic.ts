@@ -44,14 +44,15 @@ function isAttempt(latest: Release | null, attempt: Release): latest is Release 
   return latest?.state === 'rolling_back' && rollbackAttempt(latest) === rollbackAttempt(attempt);
 }
 
-/** The rollback's move, tried again as a switch's is; a load balancer missed is returned. */
-function moveBack(
+/** The rollback's move, tried again while this attempt stands; `keepPartial` returns a miss. */
+function moveUsers(
   deps: Uses<ServicePorts | 'sleep'>,
   release: Release,
   lease: Lease,
+  keepPartial: boolean,
 ): Promise<PartialMoveError | undefined> {
   const stillWanted = () => stillThisAttempt(deps, release);
-  return driveWithRetries(deps, release.service, lease, { stillWanted, keepPartial: true });
+  return driveWithRetries(deps, release.service, lease, { stillWanted, keepPartial });
 }
 
 /**
@@ -131,9 +132,8 @@ export async function runRollbackStep(
  * service), and the deploy waits while any load balancer may still send them there.
  */
 async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease): Promise<void> {
-  const stillWanted = () => stillThisAttempt(deps, release);
   // Tried again like any move, a load balancer that stays away included: none may be missed.
-  await driveWithRetries(deps, release.service, lease, { stillWanted }).catch((error: unknown) => {
+  await moveUsers(deps, release, lease, false).catch((error: unknown) => {
     if (!(error instanceof PartialMoveError)) throw error;
     throw new Error(
       `${error.missed.join(', ')} may still send users to ${release.fromSlot} (not read, or not moved), so ${release.fromVersion} is not deployed under them: ${error.message}`,
@@ -237,7 +237,7 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
   // A load balancer that still does not answer after the retries must not hold the rollback
   // back on the others: they are moved, and it is named until the reconciler reaches it (also
   // when the control loop had moved the others already).
-  const missed = await moveBack(deps, release, lease);
+  const missed = await moveUsers(deps, release, lease, true);
   const health = await deps.probe.health(service, target);
   if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
   const done = await runEvent(deps, release.id, {
