@@ -69,19 +69,7 @@ async function serviceLines(deps: Uses<ServicePorts>, service: string): Promise<
     );
   }
   if (release !== null) {
-    const step = release.state === 'running_steps' ? currentStep(release) : undefined;
-    const waiting =
-      release.state === 'awaiting_approval'
-        ? `, waiting for ${missingRoles(release).join(' and ')}`
-        : release.state === 'rolling_back'
-          ? rollbackWords(deps, release, state)
-          : step === undefined
-            ? ''
-            : awaitsWord(step)
-              ? `: step ${step.name} was cut off while it ran; waiting for ${step.approverRole} (not the requester) to say whether it completed`
-              : awaitsApproval(step)
-                ? `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`
-                : `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
+    const waiting = whereItStands(deps, release, state);
     lines.push(
       `${ACTIVE_STATES.includes(release.state) ? 'Release under way' : 'Last release'}: ${release.fromVersion} → ${release.version} (${release.type}) ${release.state.replace('_', ' ')}${waiting}`,
       ...(await ringLines(deps, release)),
@@ -105,6 +93,24 @@ export async function releaseStatus(
       : `Status of ${services.length} services`,
     details: blocks.map((lines) => lines.join('\n')),
   };
+}
+
+/** What a release waits for, or where its rollback is; empty when its state says it all. */
+function whereItStands(
+  deps: Uses<'clock' | 'config'>,
+  release: Release,
+  state: ServiceState,
+): string {
+  if (release.state === 'awaiting_approval')
+    return `, waiting for ${missingRoles(release).join(' and ')}`;
+  if (release.state === 'rolling_back') return rollbackWords(deps, release, state);
+  const step = release.state === 'running_steps' ? currentStep(release) : undefined;
+  if (step === undefined) return '';
+  if (awaitsWord(step))
+    return `: step ${step.name} was cut off while it ran; waiting for ${step.approverRole} (not the requester) to say whether it completed`;
+  if (awaitsApproval(step))
+    return `: step ${step.name} waiting for its approval from ${step.approverRole} (not the requester)`;
+  return `: step ${step.name} ${step.startedAt ? 'running' : 'about to run'}`;
 }
 
 /** Where a rollback is: under way, or failed and when it is tried again. */
