@@ -57,8 +57,7 @@ function slotLine(config: ServiceConfig, state: ServiceState, slot: 'blue' | 'gr
   return `${slot} · ${s.version ?? 'no version'} · ${s.health}\n${config.slots[slot].url}`;
 }
 
-/** Who can give a role: its members mentioned (user groups as Slack group mentions). */
-/** Who can give `role`, as mentions: not `except` (the requester, who approved already). */
+/** Who can give `role`, as mentions (user groups as group mentions), but not `except`. */
 function roleMembers(
   roles: Readonly<Record<string, readonly string[]>>,
   role: string,
@@ -115,7 +114,11 @@ export function liveStatus(release: Release, now = release.updatedAt): string {
       : `${STATUS.ramping} ${weight} %`;
     if (release.canary.withoutEvidence !== undefined)
       status += ' · hold ended without evidence, waiting for Promote anyway or Abort';
-    else if (release.canary.awaitingPromotion) status += ' · hold passed, waiting for Promote';
+    else if (release.canary.awaitingPromotion)
+      status +=
+        release.canary.holdPassed === false
+          ? ' · hold time ended (shadow analysis), waiting for Promote'
+          : ' · hold passed, waiting for Promote';
   } else {
     const total =
       release.releasedAt && release.observeUntil

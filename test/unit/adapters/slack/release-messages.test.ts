@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { rollbackAlert } from '../../../../src/adapters/slack/blocks/alerts.ts';
-import { releaseParentMessage } from '../../../../src/adapters/slack/blocks/release-card.ts';
+import {
+  liveStatus,
+  releaseParentMessage,
+} from '../../../../src/adapters/slack/blocks/release-card.ts';
 import {
   completionReport,
   progressMessage,
@@ -118,6 +121,27 @@ describe('release messages', () => {
     );
     expect(all(card)).toContain(':hourglass: team: missing · <@U0DEV2>');
     expect(all(card)).not.toContain('missing · <@U0LEAD>');
+  });
+
+  it('a canary whose shadow hold ended by time waits for Promote without claiming the hold passed', () => {
+    const canary = (holdPassed: boolean) =>
+      liveStatus(
+        release('ramping', {
+          strategy: 'canary',
+          canary: {
+            steps: [20, 50],
+            stepIndex: 0,
+            stepStartedAt: AT,
+            awaitingPromotion: true,
+            promptedAt: AT,
+            holdPassed,
+          },
+        }),
+        AT,
+      );
+    expect(canary(false)).toContain('hold time ended (shadow analysis), waiting for Promote');
+    expect(canary(false)).not.toContain('hold passed');
+    expect(canary(true)).toContain('hold passed, waiting for Promote');
   });
 
   it('shows the roles a rejected release required, not "none needed"', () => {
