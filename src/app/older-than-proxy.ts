@@ -2,7 +2,8 @@ import { type DesiredTraffic, describeWeights } from '../domain/desired-traffic.
 import type { Release } from '../domain/release.ts';
 import type { ServiceState } from '../domain/service-state.ts';
 import type { Slot } from '../domain/slots.ts';
-import { defaultSleep, type Uses } from './app-deps.ts';
+import { answered } from './answered.ts';
+import type { Uses } from './app-deps.ts';
 import type { TrafficState } from './ports.ts';
 
 // Whether the proxy is newer than Redis: then a difference is not drift to correct.
@@ -15,23 +16,6 @@ const NOT_LIVE_ON_RECORD: readonly Release['state'][] = [
   'rejected',
   'cancelled',
 ];
-
-/**
- * A read that decides whether traffic moves, tried up to three times half a second apart: a slot
- * or proxy that did not answer (a starved process, a reload) says nothing about what is live.
- */
-async function answered<T>(
-  deps: Uses<'sleep'>,
-  read: () => Promise<T>,
-  ok: (value: T) => boolean,
-): Promise<T> {
-  let value = await read();
-  for (let attempt = 1; attempt < 3 && !ok(value); attempt += 1) {
-    await (deps.sleep ?? defaultSleep)(500);
-    value = await read();
-  }
-  return value;
-}
 
 /**
  * The proxy process Greenlight recorded is the one running now. A record from before process

@@ -1,15 +1,13 @@
-import { desiredTraffic } from '../../domain/desired-traffic.ts';
 import type { FlagOutcome } from '../../domain/flags.ts';
 import { type Release, rollbackAttempt } from '../../domain/release.ts';
-import { type ServiceState, withSlot } from '../../domain/service-state.ts';
+import { answered } from '../answered.ts';
 import type { EventPorts, ServicePorts, Uses } from '../app-deps.ts';
 import { driveWithRetries } from '../move-retries.ts';
-import { olderThanProxy } from '../older-than-proxy.ts';
 import { type Lease, LockBusyError, LockLostError, PartialMoveError } from '../ports.ts';
 import { TRAFFIC_LOCK_TTL_MS, trafficLock } from '../reconciler.ts';
 import { runEvent } from '../release-runner.ts';
-import { currentState, updateService } from '../service-access.ts';
 import { turnOffReleaseFlags } from './mitigate-flags.ts';
+import { oldSlotReady, recordOldSlot } from './rollback-old-slot.ts';
 import { deployHoldingLock, servesTraffic, withSlotDeployLock } from './slot-deploy.ts';
 
 type RollbackDeps = Uses<
@@ -30,6 +28,8 @@ interface Attempt {
   readonly flags: FlagOutcome[];
   /** The old slot no longer runs the last good version: it is deployed there first. */
   readonly redeploy: boolean;
+  /** Said in the thread once the rollback is done (how the old slot was found). */
+  readonly note?: string;
 }
 
 /**
@@ -81,11 +81,12 @@ export async function runRollbackStep(
       return undefined;
     // Mitigate before any artifact is touched; never throws, so traffic always follows.
     const flags = await turnOffReleaseFlags(deps, release);
-    const attempt = { release, flags, redeploy: false };
+    const attempt: Attempt = { release, flags, redeploy: false };
     return failOnError(deps, attempt, async () => {
-      const redeploy = !(await oldSlotReady(deps, release));
-      if (!redeploy) await finish(deps, attempt, lease);
-      return { ...attempt, redeploy };
+      const old = await oldSlotReady(deps, release);
+      const found = { ...attempt, redeploy: !old.ready, ...(old.note ? { note: old.note } : {}) };
+      if (old.ready) await finish(deps, found, lease);
+      return found;
     });
   });
   if (begun?.redeploy !== true) return;
@@ -144,92 +145,6 @@ async function keepUsersOff(deps: RollbackDeps, release: Release, lease: Lease):
     throw new Error(`${release.fromVersion} is not redeployed: ${serving}`);
 }
 
-/** The old slot recorded as running the last good version, so desired traffic may go to it. */
-async function recordOldSlot(deps: RollbackDeps, release: Release): Promise<void> {
-  const { fromSlot, fromVersion } = release;
-  const recorded = await updateService(deps, release.service, (state) =>
-    withSlot(state, fromSlot, { version: fromVersion, health: 'healthy' }, deps.clock.now()),
-  );
-  if (recorded !== 'written')
-    throw new Error(
-      `could not record ${fromVersion} on ${fromSlot}: ${recorded === 'conflict' ? 'the service kept changing' : `the service's record is ${recorded}`}`,
-    );
-}
-
-/**
- * Redis older than the proxy (restored from before this rollback ended, PRODUCTION changed since):
- * users already on the old slot stay; it is recorded, not redeployed under them.
- */
-async function usersAlreadyBack(
-  deps: RollbackDeps,
-  state: ServiceState,
-  release: Release,
-): Promise<boolean> {
-  const actual = await deps.traffic.inspect(release.service).catch(() => undefined);
-  const desired = desiredTraffic(state, release);
-  const shown = actual && (await olderThanProxy(deps, state, release, actual, desired));
-  if (!shown) return false;
-  await recordOldSlot(deps, release);
-  await deps.notifier.releaseNote(
-    release,
-    `already-back-${rollbackAttempt(release)}`,
-    `${shown}: the rollback is recorded as done, without redeploying ${release.fromSlot}.`,
-  );
-  return true;
-}
-
-/**
- * Whether traffic may go back now: the old slot is PRODUCTION (a rollback mid-switch or
- * mid-canary); it runs the last good version; or users are on it already and Redis is shown
- * older than the proxy (`usersAlreadyBack`). Otherwise it is recorded as no longer running it
- * (the control loop then keeps users on PRODUCTION) and false is returned.
- */
-async function oldSlotReady(deps: RollbackDeps, release: Release): Promise<boolean> {
-  const { service, fromSlot: target } = release;
-  const state = await currentState(deps, service);
-  // What the slot really runs, not only what Redis remembers: a hand-made change must not
-  // become PRODUCTION.
-  const reported = await deps.probe.version(service, target);
-  if (target === state.production) {
-    if (!reported.ok || reported.version !== release.fromVersion)
-      await deps.notifier.releaseNote(
-        release,
-        `production-version-${release.revision}`,
-        `${target} (PRODUCTION) answers ${reported.ok ? reported.version : `no version (${reported.reason})`}, not ${release.fromVersion}: users go back to it all the same, as Greenlight never deploys onto PRODUCTION. Check what runs there.`,
-      );
-    return true;
-  }
-  const slot = state.slots[target];
-  const health = await deps.probe.health(service, target);
-  const why = !reported.ok
-    ? `gives no version (${reported.reason})`
-    : reported.version !== release.fromVersion
-      ? `answers ${reported.version}`
-      : !health.ok
-        ? `is unhealthy (${health.reason})`
-        : slot.version !== release.fromVersion || slot.health === 'failed'
-          ? `is on record with ${slot.version ?? 'no version'}${slot.health === 'failed' ? ', its last deploy failed' : ''}`
-          : undefined;
-  if (why === undefined) return true;
-  // Its own reads, each tried again: one slow answer must not send users off a slot they are on.
-  if (await usersAlreadyBack(deps, state, release)) return true;
-  // Recorded before anything moves: until it is, desired traffic would still go to the slot.
-  const marked =
-    slot.version === release.fromVersion
-      ? await updateService(deps, service, (s) =>
-          withSlot(s, target, { version: null, health: 'unknown', note: why }, deps.clock.now()),
-        )
-      : 'written';
-  if (marked !== 'written')
-    throw new Error(`could not record that ${target} no longer runs ${release.fromVersion}`);
-  await deps.notifier.releaseNote(
-    release,
-    `redeploy-${release.revision}`,
-    `${target} ${why}, not ${release.fromVersion} healthy: deploying ${release.fromVersion} there again before switching back (users stay on ${state.production} meanwhile).`,
-  );
-  return false;
-}
-
 /** Moves users back, checks the slot, and records the rollback as done. */
 async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promise<void> {
   const { release, flags, redeploy } = attempt;
@@ -238,7 +153,11 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
   // back on the others: they are moved, and it is named until the reconciler reaches it (also
   // when the control loop had moved the others already).
   const missed = await moveUsers(deps, release, lease, true);
-  const health = await deps.probe.health(service, target);
+  const health = await answered(
+    deps,
+    () => deps.probe.health(service, target),
+    (h) => h.ok,
+  );
   if (!health.ok) throw new Error(`${target} is unhealthy after the switch: ${health.reason}`);
   const done = await runEvent(deps, release.id, {
     type: 'rolled_back',
@@ -253,6 +172,12 @@ async function finish(deps: RollbackDeps, attempt: Attempt, lease: Lease): Promi
     releaseId: release.id,
   });
   await deps.notifier.rollbackAlert(done.release, done.state, 'done');
+  if (attempt.note !== undefined)
+    await deps.notifier.releaseNote(
+      done.release,
+      `already-back-${rollbackAttempt(release)}`,
+      attempt.note,
+    );
   if (missed !== undefined) {
     // What the slot left behind answers now (a /bump may have changed it since, see olderThanProxy).
     const left = await deps.probe.version(service, release.toSlot).catch(() => undefined);

@@ -157,3 +157,28 @@ describe('a rollback record older than the proxy, behind a fleet with a silent l
     );
   });
 });
+
+describe('a rollback record older than the proxy: what is said and recorded', () => {
+  it('the thread says the rollback is done only once it is: a failed check after the move says failed', async () => {
+    const w = restored();
+    let calls = 0;
+    // Blue answers its health checks before the move, then fails every one after it.
+    w.deps.probe = {
+      ...w.deps.probe,
+      health: async (_s, slot) =>
+        slot === 'blue' && ++calls >= 3 ? { ok: false, reason: 'HTTP 503' } : { ok: true },
+    };
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.releases.get('rel-1')?.failure).toContain('blue is unhealthy after the switch');
+    expect(w.posts.join('\n')).not.toContain('the rollback is recorded as done');
+  });
+
+  it('STANDBY afterwards is not recorded as running the version it was just shown not to run', async () => {
+    const w = restored();
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+    const green = w.services.get('api')?.slots.green;
+    expect(green?.version).toBeNull();
+    expect(green?.note).toContain('answers another version than recorded (2.4.1)');
+  });
+});

@@ -233,3 +233,40 @@ describe('a rollback that must bring its old slot back keeps users off that slot
     expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
   });
 });
+
+describe('a warm rollback with one slow answer', () => {
+  /** Blue recorded and running 2.4.0, healthy; users on green (2.4.1). */
+  const warm = () => {
+    const w = world();
+    recordBlue(w, '2.4.0');
+    w.running.blue = '2.4.0';
+    return w;
+  };
+
+  it("blue's first /version timing out still flips users back at once, with no redeploy", async () => {
+    const w = warm();
+    let calls = 0;
+    const version = w.deps.probe.version;
+    w.deps.probe = {
+      ...w.deps.probe,
+      version: async (s, slot) =>
+        slot === 'blue' && ++calls === 1 ? { ok: false, reason: 'timed out' } : version(s, slot),
+    };
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.deploysSaw).toEqual([]);
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+  });
+
+  it('one /health of blue timing out after the move does not fail the rollback', async () => {
+    const w = warm();
+    let calls = 0;
+    w.deps.probe = {
+      ...w.deps.probe,
+      health: async (_s, slot) =>
+        slot === 'blue' && ++calls === 2 ? { ok: false, reason: 'timed out' } : { ok: true },
+    };
+    await runRollbackStep(w.deps, { releaseId: 'rel-1', attempt: 3 });
+    expect(w.releases.get('rel-1')?.failure).toBeUndefined();
+    expect(w.releases.get('rel-1')?.state).toBe('rolled_back');
+  });
+});
